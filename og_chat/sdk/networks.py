@@ -1,0 +1,99 @@
+"""Network profiles: where to pay, what to trust, and the policy defaults.
+
+A profile names everything the client checks a 402 against, so a gateway
+cannot talk it into paying another chain, token or spender.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigurationError
+
+PERMIT2_ADDRESS = "0x000000000022D473030F116dDEE9F6B43aC78BA3"
+UPTO_PERMIT2_PROXY = "0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002"
+EXACT_PERMIT2_PROXY = "0x402085c248EeA27D92E8b30b2C58ed07f9E20001"
+MAINNET_OPG = "0xFbC2051AE2265686a469421b2C5A2D5462FbF5eB"
+MAINNET_REGISTRY = "0x703cB174AEadB35D611858369B4b1111dC9Abda6"
+MAINNET_REGISTRY_RPC = "https://ogevmdevnet.opengradient.ai"
+MAINNET_BASE_RPC = "https://base-rpc.publicnode.com"
+OPG_DECIMALS = 18
+ONE_OPG = 10**OPG_DECIMALS
+PLACEHOLDER_API_KEY = "0x1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcdef"
+"""The fixed bearer token the official client sends; not a secret."""
+
+
+@dataclass(frozen=True)
+class NetworkProfile:
+    """Everything the client needs to know about one network."""
+
+    name: str
+    chain_id: int
+    rpc_url: str
+    opg: str
+    permit2: str = PERMIT2_ADDRESS
+    upto_proxy: str = UPTO_PERMIT2_PROXY
+    exact_permit2_proxy: str = EXACT_PERMIT2_PROXY
+    registry_rpc: str | None = None
+    registry_address: str | None = None
+    gateway_url: str | None = None
+    """A fixed gateway; when None the registry is asked."""
+    token_name: str = "OpenGradient"
+    token_version: str = "1"
+    max_authorization: int = ONE_OPG
+    """Largest single authorization we sign, base units (default 1 OPG)."""
+    max_deadline_seconds: int = 3600
+    """Largest `deadline - now` we sign."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def caip2(self) -> str:
+        """The x402 network id, `eip155:<chain id>`."""
+        return f"eip155:{self.chain_id}"
+
+    @property
+    def known_spenders(self) -> frozenset[str]:
+        """Proxies we let pull funds through Permit2 (lower-case)."""
+        return frozenset(a.lower() for a in (self.upto_proxy, self.exact_permit2_proxy))
+
+
+def mainnet_profile() -> NetworkProfile:
+    """Base mainnet for payments, OpenGradient's registry for TEEs; env overrides apply."""
+    return NetworkProfile(
+        name="mainnet",
+        chain_id=8453,
+        rpc_url=os.environ.get("BASE_MAINNET_RPC", MAINNET_BASE_RPC),
+        opg=MAINNET_OPG,
+        registry_rpc=os.environ.get("OG_REGISTRY_RPC", MAINNET_REGISTRY_RPC),
+        registry_address=os.environ.get("OG_REGISTRY_ADDRESS", MAINNET_REGISTRY),
+        gateway_url=os.environ.get("OG_GATEWAY_URL") or None,
+    )
+
+
+def devnet_profile(doc: dict[str, Any], base_url: str) -> NetworkProfile:
+    """Build the devnet profile from its `GET /devnet` document."""
+    try:
+        contracts = doc["contracts"]
+        token = doc.get("token", {})
+        return NetworkProfile(
+            name="devnet",
+            chain_id=int(doc["chain_id"]),
+            rpc_url=str(doc.get("rpc_url") or base_url.rstrip("/") + "/rpc"),
+            opg=contracts["opg"],
+            permit2=contracts.get("permit2", PERMIT2_ADDRESS),
+            upto_proxy=contracts.get("upto_proxy", UPTO_PERMIT2_PROXY),
+            exact_permit2_proxy=contracts.get("exact_permit2_proxy", EXACT_PERMIT2_PROXY),
+            registry_rpc=str(doc.get("rpc_url") or base_url.rstrip("/") + "/rpc"),
+            registry_address=contracts.get("tee_registry"),
+            gateway_url=base_url.rstrip("/"),
+            token_name=token.get("name", "OpenGradient"),
+            token_version=token.get("version", "1"),
+            extra={"devnet": doc},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            f"the devnet at {base_url} sent an unreadable /devnet document ({exc})",
+            hint="is OG_DEVNET_URL pointing at an og-chat devnet?",
+        ) from None
