@@ -359,7 +359,8 @@ def sign_payment(
             raise PaymentError("exact requirement lacks extra.name/version (EIP-712 domain); nothing was signed")
         deadline = now + timeout
         if valid_after is None:
-            valid_after = 0
+            # v1 clients backdate by ten minutes; v2's reference client uses 0.
+            valid_after = now - VALID_AFTER_BACKDATE if required.x402_version == 1 else 0
         nonce_text = str(nonce) if nonce is not None else "0x" + os.urandom(32).hex()
         typed = eip3009_typed_data(
             name=str(extra["name"]), version=str(extra["version"]), chain_id=requirement.chain_id,

@@ -1,0 +1,374 @@
+"""Run the devnet: chain, facilitator, TEE key and gateway, in-process or as `og-chat devnet`.
+
+`Devnet.start()` blocks until everything answers, then returns; the gateway
+runs on its own thread and event loop and the chain on its worker thread, so
+the caller's thread (a test, the TUI, a script) stays free. `stop()` settles
+every open session before it tears anything down, so no authorized payment
+is left unsettled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .gateway import DEFAULT_SESSION_CAP, Faults, Gateway, GatewayConfig
+from .responder import LocalResponder, UpstreamResponder
+from .tee import TeeKeys
+
+__all__ = ["Devnet", "Faults", "add_devnet_arguments", "run_devnet_command"]
+
+_PAY_TO_SEED = b"og-chat devnet TEE payment address"
+DEFAULT_FUND_OPG = Decimal(1000)
+
+
+def _tee_payment_address() -> str:
+    """A fixed address for the TEE's earnings, distinct from every test account."""
+    from eth_hash.auto import keccak
+    from eth_keys import keys
+
+    return str(keys.PrivateKey(keccak(_PAY_TO_SEED)).public_key.to_checksum_address())
+
+
+class Devnet:
+    """A complete local OpenGradient network; `Devnet.start()` or `with Devnet.start() as d:`."""
+
+    url: str
+    chain: Any
+    accounts: list[Any]
+    chain_id: int
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: Any = None
+        self._stopped = False
+        self._stop_lock = threading.Lock()
+        self.gateway: Gateway
+        self.faults: Faults
+        self.tee: TeeKeys
+        self.facilitator: Any
+        self.tee_registry_id: str | None = None
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rpc_url: str | None = None,
+        upstream: str | None = None,
+        upstream_model: str | None = None,
+        tokens_per_second: float = 60.0,
+        session_idle: float = 10.0,
+        session_cap: int = DEFAULT_SESSION_CAP,
+        batch_size: int = 8,
+        batch_interval: float = 5.0,
+        tls: bool = False,
+        fund: Iterable[Any] = (),
+        faults: Faults | None = None,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> Devnet:
+        """Start everything and block until the gateway answers (≈ 1 s on py-evm).
+
+        `fund` takes addresses or `(address, opg_base_units)` pairs to credit
+        besides the ten standard test accounts.
+        """
+        say = on_progress or (lambda _msg: None)
+        self = cls()
+        self.faults = faults or Faults()
+        hosts = tuple(dict.fromkeys((host, "127.0.0.1", "localhost")))
+        keys: dict[str, TeeKeys] = {}
+
+        def make_keys() -> None:
+            keys["tee"] = TeeKeys.generate(hosts)
+
+        keygen = threading.Thread(target=make_keys, name="og-devnet-keygen", daemon=True)
+        keygen.start()
+        say("starting the chain" + (f" at {rpc_url}" if rpc_url else " (py-evm, in-process)"))
+        from .chain import Chain
+        from .facilitator import Facilitator
+
+        genesis_fund = [
+            (item, int(DEFAULT_FUND_OPG * 10**18))
+            if isinstance(item, str)
+            else (item[0], int(item[1]))
+            for item in fund
+        ]
+        self.chain = Chain.start(rpc_url=rpc_url, fund=genesis_fund)
+        self.accounts = list(self.chain.accounts)
+        self.chain_id = int(self.chain.chain_id)
+        say(f"chain {self.chain_id} ready; contracts deployed")
+        self.facilitator = Facilitator(self.chain, refuse_settlement=self.faults.refuse_settlement)
+        keygen.join()
+        self.tee = keys["tee"]
+        say(f"TEE key ready: {self.tee.tee_id[:18]}…")
+        responder: LocalResponder | UpstreamResponder
+        if upstream:
+            responder = UpstreamResponder(upstream, model=upstream_model)
+        else:
+            responder = LocalResponder(tokens_per_second)
+        self.gateway = Gateway(
+            chain=self.chain,
+            facilitator=self.facilitator,
+            tee=self.tee,
+            pay_to=_tee_payment_address(),
+            responder=responder,
+            config=GatewayConfig(
+                session_cap=session_cap,
+                session_idle=session_idle,
+                batch_size=batch_size,
+                batch_interval=batch_interval,
+            ),
+            faults=self.faults,
+        )
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="og-devnet-gateway", daemon=True
+        )
+        self._thread.start()
+        try:
+            fut = asyncio.run_coroutine_threadsafe(self._serve(host, port, tls, say), self._loop)
+            fut.result(timeout=60)
+        except BaseException:
+            self.stop()
+            raise
+        say(f"gateway listening on {self.url}")
+        return self
+
+    async def _serve(self, host: str, port: int, tls: bool, say: Callable[[str], None]) -> None:
+        from aiohttp import web
+
+        app = self.gateway.make_app()
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner, host, port, ssl_context=self._ssl_context() if tls else None
+        )
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        bound_port = sockets[0].getsockname()[1] if sockets else port
+        shown_host = f"[{host}]" if ":" in host else host
+        self.url = f"{'https' if tls else 'http'}://{shown_host}:{bound_port}"
+        self.gateway.base_url = self.url
+        say("registering the TEE in the registry")
+        self.tee_registry_id = await self.chain.register_tee(
+            payment_address=self.gateway.pay_to,
+            endpoint=self.url,
+            public_key_der=self.tee.public_key_der,
+            tls_certificate_der=self.tee.certificate_der,
+        )
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        with tempfile.TemporaryDirectory(prefix="og-devnet-tls-") as tmp:
+            cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+            with open(cert, "w") as fh:
+                fh.write(self.tee.certificate_pem)
+            fd = os.open(key, os.O_WRONLY | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(self.tee.tls_key_pem())
+            ctx.load_cert_chain(cert, key)
+        return ctx
+
+    def run(self, coro: Any, timeout: float = 60) -> Any:
+        """Run a coroutine on the gateway's loop from another thread and return its result."""
+        if self._loop is None:
+            raise RuntimeError("the devnet is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def settle_open_sessions(self) -> list[dict[str, Any]]:
+        """Settle every open session now (what the idle reaper would do later); their records."""
+
+        async def settle_all() -> list[dict[str, Any]]:
+            sessions = [s for s in self.gateway.sessions.values() if s.status == "open"]
+            return list(await asyncio.gather(*(self.gateway.settle_session(s) for s in sessions)))
+
+        return list(self.run(settle_all()))
+
+    def flush_batch(self) -> None:
+        """Post the pending batch root now instead of waiting for the interval."""
+        self.run(self.gateway.flush_batch())
+
+    def stop(self) -> None:
+        """Settle open sessions and post pending batches, then stop the gateway and the chain."""
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=120)
+            loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if loop is not None and not loop.is_running():
+            loop.close()
+        chain = getattr(self, "chain", None)
+        if chain is not None:
+            chain.stop()
+
+    async def _shutdown(self) -> None:
+        gateway = getattr(self, "gateway", None)
+        if gateway is not None:
+            await gateway.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def __enter__(self) -> Devnet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# ---------------------------------------------------------------------------
+# `og-chat devnet`
+# ---------------------------------------------------------------------------
+
+
+def _fund_arg(text: str) -> tuple[str, int]:
+    """`ADDRESS[:AMOUNT]` (AMOUNT in OPG, default 1000) → (address, base units)."""
+    address, _, amount = text.partition(":")
+    if not (address.startswith("0x") and len(address) == 42):
+        raise argparse.ArgumentTypeError(f"{address!r} is not a 0x address")
+    try:
+        opg = Decimal(amount) if amount else DEFAULT_FUND_OPG
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{amount!r} is not an OPG amount") from None
+    if opg < 0:
+        raise argparse.ArgumentTypeError("the amount must be ≥ 0")
+    return address, int(opg * 10**18)
+
+
+def add_devnet_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `og-chat devnet` options."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=8402, help="port (0 = any free port)")
+    parser.add_argument("--rpc-url", help="use this JSON-RPC chain (e.g. anvil) instead of py-evm")
+    parser.add_argument(
+        "--upstream", help="answer with this OpenAI-compatible server (Ollama, vLLM…)"
+    )
+    parser.add_argument(
+        "--upstream-model", help="model name to send upstream (default: as requested)"
+    )
+    parser.add_argument(
+        "--tokens-per-second", type=float, default=60.0, help="pace of local answers (0 = unpaced)"
+    )
+    parser.add_argument(
+        "--session-idle",
+        type=float,
+        default=10.0,
+        help="settle a session after this many idle seconds",
+    )
+    parser.add_argument(
+        "--tls", action="store_true", help="serve HTTPS with the registered certificate"
+    )
+    parser.add_argument(
+        "--fund",
+        action="append",
+        type=_fund_arg,
+        default=[],
+        metavar="ADDRESS[:AMOUNT]",
+        help="also credit ADDRESS with AMOUNT OPG (default 1000); repeatable",
+    )
+
+
+def run_devnet_command(args: argparse.Namespace) -> int:
+    """Start a devnet, print how to use it, and serve until Ctrl-C (settling open sessions)."""
+    console: Any = None
+    status: Any = None
+    try:
+        from rich.console import Console
+
+        console = Console()
+        status = console.status("starting the devnet…")
+        status.start()
+    except ImportError:  # rich is optional here
+        pass
+
+    def progress(msg: str) -> None:
+        if status is not None:
+            status.update(msg + "…")
+        else:
+            print(f"· {msg}", flush=True)
+
+    started = time.perf_counter()
+    try:
+        devnet = Devnet.start(
+            host=args.host,
+            port=args.port,
+            rpc_url=args.rpc_url,
+            upstream=args.upstream,
+            upstream_model=getattr(args, "upstream_model", None),
+            tokens_per_second=args.tokens_per_second,
+            session_idle=args.session_idle,
+            tls=args.tls,
+            fund=list(args.fund or []),
+            on_progress=progress,
+        )
+    except OSError as exc:
+        if status is not None:
+            status.stop()
+        print(f"og-chat devnet: could not start: {exc}")
+        print(f"  → is port {args.port} already in use? try --port 0")
+        return 1
+    finally:
+        if status is not None:
+            status.stop()
+    print(describe(devnet, time.perf_counter() - started))
+    stop = threading.Event()
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        open_sessions = sum(1 for s in devnet.gateway.sessions.values() if s.status == "open")
+        print(f"\nstopping: settling {open_sessions} open session(s)…", flush=True)
+    finally:
+        devnet.stop()
+    print("devnet stopped.")
+    return 0
+
+
+def describe(devnet: Devnet, seconds: float | None = None) -> str:
+    """The banner `og-chat devnet` prints: URLs, chain, contracts, funded test accounts."""
+    doc = devnet.gateway.devnet_document()
+    lines = [
+        f"og-chat devnet ready{f' in {seconds:.2f} s' if seconds is not None else ''}",
+        "",
+        f"  gateway      {doc['gateway_url']}",
+        f"  JSON-RPC     {doc['rpc_url']}",
+        f"  chain id     {doc['chain_id']}  ({doc['network']})",
+        f"  TEE id       {doc['tee_id']}",
+        f"  pay to       {doc['pay_to']}",
+        f"  facilitator  {doc['facilitator_address']}",
+        f"  session      cap {int(doc['session']['cap']) / 10**18:g} OPG, "
+        f"settled after {doc['session']['idle_seconds']:g} s idle",
+        "",
+        "  contracts",
+    ]
+    lines += [f"    {name:<20} {address}" for name, address in doc["contracts"].items()]
+    lines += [
+        "",
+        "  funded accounts — PUBLIC TEST KEYS (the standard `test … junk` mnemonic).",
+        "  Never send real funds to them; anyone can spend from these keys.",
+    ]
+    for i, acct in enumerate(doc["accounts"]):
+        lines.append(f"    ({i}) {acct['address']}  {acct['private_key']}")
+    lines += [
+        "",
+        f"  use it:  OG_NETWORK=devnet OG_DEVNET_URL={doc['gateway_url']} og-chat",
+        "  Ctrl-C stops the devnet (open sessions are settled first).",
+    ]
+    return "\n".join(lines)

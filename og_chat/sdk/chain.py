@@ -1,0 +1,255 @@
+"""Chain reads and the one transaction the client sends: OPG approval for Permit2.
+
+web3 is imported on first use. Amounts are Decimal OPG at the edges and
+integer base units (18 decimals) inside.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .errors import ChainError, ConfigurationError
+from .networks import ONE_OPG, NetworkProfile
+from .types import Permit2ApprovalResult
+
+MIN_APPROVAL_OPG = Decimal("0.1")
+"""The gateway's session cap; a smaller allowance cannot pay a single session."""
+
+_ERC20_ABI: list[dict[str, Any]] = [
+    {
+        "name": "balanceOf",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [{"name": "owner", "type": "address"}],
+        "outputs": [{"name": "", "type": "uint256"}],
+    },
+    {
+        "name": "allowance",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"}],
+        "outputs": [{"name": "", "type": "uint256"}],
+    },
+    {
+        "name": "transfer",
+        "type": "function",
+        "stateMutability": "nonpayable",
+        "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}],
+        "outputs": [{"name": "", "type": "bool"}],
+    },
+    {
+        "name": "approve",
+        "type": "function",
+        "stateMutability": "nonpayable",
+        "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}],
+        "outputs": [{"name": "", "type": "bool"}],
+    },
+]
+
+
+def to_base_units(opg: Decimal | float | int | str) -> int:
+    """OPG → base units, exactly (no float rounding)."""
+    try:
+        value = Decimal(str(opg))
+    except InvalidOperation:
+        raise ConfigurationError(f"not an amount of OPG: {opg!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ConfigurationError(f"not an amount of OPG: {opg!r}")
+    return int(value * ONE_OPG)
+
+
+def format_opg(base_units: int | str | None, places: int = 6) -> str:
+    """Base units → a short decimal OPG string (`0.012345`)."""
+    if base_units is None:
+        return "—"
+    value = Decimal(int(base_units)) / Decimal(ONE_OPG)
+    text = f"{value:.{places}f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+@dataclass(frozen=True)
+class Balances:
+    """A wallet's standing on the payment chain, base units."""
+
+    address: str
+    opg: int
+    allowance: int
+    """OPG the wallet lets Permit2 move."""
+    eth: int
+
+
+class ChainClient:
+    """Synchronous web3 access to one profile's payment chain."""
+
+    def __init__(self, profile: NetworkProfile) -> None:
+        self.profile = profile
+        self._w3: Any = None
+
+    @property
+    def w3(self) -> Any:
+        """The Web3 instance, created on first use."""
+        if self._w3 is None:
+            from web3 import HTTPProvider, Web3
+
+            self._w3 = Web3(HTTPProvider(self.profile.rpc_url, request_kwargs={"timeout": 30}))
+        return self._w3
+
+    def _token(self) -> Any:
+        from web3 import Web3
+
+        return self.w3.eth.contract(address=Web3.to_checksum_address(self.profile.opg), abi=_ERC20_ABI)
+
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except ChainError:
+            raise
+        except Exception as exc:
+            raise ChainError(
+                f"{what} failed on {self.profile.name} ({self.profile.rpc_url}): {exc}",
+                hint="check the RPC URL and your connection",
+            ) from None
+
+    def balances(self, address: str) -> Balances:
+        """OPG balance, Permit2 allowance and ETH balance of `address`."""
+        from web3 import Web3
+
+        owner = Web3.to_checksum_address(address)
+        token = self._token()
+        permit2 = Web3.to_checksum_address(self.profile.permit2)
+        return self._call(
+            "reading balances",
+            lambda: Balances(
+                address=owner,
+                opg=int(token.functions.balanceOf(owner).call()),
+                allowance=int(token.functions.allowance(owner, permit2).call()),
+                eth=int(self.w3.eth.get_balance(owner)),
+            ),
+        )
+
+    def ensure_opg_approval(
+        self,
+        private_key: str,
+        min_allowance: Decimal | float | str,
+        approve_amount: Decimal | float | str | None = None,
+        *,
+        on_progress: Callable[[str], None] | None = None,
+        timeout: float = 120.0,
+    ) -> Permit2ApprovalResult:
+        """Make sure Permit2 may move at least `min_allowance` OPG; approve if not.
+
+        Semantics of the official SDK: the threshold is `min_allowance`, the
+        approval `approve_amount` (default 2× the minimum), capped at the balance.
+        """
+        from eth_account import Account
+        from web3 import Web3
+
+        min_opg = Decimal(str(min_allowance))
+        if min_opg < MIN_APPROVAL_OPG:
+            raise ConfigurationError(
+                f"min_allowance {min_opg} OPG is below {MIN_APPROVAL_OPG} OPG",
+                hint="one gateway session can charge up to 0.1 OPG; approve at least that",
+            )
+        approve_opg = min_opg * 2 if approve_amount is None else Decimal(str(approve_amount))
+        if approve_opg < min_opg:
+            raise ConfigurationError("approve_amount must be at least min_allowance")
+        min_base, approve_base = to_base_units(min_opg), to_base_units(approve_opg)
+        account = Account.from_key(private_key)
+        status = self.balances(account.address)
+        if status.allowance >= min_base:
+            return Permit2ApprovalResult(status.allowance, status.allowance, None)
+        if status.opg == 0:
+            raise ConfigurationError(
+                f"wallet {account.address} has no OPG on {self.profile.name}",
+                hint="fund the wallet with OPG first",
+            )
+        if min_base > status.opg:
+            raise ConfigurationError(
+                f"wallet holds {format_opg(status.opg)} OPG, less than the {min_opg} OPG asked for",
+                hint="ask for a smaller allowance or fund the wallet",
+            )
+        approve_base = min(approve_base, status.opg)
+        token = self._token()
+        permit2 = Web3.to_checksum_address(self.profile.permit2)
+
+        def send() -> str:
+            w3 = self.w3
+            fn = token.functions.approve(permit2, approve_base)
+            gas = int(fn.estimate_gas({"from": account.address}) * 1.2)
+            tx = fn.build_transaction(
+                {
+                    "from": account.address,
+                    "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+                    "gas": gas,
+                    "gasPrice": w3.eth.gas_price,
+                    "chainId": w3.eth.chain_id,
+                }
+            )
+            signed = account.sign_transaction(tx)
+            tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+            if on_progress:
+                on_progress(f"approval sent: {tx_hash.to_0x_hex()}; waiting to be mined")
+            receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout)
+            if receipt["status"] != 1:
+                raise ChainError(f"Permit2 approval transaction reverted: {tx_hash.to_0x_hex()}")
+            return str(tx_hash.to_0x_hex())
+
+        tx_hash = self._call("approving OPG for Permit2", send)
+        deadline = time.monotonic() + timeout
+        after = status.allowance
+        while time.monotonic() < deadline:
+            after = self.balances(account.address).allowance
+            if after >= approve_base:
+                break
+            time.sleep(0.5)
+        else:
+            raise ChainError(f"allowance did not reach {format_opg(approve_base)} OPG after {tx_hash}")
+        return Permit2ApprovalResult(status.allowance, after, tx_hash)
+
+    def fund_from(
+        self, funder_key: str, address: str, *, opg: int = 100 * ONE_OPG, eth: int = ONE_OPG
+    ) -> str | None:
+        """Devnet only: give `address` ETH and OPG from a dev account when it has no OPG.
+
+        This is what lets tutorial code with the user's own key run on the
+        devnet unchanged. Returns the OPG transfer tx hash, or None when the
+        wallet already holds OPG.
+        """
+        from eth_account import Account
+        from web3 import Web3
+
+        if self.profile.name != "devnet":
+            raise ConfigurationError("funding from a dev account is only possible on the devnet")
+        target = Web3.to_checksum_address(address)
+        if self.balances(target).opg > 0:
+            return None
+        funder = Account.from_key(funder_key)
+        if funder.address == target:
+            return None
+
+        def send() -> str:
+            w3 = self.w3
+            nonce = w3.eth.get_transaction_count(funder.address, "pending")
+            gas_price = w3.eth.gas_price
+            chain_id = w3.eth.chain_id
+            txs = [
+                {"to": target, "value": eth, "gas": 21000, "gasPrice": gas_price,
+                 "nonce": nonce, "chainId": chain_id},
+                self._token().functions.transfer(target, opg).build_transaction(
+                    {"from": funder.address, "gas": 100000, "gasPrice": gas_price,
+                     "nonce": nonce + 1, "chainId": chain_id}
+                ),
+            ]  # fmt: skip
+            last = None
+            for tx in txs:
+                last = w3.eth.send_raw_transaction(funder.sign_transaction(tx).raw_transaction)
+            receipt = w3.eth.wait_for_transaction_receipt(last, timeout=60)
+            if receipt["status"] != 1:
+                raise ChainError("funding the wallet from the dev account reverted")
+            return str(last.to_0x_hex()) if last is not None else ""
+
+        return str(self._call("funding the wallet on the devnet", send))

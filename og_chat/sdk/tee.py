@@ -1,0 +1,365 @@
+"""TEE trust: what the enclave signs, how to check it, and where to find enclaves.
+
+The gateway signs `keccak(request_hash ‖ output_hash ‖ uint256(timestamp))`
+with RSA-PSS; `request_hash` is keccak of the canonical request JSON and
+`output_hash` keccak of the answer (reference og-sdk-wire.md §11). The devnet
+gateway signs with these same functions, so both sides agree by construction.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ChainError, ConfigurationError
+
+TEE_TYPE_LLM_PROXY = 0
+
+_REGISTRY_ABI: list[dict[str, Any]] = [
+    {
+        "name": "getActiveTEEs",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [{"name": "teeType", "type": "uint8"}],
+        "outputs": [
+            {
+                "name": "",
+                "type": "tuple[]",
+                "components": [
+                    {"name": "owner", "type": "address"},
+                    {"name": "paymentAddress", "type": "address"},
+                    {"name": "endpoint", "type": "string"},
+                    {"name": "publicKey", "type": "bytes"},
+                    {"name": "tlsCertificate", "type": "bytes"},
+                    {"name": "pcrHash", "type": "bytes32"},
+                    {"name": "teeType", "type": "uint8"},
+                    {"name": "enabled", "type": "bool"},
+                    {"name": "registeredAt", "type": "uint256"},
+                    {"name": "lastHeartbeatAt", "type": "uint256"},
+                    {
+                        "name": "ohttpConfig",
+                        "type": "tuple",
+                        "components": [
+                            {"name": "keyId", "type": "uint8"},
+                            {"name": "kemId", "type": "uint16"},
+                            {"name": "kdfId", "type": "uint16"},
+                            {"name": "aeadId", "type": "uint16"},
+                            {"name": "publicKey", "type": "bytes"},
+                            {"name": "keyConfig", "type": "bytes"},
+                            {"name": "registeredAt", "type": "uint256"},
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+]
+
+
+def keccak(data: bytes) -> bytes:
+    """keccak-256 (Ethereum's, not SHA3-256)."""
+    from eth_hash.auto import keccak as _keccak
+
+    return bytes(_keccak(data))
+
+
+def _canonical_content(content: Any) -> Any:
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if not isinstance(part, dict):
+                parts.append(part)
+            elif part.get("type") == "text":
+                parts.append({"type": "text", "text": part.get("text", "")})
+            else:
+                reduced = {"type": part.get("type")}
+                if "filename" in part:
+                    reduced["filename"] = part["filename"]
+                parts.append(reduced)
+        return parts
+    return content
+
+
+def canonical_tool_calls(tool_calls: Any) -> list[dict[str, Any]]:
+    """Tool calls reduced to `{id, type, function: {name, arguments}}`, arguments as a string."""
+    out = []
+    for call in tool_calls or []:
+        if not isinstance(call, dict):
+            continue
+        fn = call.get("function") or {}
+        args = fn.get("arguments", "")
+        if not isinstance(args, str):
+            args = json.dumps(args)
+        out.append(
+            {
+                "id": call.get("id"),
+                "type": call.get("type") or "function",
+                "function": {"name": fn.get("name"), "arguments": args},
+            }
+        )
+    return out
+
+
+def canonical_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages as the gateway hashes them (role-specific fields only)."""
+    out: list[dict[str, Any]] = []
+    for msg in messages:
+        role = msg.get("role")
+        if role == "developer":
+            role = "system"
+        if role == "system":
+            out.append({"role": "system", "content": msg.get("content")})
+        elif role == "user":
+            out.append({"role": "user", "content": _canonical_content(msg.get("content"))})
+        elif role == "assistant":
+            item: dict[str, Any] = {"role": "assistant", "content": msg.get("content") or ""}
+            if msg.get("tool_calls"):
+                item["tool_calls"] = canonical_tool_calls(msg["tool_calls"])
+            out.append(item)
+        elif role == "tool":
+            out.append(
+                {"role": "tool", "content": msg.get("content"), "tool_call_id": msg.get("tool_call_id")}
+            )
+        elif role == "function":
+            out.append({"role": "function", "content": msg.get("content"), "name": msg.get("name")})
+        else:
+            out.append({"role": role, "content": msg.get("content")})
+    return out
+
+
+def canonical_request(body: dict[str, Any]) -> dict[str, Any]:
+    """The request as the TEE hashes it: `tool_choice` and `stream` are not part of it."""
+    req: dict[str, Any] = {
+        "model": body.get("model"),
+        "messages": canonical_messages(list(body.get("messages") or [])),
+        "temperature": float(body.get("temperature") or 0.0),
+    }
+    if body.get("max_tokens") is not None:
+        req["max_tokens"] = body["max_tokens"]
+    for key in ("stop", "tools", "response_format"):
+        if body.get(key):
+            req[key] = body[key]
+    if body.get("web_search"):
+        req["web_search"] = True
+    if "prompt" in body:  # /v1/completions
+        req["prompt"] = body["prompt"]
+        req.pop("messages")
+    return req
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    """keccak of the canonical request (Python's default json.dumps separators), hex without 0x."""
+    return keccak(json.dumps(canonical_request(body), sort_keys=True).encode()).hex()
+
+
+def output_text(content: str | None, tool_calls: Any = None) -> str:
+    """The exact text the output hash covers: tool calls as sorted JSON, else the content."""
+    if tool_calls:
+        return json.dumps(canonical_tool_calls(tool_calls), sort_keys=True)
+    return content or ""
+
+
+def output_hash(content: str | None, tool_calls: Any = None) -> str:
+    """keccak of the answer text, hex without 0x."""
+    return keccak(output_text(content, tool_calls).encode()).hex()
+
+
+def _hex32(value: str) -> bytes:
+    raw = bytes.fromhex(value.removeprefix("0x"))
+    if len(raw) != 32:
+        raise ValueError("expected a 32-byte hash")
+    return raw
+
+
+def signed_message(req_hash: str, out_hash: str, timestamp: int) -> bytes:
+    """`keccak(request_hash ‖ output_hash ‖ uint256_be(timestamp))`: what the TEE signs."""
+    return keccak(_hex32(req_hash) + _hex32(out_hash) + int(timestamp).to_bytes(32, "big"))
+
+
+def tee_id_for(public_key_der: bytes) -> str:
+    """`0x` + keccak of the DER SubjectPublicKeyInfo, as the registry computes it."""
+    return "0x" + keccak(public_key_der).hex()
+
+
+def normalise_tee_id(tee_id: str | None) -> str | None:
+    """Lower-case with `0x` (the registry and the body disagree on the prefix)."""
+    if not tee_id:
+        return None
+    return "0x" + tee_id.lower().removeprefix("0x")
+
+
+def parse_timestamp(value: Any) -> int:
+    """The gateway sends int seconds; tolerate numeric strings and ISO-8601."""
+    if isinstance(value, bool):
+        raise ValueError("timestamp is a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+
+def sign(private_key_pem: bytes, req_hash: str, out_hash: str, timestamp: int) -> str:
+    """RSA-PSS (SHA-256, MGF1-SHA-256, salt 32) over the signed message, base64."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = serialization.load_pem_private_key(private_key_pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ConfigurationError("TEE signing key must be RSA")
+    sig = key.sign(
+        signed_message(req_hash, out_hash, timestamp),
+        padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+        hashes.SHA256(),
+    )
+    return base64.b64encode(sig).decode("ascii")
+
+
+def load_public_key(key: bytes | str) -> Any:
+    """An RSA public key from PEM (str or bytes) or DER bytes."""
+    from cryptography.hazmat.primitives import serialization
+
+    data = key.encode() if isinstance(key, str) else key
+    if data.lstrip().startswith(b"-----BEGIN"):
+        return serialization.load_pem_public_key(data)
+    return serialization.load_der_public_key(data)
+
+
+def verify_signature(
+    public_key: bytes | str, signature_b64: str, req_hash: str, out_hash: str, timestamp: int
+) -> bool:
+    """True when `signature_b64` is the TEE's signature over these hashes."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    try:
+        key = load_public_key(public_key)
+        sig = base64.b64decode(signature_b64, validate=True)
+        key.verify(
+            sig,
+            signed_message(req_hash, out_hash, timestamp),
+            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+            hashes.SHA256(),
+        )
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One named check with its outcome, for receipts and `receipts verify`."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_response(
+    *,
+    public_key: bytes | str | None,
+    request_body: dict[str, Any] | None,
+    content: str | None,
+    tool_calls: Any,
+    tee_request_hash: str | None,
+    tee_output_hash: str | None,
+    tee_signature: str | None,
+    tee_timestamp: Any,
+) -> list[CheckResult]:
+    """Every check a response's TEE fields must pass; empty when nothing was signed."""
+    results: list[CheckResult] = []
+    if not tee_signature or not tee_request_hash or not tee_output_hash or tee_timestamp is None:
+        return [CheckResult("tee signature", False, "the response carries no TEE signature")]
+    if request_body is not None:
+        mine = request_hash(request_body)
+        same = mine == tee_request_hash.lower().removeprefix("0x")
+        results.append(
+            CheckResult("request hash", same, "matches what was sent" if same else f"expected {mine}")
+        )
+    if content is not None or tool_calls:
+        mine = output_hash(content, tool_calls)
+        same = mine == tee_output_hash.lower().removeprefix("0x")
+        results.append(
+            CheckResult("output hash", same, "matches the answer" if same else f"expected {mine}")
+        )
+    if public_key is None:
+        results.append(CheckResult("tee signature", False, "no TEE public key to check against"))
+        return results
+    try:
+        ts = parse_timestamp(tee_timestamp)
+        ok = verify_signature(public_key, tee_signature, tee_request_hash, tee_output_hash, ts)
+    except (ValueError, TypeError) as exc:
+        ok, why = False, str(exc)
+    else:
+        why = "RSA-PSS signature valid" if ok else "signature does not match the TEE key"
+    results.append(CheckResult("tee signature", ok, why))
+    return results
+
+
+@dataclass(frozen=True)
+class TEEInfo:
+    """One enclave from the registry."""
+
+    tee_id: str
+    endpoint: str
+    payment_address: str
+    public_key_der: bytes
+    tls_certificate_der: bytes
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Trust only the registry's certificate; endpoints are IPs, so no hostname check."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(cadata=ssl.DER_cert_to_PEM_cert(self.tls_certificate_der))
+        return ctx
+
+
+def fetch_active_tees(rpc_url: str, registry_address: str, tee_type: int = TEE_TYPE_LLM_PROXY) -> list[TEEInfo]:
+    """Read `getActiveTEEs(tee_type)`; skip entries without endpoint or certificate."""
+    from web3 import HTTPProvider, Web3
+
+    try:
+        w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 20}))
+        contract = w3.eth.contract(address=Web3.to_checksum_address(registry_address), abi=_REGISTRY_ABI)
+        rows = contract.functions.getActiveTEEs(tee_type).call()
+    except Exception as exc:
+        raise ChainError(
+            f"could not read the TEE registry at {registry_address} via {rpc_url}: {exc}",
+            hint="check the registry RPC (OG_REGISTRY_RPC) and your network connection",
+        ) from None
+    out = []
+    for row in rows:
+        endpoint, public_key, cert = row[2], bytes(row[3]), bytes(row[4])
+        if not endpoint or not cert or not row[7]:
+            continue
+        out.append(
+            TEEInfo(
+                tee_id=tee_id_for(public_key),
+                endpoint=str(endpoint).rstrip("/"),
+                payment_address=str(row[1]),
+                public_key_der=public_key,
+                tls_certificate_der=cert,
+            )
+        )
+    return out
+
+
+def pick_tee(tees: list[TEEInfo], exclude: set[str] | None = None) -> TEEInfo:
+    """A random active TEE, avoiding ones that just failed."""
+    candidates = [t for t in tees if t.tee_id not in (exclude or set())] or tees
+    if not candidates:
+        raise ConfigurationError(
+            "no active LLM TEE in the registry", hint="the network may be down; try again later"
+        )
+    return random.choice(candidates)

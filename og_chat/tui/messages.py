@@ -1,0 +1,74 @@
+"""Messages that carry backend events to the UI.
+
+Workers and the settlement tracker post these to the App; screens listen for
+the ones they paint. `post_message` is thread-safe, so a callback running on
+the runtime's thread can post them directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from og_chat.sdk.types import Receipt
+
+    from .backend import WalletView
+
+
+@dataclass
+class BackendProgress(Message):
+    """The runtime is starting; `text` says which step it is on."""
+
+    text: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, BackendProgress)
+
+
+@dataclass
+class BackendReady(Message):
+    """The runtime is open: a wallet, a network and a gateway to call."""
+
+    network: str
+    address: str
+    gateway: str
+
+
+@dataclass
+class BackendFailed(Message):
+    """The runtime could not open; `text` says why and what to do."""
+
+    text: str
+
+
+@dataclass
+class ReceiptAdded(Message):
+    """A call finished and its receipt is in the store."""
+
+    receipt: Receipt
+
+
+@dataclass
+class ReceiptUpdated(Message):
+    """Later facts about a receipt arrived (usually: its payment settled)."""
+
+    receipt_id: str
+    fields: dict[str, Any]
+
+
+@dataclass
+class WalletUpdated(Message):
+    """Fresh balances for the header and the wallet screen."""
+
+    wallet: WalletView
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, WalletUpdated)
+
+
+@dataclass
+class SettingsChanged(Message):
+    """The config changed on the settings screen (theme, caps or keymap)."""

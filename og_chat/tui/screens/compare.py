@@ -1,0 +1,216 @@
+"""Compare: one prompt to 2–4 models at once, answers streaming side by side."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Markdown, OptionList, Static
+from textual.widgets.option_list import Option
+
+from og_chat.sdk.models import CATALOGUE, PROVIDERS, models_by_provider, resolve_model
+
+from ..backend import format_opg
+from ..chat import new_conversation_id
+from ..messages import ReceiptAdded
+from ..sanitize import StreamNeutralizer
+from ..widgets.model_picker import step_provider
+from ..widgets.receipts_panel import cost_of
+
+if TYPE_CHECKING:
+    from ..app import OGChatApp
+
+MAX_MODELS = 4
+
+
+def default_lineup(model: str, count: int = 3) -> list[str]:
+    """The current model plus the closest models of the next providers."""
+    current = resolve_model(model)
+    lineup = [current.id]
+    probe = current
+    while len(lineup) < count:
+        probe = step_provider(probe, 1)
+        if probe.id in lineup:
+            break
+        lineup.append(probe.id)
+    return lineup
+
+
+class CompareColumn(Vertical):
+    """One model's answer with its numbers: TTFT, tokens/s, tokens, cost, receipt."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(classes="column")
+        self.model = model
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content("waiting…"), classes="stats")
+        with VerticalScroll(classes="answer"):
+            yield Markdown("")
+
+    def on_mount(self) -> None:
+        info = CATALOGUE.get(self.model)
+        self.border_title = info.display_name if info else self.model
+
+    def set_stats(self, text: str) -> None:
+        self.query_one(".stats", Static).update(Content(text))
+
+
+class CompareScreen(Screen[None]):
+    """Pick 2–4 models on the left, type a prompt, and watch them race."""
+
+    CSS_PATH = "compare.tcss"
+
+    BINDINGS = [
+        Binding("escape", "back", "Back / stop", id="compare.back",
+                tooltip="Stop the answers if they are streaming, else go back to the chat."),
+        Binding("f2", "focus_models", "Models", id="compare.models",
+                tooltip="Choose which models to compare (Enter toggles)."),
+    ]
+
+    def __init__(self, model: str, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+        self.lineup = default_lineup(model)
+
+    @property
+    def og_app(self) -> OGChatApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="compare-body"):
+            yield OptionList(id="compare-models")
+            yield Horizontal(id="columns")
+        yield Input(placeholder="One prompt for every model… (Enter sends)", id="compare-prompt")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.query_one("#compare-models").border_title = "Models (Enter toggles)"
+        self._fill_models()
+        await self._build_columns()
+        self.query_one("#compare-prompt").focus()
+
+    def _fill_models(self) -> None:
+        options: list[Option | None] = []
+        for provider, models in models_by_provider().items():
+            if options:
+                options.append(None)
+            options.append(Option(Content.styled(PROVIDERS.get(provider, provider), "bold"),
+                                  disabled=True))
+            for info in models:
+                mark = "✓ " if info.id in self.lineup else "  "
+                options.append(Option(Content(mark + info.display_name), id=info.id))
+        option_list = self.query_one("#compare-models", OptionList)
+        highlighted = option_list.highlighted
+        option_list.set_options(options)
+        if highlighted is not None:
+            option_list.highlighted = highlighted
+
+    async def _build_columns(self) -> None:
+        columns = self.query_one("#columns", Horizontal)
+        await columns.remove_children()
+        await columns.mount_all(CompareColumn(model) for model in self.lineup)
+
+    @on(OptionList.OptionSelected, "#compare-models")
+    async def _toggle(self, event: OptionList.OptionSelected) -> None:
+        model = event.option.id
+        if model is None:
+            return
+        if model in self.lineup:
+            if len(self.lineup) <= 2:
+                self.notify("Compare needs at least two models.", severity="warning")
+                return
+            self.lineup.remove(model)
+        else:
+            if len(self.lineup) >= MAX_MODELS:
+                self.notify(f"At most {MAX_MODELS} models at once.", severity="warning")
+                return
+            self.lineup.append(model)
+        self._fill_models()
+        await self._build_columns()
+
+    def action_focus_models(self) -> None:
+        self.query_one("#compare-models").focus()
+
+    def _comparing(self) -> bool:
+        return any(w.group == "compare" and w.is_running for w in self.workers)
+
+    def action_back(self) -> None:
+        if self._comparing():
+            self.workers.cancel_group(self, "compare")
+        else:
+            self.app.pop_screen()
+
+    @on(Input.Submitted, "#compare-prompt")
+    async def _send(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text or self._comparing():
+            return
+        await self._build_columns()
+        conversation_id = new_conversation_id()
+        for column in self.query(CompareColumn):
+            self.run_worker(
+                self._stream(column, text, conversation_id),
+                group="compare",
+                exit_on_error=False,
+                description=f"Compare {column.model}",
+            )
+
+    async def _stream(self, column: CompareColumn, text: str, conversation_id: str) -> None:
+        """Stream one model's answer into its column and keep its numbers up to date."""
+        app = self.og_app
+        column.set_stats("waiting for the runtime…")
+        await app.wait_for_backend()
+        markdown = column.query_one(Markdown)
+        column.query_one(VerticalScroll).anchor()
+        stream = Markdown.get_stream(markdown)
+        neutral = StreamNeutralizer()
+        started = time.monotonic()
+        first: float | None = None
+        tokens = 0
+        receipt = None
+        state = "streaming"
+        column.set_stats("waiting for the first token…")
+        try:
+            async for chunk in app.backend.stream_chat(
+                column.model, [{"role": "user", "content": text}], mode=self.mode,
+                conversation_id=conversation_id,
+            ):
+                for choice in chunk.choices:
+                    if choice.delta.content:
+                        if first is None:
+                            first = time.monotonic() - started
+                        tokens += 1
+                        await stream.write(neutral.feed(choice.delta.content))
+                if chunk.usage is not None:
+                    tokens = chunk.usage.completion_tokens or tokens
+                if chunk.receipt is not None:
+                    receipt = chunk.receipt
+                    app._to_main(ReceiptAdded(receipt))
+            state = "done"
+        except asyncio.CancelledError:
+            state = "stopped"
+            raise
+        except Exception as error:
+            state = f"failed: {str(error).splitlines()[0]}"
+            raise
+        finally:
+            await stream.stop()
+            await markdown.update(markdown.source)
+            elapsed = time.monotonic() - started
+            parts = [f"TTFT {first:.2f} s" if first is not None else "TTFT —"]
+            parts.append(f"{tokens / elapsed:,.0f} tok/s" if tokens and elapsed > 0 else "— tok/s")
+            parts.append(f"{tokens} tok")
+            if receipt is not None:
+                parts.append(f"{format_opg(cost_of(receipt))} OPG")
+                parts.append(f"receipt {receipt.id[:10]}")
+            if state != "done":
+                parts.append(state)
+            column.set_stats(" · ".join(parts))

@@ -1,0 +1,500 @@
+"""The chat screen: model picker, conversation, prompt and receipts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Markdown
+
+from og_chat.sdk.models import CATALOGUE, resolve_model
+from og_chat.sdk.types import Receipt
+
+from ..backend import format_opg
+from ..chat import ChatState
+from ..messages import (
+    BackendFailed,
+    BackendProgress,
+    BackendReady,
+    ReceiptAdded,
+    ReceiptUpdated,
+    WalletUpdated,
+)
+from ..sanitize import StreamNeutralizer
+from ..widgets.conversation import (
+    AssistantMessage,
+    Conversation,
+    ErrorNotice,
+    Notice,
+    ToolCallCard,
+    UserMessage,
+    code_blocks,
+)
+from ..widgets.model_picker import ModelPicker, step_provider
+from ..widgets.prompt import PromptArea
+from ..widgets.receipts_panel import ReceiptsPanel, cost_of
+from ..widgets.status_header import StatusHeader
+
+if TYPE_CHECKING:
+    from ..app import OGChatApp
+
+MODES = ("private", "batch", "individual")
+MAX_TOOL_ROUNDS = 4
+
+
+@dataclass
+class TurnResult:
+    """What one streamed call produced."""
+
+    text: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    receipt: Receipt | None = None
+    first_token: float | None = None
+    elapsed: float = 0.0
+    completion_tokens: int = 0
+    stopped: bool = False
+
+
+def turn_stats(model_label: str, result: TurnResult) -> str:
+    """The line under an answer: time to first token, speed, tokens, cost, receipt state."""
+    parts = [model_label]
+    if result.first_token is not None:
+        parts.append(f"TTFT {result.first_token:.2f} s")
+    tokens = result.completion_tokens
+    if tokens:
+        rate = tokens / result.elapsed if result.elapsed > 0 else 0.0
+        parts.append(f"{tokens} tok · {rate:,.0f} tok/s")
+    receipt = result.receipt
+    if receipt is not None:
+        parts.append(f"{format_opg(cost_of(receipt))} OPG")
+        parts.append(f"receipt {receipt.id[:10]} {receipt.payment_status}")
+    if result.stopped:
+        parts.append("stopped")
+    return " · ".join(parts)
+
+
+class MainScreen(Screen[None]):
+    """Where the user chats; owns the conversation and the turn worker."""
+
+    CSS_PATH = "main.tcss"  # also listed in the App: the default screen is not pushed
+
+    BINDINGS = [
+        Binding("ctrl+n", "new_chat", "New chat", id="chat.new",
+                tooltip="Save this conversation and start a new one."),
+        Binding("escape", "stop", "Stop", id="chat.stop",
+                tooltip="Stop the answer that is streaming (the partial answer is kept)."),
+        Binding("f2", "focus_models", "Models", id="models.focus",
+                tooltip="Focus the model picker and its filter."),
+        Binding("f3", "next_provider", "Next provider", id="models.next_provider",
+                tooltip="Switch to the closest model of the next provider."),
+        Binding("shift+f3", "previous_provider", "Prev provider", id="models.previous_provider",
+                show=False, tooltip="Switch to the closest model of the previous provider."),
+        Binding("ctrl+t", "cycle_mode", "Mode", id="chat.cycle_mode",
+                tooltip="Cycle the settlement mode: private, batch, individual."),
+        Binding("ctrl+o", "app.open_sessions", "Sessions", id="app.sessions",
+                tooltip="Browse, resume, rename, delete and export conversations."),
+        Binding("ctrl+r", "app.open_receipts", "Receipts", id="app.receipts",
+                tooltip="Browse, filter, verify and export every receipt."),
+        Binding("ctrl+b", "app.open_wallet", "Wallet", id="app.wallet",
+                tooltip="Wallet address, balances, allowance and top-up."),
+        Binding("f4", "app.open_compare", "Compare", id="app.compare",
+                tooltip="Send one prompt to 2–4 models side by side."),
+        Binding("f9", "app.open_settings", "Settings", id="app.settings",
+                tooltip="Theme, spend caps, keymap and file paths."),
+        Binding("alt+c", "copy_answer", "Copy answer", show=False, id="copy.answer",
+                tooltip="Copy the last answer to the clipboard (OSC 52)."),
+        Binding("alt+k", "copy_code", "Copy code", show=False, id="copy.code",
+                tooltip="Copy a code block of the last answer, or save it to a file."),
+        Binding("alt+s", "save_answer", "Save answer", show=False, id="copy.save_answer",
+                tooltip="Write the last answer to a Markdown file."),
+        Binding("alt+t", "toggle_tools", "Tools", show=False, id="chat.toggle_tools",
+                tooltip="Offer the built-in tools (price, time) to the model, or not."),
+        Binding("pageup", "scroll_page(-1)", "Page up", show=False, priority=True,
+                id="conversation.page_up", tooltip="Scroll the conversation up a page."),
+        Binding("pagedown", "scroll_page(1)", "Page down", show=False, priority=True,
+                id="conversation.page_down", tooltip="Scroll the conversation down a page."),
+    ]
+
+    def __init__(self, *, model: str, mode: str, draft: str = "", tools: bool = True) -> None:
+        super().__init__()
+        self.chat = ChatState(model=model)
+        self.mode = mode
+        self.tools_enabled = tools
+        self.max_tokens = 4096
+        """Completion cap per call (the gateway bills what is used, not the cap)."""
+        self._draft = draft
+        self._draft_timer: Any = None
+
+    @property
+    def og_app(self) -> OGChatApp:
+        from ..app import OGChatApp
+
+        assert isinstance(self.app, OGChatApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="status")
+        with Horizontal(id="body"):
+            yield ModelPicker(self.chat.model, id="models")
+            with Vertical(id="centre"):
+                yield Conversation(id="conversation")
+                yield PromptArea(self._draft, id="prompt")
+            yield ReceiptsPanel(id="receipts")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._fit(self.app.size.width)
+        header = self.query_one(StatusHeader)
+        header.mode = self.mode
+        header.network = self.og_app.requested_network
+        self.query_one(PromptArea).focus()
+        self.query_one("#conversation", Conversation).border_title = self._title()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        """Drop the side panels on narrow terminals so the conversation keeps its width."""
+        self.set_class(width < 130, "-narrow")
+        self.set_class(width < 90, "-tiny")
+
+    def _title(self) -> str:
+        info = CATALOGUE.get(self.chat.model)
+        name = info.display_name if info else self.chat.model
+        return f"{self.chat.title} — {name}"
+
+    # -- backend status --------------------------------------------------------
+
+    def on_backend_progress(self, message: BackendProgress) -> None:
+        header = self.query_one(StatusHeader)
+        header.status = message.text
+        header.status_ok = None
+
+    def on_backend_ready(self, message: BackendReady) -> None:
+        header = self.query_one(StatusHeader)
+        header.network = message.network
+        header.address = message.address
+        header.status = f"ready · {message.gateway}"
+        header.status_ok = True
+
+    def on_backend_failed(self, message: BackendFailed) -> None:
+        header = self.query_one(StatusHeader)
+        header.status = "offline"
+        header.status_ok = False
+        self.run_worker(self._conversation.add(ErrorNotice(message.text)), group="ui")
+
+    def on_wallet_updated(self, message: WalletUpdated) -> None:
+        self.query_one(StatusHeader).wallet = message.wallet
+
+    def on_receipt_added(self, message: ReceiptAdded) -> None:
+        self.query_one(ReceiptsPanel).add_receipt(message.receipt)
+
+    def on_receipt_updated(self, message: ReceiptUpdated) -> None:
+        self.query_one(ReceiptsPanel).update_receipt(message.receipt_id, message.fields)
+
+    @on(ReceiptsPanel.Open)
+    def _open_receipt(self, event: ReceiptsPanel.Open) -> None:
+        self.og_app.open_receipt_detail(event.receipt)
+
+    # -- model and mode --------------------------------------------------------
+
+    @on(ModelPicker.Picked)
+    def _model_picked(self, event: ModelPicker.Picked) -> None:
+        self.set_model(event.model.id)
+        self.query_one(PromptArea).focus()
+
+    def set_model(self, model_id: str) -> None:
+        """Send the next call to `model_id` and show it everywhere."""
+        self.chat.model = model_id
+        self.query_one(ModelPicker).selected = model_id
+        self._conversation.border_title = self._title()
+        self.og_app.remember_model(model_id)
+
+    def action_focus_models(self) -> None:
+        self.query_one(ModelPicker).focus_filter()
+
+    def action_next_provider(self) -> None:
+        self.set_model(step_provider(resolve_model(self.chat.model), 1).id)
+
+    def action_previous_provider(self) -> None:
+        self.set_model(step_provider(resolve_model(self.chat.model), -1).id)
+
+    def action_cycle_mode(self) -> None:
+        index = MODES.index(self.mode) if self.mode in MODES else 0
+        self.mode = MODES[(index + 1) % len(MODES)]
+        self.query_one(StatusHeader).mode = self.mode
+        self.notify(f"settlement mode: {self.mode}", timeout=2)
+
+    def action_toggle_tools(self) -> None:
+        self.tools_enabled = not self.tools_enabled
+        self.notify(f"built-in tools {'on' if self.tools_enabled else 'off'}", timeout=2)
+
+    # -- scrolling -------------------------------------------------------------
+
+    @property
+    def _conversation(self) -> Conversation:
+        return self.query_one("#conversation", Conversation)
+
+    def action_scroll_page(self, direction: int) -> None:
+        conversation = self._conversation
+        if direction < 0:
+            conversation.release_anchor()
+            conversation.scroll_page_up()
+        else:
+            conversation.scroll_page_down()
+
+    # -- drafts ----------------------------------------------------------------
+
+    @on(PromptArea.DraftChanged)
+    def _draft_changed(self, event: PromptArea.DraftChanged) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        text = event.text
+        self._draft_timer = self.set_timer(0.5, lambda: self.og_app.save_draft(text))
+
+    # -- sending ---------------------------------------------------------------
+
+    @on(PromptArea.Submitted)
+    async def _submitted(self, event: PromptArea.Submitted) -> None:
+        await self.send(event.text)
+        event.prompt.clear()
+        self.og_app.save_draft("")
+
+    async def send(self, text: str) -> None:
+        """Show the prompt and start the turn (which waits for the runtime if it is starting)."""
+        if self._turn_running():
+            self.notify("An answer is still streaming; Escape stops it.", severity="warning")
+            return
+        self.chat.add({"role": "user", "content": text})
+        await self._conversation.add(UserMessage(text))
+        self._conversation.border_title = self._title()
+        self.run_turn()
+
+    def _turn_running(self) -> bool:
+        return any(w.group == "llm" and w.is_running for w in self.workers)
+
+    def action_stop(self) -> None:
+        if self._turn_running():
+            self.workers.cancel_group(self, "llm")
+        else:
+            self.query_one(PromptArea).focus()
+
+    @work(exclusive=True, group="llm", exit_on_error=False, description="Streaming an answer")
+    async def run_turn(self) -> None:
+        """Stream the answer; run any tool calls and stream again until the model is done."""
+        app = self.og_app
+        if not app.backend.ready:
+            waiting = Notice("waiting for the wallet and gateway to start…")
+            await self._conversation.add(waiting)
+            await app.wait_for_backend()
+            await waiting.remove()
+        from og_chat.sdk.errors import OGError
+
+        from og_chat import tools as builtin_tools
+
+        try:
+            for _round in range(MAX_TOOL_ROUNDS + 1):
+                result = await self._stream_answer()
+                if result.stopped or not result.tool_calls:
+                    break
+                await self._run_tools(result.tool_calls, builtin_tools)
+            else:
+                await self._conversation.add(
+                    Notice(f"stopped after {MAX_TOOL_ROUNDS} rounds of tool calls")
+                )
+        except OGError as error:
+            message, _, hint = str(error).partition("\n  → ")
+            await self._conversation.add(ErrorNotice(message, hint))
+        finally:
+            app.save_session(self.chat)
+
+    async def _stream_answer(self) -> TurnResult:
+        """One paid, streamed call; the answer is shown as it arrives."""
+        app = self.og_app
+        model = self.chat.model
+        info = CATALOGUE.get(model)
+        label = info.display_name if info else model
+        view = AssistantMessage(label)
+        conversation = self._conversation
+        await conversation.add(view)
+        conversation.anchor()
+        stream = Markdown.get_stream(view.markdown)
+        neutral = StreamNeutralizer()
+        from og_chat.tools import TOOL_SCHEMAS, ToolCallAssembler
+
+        assembler = ToolCallAssembler()
+        pieces: list[str] = []
+        result = TurnResult()
+        offer_tools = self.tools_enabled and (info is None or info.tools)
+        started = time.monotonic()
+        view.set_meta(f"{label} · waiting for the first token…")
+        try:
+            async for chunk in app.backend.stream_chat(
+                model,
+                self.chat.wire_messages(),
+                mode=self.mode,
+                tools=TOOL_SCHEMAS if offer_tools else None,
+                conversation_id=self.chat.id,
+                max_tokens=self.max_tokens,
+            ):
+                for choice in chunk.choices:
+                    delta = choice.delta
+                    if delta.content:
+                        if result.first_token is None:
+                            result.first_token = time.monotonic() - started
+                        pieces.append(delta.content)
+                        await stream.write(neutral.feed(delta.content))
+                    if delta.tool_calls:
+                        if result.first_token is None:
+                            result.first_token = time.monotonic() - started
+                        assembler.feed(delta.tool_calls, final=chunk.is_final)
+                if chunk.usage is not None:
+                    result.completion_tokens = chunk.usage.completion_tokens
+                if chunk.receipt is not None:
+                    result.receipt = chunk.receipt
+                    self.chat.receipt_ids.append(chunk.receipt.id)
+                    self.post_message(ReceiptAdded(chunk.receipt))
+        except asyncio.CancelledError:
+            result.stopped = True
+            raise
+        except Exception as error:
+            partial = getattr(error, "partial_text", "")
+            if partial and not pieces:
+                pieces.append(partial)
+            raise
+        finally:
+            result.elapsed = time.monotonic() - started
+            result.text = "".join(pieces)
+            result.tool_calls = assembler.calls
+            tail = neutral.flush()
+            if tail:
+                await stream.write(tail)
+            await stream.stop()
+            await view.markdown.update(view.markdown.source)  # one full render: fences close
+            view.text = result.text
+            view.set_meta(turn_stats(label, result))
+            self._record_answer(result)
+            if result.stopped:
+                conversation.release_anchor()
+        return result
+
+    def _record_answer(self, result: TurnResult) -> None:
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": result.text or None,
+            "model": self.chat.model,
+        }
+        if result.receipt is not None:
+            message["receipt_id"] = result.receipt.id
+        if result.stopped:
+            message["partial"] = True
+        if result.tool_calls and not result.stopped:
+            message["tool_calls"] = result.tool_calls
+        if message["content"] is None and "tool_calls" not in message:
+            return
+        self.chat.add(message)
+
+    async def _run_tools(self, calls: list[dict[str, Any]], builtin_tools: Any) -> None:
+        """Show each call, run it, and queue its result for the next request."""
+        context = builtin_tools.ToolContext(
+            devnet_url=self.og_app.backend.devnet_url, network=self.og_app.backend.network
+        )
+        for call in calls:
+            function = call.get("function") or {}
+            name = str(function.get("name") or "")
+            card = ToolCallCard(name, function.get("arguments") or "{}")
+            await self._conversation.add(card)
+            outcome = await builtin_tools.execute(
+                name, function.get("arguments"), call_id=str(call.get("id")), context=context
+            )
+            card.set_result(outcome.content, outcome.ok)
+            self.chat.add(builtin_tools.tool_message(outcome))
+
+    # -- chats -----------------------------------------------------------------
+
+    async def action_new_chat(self) -> None:
+        self.workers.cancel_group(self, "llm")
+        self.og_app.save_session(self.chat)
+        self.chat = ChatState(model=self.chat.model)
+        await self._conversation.clear()
+        self._conversation.border_title = self._title()
+        self.query_one(PromptArea).focus()
+
+    async def show_chat(self, chat: ChatState) -> None:
+        """Replace the transcript with a saved conversation (resume)."""
+        self.workers.cancel_group(self, "llm")
+        self.og_app.save_session(self.chat)
+        self.chat = chat
+        conversation = self._conversation
+        await conversation.clear()
+        results = {
+            str(m.get("tool_call_id")): str(m.get("content") or "")
+            for m in chat.messages
+            if m.get("role") == "tool"
+        }
+        widgets: list[Any] = []
+        cards: list[tuple[ToolCallCard, str]] = []
+        info = CATALOGUE.get(chat.model)
+        label = info.display_name if info else chat.model
+        for message in chat.messages:
+            role = message.get("role")
+            if role == "user":
+                widgets.append(UserMessage(str(message.get("content") or "")))
+            elif role == "assistant":
+                if message.get("content"):
+                    widgets.append(AssistantMessage(label, str(message["content"])))
+                for call in message.get("tool_calls") or []:
+                    function = call.get("function") or {}
+                    card = ToolCallCard(str(function.get("name")), function.get("arguments"))
+                    widgets.append(card)
+                    if str(call.get("id")) in results:
+                        cards.append((card, results[str(call.get("id"))]))
+        await conversation.mount_all(widgets)
+        for card, result in cards:
+            card.set_result(result, '"error"' not in result)
+        await conversation.add(Notice(f"resumed “{chat.title}”"))
+        conversation.scroll_end(animate=False)
+        if chat.model in CATALOGUE:
+            self.set_model(chat.model)
+        self._conversation.border_title = self._title()
+
+    # -- copying ---------------------------------------------------------------
+
+    def _last_answer_text(self) -> str | None:
+        for message in reversed(self.chat.messages):
+            if message.get("role") == "assistant" and message.get("content"):
+                return str(message["content"])
+        return None
+
+    def action_copy_answer(self) -> None:
+        text = self._last_answer_text()
+        if text is None:
+            self.notify("No answer to copy yet.", severity="warning")
+            return
+        self.og_app.copy_text(text, what="the last answer")
+
+    def action_copy_code(self) -> None:
+        text = self._last_answer_text()
+        blocks = code_blocks(text or "")
+        if not blocks:
+            self.notify("The last answer has no code block.", severity="warning")
+            return
+        from .code_blocks import CodeBlocksScreen
+
+        self.app.push_screen(CodeBlocksScreen(blocks))
+
+    def action_save_answer(self) -> None:
+        text = self._last_answer_text()
+        if text is None:
+            self.notify("No answer to save yet.", severity="warning")
+            return
+        path: Path = self.og_app.write_export("answer", ".md", text)
+        self.notify(f"Saved to {path}", timeout=6)

@@ -1,0 +1,308 @@
+"""The receipts browser (every receipt, filtered, exported) and the receipt detail view."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Select, Static
+
+from og_chat.sdk.models import PROVIDERS
+from og_chat.sdk.types import Receipt
+
+from ..backend import format_opg
+from ..messages import ReceiptUpdated
+from ..sanitize import neutralize
+from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, cost_of, model_label
+from ..widgets.virtual_table import VirtualTable
+
+if TYPE_CHECKING:
+    from ..app import OGChatApp
+
+COLUMNS: list[tuple[str, int, bool]] = [
+    ("time", 19, False),
+    ("model", 24, False),
+    ("tokens", 7, True),
+    ("OPG", 10, True),
+    ("mode", 10, False),
+    ("TEE", 3, False),
+    ("pay", 3, False),
+    ("receipt", 14, False),
+    ("payment hash", 20, False),
+]
+
+
+def browser_cells(receipt: Receipt) -> tuple[str, ...]:
+    """One browser row; called only for rows on screen."""
+    return (
+        datetime.fromtimestamp(receipt.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+        model_label(receipt.model),
+        str(receipt.total_tokens or ""),
+        format_opg(cost_of(receipt)),
+        receipt.settlement_mode,
+        TEE_MARK.get(receipt.signature_status, "?"),
+        PAYMENT_MARK.get(receipt.payment_status, "?"),
+        receipt.id,
+        receipt.payment_hash or "",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ReceiptFilter:
+    """What the browser shows; empty fields match everything."""
+
+    model: str = ""
+    provider: str = ""
+    mode: str = ""
+    status: str = ""
+    since: float | None = None
+
+    def apply(self, receipts: list[Receipt]) -> list[Receipt]:
+        """The matching receipts, in order; the same list when nothing is filtered."""
+        if not (self.model or self.provider or self.mode or self.status or self.since):
+            return receipts
+        needle = self.model.lower()
+        out = []
+        for r in receipts:
+            if needle and needle not in r.model.lower() and needle not in model_label(r.model).lower():
+                continue
+            if self.provider and r.provider != self.provider:
+                continue
+            if self.mode and r.settlement_mode != self.mode:
+                continue
+            if self.status and r.payment_status != self.status:
+                continue
+            if self.since is not None and r.created_at < self.since:
+                continue
+            out.append(r)
+        return out
+
+
+def parse_since(text: str) -> float | None:
+    """`2026-07-01` (or with a time) → unix time; None when blank or unreadable."""
+    text = text.strip()
+    if not text:
+        return None
+    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, pattern).timestamp()
+        except ValueError:
+            continue
+    return None
+
+
+def _open_store(app: OGChatApp) -> Any:
+    """The runtime's ReceiptStore, or one on the same file before the runtime is up."""
+    if app.backend.ready:
+        return app.backend.receipts
+    from og_chat.store.receipts import ReceiptStore
+
+    return ReceiptStore()
+
+
+class ReceiptsBrowser(Screen[None]):
+    """All receipts ever recorded, newest last, with filters and export."""
+
+    CSS_PATH = "receipts.tcss"
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="receipts.back",
+                tooltip="Back to the chat."),
+        Binding("slash", "focus_filter", "Filter", id="receipts.filter",
+                tooltip="Filter by model, provider, mode, status and date."),
+        Binding("f5", "export('json')", "Export JSON", id="receipts.export_json",
+                tooltip="Write the shown receipts to a JSON file."),
+        Binding("f6", "export('csv')", "Export CSV", id="receipts.export_csv",
+                tooltip="Write the shown receipts to a CSV file."),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.all: list[Receipt] = []
+        self.shown: list[Receipt] = []
+        self.opened_at = time.perf_counter()
+        self.loaded_in: float | None = None
+        """Seconds from opening to rows on screen (the benchmark reads it)."""
+
+    @property
+    def og_app(self) -> OGChatApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="filters"):
+            yield Input(placeholder="model…", id="f-model")
+            yield Select(
+                [(name, key) for key, name in PROVIDERS.items()], prompt="provider", id="f-provider"
+            )
+            yield Select(
+                [(m, m) for m in ("private", "batch", "individual")], prompt="mode", id="f-mode"
+            )
+            yield Select(
+                [(s, s) for s in ("settled", "pending", "failed", "refused")],
+                prompt="payment",
+                id="f-status",
+            )
+            yield Input(placeholder="since YYYY-MM-DD", id="f-since")
+        yield VirtualTable(COLUMNS, browser_cells, id="browser-table")
+        yield Static("loading receipts…", id="browser-summary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(VirtualTable).focus()
+        self.load()
+
+    @work(thread=True, exclusive=True, group="receipts-load", exit_on_error=False,
+          description="Loading receipts")
+    def load(self) -> None:
+        """Read the receipt log off the UI thread (it may hold 100,000 lines)."""
+        receipts = _open_store(self.og_app).load()
+        self.app.call_from_thread(self._loaded, receipts)
+
+    def _loaded(self, receipts: list[Receipt]) -> None:
+        self.all = receipts
+        self._apply_filter()
+        self.loaded_in = time.perf_counter() - self.opened_at
+
+    def _current_filter(self) -> ReceiptFilter:
+        def value(selector: str) -> str:
+            widget = self.query_one(selector, Select)
+            return "" if widget.is_blank() else str(widget.value)
+
+        return ReceiptFilter(
+            model=self.query_one("#f-model", Input).value.strip(),
+            provider=value("#f-provider"),
+            mode=value("#f-mode"),
+            status=value("#f-status"),
+            since=parse_since(self.query_one("#f-since", Input).value),
+        )
+
+    def _apply_filter(self) -> None:
+        self.shown = self._current_filter().apply(self.all)
+        self.query_one(VirtualTable).set_rows(self.shown)
+        total = sum((_decimal(cost_of(r)) for r in self.shown), start=_decimal(0))
+        pending = sum(1 for r in self.shown if r.payment_status == "pending")
+        self.query_one("#browser-summary", Static).update(
+            Content(
+                f"{len(self.shown):,} of {len(self.all):,} receipts · {format_opg(total)} OPG"
+                + (f" · {pending:,} pending" if pending else "")
+                + " · Enter: details · /: filter · F5/F6: export"
+            )
+        )
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _filter_changed(self) -> None:
+        if self.all:
+            self._apply_filter()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#f-model", Input).focus()
+
+    @on(VirtualTable.Selected)
+    def _selected(self, event: VirtualTable.Selected) -> None:
+        self.app.push_screen(ReceiptDetail(event.row))
+
+    def on_receipt_updated(self, message: ReceiptUpdated) -> None:
+        table = self.query_one(VirtualTable)
+        for index, receipt in enumerate(self.shown):
+            if receipt.id == message.receipt_id:
+                for name, value in message.fields.items():
+                    if hasattr(receipt, name):
+                        setattr(receipt, name, value)
+                table.refresh_row(index)
+                break
+
+    def action_export(self, kind: str) -> None:
+        from og_chat.store.receipts import export_csv, export_json
+
+        text = export_json(self.shown) if kind == "json" else export_csv(self.shown)
+        path = self.og_app.write_export("receipts", f".{kind}", text)
+        self.notify(f"{len(self.shown):,} receipts written to {path}", timeout=6)
+
+
+def _decimal(value: Any) -> Any:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return Decimal(str(value)) if value is not None else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def detail_lines(receipt: Receipt) -> list[tuple[str, str]]:
+    """Every field of a receipt as (name, text), in schema order."""
+    rows = []
+    for field in dataclasses.fields(receipt):
+        value = getattr(receipt, field.name)
+        if field.name == "created_at":
+            text = f"{datetime.fromtimestamp(value).isoformat(timespec='seconds')}  ({value})"
+        elif isinstance(value, list | dict):
+            text = json.dumps(value, indent=1)
+        elif value is None:
+            text = "—"
+        else:
+            text = str(value)
+        rows.append((field.name, text))
+    return rows
+
+
+class ReceiptDetail(ModalScreen[None]):
+    """Every field of one receipt, with re-verification and export."""
+
+    CSS_PATH = "receipts.tcss"
+
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", id="receipt.close", tooltip="Close the receipt."),
+        Binding("v", "verify", "Re-verify", id="receipt.verify",
+                tooltip="Check the TEE signature, hashes and the payment on-chain again."),
+        Binding("x", "export", "Export JSON", id="receipt.export",
+                tooltip="Write this receipt to a JSON file."),
+    ]
+
+    def __init__(self, receipt: Receipt) -> None:
+        super().__init__()
+        self.receipt = receipt
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="receipt-dialog"):
+            with VerticalScroll(id="receipt-fields"):
+                for name, text in detail_lines(self.receipt):
+                    with Horizontal(classes="field"):
+                        yield Static(Content(name), classes="name")
+                        yield Static(Content(neutralize(text)), classes="value")
+            yield Static(Content("v: re-verify · x: export JSON · Esc: close"), id="verify-results")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#receipt-dialog").border_title = f"Receipt {self.receipt.id}"
+        self.query_one("#receipt-fields").focus()
+
+    @work(exclusive=True, group="verify", exit_on_error=False, description="Re-verifying")
+    async def action_verify(self) -> None:
+        """Run the runtime's checks again and list each outcome."""
+        results = self.query_one("#verify-results", Static)
+        results.update(Content("verifying…"))
+        app: OGChatApp = self.app  # type: ignore[assignment]
+        await app.wait_for_backend()
+        checks = await app.backend.verify_receipt(self.receipt)
+        parts: list[Any] = []
+        for check, ok, detail in checks:
+            parts += [("✓ " if ok else "✗ ", "bold $success" if ok else "bold $error"),
+                      (check, "bold"), "  ", neutralize(detail), "\n"]
+        results.update(Content.assemble(*parts) if parts else Content("no checks ran"))
+
+    def action_export(self) -> None:
+        from og_chat.store.receipts import export_json
+
+        app: OGChatApp = self.app  # type: ignore[assignment]
+        path = app.write_export(f"receipt-{self.receipt.id[:12]}", ".json", export_json([self.receipt]))
+        self.notify(f"Saved to {path}", timeout=6)

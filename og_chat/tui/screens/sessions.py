@@ -1,0 +1,141 @@
+"""The sessions screen: resume, rename, delete and export saved conversations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ..sanitize import neutralize
+from ..widgets.receipts_panel import model_label
+from .dialogs import AskText, Confirm
+
+if TYPE_CHECKING:
+    from ..app import OGChatApp
+    from ..backend import SessionSummary
+
+
+def _prompt(summary: SessionSummary) -> Content:
+    when = datetime.fromtimestamp(summary.updated_at).strftime("%Y-%m-%d %H:%M")
+    return Content.assemble(
+        (neutralize(summary.title), "bold"),
+        "\n",
+        (f"{when} · {model_label(summary.model)} · {summary.messages} messages", "dim"),
+    )
+
+
+class SessionsScreen(Screen[None]):
+    """Every saved conversation, newest first; filter by typing."""
+
+    CSS_PATH = "sessions.tcss"
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="sessions.back", tooltip="Back to the chat."),
+        Binding("f2", "rename", "Rename", id="sessions.rename",
+                tooltip="Rename the highlighted conversation."),
+        Binding("f8", "delete", "Delete", id="sessions.delete",
+                tooltip="Delete the highlighted conversation (asks first)."),
+        Binding("f5", "export", "Export Markdown", id="sessions.export",
+                tooltip="Write the highlighted conversation to a Markdown file."),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summaries: list[SessionSummary] = []
+
+    @property
+    def og_app(self) -> OGChatApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="sessions-box"):
+            yield Input(placeholder="filter conversations…", id="sessions-filter")
+            yield OptionList(id="sessions-list")
+            yield Static("", id="sessions-summary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#sessions-box").border_title = "Conversations"
+        self.query_one("#sessions-list").focus()
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-read the list of sessions and redraw it."""
+        self.summaries = self.og_app.local.list_sessions()
+        self._fill()
+
+    def _fill(self) -> None:
+        words = self.query_one("#sessions-filter", Input).value.lower().split()
+        shown = [
+            s for s in self.summaries
+            if all(w in f"{s.title} {s.model}".lower() for w in words)
+        ]
+        option_list = self.query_one("#sessions-list", OptionList)
+        option_list.set_options(Option(_prompt(s), id=s.id) for s in shown)
+        if shown:
+            option_list.highlighted = 0
+        self.query_one("#sessions-summary", Static).update(
+            Content(f"{len(shown)} of {len(self.summaries)} conversations · Enter resumes · "
+                    "F2 rename · F8 delete · F5 export")
+        )
+
+    @on(Input.Changed, "#sessions-filter")
+    def _filter(self) -> None:
+        self._fill()
+
+    @on(Input.Submitted, "#sessions-filter")
+    def _to_list(self) -> None:
+        self.query_one("#sessions-list").focus()
+
+    def _highlighted(self) -> str | None:
+        option_list = self.query_one("#sessions-list", OptionList)
+        if option_list.highlighted is None:
+            return None
+        return option_list.get_option_at_index(option_list.highlighted).id
+
+    @on(OptionList.OptionSelected, "#sessions-list")
+    async def _resume(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is None:
+            return
+        chat = self.og_app.local.load_session(event.option.id)
+        self.app.pop_screen()
+        await self.og_app.resume(chat)
+
+    @work(exit_on_error=False, description="Renaming")
+    async def action_rename(self) -> None:
+        session_id = self._highlighted()
+        if session_id is None:
+            return
+        current = next((s.title for s in self.summaries if s.id == session_id), "")
+        title = await self.app.push_screen_wait(AskText("Rename conversation", current))
+        if title and title.strip():
+            self.og_app.local.rename_session(session_id, title.strip())
+            self.reload()
+
+    @work(exit_on_error=False, description="Deleting")
+    async def action_delete(self) -> None:
+        session_id = self._highlighted()
+        if session_id is None:
+            return
+        title = next((s.title for s in self.summaries if s.id == session_id), session_id)
+        if await self.app.push_screen_wait(Confirm(f"Delete “{neutralize(title)}”?", "Delete")):
+            self.og_app.local.delete_session(session_id)
+            self.reload()
+
+    def action_export(self) -> None:
+        session_id = self._highlighted()
+        if session_id is None:
+            return
+        text = self.og_app.local.export_session_markdown(session_id)
+        path = self.og_app.write_export(f"conversation-{session_id}", ".md", text)
+        self.notify(f"Saved to {path}", timeout=6)
+
+

@@ -1,0 +1,104 @@
+"""The wallet screen: address, balances, Permit2 allowance and top-up."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from ..backend import WalletView, format_opg
+from ..messages import WalletUpdated
+from .dialogs import AskText, Confirm
+
+if TYPE_CHECKING:
+    from ..app import OGChatApp
+
+
+def wallet_content(wallet: WalletView | None, network: str) -> Content:
+    """The wallet facts, one per line (the key is never among them)."""
+    if wallet is None:
+        return Content("reading balances…")
+    rows = [
+        ("network", wallet.network or network),
+        ("address", wallet.address),
+        ("OPG", format_opg(wallet.opg, 6)),
+        ("Permit2 allowance", format_opg(wallet.allowance, 6) + " OPG"),
+        ("ETH (gas)", format_opg(wallet.eth, 6)),
+    ]
+    parts: list[object] = []
+    for name, value in rows:
+        parts += [(f"{name:<19}", "$secondary"), (value, "bold"), "\n"]
+    return Content.assemble(*parts)  # type: ignore[arg-type]
+
+
+class WalletScreen(ModalScreen[None]):
+    """Balances of the paying wallet; top-up approves more OPG for Permit2."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", id="wallet.close", tooltip="Back to the chat."),
+        Binding("r", "refresh_wallet", "Refresh", id="wallet.refresh",
+                tooltip="Read balances and allowance again."),
+        Binding("t", "top_up", "Top up", id="wallet.top_up",
+                tooltip="Approve more OPG for Permit2 (asks first on mainnet)."),
+    ]
+
+    @property
+    def og_app(self) -> OGChatApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="wallet-dialog"):
+            yield Static(wallet_content(None, ""), id="wallet-facts")
+            yield Static(
+                Content("r: refresh · t: top up (approve OPG for Permit2) · Esc: close"),
+                classes="field-label",
+            )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#wallet-dialog").border_title = "Wallet"
+        self.action_refresh_wallet()
+
+    def action_refresh_wallet(self) -> None:
+        self.og_app.refresh_wallet()
+
+    def on_wallet_updated(self, message: WalletUpdated) -> None:
+        self.query_one("#wallet-facts", Static).update(
+            wallet_content(message.wallet, self.og_app.backend.network)
+        )
+
+    @work(exclusive=True, group="top-up", exit_on_error=False, description="Top-up")
+    async def action_top_up(self) -> None:
+        """Ask how much to approve, confirm on mainnet, then send the approval."""
+        app = self.og_app
+        answer = await app.push_screen_wait(
+            AskText("Approve how many OPG for Permit2?", "100", "amount in OPG")
+        )
+        if not answer:
+            return
+        try:
+            amount = Decimal(answer.strip())
+        except InvalidOperation:
+            self.notify(f"{answer!r} is not a number", severity="error")
+            return
+        if amount <= 0:
+            self.notify("the amount must be positive", severity="error")
+            return
+        await app.wait_for_backend()
+        if app.backend.network == "mainnet":
+            question = (
+                f"Approve {amount} OPG on MAINNET for Permit2? This sends a real transaction "
+                "and pays gas."
+            )
+            if not await app.push_screen_wait(Confirm(question, "Approve")):
+                return
+        tx = await app.backend.top_up(amount, amount)
+        self.notify(f"approval sent: {tx}" if tx else "allowance already sufficient", timeout=6)
+        app.refresh_wallet()

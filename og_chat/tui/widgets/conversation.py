@@ -1,0 +1,144 @@
+"""The transcript: user, assistant and tool messages, errors inline.
+
+Nothing a user or model wrote is parsed as Textual markup: plain text goes in
+as `Content` (literal), model text through the Markdown widget, and all of it
+through `neutralize` first so escape sequences cannot reach the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import Markdown, Static
+
+from ..sanitize import neutralize
+
+_FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+def code_blocks(markdown: str) -> list[str]:
+    """The bodies of the fenced code blocks in a markdown text, in order."""
+    return [match.group(2) for match in _FENCE.finditer(markdown)]
+
+
+class UserMessage(Static):
+    """What the user sent, shown literally."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(Content(neutralize(text)), classes="message user")
+        self.text = text
+
+    def on_mount(self) -> None:
+        self.border_title = "you"
+
+
+class AssistantMessage(Vertical):
+    """One answer: a streamed Markdown body and a line of stats under it."""
+
+    def __init__(self, model_label: str, text: str = "") -> None:
+        super().__init__(classes="message assistant")
+        self.model_label = model_label
+        self.text = text
+        """The answer as received (raw); the screen shows `neutralize(text)`."""
+
+    def compose(self) -> ComposeResult:
+        yield Markdown(neutralize(self.text), classes="body")
+        yield Static("", classes="meta")
+
+    def on_mount(self) -> None:
+        self.border_title = neutralize(self.model_label)
+
+    @property
+    def markdown(self) -> Markdown:
+        return self.query_one(Markdown)
+
+    def set_meta(self, text: str) -> None:
+        """Stats or status under the answer (time to first token, tokens, cost)."""
+        self.query_one(".meta", Static).update(Content(text))
+
+
+def pretty_json(value: Any) -> str:
+    """Arguments or results, indented when they are JSON, as-is otherwise."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+class ToolCallCard(Vertical):
+    """A tool call the model made: its name, arguments and, once run, its result."""
+
+    def __init__(self, name: str, arguments: Any) -> None:
+        super().__init__(classes="message tool")
+        self.tool_name = name
+        self.arguments = arguments
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content(neutralize(pretty_json(self.arguments))), classes="arguments")
+        yield Static(Content("running…"), classes="result pending")
+
+    def on_mount(self) -> None:
+        self.border_title = Content.assemble("⚙ tool ", (neutralize(self.tool_name), "bold"))
+
+    def set_result(self, content: str, ok: bool) -> None:
+        """Show the result the model will receive."""
+        result = self.query_one(".result", Static)
+        result.remove_class("pending")
+        result.set_class(not ok, "failed")
+        result.update(Content.assemble(("→ ", "bold"), neutralize(pretty_json(content))))
+
+
+class ErrorNotice(Static):
+    """An error where it happened, with what to do about it."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        parts: list[Any] = [("✗ ", "bold $error"), neutralize(message)]
+        if hint:
+            parts += ["\n", ("→ ", "bold"), neutralize(hint)]
+        super().__init__(Content.assemble(*parts), classes="message error")
+
+
+class Notice(Static):
+    """A quiet line in the transcript (stopped, new chat, resumed)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(Content(neutralize(text)), classes="message notice")
+
+
+class Conversation(VerticalScroll):
+    """The scrolling transcript; anchored to the bottom while an answer streams."""
+
+    BINDINGS = [
+        Binding("g,home", "scroll_home", "Top", show=False, id="conversation.top",
+                tooltip="Scroll to the first message."),
+        Binding("G,end", "scroll_end", "Bottom", show=False, id="conversation.bottom",
+                tooltip="Scroll to the latest message."),
+        Binding("j,down", "scroll_down", "Down", show=False, id="conversation.down",
+                tooltip="Scroll down a line."),
+        Binding("k,up", "scroll_up", "Up", show=False, id="conversation.up",
+                tooltip="Scroll up a line."),
+    ]
+
+    can_focus = True
+
+    async def add(self, widget: Static | Vertical) -> None:
+        """Mount a message at the end and keep the view on it."""
+        await self.mount(widget)
+        self.anchor()
+
+    def last_answer(self) -> AssistantMessage | None:
+        """The most recent assistant message, if any."""
+        answers = self.query(AssistantMessage)
+        return answers.last() if answers else None
+
+    async def clear(self) -> None:
+        """Remove every message (new chat)."""
+        await self.remove_children()

@@ -1,0 +1,58 @@
+"""The top line: network, wallet, balances, settlement mode and backend status."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from ..backend import WalletView, format_opg, short_address
+
+
+class StatusHeader(Widget):
+    """One line of facts the user needs before they pay for a call."""
+
+    DEFAULT_CSS = """
+    StatusHeader { height: 1; background: $panel; color: $foreground; padding: 0 1; }
+    """
+
+    network: reactive[str] = reactive("devnet")
+    """`devnet` or `mainnet`."""
+    wallet: reactive[WalletView | None] = reactive(None)
+    """Latest balances; None until the runtime has read them."""
+    mode: reactive[str] = reactive("batch")
+    """Settlement mode sent with the next call."""
+    status: reactive[str] = reactive("starting…")
+    """What the backend is doing: starting, ready, failed."""
+    status_ok: reactive[bool | None] = reactive(None)
+    """None while starting, then True (ready) or False (failed)."""
+    address: reactive[str] = reactive("")
+
+    def render(self) -> Content:
+        sep = ("  │  ", "dim")
+        wallet = self.wallet
+        address = wallet.address if wallet else self.address
+        marker = {None: ("◌ ", "$warning"), True: ("● ", "$success"), False: ("● ", "$error")}[
+            self.status_ok
+        ]
+        network_style = "bold $error" if self.network == "mainnet" else "bold $accent"
+        return Content.assemble(
+            ("og-chat", "bold $primary"),
+            sep,
+            (self.network, network_style),
+            sep,
+            ("wallet ", "dim"),
+            short_address(address),
+            sep,
+            (format_opg(wallet.opg, 2) if wallet else "—", "bold"),
+            (" OPG", "dim"),
+            sep,
+            ("allowance ", "dim"),
+            format_opg(wallet.allowance, 2) if wallet else "—",
+            sep,
+            ("mode ", "dim"),
+            (self.mode, "bold"),
+            sep,
+            marker,
+            self.status,
+        )

@@ -1,0 +1,418 @@
+"""Check a receipt against the chain: what `og-chat receipts verify` runs.
+
+Everything needed is in the receipt JSON plus one RPC URL, so an exported
+receipt verifies on another machine:
+
+- **output hash** — keccak of `output_text` equals `output_hash` (an edited
+  answer fails here).
+- **tee signature** — RSA-PSS over `(request_hash, output_hash, timestamp)`
+  with the key the TEE registry holds for `tee_id` (the gateway's
+  `/signing-key` only as a fallback on the devnet, and only if its key hashes
+  to `tee_id`).
+- **payment** — the settlement transaction succeeded and moved OPG from the
+  payer to `pay_to` (at least `charged_opg`). A payment that has not settled
+  yet is a ✗ ("not settled yet"): verification proves what happened, and an
+  unsettled authorization proves no payment. `og-chat receipts sync` (or the
+  TUI) attaches the settlement once the gateway has settled the session.
+- **data settlement** — `batch`: the receipt's own leaf, through its Merkle
+  proof, reaches a root the settlement contract stores (`batchRoots`), posted
+  by `batch_root_tx`; `individual`: the settlement transaction's
+  `IndividualSettled` event carries this call's TEE id, request and output
+  hashes and signature hash; `private`: nothing is posted, by design. On
+  mainnet the gateway publishes no per-call proofs, so this check is left out.
+
+No Textual or Rich here; web3 is imported on first use.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+from typing import Any
+
+from og_chat.sdk.networks import NetworkProfile, mainnet_profile
+from og_chat.sdk.tee import CheckResult, keccak, normalise_tee_id, tee_id_for, verify_signature
+from og_chat.sdk.types import PaymentStatus, Receipt
+from og_chat.settlement import (
+    TRANSFER_TOPIC,
+    batch_root_posted,
+    receipt_leaf,
+    settlement_address,
+    web3_for,
+)
+
+_INDIVIDUAL_SETTLED = "IndividualSettled(bytes32,bytes32,bytes32,bytes32,uint256,bytes)"
+_BATCH_SETTLED = "BatchSettled(bytes32,uint256,uint256)"
+
+
+def verify_receipt(
+    receipt: Receipt, profile: NetworkProfile, *, rpc_url: str | None = None
+) -> list[CheckResult]:
+    """Every check of one receipt, in a fixed order; blocking (reads the chain).
+
+    `rpc_url` overrides the profile's payment-chain RPC (for the devnet it is
+    `<devnet>/rpc`, which also serves the TEE registry).
+    """
+    rpc = rpc_url or profile.rpc_url
+    results = [check_output_hash(receipt), check_signature(receipt, profile, rpc_url=rpc_url)]
+    results.append(check_payment(receipt, profile, rpc))
+    data = check_data_settlement(receipt, profile, rpc)
+    if data is not None:
+        results.append(data)
+    return results
+
+
+def profile_for_receipt(receipt: Receipt, rpc_url: str | None = None) -> NetworkProfile:
+    """A profile to verify `receipt` with, from the receipt and an RPC URL alone.
+
+    The devnet's contracts sit at fixed genesis addresses, so no gateway is
+    needed; mainnet uses its constants with `rpc_url` as the Base RPC.
+    """
+    from dataclasses import replace
+
+    if receipt.network == "devnet":
+        from og_chat.devnet.chain import OPG_ADDRESS, SETTLEMENT_ADDRESS, TEE_REGISTRY_ADDRESS
+        from og_chat.sdk.errors import ConfigurationError
+
+        rpc = rpc_url or (receipt.endpoint.rstrip("/") + "/rpc" if receipt.endpoint else None)
+        if not rpc:
+            raise ConfigurationError(
+                "this devnet receipt names no gateway", hint="pass --rpc-url <devnet>/rpc"
+            )
+        chain_id = 0
+        with contextlib.suppress(Exception):  # the checks report an unreachable RPC one by one
+            chain_id = int(web3_for(rpc).eth.chain_id)
+        return NetworkProfile(
+            name="devnet",
+            chain_id=chain_id,
+            rpc_url=rpc,
+            opg=receipt.asset or OPG_ADDRESS,
+            registry_rpc=rpc,
+            registry_address=TEE_REGISTRY_ADDRESS,
+            gateway_url=receipt.endpoint or None,
+            extra={"settlement": SETTLEMENT_ADDRESS},
+        )
+    profile = mainnet_profile()
+    return replace(profile, rpc_url=rpc_url) if rpc_url else profile
+
+
+# -- the checks -----------------------------------------------------------------------
+
+
+def check_output_hash(receipt: Receipt) -> CheckResult:
+    """The stored answer is the one the TEE hashed."""
+    if not receipt.output_hash:
+        return CheckResult(
+            "output hash", False, "the receipt has no output hash (the call was not signed)"
+        )
+    if receipt.output_text is None:
+        return CheckResult("output hash", False, "the receipt keeps no output text to hash")
+    mine = keccak(receipt.output_text.encode()).hex()
+    if mine == receipt.output_hash.lower().removeprefix("0x"):
+        return CheckResult(
+            "output hash", True, "keccak(output_text) matches the signed output hash"
+        )
+    return CheckResult("output hash", False, f"the output text was changed: it hashes to 0x{mine}")
+
+
+def check_signature(
+    receipt: Receipt, profile: NetworkProfile, *, rpc_url: str | None = None
+) -> CheckResult:
+    """The TEE registered for `tee_id` signed this request/output pair at this time."""
+    name = "tee signature"
+    if not (receipt.tee_signature and receipt.request_hash and receipt.output_hash):
+        return CheckResult(name, False, "the receipt carries no TEE signature")
+    if receipt.tee_timestamp is None:
+        return CheckResult(name, False, "the receipt has no TEE timestamp")
+    key, source = tee_public_key(receipt, profile, rpc_url=rpc_url)
+    if key is None:
+        return CheckResult(name, False, source)
+    ok = verify_signature(
+        key,
+        receipt.tee_signature,
+        receipt.request_hash,
+        receipt.output_hash,
+        int(receipt.tee_timestamp),
+    )
+    if ok:
+        return CheckResult(name, True, f"RSA-PSS signature valid (key from {source})")
+    return CheckResult(name, False, f"the signature does not match the key from {source}")
+
+
+def tee_public_key(
+    receipt: Receipt, profile: NetworkProfile, *, rpc_url: str | None = None
+) -> tuple[bytes | str | None, str]:
+    """`(key, where it came from)`; `(None, why not)` when there is none to trust."""
+    from og_chat.sdk.tee import fetch_active_tees
+
+    tee_id = normalise_tee_id(receipt.tee_id)
+    if not tee_id:
+        return None, "the receipt names no TEE id"
+    registry_rpc = (rpc_url if profile.name == "devnet" else None) or profile.registry_rpc
+    why = "no TEE registry is known for this network"
+    if registry_rpc and profile.registry_address:
+        try:
+            for tee in fetch_active_tees(registry_rpc, profile.registry_address):
+                if normalise_tee_id(tee.tee_id) == tee_id:
+                    return tee.public_key_der, "the TEE registry"
+            why = f"TEE {tee_id[:18]}… is not active in the registry {profile.registry_address}"
+        except Exception as exc:
+            why = f"the TEE registry could not be read: {str(exc).splitlines()[0]}"
+    if profile.name == "devnet":
+        pem = _signing_key(receipt.endpoint or profile.gateway_url)
+        if pem is not None:
+            if _pem_tee_id(pem) == tee_id:
+                return pem, "the gateway's /signing-key"
+            return None, f"{why}; the gateway's /signing-key belongs to another TEE"
+    return None, why
+
+
+def check_payment(receipt: Receipt, profile: NetworkProfile, rpc_url: str) -> CheckResult:
+    """The settlement transaction moved OPG from the payer to `pay_to`."""
+    name = "payment"
+    status = receipt.payment_status
+    if status == PaymentStatus.REFUSED.value:
+        return CheckResult(name, False, "the payment was refused; nothing was paid")
+    if status == PaymentStatus.FAILED.value:
+        return CheckResult(
+            name, False, f"the payment failed: {receipt.error or 'settlement failed'}"
+        )
+    if status != PaymentStatus.SETTLED.value or not receipt.payment_tx:
+        what = receipt.authorization_digest or receipt.payment_hash or "no authorization"
+        return CheckResult(
+            name,
+            False,
+            f"not settled yet (authorization {what}); run `og-chat receipts sync` later",
+        )
+    if not (receipt.payer and receipt.pay_to):
+        return CheckResult(name, False, "the receipt does not name the payer and payee")
+    try:
+        w3 = web3_for(rpc_url)
+        tx = w3.eth.get_transaction_receipt(receipt.payment_tx)
+    except Exception as exc:
+        return CheckResult(
+            name, False, f"transaction {receipt.payment_tx} not found via {rpc_url}: {_first(exc)}"
+        )
+    if int(tx["status"]) != 1:
+        return CheckResult(name, False, f"transaction {receipt.payment_tx} reverted")
+    token = (receipt.asset or profile.opg).lower()
+    moved = [
+        int.from_bytes(bytes(log["data"]), "big")
+        for log in tx["logs"]
+        if str(log["address"]).lower() == token
+        and len(log["topics"]) == 3
+        and _topic_hex(log["topics"][0]) == TRANSFER_TOPIC
+        and _topic_address(log["topics"][1]) == receipt.payer.lower()
+        and _topic_address(log["topics"][2]) == receipt.pay_to.lower()
+    ]
+    if not moved:
+        return CheckResult(
+            name,
+            False,
+            f"transaction {receipt.payment_tx} moved no OPG "
+            f"from {receipt.payer} to {receipt.pay_to}",
+        )
+    amount = sum(moved)
+    charged = _base_units(receipt.charged_opg)
+    if charged is not None and amount < charged:
+        return CheckResult(
+            name,
+            False,
+            f"transaction moved {_opg(amount)} OPG, less than the {receipt.charged_opg} charged",
+        )
+    return CheckResult(
+        name,
+        True,
+        f"{_opg(amount)} OPG {receipt.payer} → {receipt.pay_to} "
+        f"in tx {receipt.payment_tx} (block {tx['blockNumber']})",
+    )
+
+
+def check_data_settlement(
+    receipt: Receipt, profile: NetworkProfile, rpc_url: str
+) -> CheckResult | None:
+    """The call's metadata is on-chain as its settlement mode promises; None when not checkable."""
+    mode = receipt.settlement_mode
+    if mode == "private":
+        return CheckResult(
+            "data settlement", True, "private mode: only the payment goes on-chain, by design"
+        )
+    settlement = settlement_address(profile)
+    if mode == "individual":
+        return _check_individual(receipt, rpc_url, settlement)
+    if mode == "batch":
+        if settlement is None:
+            return None  # mainnet: the gateway publishes no per-call proofs
+        return _check_batch(receipt, rpc_url, settlement)
+    return CheckResult("data settlement", False, f"unknown settlement mode {mode!r}")
+
+
+def _check_batch(receipt: Receipt, rpc_url: str, settlement: str) -> CheckResult:
+    from og_chat.devnet import merkle
+
+    name = "merkle proof"
+    if receipt.merkle_proof is None or not receipt.batch_root or not receipt.merkle_leaf:
+        return CheckResult(
+            name, False, "no batch proof attached yet; run `og-chat receipts sync` later"
+        )
+    leaf = receipt_leaf(receipt)
+    if leaf is None or leaf != receipt.merkle_leaf.lower():
+        return CheckResult(
+            name, False, "the stored leaf is not this receipt's (tee id, hashes, signature, time)"
+        )
+    try:
+        reaches = merkle.verify_proof(leaf, list(receipt.merkle_proof), receipt.batch_root)
+    except ValueError as exc:
+        return CheckResult(name, False, f"the proof is malformed: {exc}")
+    if not reaches:
+        return CheckResult(
+            name, False, f"the proof does not lead from the leaf to the root {receipt.batch_root}"
+        )
+    try:
+        w3 = web3_for(rpc_url)
+        posted = batch_root_posted(w3, settlement, receipt.batch_root)
+    except Exception as exc:
+        return CheckResult(name, False, f"could not read batchRoots via {rpc_url}: {_first(exc)}")
+    if not posted:
+        return CheckResult(name, False, f"the root {receipt.batch_root} was never posted on-chain")
+    where = ""
+    if receipt.batch_root_tx:
+        try:
+            tx = w3.eth.get_transaction_receipt(receipt.batch_root_tx)
+        except Exception as exc:
+            return CheckResult(
+                name, False, f"batch root tx {receipt.batch_root_tx} not found: {_first(exc)}"
+            )
+        root_topic = _topic_hex(receipt.batch_root)
+        event = _event_topic(_BATCH_SETTLED)
+        if not any(
+            str(log["address"]).lower() == settlement.lower()
+            and len(log["topics"]) >= 2
+            and _topic_hex(log["topics"][0]) == event
+            and _topic_hex(log["topics"][1]) == root_topic
+            for log in tx["logs"]
+        ):
+            return CheckResult(
+                name,
+                False,
+                f"tx {receipt.batch_root_tx} did not post the root {receipt.batch_root}",
+            )
+        where = f" in tx {receipt.batch_root_tx} (block {tx['blockNumber']})"
+    return CheckResult(
+        name, True, f"the leaf is in batch root {receipt.batch_root}, posted on-chain{where}"
+    )
+
+
+def _check_individual(receipt: Receipt, rpc_url: str, settlement: str | None) -> CheckResult:
+    name = "data settlement"
+    if not receipt.data_settlement_tx:
+        return CheckResult(
+            name, False, "individual mode, but the receipt has no settlement transaction"
+        )
+    try:
+        tx = web3_for(rpc_url).eth.get_transaction_receipt(receipt.data_settlement_tx)
+    except Exception as exc:
+        return CheckResult(
+            name, False, f"transaction {receipt.data_settlement_tx} not found: {_first(exc)}"
+        )
+    if int(tx["status"]) != 1:
+        return CheckResult(name, False, f"transaction {receipt.data_settlement_tx} reverted")
+    want = [
+        _event_topic(_INDIVIDUAL_SETTLED),
+        _topic_hex(receipt.tee_id or "0x0"),
+        _topic_hex(receipt.request_hash or "0x0"),
+        _topic_hex(receipt.output_hash or "0x0"),
+    ]
+    sig_hash = keccak(base64.b64decode(receipt.tee_signature or "")).hex()
+    for log in tx["logs"]:
+        if settlement and str(log["address"]).lower() != settlement.lower():
+            continue
+        if [_topic_hex(t) for t in log["topics"]] != want:
+            continue
+        data = bytes(log["data"])
+        if data[:32].hex() != sig_hash:
+            return CheckResult(
+                name, False, "the settled signature hash differs from the receipt's signature"
+            )
+        return CheckResult(
+            name,
+            True,
+            f"request and output hashes settled in tx {receipt.data_settlement_tx} "
+            f"(block {tx['blockNumber']})",
+        )
+    return CheckResult(
+        name,
+        False,
+        f"tx {receipt.data_settlement_tx} carries no settlement of this call's TEE id and hashes",
+    )
+
+
+# -- small decoders -----------------------------------------------------------------
+
+
+def _signing_key(base_url: str | None) -> str | None:
+    if not base_url:
+        return None
+    import httpx
+
+    try:
+        resp = httpx.get(base_url.rstrip("/") + "/signing-key", timeout=10)
+        pem = resp.json().get("public_key") if resp.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+    return pem if isinstance(pem, str) and pem.strip() else None
+
+
+def _pem_tee_id(pem: str) -> str | None:
+    from cryptography.hazmat.primitives import serialization
+
+    from og_chat.sdk.tee import load_public_key
+
+    try:
+        der = load_public_key(pem).public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    except ValueError:
+        return None
+    return normalise_tee_id(tee_id_for(der))
+
+
+def _event_topic(signature: str) -> str:
+    return "0x" + keccak(signature.encode()).hex()
+
+
+def _topic_hex(value: Any) -> str:
+    if isinstance(value, bytes | bytearray) or (
+        hasattr(value, "hex") and not isinstance(value, str)
+    ):
+        raw = bytes(value)
+    else:
+        raw = bytes.fromhex(str(value).removeprefix("0x").rjust(64, "0"))
+    return "0x" + raw.rjust(32, b"\x00").hex()
+
+
+def _topic_address(value: Any) -> str:
+    return "0x" + _topic_hex(value)[-40:]
+
+
+def _base_units(opg: str | None) -> int | None:
+    if not opg:
+        return None
+    from decimal import Decimal, InvalidOperation
+
+    from og_chat.sdk.networks import ONE_OPG
+
+    try:
+        return int(Decimal(opg) * ONE_OPG)
+    except InvalidOperation:
+        return None
+
+
+def _opg(base_units: int) -> str:
+    from og_chat.settlement import opg_text
+
+    return opg_text(base_units)
+
+
+def _first(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]

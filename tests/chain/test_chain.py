@@ -1,0 +1,184 @@
+"""The devnet chain: contracts at their addresses, funded accounts, registry and data settlement."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from chain_helpers import ONE_OPG
+
+from og_chat.devnet.chain import (
+    DEV_ADDRESSES,
+    DEV_KEYS,
+    MAX_LOG_RANGE,
+    MNEMONIC,
+    OPERATOR_KEY,
+    OPERATOR_PATH,
+    Chain,
+    ChainRevert,
+    RpcError,
+)
+
+
+def test_contracts_have_code_at_their_canonical_addresses(chain: Chain) -> None:
+    assert chain.addresses.permit2 == "0x000000000022D473030F116dDEE9F6B43aC78BA3"
+    assert chain.addresses.upto_proxy == "0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002"
+    assert chain.addresses.exact_permit2_proxy == "0x402085c248EeA27D92E8b30b2C58ed07f9E20001"
+    for address in vars(chain.addresses).values():
+        assert len(chain.rpc("eth_getCode", [address, "latest"])) > 1000, address
+
+
+def test_token_reports_the_domain_the_gateway_advertises(chain: Chain) -> None:
+    token = chain.contract("OPGToken")
+    assert chain.run_sync(lambda _: token.functions.name().call()) == "OpenGradient"
+    assert chain.run_sync(lambda _: token.functions.version().call()) == "1"
+    assert chain.run_sync(lambda _: token.functions.decimals().call()) == 18
+    assert chain.run_sync(lambda _: token.functions.owner().call()) == chain.operator.address
+
+
+def test_permit2_domain_separator_matches_uniswap_hashing(chain: Chain) -> None:
+    from eth_abi import encode
+    from eth_hash.auto import keccak
+
+    expected = keccak(
+        encode(
+            ["bytes32", "bytes32", "uint256", "address"],
+            [
+                keccak(b"EIP712Domain(string name,uint256 chainId,address verifyingContract)"),
+                keccak(b"Permit2"),
+                chain.chain_id,
+                chain.addresses.permit2,
+            ],
+        )
+    )
+    got = chain.run_sync(lambda _: chain.contract("Permit2").functions.DOMAIN_SEPARATOR().call())
+    assert bytes(got) == expected
+
+
+async def test_the_ten_mnemonic_accounts_hold_eth_and_1000_opg(chain: Chain) -> None:
+    assert [a.address for a in chain.accounts] == list(DEV_ADDRESSES)
+    assert chain.accounts[0].address == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    for account in chain.accounts:
+        assert await chain.opg_balance(account.address) >= 900 * ONE_OPG
+        assert await chain.eth_balance(account.address) > 10**18
+    assert await chain.eth_balance(chain.operator.address) > 10**18
+
+
+def test_hardcoded_keys_are_the_mnemonic_derivations() -> None:
+    from eth_account import Account
+
+    Account.enable_unaudited_hdwallet_features()
+    for i, key in enumerate(DEV_KEYS[:3]):
+        acct = Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}")
+        assert "0x" + bytes(acct.key).hex() == key and acct.address == DEV_ADDRESSES[i]
+    operator = Account.from_mnemonic(MNEMONIC, account_path=OPERATOR_PATH)
+    assert "0x" + bytes(operator.key).hex() == OPERATOR_KEY
+
+
+async def test_fund_adds_opg_and_eth(chain: Chain) -> None:
+    target = "0x" + os.urandom(20).hex()
+    await chain.fund(target, 3 * ONE_OPG, eth=5 * 10**17)
+    assert await chain.opg_balance(target) == 3 * ONE_OPG
+    assert await chain.eth_balance(target) == 5 * 10**17
+
+
+def test_start_funds_extra_addresses() -> None:
+    extra = "0x" + "ab" * 20
+    devnet = Chain.start(fund=[(extra, 7 * ONE_OPG)])
+    try:
+        token = devnet.contract("OPGToken")
+        assert devnet.run_sync(lambda _: token.functions.balanceOf(devnet.w3.to_checksum_address(extra)).call()) == 7 * ONE_OPG
+        supply = devnet.run_sync(lambda _: token.functions.totalSupply().call())
+        assert supply == 10 * 1000 * ONE_OPG + 7 * ONE_OPG
+    finally:
+        devnet.stop()
+
+
+async def test_registry_returns_the_live_tuple_layout(chain: Chain) -> None:
+    public_key = b"\x30\x82" + os.urandom(290)
+    cert = b"\x30\x82" + os.urandom(500)
+    tee_id = await chain.register_tee(
+        payment_address=chain.accounts[7].address,
+        endpoint="https://127.0.0.1:8443",
+        public_key_der=public_key,
+        tls_certificate_der=cert,
+    )
+    from eth_hash.auto import keccak
+
+    assert tee_id == "0x" + keccak(public_key).hex()
+    tees = {t["teeId"]: t for t in await chain.active_tees(0)}
+    tee = tees[tee_id]
+    assert list(tee) == [
+        "owner", "paymentAddress", "endpoint", "publicKey", "tlsCertificate", "pcrHash", "teeType",
+        "enabled", "registeredAt", "lastHeartbeatAt", "ohttpConfig", "teeId",
+    ]  # fmt: skip
+    assert tee["paymentAddress"] == chain.accounts[7].address
+    assert tee["endpoint"] == "https://127.0.0.1:8443"
+    assert bytes(tee["publicKey"]) == public_key and bytes(tee["tlsCertificate"]) == cert
+    assert tee["enabled"] is True and tee["teeType"] == 0 and tee["registeredAt"] > 0
+    assert list(tee["ohttpConfig"]) == ["keyId", "kemId", "kdfId", "aeadId", "publicKey", "keyConfig", "registeredAt"]
+    assert tee_id not in {t["teeId"] for t in await chain.active_tees(1)}
+
+    # The raw ABI type is what the official SDK decodes.
+    fn = next(e for e in chain.contract("TEERegistry").abi if e.get("name") == "getActiveTEEs")
+    out = fn["outputs"][0]
+    assert out["type"] == "tuple[]"
+    assert [c["type"] for c in out["components"]] == [
+        "address", "address", "string", "bytes", "bytes", "bytes32", "uint8", "bool", "uint256", "uint256", "tuple",
+    ]  # fmt: skip
+    assert [c["type"] for c in out["components"][-1]["components"]] == [
+        "uint8", "uint16", "uint16", "uint16", "bytes", "bytes", "uint256",
+    ]  # fmt: skip
+
+
+async def test_batch_root_is_posted_once_and_readable(chain: Chain) -> None:
+    root = os.urandom(32)
+    assert await chain.batch_root_info(root) is None
+    result = await chain.post_batch_root(root, 12)
+    assert result.status == 1 and result.gas_used > 21_000
+    count, ts = await chain.batch_root_info(root) or (0, 0)
+    assert count == 12 and abs(ts - time.time()) < 120
+    assert chain.batch_roots()["0x" + root.hex()][2] == result.tx_hash
+    logs = chain.rpc("eth_getLogs", [{"fromBlock": hex(result.block_number), "toBlock": hex(result.block_number),
+                                      "address": chain.addresses.settlement}])  # fmt: skip
+    assert logs and logs[0]["topics"][1] == "0x" + root.hex() and logs[0]["transactionHash"] == result.tx_hash
+    with pytest.raises(ChainRevert) as info:
+        await chain.post_batch_root(root, 12)
+    assert info.value.reason.startswith("RootAlreadyPosted")
+
+
+async def test_individual_settlement_emits_the_call_metadata(chain: Chain) -> None:
+    tee_id = "0x" + os.urandom(32).hex()
+    request_hash, output_hash, signature = os.urandom(32), os.urandom(32), os.urandom(256)
+    result = await chain.settle_individual(
+        tee_id=tee_id, request_hash=request_hash, output_hash=output_hash, signature=signature, timestamp=1_750_000_000
+    )
+    assert result.status == 1
+    event = next(e for e in chain.individual_settlements() if e["tx_hash"] == result.tx_hash)
+    assert event["tee_id"] == tee_id
+    assert event["request_hash"] == "0x" + request_hash.hex()
+    assert event["output_hash"] == "0x" + output_hash.hex()
+    assert event["signature"] == "0x" + signature.hex()
+    assert event["tee_timestamp"] == 1_750_000_000
+
+
+async def test_only_the_operator_may_post_settlements(chain: Chain) -> None:
+    data = chain.contract("DataSettlement").functions.postBatchRoot(os.urandom(32), 1)._encode_transaction_data()
+    with pytest.raises(ChainRevert) as info:
+        await chain.run(lambda _: chain.simulate(chain.addresses.settlement, bytes.fromhex(data[2:]),
+                                                 sender=chain.accounts[0].address))  # fmt: skip
+    assert info.value.reason == "NotOperator"
+
+
+def test_get_logs_refuses_an_unbounded_range(chain: Chain) -> None:
+    with pytest.raises(RpcError) as info:
+        chain.rpc("eth_getLogs", [{"fromBlock": "0x0", "toBlock": hex(MAX_LOG_RANGE + 5)}])
+    assert info.value.code == -32005 and "block range too large" in info.value.message
+
+
+async def test_fast_blocks_keep_the_chain_clock_near_the_wall_clock(chain: Chain) -> None:
+    for _ in range(5):
+        await chain.post_batch_root(os.urandom(32), 1)
+    block = chain.rpc("eth_getBlockByNumber", ["latest", False])
+    assert int(block["timestamp"], 16) - time.time() <= chain.max_drift + 1

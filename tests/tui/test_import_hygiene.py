@@ -1,0 +1,39 @@
+"""Headless modules stay free of the UI, and the UI starts without the chain libraries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def _loaded_after(statement: str) -> set[str]:
+    code = f"import sys, json\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return {name.split(".")[0] for name in json.loads(out)}
+
+
+@pytest.mark.parametrize("module", ["og_chat.sdk", "og_chat.store", "og_chat.tools"])
+def test_headless_modules_do_not_import_textual_or_rich(module: str) -> None:
+    loaded = _loaded_after(f"import {module}")
+    assert not loaded & {"textual", "rich"}
+
+
+def test_the_tui_module_does_not_import_web3_eth_account_aiohttp_or_the_devnet() -> None:
+    loaded = _loaded_after("import og_chat.tui.app")
+    assert not loaded & {"web3", "eth_account", "aiohttp", "eth_tester"}
+    full = _loaded_after("import og_chat.tui.app; import sys; sys.modules.pop('x', None)")
+    assert "og_chat" in full
+
+
+def test_building_the_app_imports_no_chain_library() -> None:
+    code = (
+        "from og_chat.tui.app import OGChatApp\n"
+        "OGChatApp(start_backend=False)"
+    )
+    loaded = _loaded_after(code)
+    assert not loaded & {"web3", "eth_account", "aiohttp"}
