@@ -34,12 +34,18 @@ def main(argv: list[str]) -> int:
     print(f"{'figure':<{width}}  {'median':>12}  {'target':<14} ok  anchor (same run)")
     for r in rows:
         value = f"{r['median']:.3f} {r['unit']}"
-        print(f"{r['figure']:<{width}}  {value:>12}  {r['target']:<14} {'✓' if r.get('ok') else '✗'}   {r['anchor']}")
+        print(
+            f"{r['figure']:<{width}}  {value:>12}  {r['target']:<14} {'✓' if r.get('ok') else '✗'}   {r['anchor']}"
+        )
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    (out / f"{stamp}.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=2, default=str))
-    (out / "latest.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=2, default=str))
+    (out / f"{stamp}.json").write_text(
+        json.dumps({"machine": machine, "rows": rows}, indent=2, default=str)
+    )
+    (out / "latest.json").write_text(
+        json.dumps({"machine": machine, "rows": rows}, indent=2, default=str)
+    )
     return 0 if all(r.get("ok") for r in rows) else 1
 
 

@@ -62,7 +62,11 @@ class Paying:
         from og_chat.sdk.signing import sign_payment
         from og_chat.sdk.x402 import decode_payment_required, encode_payment_signature
 
-        self._sign, self._decode, self._encode = sign_payment, decode_payment_required, encode_payment_signature
+        self._sign, self._decode, self._encode = (
+            sign_payment,
+            decode_payment_required,
+            encode_payment_signature,
+        )
         self.devnet, self.key = devnet, key
         self.session: str | None = None
         self.http = httpx.Client(timeout=30)
@@ -119,13 +123,13 @@ def settlements_per_second(devnet: Any, keys: list[str], sessions: int) -> tuple
     return len(settled) / elapsed, len(settled)
 
 
-def memory_over_calls(devnet: Any, key: str, n: int) -> list[tuple[int, float]]:
-    """RSS after every n/10 calls (batch mode: leaves, proofs and roots included)."""
+def memory_over_calls(devnet: Any, key: str, n: int, mode: str) -> list[tuple[int, float]]:
+    """RSS after every n/10 calls on one session."""
     client = Paying(devnet, key)
     samples = [(0, rss_mb())]
     step = max(1, n // 10)
     for i in range(1, n + 1):
-        client.call({"X-SETTLEMENT-TYPE": "batch"})
+        client.call({"X-SETTLEMENT-TYPE": mode})
         if i % step == 0:
             samples.append((i, rss_mb()))
     return samples
@@ -154,7 +158,7 @@ def main() -> None:
         for k in keys:
             approve(devnet, k)
         for mode in ("private", "batch", "individual"):
-            runs = [calls_per_second(devnet, keys[0], 100, mode) for _ in range(reps)]
+            runs = [calls_per_second(devnet, keys[0], 50, mode) for _ in range(reps)]
             print(f"paid calls/s on one session ({mode:>10}): median {statistics.median(runs):.1f}  "
                   f"runs {[round(r, 1) for r in runs]}  target ≥ 20")  # fmt: skip
             devnet.settle_open_sessions()
@@ -164,13 +168,15 @@ def main() -> None:
             rates.append(rate)
         print(f"on-chain settlements/s ({count} sessions at once): median {statistics.median(rates):.1f}  "
               f"runs {[round(r, 1) for r in rates]}  target ≥ 15")  # fmt: skip
-        start = time.perf_counter()
-        samples = memory_over_calls(devnet, keys[1], args.calls)
-        elapsed = time.perf_counter() - start
-        first_tenth = samples[1][1]
-        print(f"RSS over {args.calls} paid calls ({args.calls / elapsed:.0f} calls/s): "
-              + ", ".join(f"{n}: {mb:.0f} MiB" for n, mb in samples)
-              + f"  (growth after the first tenth: {samples[-1][1] - first_tenth:+.1f} MiB)")  # fmt: skip
+        for i, mode in enumerate(("private", "batch")):
+            start = time.perf_counter()
+            samples = memory_over_calls(devnet, keys[1 + i], args.calls, mode)
+            elapsed = time.perf_counter() - start
+            growth = samples[-1][1] - samples[1][1]
+            print(f"RSS over {args.calls} paid calls, {mode} ({args.calls / elapsed:.0f} calls/s): "
+                  + ", ".join(f"{n}: {mb:.0f}" for n, mb in samples)
+                  + f" MiB  (after the first tenth: {growth:+.1f} MiB, "
+                  f"{growth * 2**20 / (args.calls * 0.9):.0f} B/call)")  # fmt: skip
     finally:
         devnet.stop()
 

@@ -22,7 +22,9 @@ def _import_seconds(module: str, runs: int = 7) -> float:
     code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
     times = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
         times.append(float(out.stdout.strip()))
     return statistics.median(times)
 
@@ -41,13 +43,20 @@ async def _calls(url: str, n: int) -> dict[str, float]:
 
     from og_chat.sdk.client import LLM
 
-    body = {"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 8, "temperature": 0.0}
+    body = {
+        "model": "gpt-5",
+        "messages": [{"role": "user", "content": "hi"}],
+        "max_tokens": 8,
+        "temperature": 0.0,
+    }
     async with httpx.AsyncClient() as plain:
         await plain.post(url + "/v1/chat/completions", json=body)
         cpu, wall = [], []
         for _ in range(n):
             c0, w0 = time.process_time(), time.perf_counter()
-            await plain.post(url + "/v1/chat/completions", json=body)  # answered 402: an unpaid round trip
+            await plain.post(
+                url + "/v1/chat/completions", json=body
+            )  # answered 402: an unpaid round trip
             cpu.append(time.process_time() - c0)
             wall.append(time.perf_counter() - w0)
     llm = LLM(network="devnet", devnet_url=url)
@@ -107,7 +116,9 @@ def run() -> list[Row]:
 
 def main() -> None:
     for row in run():
-        print(f"{row['figure']}: {row['median']:.3f} {row['unit']} (target {row['target']}; {row['anchor']})")
+        print(
+            f"{row['figure']}: {row['median']:.3f} {row['unit']} (target {row['target']}; {row['anchor']})"
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ settlement tracker. Nothing here imports Textual or Rich.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -79,7 +80,9 @@ class Runtime:
         config = config if config is not None else load_config()
         key = private_key or os.environ.get("OG_PRIVATE_KEY") or None
         network = network or _configured_network(config) or ("mainnet" if key else "devnet")
-        devnet_url = devnet_url or os.environ.get("OG_DEVNET_URL") or getattr(config, "devnet_url", None)
+        devnet_url = (
+            devnet_url or os.environ.get("OG_DEVNET_URL") or getattr(config, "devnet_url", None)
+        )
         if network == "mainnet" and not key:
             raise ConfigurationError(
                 "mainnet needs a wallet key",
@@ -101,7 +104,9 @@ class Runtime:
             network=network,
             devnet_url=devnet_url,
             on_receipt=receipts.append,
-            max_authorization_opg=_first_attr(caps, "max_per_authorization_opg", "max_per_authorization"),
+            max_authorization_opg=_first_attr(
+                caps, "max_per_authorization_opg", "max_per_authorization"
+            ),
             max_deadline_seconds=getattr(caps, "max_deadline_seconds", None),
         )
         say(f"connecting to the {network} gateway…")
@@ -152,7 +157,9 @@ class Runtime:
         approve = _first_attr(policy, "approve_opg", "approve_amount")
         return minimum, (Decimal(str(approve)) if approve else None)
 
-    async def top_up(self, min_opg: Decimal | None = None, approve_opg: Decimal | None = None) -> str | None:
+    async def top_up(
+        self, min_opg: Decimal | None = None, approve_opg: Decimal | None = None
+    ) -> str | None:
         """Approve OPG for Permit2 when the allowance is below the minimum; returns the tx hash."""
         minimum, approve = self.top_up_policy()
         result = await self.llm.aensure_opg_approval(min_opg or minimum, approve_opg or approve)
@@ -163,7 +170,10 @@ class Runtime:
         self.receipts.append_event(receipt_id, **fields)
 
     def start_settlement_tracker(
-        self, on_update: Callable[[str, dict[str, Any]], None] | None = None, *, interval: float = 2.0
+        self,
+        on_update: Callable[[str, dict[str, Any]], None] | None = None,
+        *,
+        interval: float = 2.0,
     ) -> None:
         """Turn pending receipts into settled ones in the background."""
         from og_chat.settlement import SettlementTracker
@@ -184,10 +194,8 @@ class Runtime:
         """Stop background work, close the client, stop an embedded devnet."""
         if self._tracker is not None:
             self._tracker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._tracker
-            except (asyncio.CancelledError, Exception):
-                pass
             self._tracker = None
         await self.llm.close()
         if self.devnet is not None:

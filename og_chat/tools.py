@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -43,7 +43,7 @@ Executor = Callable[[dict[str, Any], ToolContext], Awaitable[Any]]
 async def _current_time(args: dict[str, Any], ctx: ToolContext) -> Any:
     tz_name = str(args.get("timezone") or "UTC")
     if tz_name.upper() == "UTC":
-        tz: Any = timezone.utc
+        tz: Any = UTC
     else:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -52,7 +52,11 @@ async def _current_time(args: dict[str, Any], ctx: ToolContext) -> Any:
         except (ZoneInfoNotFoundError, ValueError):
             return {"error": f"unknown timezone {tz_name!r}; use an IANA name like Europe/Paris"}
     now = datetime.now(tz)
-    return {"timezone": tz_name, "iso": now.isoformat(timespec="seconds"), "unix": int(now.timestamp())}
+    return {
+        "timezone": tz_name,
+        "iso": now.isoformat(timespec="seconds"),
+        "unix": int(now.timestamp()),
+    }
 
 
 async def _devnet_document(ctx: ToolContext) -> dict[str, Any]:
@@ -92,11 +96,15 @@ async def _get_model_price(args: dict[str, Any], ctx: ToolContext) -> Any:
     for mid, price in sorted(matches.items())[:5]:
         prompt = int(price.get("prompt_per_million", 0))
         completion = int(price.get("completion_per_million", 0))
-        out.append({
-            "model": mid,
-            "opg_per_million_prompt_tokens": str(Decimal(prompt).scaleb(-18).normalize()),
-            "opg_per_million_completion_tokens": str(Decimal(completion).scaleb(-18).normalize()),
-        })
+        out.append(
+            {
+                "model": mid,
+                "opg_per_million_prompt_tokens": str(Decimal(prompt).scaleb(-18).normalize()),
+                "opg_per_million_completion_tokens": str(
+                    Decimal(completion).scaleb(-18).normalize()
+                ),
+            }
+        )
     return {"prices": out, "source": "devnet"}
 
 
@@ -165,8 +173,13 @@ def parse_arguments(raw: str | dict[str, Any] | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"_value": value}
 
 
-async def execute(name: str, arguments: str | dict[str, Any] | None, *, call_id: str = "",
-                  context: ToolContext | None = None) -> ToolResult:
+async def execute(
+    name: str,
+    arguments: str | dict[str, Any] | None,
+    *,
+    call_id: str = "",
+    context: ToolContext | None = None,
+) -> ToolResult:
     """Run one tool call; never raises."""
     ctx = context or ToolContext()
     args = parse_arguments(arguments)

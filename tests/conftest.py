@@ -23,7 +23,9 @@ def load_vector(name: str) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No test touches the real ~/.config or ~/.local; no stray key or network setting leaks in."""
     home = tmp_path_factory.mktemp("og-home")
     monkeypatch.setenv("OG_CHAT_HOME", str(home))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -256,7 +257,13 @@ class _EventTable:
 
         self.events: dict[str, tuple[str, dict[str, Any]]] = {}
         self.errors: dict[bytes, tuple[str, list[str]]] = {}
-        for name in ("OPGToken", "Permit2", "x402UptoPermit2Proxy", "TEERegistry", "DataSettlement"):
+        for name in (
+            "OPGToken",
+            "Permit2",
+            "x402UptoPermit2Proxy",
+            "TEERegistry",
+            "DataSettlement",
+        ):
             for entry in abi(name):
                 sig = event_signature(entry) if entry["type"] in ("event", "error") else ""
                 if entry["type"] == "event":
@@ -268,7 +275,7 @@ class _EventTable:
 
     def revert_reason(self, data: bytes) -> str:
         """Human reason of revert data: `Error(string)` text or the custom error's name."""
-        from eth_abi import decode
+        from eth_abi.abi import decode
 
         if len(data) < 4:
             return "execution reverted"
@@ -387,7 +394,7 @@ class Chain:
             self._contracts[name] = w3.eth.contract(address=address, abi=abi(name))  # type: ignore[call-overload]
 
     def _boot_pyevm(self, fund: list[tuple[str, int]]) -> None:
-        from eth_keys import KeyAPI
+        from eth_keys.main import KeyAPI
         from eth_tester import EthereumTester, PyEVMBackend
         from web3 import EthereumTesterProvider, Web3
 
@@ -408,14 +415,16 @@ class Chain:
         from web3 import HTTPProvider, Web3
 
         w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 30}))
+        request: Any = w3.provider.make_request
         for address, account in genesis_alloc(fund).items():
-            w3.provider.make_request("anvil_setBalance", [address, hex(account["balance"])])  # type: ignore[arg-type]
-            w3.provider.make_request("anvil_setNonce", [address, hex(account["nonce"])])  # type: ignore[arg-type]
+            request("anvil_setBalance", [address, hex(account["balance"])])
+            request("anvil_setNonce", [address, hex(account["nonce"])])
             if account["code"]:
-                w3.provider.make_request("anvil_setCode", [address, "0x" + account["code"].hex()])  # type: ignore[arg-type]
+                request("anvil_setCode", [address, "0x" + account["code"].hex()])
             for slot, value in account["storage"].items():
-                w3.provider.make_request(  # type: ignore[arg-type]
-                    "anvil_setStorageAt", [address, hex(slot), "0x" + value.to_bytes(32, "big").hex()]
+                request(
+                    "anvil_setStorageAt",
+                    [address, hex(slot), "0x" + value.to_bytes(32, "big").hex()],
                 )
         self._w3 = w3
         self._indexed_upto = int(w3.eth.block_number)
@@ -431,7 +440,9 @@ class Chain:
         for futures in self._waiters.values():
             for fut in futures:
                 if not fut.done():
-                    fut.set_exception(ChainError("the devnet chain stopped before the transaction was mined"))
+                    fut.set_exception(
+                        ChainError("the devnet chain stopped before the transaction was mined")
+                    )
         self._waiters.clear()
 
     # ------------------------------------------------------------------ worker access
@@ -520,10 +531,8 @@ class Chain:
 
     def _mine_from_timer(self) -> None:
         if not self._stopped:
-            try:
+            with contextlib.suppress(RuntimeError):  # shut down in between
                 self._executor.submit(self._mine)
-            except RuntimeError:  # shut down in between
-                pass
 
     def _mine(self) -> None:
         self._mine_scheduled = False
@@ -582,7 +591,7 @@ class Chain:
                 fut.set_result(result)
 
     def _index_event(self, log: IndexedLog) -> None:
-        from eth_abi import decode
+        from eth_abi.abi import decode
 
         events = self._events
         assert events is not None
@@ -590,17 +599,19 @@ class Chain:
             return
         name = events.events[log.topics[0]][0]
         address = log.address.lower()
-        if name == "PermitNonceUsed" and address == PERMIT2_ADDRESS.lower():
-            owner = "0x" + log.topics[1][-40:]
-            self._nonce_index[(owner.lower(), int(log.topics[2], 16))] = log.tx_hash
-        elif name == "AuthorizationUsed" and address == OPG_ADDRESS.lower():
+        nonce_event = (name == "PermitNonceUsed" and address == PERMIT2_ADDRESS.lower()) or (
+            name == "AuthorizationUsed" and address == OPG_ADDRESS.lower()
+        )
+        if nonce_event:
             owner = "0x" + log.topics[1][-40:]
             self._nonce_index[(owner.lower(), int(log.topics[2], 16))] = log.tx_hash
         elif name == "BatchSettled" and address == SETTLEMENT_ADDRESS.lower():
             count, ts = decode(["uint256", "uint256"], bytes.fromhex(log.data[2:]))
             self._batches[bytes.fromhex(log.topics[1][2:])] = (int(count), int(ts), log.tx_hash)
         elif name == "IndividualSettled" and address == SETTLEMENT_ADDRESS.lower():
-            sig_hash, tee_ts, signature = decode(["bytes32", "uint256", "bytes"], bytes.fromhex(log.data[2:]))
+            sig_hash, tee_ts, signature = decode(
+                ["bytes32", "uint256", "bytes"], bytes.fromhex(log.data[2:])
+            )
             self._individual.append(
                 {
                     "tx_hash": log.tx_hash,
@@ -617,7 +628,9 @@ class Chain:
     def _index_receipt(self, receipt: Any) -> TxResult:
         """RPC backend: index one receipt fetched from the node."""
         tx_hash = _hex(receipt["transactionHash"])
-        result = TxResult(tx_hash, int(receipt["status"]), int(receipt["blockNumber"]), int(receipt["gasUsed"]))
+        result = TxResult(
+            tx_hash, int(receipt["status"]), int(receipt["blockNumber"]), int(receipt["gasUsed"])
+        )
         for log in receipt["logs"]:
             entry = IndexedLog(
                 block_number=int(log["blockNumber"]),
@@ -645,7 +658,11 @@ class Chain:
         result = self._txs.get(tx_hash.lower())
         if result is None:
             return []
-        return [log for log in self._logs_by_block.get(result.block_number, ()) if log.tx_hash == result.tx_hash]
+        return [
+            log
+            for log in self._logs_by_block.get(result.block_number, ())
+            if log.tx_hash == result.tx_hash
+        ]
 
     def tx_result(self, tx_hash: str) -> TxResult | None:
         """A mined transaction's result from the index (None when unknown or not yet mined)."""
@@ -738,7 +755,7 @@ class Chain:
         if self._backend is not None:
             state = self._backend.chain.get_vm().state
             return len(state.get_code(bytes.fromhex(address.removeprefix("0x"))))
-        return len(self.w3.eth.get_code(_addr(address)))  # type: ignore[arg-type]
+        return len(self.w3.eth.get_code(_addr(address)))
 
     def _pending_nonce(self, address: str) -> int:
         if self._backend is not None:
@@ -769,7 +786,13 @@ class Chain:
         from eth_tester.backends.pyevm.main import EVMSpoofTransaction, _get_vm_for_block_number
 
         frm = bytes.fromhex((sender or ZERO_ADDRESS)[2:])
-        tx = {"from": frm, "to": bytes.fromhex(to[2:]) if to else b"", "data": data, "gas": gas, "value": value}
+        tx = {
+            "from": frm,
+            "to": bytes.fromhex(to[2:]) if to else b"",
+            "data": data,
+            "gas": gas,
+            "value": value,
+        }
         try:
             unsigned = self._backend._get_normalized_and_unsigned_evm_transaction(tx, block)
             vm = _get_vm_for_block_number(self._backend.chain, block)
@@ -828,29 +851,39 @@ class Chain:
 
     async def opg_balance(self, owner: str) -> int:
         """OPG balance of `owner`, base units."""
-        return int(await self.run(lambda _: self.contract("OPGToken").functions.balanceOf(_addr(owner)).call()))
+        return int(
+            await self.run(
+                lambda _: self.contract("OPGToken").functions.balanceOf(_addr(owner)).call()
+            )
+        )
 
     async def allowance(self, owner: str, spender: str) -> int:
         """OPG allowance `owner` → `spender` (usually Permit2), base units."""
         c = self.contract("OPGToken")
-        return int(await self.run(lambda _: c.functions.allowance(_addr(owner), _addr(spender)).call()))
+        return int(
+            await self.run(lambda _: c.functions.allowance(_addr(owner), _addr(spender)).call())
+        )
 
     async def eth_balance(self, owner: str) -> int:
         """ETH balance of `owner`, wei."""
-        return int(await self.run(lambda w3: w3.eth.get_balance(_addr(owner))))  # type: ignore[arg-type]
+        return int(await self.run(lambda w3: w3.eth.get_balance(_addr(owner))))
 
     async def permit2_nonce_used(self, owner: str, nonce: int) -> bool:
         """Whether `owner`'s Permit2 unordered nonce is consumed (or invalidated)."""
         word = await self.run(
-            lambda _: self.contract("Permit2").functions.nonceBitmap(_addr(owner), int(nonce) >> 8).call()
+            lambda _: (
+                self.contract("Permit2").functions.nonceBitmap(_addr(owner), int(nonce) >> 8).call()
+            )
         )
         return bool(int(word) >> (int(nonce) & 0xFF) & 1)
 
     async def active_tees(self, tee_type: int = 0) -> list[dict[str, Any]]:
-        """`getActiveTEEs(tee_type)`, each TEE a dict with the registry's field names (+ `teeId`)."""
+        """`getActiveTEEs(tee_type)`: each TEE a dict with the registry's field names + `teeId`."""
         from eth_hash.auto import keccak
 
-        rows = await self.run(lambda _: self.contract("TEERegistry").functions.getActiveTEEs(tee_type).call())
+        rows = await self.run(
+            lambda _: self.contract("TEERegistry").functions.getActiveTEEs(tee_type).call()
+        )
         out = []
         for row in rows:
             info = dict(zip(_TEE_FIELDS, row, strict=True))
@@ -861,7 +894,9 @@ class Chain:
 
     async def batch_root_info(self, root: bytes) -> tuple[int, int] | None:
         """`(count, timestamp)` of a posted batch root, or None if it was never posted."""
-        count, ts = await self.run(lambda _: self.contract("DataSettlement").functions.batchRoots(root).call())
+        count, ts = await self.run(
+            lambda _: self.contract("DataSettlement").functions.batchRoots(root).call()
+        )
         return None if int(ts) == 0 else (int(count), int(ts))
 
     # ------------------------------------------------------------------ operator writes
@@ -874,7 +909,9 @@ class Chain:
         def send() -> list[cf.Future[TxResult]]:
             futures = []
             if opg:
-                futures.append(self._apply_raw(self.sign_operator_tx(OPG_ADDRESS, _b(mint), gas=100_000))[1])
+                futures.append(
+                    self._apply_raw(self.sign_operator_tx(OPG_ADDRESS, _b(mint), gas=100_000))[1]
+                )
             if eth:
                 raw = self.sign_operator_tx(target, b"", gas=21_000, value=int(eth))
                 futures.append(self._apply_raw(raw)[1])
@@ -901,21 +938,41 @@ class Chain:
         data = (
             self.contract("TEERegistry")
             .functions.registerTEE(
-                _addr(payment_address), endpoint, public_key_der, tls_certificate_der, pcr_hash, tee_type
+                _addr(payment_address),
+                endpoint,
+                public_key_der,
+                tls_certificate_der,
+                pcr_hash,
+                tee_type,
             )
             ._encode_transaction_data()
         )
-        gas = 400_000 + 1_000 * ((len(public_key_der) + len(tls_certificate_der) + len(endpoint)) // 32 + 1) * 25
+        gas = (
+            400_000
+            + 1_000
+            * ((len(public_key_der) + len(tls_certificate_der) + len(endpoint)) // 32 + 1)
+            * 25
+        )
         await self.operator_transact(TEE_REGISTRY_ADDRESS, _b(data), gas=gas)
         return "0x" + keccak(public_key_der).hex()
 
     async def post_batch_root(self, root: bytes, count: int) -> TxResult:
         """Post a Merkle root of `count` settlement leaves; emits `BatchSettled`."""
-        data = self.contract("DataSettlement").functions.postBatchRoot(root, count)._encode_transaction_data()
+        data = (
+            self.contract("DataSettlement")
+            .functions.postBatchRoot(root, count)
+            ._encode_transaction_data()
+        )
         return await self.operator_transact(SETTLEMENT_ADDRESS, _b(data), gas=120_000)
 
     async def settle_individual(
-        self, *, tee_id: str, request_hash: bytes, output_hash: bytes, signature: bytes, timestamp: int
+        self,
+        *,
+        tee_id: str,
+        request_hash: bytes,
+        output_hash: bytes,
+        signature: bytes,
+        timestamp: int,
     ) -> TxResult:
         """Post one call's metadata on-chain; emits `IndividualSettled`."""
         tee = bytes.fromhex(tee_id.removeprefix("0x")).rjust(32, b"\x00")
@@ -937,7 +994,9 @@ class Chain:
 
     async def rpc_async(self, method: str, params: list[Any]) -> Any:
         """`rpc()` awaitable from an event loop without blocking it."""
-        return await asyncio.wrap_future(self._submit(lambda: self._rpc(method, list(params or []))))
+        return await asyncio.wrap_future(
+            self._submit(lambda: self._rpc(method, list(params or [])))
+        )
 
     def rpc_response(self, request: Any) -> Any:
         """A whole JSON-RPC request object (or batch) → its response object(s)."""
@@ -945,7 +1004,11 @@ class Chain:
             return [self.rpc_response(r) for r in request]
         rid = request.get("id") if isinstance(request, dict) else None
         if not isinstance(request, dict) or not isinstance(request.get("method"), str):
-            return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32600, "message": "invalid request"}}
+            return {
+                "jsonrpc": "2.0",
+                "id": rid,
+                "error": {"code": -32600, "message": "invalid request"},
+            }
         try:
             result = self.rpc(request["method"], request.get("params") or [])
         except RpcError as exc:
@@ -955,10 +1018,13 @@ class Chain:
     def _rpc(self, method: str, params: list[Any]) -> Any:
         handler = _RPC_METHODS.get(method)
         if self._backend is None and handler is None:
-            response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+            request: Any = self.w3.provider.make_request
+            response = request(method, params)
             if "error" in response:
                 err = response["error"]
-                raise RpcError(int(err.get("code", -32000)), str(err.get("message")), err.get("data"))
+                raise RpcError(
+                    int(err.get("code", -32000)), str(err.get("message")), err.get("data")
+                )
             return response.get("result")
         if handler is None:
             raise RpcError(-32601, f"method {method} is not supported by the og-chat devnet")
@@ -1102,7 +1168,7 @@ def _rpc_fee_history(chain: Chain, params: list[Any]) -> Any:
     count = int(params[0], 16) if isinstance(params[0], str) else int(params[0])
     newest = _block_id(params[1] if len(params) > 1 else "latest")
     percentiles = params[2] if len(params) > 2 else []
-    return _to_rpc(chain.w3.eth.fee_history(count, newest, percentiles))  # type: ignore[arg-type]
+    return _to_rpc(chain.w3.eth.fee_history(count, newest, percentiles))
 
 
 _RPC_METHODS: dict[str, Callable[[Chain, list[Any]], Any]] = {
@@ -1117,18 +1183,26 @@ _RPC_METHODS: dict[str, Callable[[Chain, list[Any]], Any]] = {
     "eth_maxPriorityFeePerGas": lambda c, p: hex(PRIORITY_FEE_PER_GAS),
     "eth_feeHistory": _rpc_fee_history,
     "eth_getBalance": lambda c, p: hex(
-        int(c.w3.eth.get_balance(_addr(p[0]), _block_id(p[1] if len(p) > 1 else "latest")))  # type: ignore[arg-type]
+        int(c.w3.eth.get_balance(_addr(p[0]), _block_id(p[1] if len(p) > 1 else "latest")))
     ),
-    "eth_getCode": lambda c, p: "0x"
-    + bytes(c.w3.eth.get_code(_addr(p[0]), _block_id(p[1] if len(p) > 1 else "latest"))).hex(),  # type: ignore[arg-type]
-    "eth_getStorageAt": lambda c, p: "0x"
-    + bytes(
-        c.w3.eth.get_storage_at(_addr(p[0]), int(p[1], 16), _block_id(p[2] if len(p) > 2 else "latest"))  # type: ignore[arg-type]
-    ).hex(),
+    "eth_getCode": lambda c, p: (
+        "0x"
+        + bytes(c.w3.eth.get_code(_addr(p[0]), _block_id(p[1] if len(p) > 1 else "latest"))).hex()
+    ),
+    "eth_getStorageAt": lambda c, p: (
+        "0x"
+        + bytes(
+            c.w3.eth.get_storage_at(
+                _addr(p[0]), int(p[1], 16), _block_id(p[2] if len(p) > 2 else "latest")
+            )
+        ).hex()
+    ),
     "eth_getTransactionCount": lambda c, p: hex(
         c._pending_nonce(_addr(p[0]))
         if (p[1] if len(p) > 1 else "latest") == "pending"
-        else int(c.w3.eth.get_transaction_count(_addr(p[0]), _block_id(p[1] if len(p) > 1 else "latest")))  # type: ignore[arg-type]
+        else int(
+            c.w3.eth.get_transaction_count(_addr(p[0]), _block_id(p[1] if len(p) > 1 else "latest"))
+        )
     ),
     "eth_call": Chain._rpc_call,
     "eth_estimateGas": Chain._rpc_estimate,
@@ -1144,14 +1218,15 @@ _RPC_METHODS: dict[str, Callable[[Chain, list[Any]], Any]] = {
 # --------------------------------------------------------------------------- helpers
 
 
-def _addr(address: str) -> str:
-    from eth_utils import to_checksum_address
+def _addr(address: str) -> Any:
+    """Checksummed (typed Any: web3's stubs want ChecksumAddress)."""
+    from eth_utils.address import to_checksum_address
 
-    return str(to_checksum_address(address))
+    return to_checksum_address(address)
 
 
 def _checksum(raw: bytes) -> str:
-    from eth_utils import to_checksum_address
+    from eth_utils.address import to_checksum_address
 
     return str(to_checksum_address(raw))
 

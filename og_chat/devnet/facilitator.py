@@ -197,7 +197,9 @@ class Facilitator:
             "signers": {"eip155:*": [self.address]},
         }
 
-    async def verify(self, payload: PaymentPayload, requirements: PaymentRequirements) -> VerifyResponse:
+    async def verify(
+        self, payload: PaymentPayload, requirements: PaymentRequirements
+    ) -> VerifyResponse:
         """Check a payment without moving funds; reserves its nonce when valid."""
         plan = await self.chain.run(lambda _: self._check(payload, requirements, settling=False))
         if plan.reason is None and plan.key is not None:
@@ -206,12 +208,17 @@ class Facilitator:
                 plan.reason = clash
         if plan.reason is not None:
             return VerifyResponse(
-                isValid=False, invalidReason=plan.reason, invalidMessage=plan.message, payer=plan.payer
+                isValid=False,
+                invalidReason=plan.reason,
+                invalidMessage=plan.message,
+                payer=plan.payer,
             )
         return VerifyResponse(isValid=True, payer=plan.payer)
 
-    async def settle(self, payload: PaymentPayload, requirements: PaymentRequirements) -> SettleResponse:
-        """Settle on-chain and read the receipt back. For upto, `requirements.amount` is the charge."""
+    async def settle(
+        self, payload: PaymentPayload, requirements: PaymentRequirements
+    ) -> SettleResponse:
+        """Settle on-chain and read the receipt back (upto: `requirements.amount` is the charge)."""
         network = requirements.network
         if self.refuse_settlement:
             return SettleResponse(
@@ -223,7 +230,9 @@ class Facilitator:
                 errorMessage="this devnet facilitator was started with refuse_settlement=True",
             )
         if not self.chain_checks:
-            return self._failure(network, _payer_of(payload), UNEXPECTED_SETTLE_ERROR, "chain checks are off")
+            return self._failure(
+                network, _payer_of(payload), UNEXPECTED_SETTLE_ERROR, "chain checks are off"
+            )
         signature = str(payload.payload.get("signature", ""))
         key = _nonce_key(payload, requirements)
         if key is not None:
@@ -284,7 +293,9 @@ class Facilitator:
 
     # ------------------------------------------------------------------ settle
 
-    async def _settle(self, payload: PaymentPayload, requirements: PaymentRequirements) -> SettleResponse:
+    async def _settle(
+        self, payload: PaymentPayload, requirements: PaymentRequirements
+    ) -> SettleResponse:
         network = requirements.network
 
         def check_and_send() -> tuple[_Plan, cf.Future[Any] | None]:
@@ -302,11 +313,15 @@ class Facilitator:
         if plan.reason is not None:
             return self._failure(network, plan.payer, plan.reason, plan.message)
         if fut is None:  # upto with nothing to charge: no transaction
-            return SettleResponse(success=True, transaction="", network=network, payer=plan.payer, amount="0")
+            return SettleResponse(
+                success=True, transaction="", network=network, payer=plan.payer, amount="0"
+            )
         result = await asyncio.wrap_future(fut)
         if result.status != 1:
             # Name the failed check the way verify would (nonce used, balance, allowance, …).
-            diagnosis = await self.chain.run(lambda _: self._check(payload, requirements, settling=False))
+            diagnosis = await self.chain.run(
+                lambda _: self._check(payload, requirements, settling=False)
+            )
             return SettleResponse(
                 success=False,
                 transaction=result.tx_hash,
@@ -316,7 +331,9 @@ class Facilitator:
                 errorMessage=diagnosis.message or "the settlement transaction reverted",
             )
         if not any(
-            log.topics and log.topics[0] == TRANSFER_TOPIC and log.address.lower() == requirements.asset.lower()
+            log.topics
+            and log.topics[0] == TRANSFER_TOPIC
+            and log.address.lower() == requirements.asset.lower()
             for log in self.chain.logs_of(result.tx_hash)
         ):
             return SettleResponse(
@@ -327,13 +344,24 @@ class Facilitator:
                 errorReason=TRANSFER_EVENT_MISMATCH,
             )
         return SettleResponse(
-            success=True, transaction=result.tx_hash, network=network, payer=plan.payer, amount=amount
+            success=True,
+            transaction=result.tx_hash,
+            network=network,
+            payer=plan.payer,
+            amount=amount,
         )
 
     @staticmethod
-    def _failure(network: str, payer: str, reason: str, message: str | None = None) -> SettleResponse:
+    def _failure(
+        network: str, payer: str, reason: str, message: str | None = None
+    ) -> SettleResponse:
         return SettleResponse(
-            success=False, transaction="", network=network, payer=payer, errorReason=reason, errorMessage=message
+            success=False,
+            transaction="",
+            network=network,
+            payer=payer,
+            errorReason=reason,
+            errorMessage=message,
         )
 
     def _reserve(self, plan: _Plan) -> str | None:
@@ -428,7 +456,9 @@ class Facilitator:
         except (KeyError, TypeError, ValueError) as exc:
             raise _Invalid(INVALID_PAYLOAD, str(exc)) from None
         if not self._signed_by(typed, signature, plan.payer):
-            raise _Invalid(INVALID_SIGNATURE, "the signature does not recover to authorization.from")
+            raise _Invalid(
+                INVALID_SIGNATURE, "the signature does not recover to authorization.from"
+            )
         token = self.chain.contract("OPGToken")
         sig = bytes.fromhex(signature.removeprefix("0x"))
         call = token.functions.transferWithAuthorization(
@@ -464,7 +494,13 @@ class Facilitator:
         return SIMULATION_FAILED
 
     def _check_permit2(
-        self, payload: PaymentPayload, req: PaymentRequirements, plan: _Plan, *, upto: bool, settling: bool
+        self,
+        payload: PaymentPayload,
+        req: PaymentRequirements,
+        plan: _Plan,
+        *,
+        upto: bool,
+        settling: bool,
     ) -> None:
         scheme, network = self._accepted(payload)
         if scheme != req.scheme:
@@ -507,12 +543,16 @@ class Facilitator:
             charge = req.amount_int
             if charge > permitted_amount:
                 raise _Invalid(
-                    UPTO_SETTLEMENT_EXCEEDS_AMOUNT, f"charge {charge} exceeds the permitted {permitted_amount}"
+                    UPTO_SETTLEMENT_EXCEEDS_AMOUNT,
+                    f"charge {charge} exceeds the permitted {permitted_amount}",
                 )
         else:
             charge = permitted_amount
             if permitted_amount != req.amount_int:
-                raise _Invalid(PERMIT2_AMOUNT_MISMATCH, f"permitted {permitted_amount} != required {req.amount}")
+                raise _Invalid(
+                    PERMIT2_AMOUNT_MISMATCH,
+                    f"permitted {permitted_amount} != required {req.amount}",
+                )
         plan.amount = charge
         if token_address.lower() != req.asset.lower():
             raise _Invalid(PERMIT2_TOKEN_MISMATCH)
@@ -523,12 +563,19 @@ class Facilitator:
         except (KeyError, TypeError, ValueError) as exc:
             raise _Invalid(INVALID_PAYLOAD, str(exc)) from None
         if not self._signed_by(typed, signature, plan.payer):
-            raise _Invalid(PERMIT2_INVALID_SIGNATURE, "the signature does not recover to permit2Authorization.from")
+            raise _Invalid(
+                PERMIT2_INVALID_SIGNATURE,
+                "the signature does not recover to permit2Authorization.from",
+            )
         sig = bytes.fromhex(signature.removeprefix("0x"))
         permit = ((_cs(token_address), permitted_amount), nonce, deadline)
         if upto:
             call = self.chain.contract("x402UptoPermit2Proxy").functions.settle(
-                permit, charge, _cs(plan.payer), (_cs(witness_to), _cs(facilitator), valid_after), sig
+                permit,
+                charge,
+                _cs(plan.payer),
+                (_cs(witness_to), _cs(facilitator), valid_after),
+                sig,
             )
         else:
             call = self.chain.contract("x402ExactPermit2Proxy").functions.settle(
@@ -560,15 +607,19 @@ class Facilitator:
         token = self.chain.contract("OPGToken")
         asset = _cs(req.asset)
         try:
-            allowance = int(self._view(asset, token.functions.allowance(_cs(plan.payer), PERMIT2_ADDRESS)))
+            allowance = int(
+                self._view(asset, token.functions.allowance(_cs(plan.payer), PERMIT2_ADDRESS))
+            )
             balance = int(self._view(asset, token.functions.balanceOf(_cs(plan.payer))))
-            bitmap = int(self._view(PERMIT2_ADDRESS, self.chain.contract("Permit2").functions.nonceBitmap(
-                _cs(plan.payer), nonce >> 8
-            )))  # fmt: skip
+            word = self.chain.contract("Permit2").functions.nonceBitmap(_cs(plan.payer), nonce >> 8)
+            bitmap = int(self._view(PERMIT2_ADDRESS, word))
         except ChainRevert as exc:
             return SIMULATION_FAILED, exc.reason
         if allowance < charge:
-            return PERMIT2_ALLOWANCE_REQUIRED, f"allowance to Permit2 is {allowance}, the payment needs {charge}"
+            return (
+                PERMIT2_ALLOWANCE_REQUIRED,
+                f"allowance to Permit2 is {allowance}, the payment needs {charge}",
+            )
         if balance < charge:
             return PERMIT2_INSUFFICIENT_BALANCE, f"balance {balance} < {charge}"
         if bitmap >> (nonce & 0xFF) & 1:
@@ -583,7 +634,12 @@ class Facilitator:
     def _signed_by(self, typed: dict[str, Any], signature: str, payer: str) -> bool:
         # Recovery is pure-Python secp256k1 without coincurve (about 9 ms): remember successes,
         # so settle does not redo what verify did. The key covers everything that was signed.
-        memo = (repr(sorted(typed["message"].items())), repr(sorted(typed["domain"].items())), signature, payer)
+        memo = (
+            repr(sorted(typed["message"].items())),
+            repr(sorted(typed["domain"].items())),
+            signature,
+            payer,
+        )
         if memo in self._good_signatures:
             return True
         try:
@@ -601,7 +657,7 @@ class Facilitator:
 
         digest = bytes.fromhex(typed_data_digest(typed)[2:])
         sig = bytes.fromhex(signature.removeprefix("0x"))
-        from eth_abi import encode
+        from eth_abi.abi import encode
 
         data = ERC1271_MAGIC + encode(["bytes32", "bytes"], [digest, sig])
         try:
@@ -613,9 +669,11 @@ class Facilitator:
         return self.chain.code_size(address) > 0
 
     def _view(self, address: str, fn: Any) -> Any:
-        from eth_abi import decode
+        from eth_abi.abi import decode
 
-        out = self.chain.simulate(address, bytes.fromhex(fn._encode_transaction_data()[2:]), block="latest")
+        out = self.chain.simulate(
+            address, bytes.fromhex(fn._encode_transaction_data()[2:]), block="latest"
+        )
         types = [_abi_type(o) for o in fn.abi["outputs"]]
         values = decode(types, out)
         return values[0] if len(values) == 1 else values
@@ -626,7 +684,7 @@ def _abi_type(output: dict[str, Any]) -> str:
 
 
 def _cs(address: str) -> str:
-    from eth_utils import to_checksum_address
+    from eth_utils.address import to_checksum_address
 
     return str(to_checksum_address(address))
 
@@ -648,13 +706,17 @@ def _nonce_key(payload: PaymentPayload, req: PaymentRequirements) -> tuple[str, 
             text = str(inner["permit2Authorization"]["nonce"])
             nonce = int(text, 16) if text.lower().startswith("0x") else int(text)
             return ("permit2", _payer_of(payload).lower(), nonce)
-        return ("eip3009", _payer_of(payload).lower(), int(str(inner["authorization"]["nonce"]), 16))
+        return (
+            "eip3009",
+            _payer_of(payload).lower(),
+            int(str(inner["authorization"]["nonce"]), 16),
+        )
     except (KeyError, TypeError, ValueError):
         return None
 
 
 def _with_method(req: PaymentRequirements, method: str) -> PaymentRequirements:
-    """The requirement with `assetTransferMethod` pinned, so typed data matches the payload's shape."""
+    """The requirement with `assetTransferMethod` pinned to the payload's shape."""
     if req.scheme == "upto" or req.transfer_method == method:
         return req
     return req.model_copy(update={"extra": {**req.extra, "assetTransferMethod": method}})
@@ -676,5 +738,6 @@ async def _parse_request(request: web.Request) -> FacilitatorRequest | web.Respo
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
         return web.json_response(
-            {"error": f"malformed facilitator request: {where}: {first.get('msg', 'invalid')}"}, status=400
+            {"error": f"malformed facilitator request: {where}: {first.get('msg', 'invalid')}"},
+            status=400,
         )

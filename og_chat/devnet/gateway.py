@@ -45,6 +45,7 @@ from og_chat.sdk.x402 import (
 )
 
 from . import merkle
+from .faults import Faults
 from .responder import (
     Finish,
     GenerationRequest,
@@ -66,58 +67,15 @@ log = logging.getLogger("og_chat.devnet.gateway")
 
 MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_SESSION_CAP = 100_000_000_000_000_000
-"""0.1 OPG, the live gateway's session cap."""
+"""0.1 OPG, the live gateway's session cap (configurable per devnet)."""
 SESSION_EXPIRED = "Session expired or exhausted"
 UPTO_SESSION = "X-Upto-Session"
 SETTLEMENT_TYPE = "X-SETTLEMENT-TYPE"
-_KEEP_RECORDS = 50_000
+DEADLINE_MARGIN = 60
+"""Seconds before an authorization's deadline a busy session is settled anyway (the chain
+clock may run up to 30 s ahead of the wall clock under load)."""
+_KEEP_RECORDS = 20_000
 """Closed sessions and batch leaves kept for lookups; older ones drop off, so memory stays flat."""
-
-
-# ---------------------------------------------------------------------------
-# Faults
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class Faults:
-    """Failure switches, all off by default; flip them at runtime from tests or `/devnet/faults`."""
-
-    drop_after_tokens: int | None = None
-    """Close the connection after this many answer tokens (no final event, no [DONE])."""
-    status_5xx: int | None = None
-    """Answer paid calls with this 5xx status and a JSON error (not charged)."""
-    first_byte_delay: float = 0.0
-    """Seconds to wait before the first byte of a served answer."""
-    malformed_sse: bool = False
-    """Emit garbage SSE lines and `{"error": "Stream processing failed"}` instead of the end."""
-    refuse_settlement: bool = False
-    """The facilitator refuses to settle; sessions are recorded as failed."""
-
-    def update(self, values: dict[str, Any]) -> None:
-        """Set fields from JSON, checking names and types; ValueError names the bad one."""
-        fields = {f.name: f for f in dataclasses.fields(self)}
-        for name, value in values.items():
-            if name not in fields:
-                raise ValueError(f"unknown fault {name!r}; known: {', '.join(fields)}")
-            if name in ("malformed_sse", "refuse_settlement"):
-                if not isinstance(value, bool):
-                    raise ValueError(f"{name} must be true or false")
-            elif name == "first_byte_delay":
-                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                    raise ValueError("first_byte_delay must be a number of seconds ≥ 0")
-                value = float(value)
-            elif value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ValueError(f"{name} must be an integer or null")
-            elif name == "status_5xx" and value is not None and not 500 <= value <= 599:
-                raise ValueError("status_5xx must be between 500 and 599")
-            elif name == "drop_after_tokens" and value is not None and value < 0:
-                raise ValueError("drop_after_tokens must be ≥ 0")
-            setattr(self, name, value)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The switches as JSON."""
-        return dataclasses.asdict(self)
 
 
 # ---------------------------------------------------------------------------
@@ -204,6 +162,8 @@ class Session:
     route: tuple[str, str]
     created: float
     last_used: float
+    deadline: int = 0
+    """The authorization's Permit2 deadline (unix seconds): settle before it passes."""
     accumulated: int = 0
     reserved: int = 0
     calls: int = 0
@@ -331,9 +291,12 @@ class Gateway:
         """Closed sessions' settlement records, by session id."""
         self.leaves: OrderedDict[str, LeafRecord] = OrderedDict()
         """Batch leaves by request hash (the newest call wins)."""
+        self.individual: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        """Individual settlements by request hash, once mined."""
         self._pending: list[LeafRecord] = []
         self._pending_since: float | None = None
         self._batch_lock = asyncio.Lock()
+        self._flush_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reaper: asyncio.Task[Any] | None = None
         self._closing = False
@@ -405,12 +368,13 @@ class Gateway:
         for s in list(self.sessions.values()):
             if s.status != "open" or s.in_flight:
                 continue
-            if s.accumulated >= s.cap or now - s.last_used >= self.config.session_idle:
+            expiring = bool(s.deadline) and time.time() + DEADLINE_MARGIN >= s.deadline
+            if s.accumulated >= s.cap or expiring or now - s.last_used >= self.config.session_idle:
                 s.status = "settling"
                 self._spawn(self.settle_session(s))
         since = self._pending_since
         if self._pending and since is not None and now - since >= self.config.batch_interval:
-            self._spawn(self.flush_batch())
+            self._kick_flush()
 
     # -- middleware and small routes ----------------------------------------
 
@@ -596,9 +560,11 @@ class Gateway:
         """`GET /v1/settlements/{request_hash}`: the batch leaf, proof and posted root."""
         key = request.match_info["request_hash"].lower().removeprefix("0x")
         record = self.leaves.get(key)
-        if record is None:
-            return _error(404, f"no batch-settled call with request hash {key}")
-        return web.json_response(record.as_json())
+        if record is not None:
+            return web.json_response(record.as_json())
+        if key in self.individual:
+            return web.json_response(self.individual[key])
+        return _error(404, f"no batch- or individually-settled call with request hash {key}")
 
     # -- payment -------------------------------------------------------------
 
@@ -684,6 +650,7 @@ class Gateway:
             auth = payload.payload["permit2Authorization"]
             payer = str(auth["from"])
             nonce = _parse_uint(auth["nonce"])
+            deadline = int(auth["deadline"])
         except (KeyError, TypeError, ValueError):
             raise BadRequest(
                 400, "PAYMENT-SIGNATURE payload lacks permit2Authorization.from/nonce"
@@ -716,6 +683,7 @@ class Gateway:
             route=(request.method, request.path),
             created=now,
             last_used=now,
+            deadline=deadline,
         )
         self.sessions[session.id] = session
         _remember(self._by_key, key, session.id)
@@ -900,6 +868,7 @@ class Gateway:
                 or candidate.status != "open"
                 or candidate.route != (request.method, request.path)
                 or candidate.accumulated + candidate.reserved + estimate > candidate.cap
+                or time.time() + DEADLINE_MARGIN >= candidate.deadline
             ):
                 return _error(402, SESSION_EXPIRED, headers={"Cache-Control": "no-store"})
             session = candidate
@@ -1114,7 +1083,9 @@ class Gateway:
         }
         data_headers = await self._settle_data(mode, signed)
         if mode == "individual":
-            final["data_settlement_success"] = data_headers.get("X-Settlement-Status") == "settled"
+            final["data_settlement_success"] = (
+                data_headers.get("X-Settlement-Status") == "submitted"
+            )
             final["data_settlement_transaction_hash"] = data_headers.get("X-Settlement-Tx-Hash")
             final["data_settlement_blob_id"] = None
             final["settlement_job_id"] = data_headers.get("X-Settlement-Job-ID")
@@ -1145,9 +1116,8 @@ class Gateway:
             if self._pending_since is None:
                 self._pending_since = time.monotonic()
             if len(self._pending) >= self.config.batch_size:
-                self._spawn(self.flush_batch())
+                self._kick_flush()
             return {}
-        import base64
 
         job = str(uuid.uuid4())
         headers = {
@@ -1161,28 +1131,79 @@ class Gateway:
             "X-TEE-Output-Hash": signed.output_hash,
         }
         try:
-            tx = await self.chain.settle_individual(
-                tee_id=signed.tee_id,
-                request_hash=_hex32(signed.request_hash),
-                output_hash=_hex32(signed.output_hash),
-                signature=base64.b64decode(signed.signature),
-                timestamp=signed.timestamp,
-            )
-            headers["X-Settlement-Status"] = "settled" if tx.status == 1 else "failed"
-            headers["X-Settlement-Tx-Hash"] = tx.tx_hash
-            headers["X-Settlement-Queue-Nonce"] = str(tx.block_number)
+            tx_hash = await self._submit_individual(signed)
+            headers["X-Settlement-Status"] = "submitted"
+            headers["X-Settlement-Tx-Hash"] = tx_hash
+            self._spawn(self._confirm_individual(signed.request_hash, tx_hash))
         except Exception as exc:
             log.warning("individual settlement failed: %s", exc)
             headers["X-Settlement-Status"] = "failed"
         return headers
 
+    async def _submit_individual(self, signed: Any) -> str:
+        """Broadcast `settleIndividual` for one call; its tx hash, before it is mined.
+
+        The answer should not wait for a block (up to ~1 s when the py-evm clock is
+        paced), so the transaction is signed and sent on the chain thread and only its
+        hash is awaited; `_confirm_individual` records the outcome.
+        """
+        import base64
+
+        chain = self.chain
+        sig = base64.b64decode(signed.signature)
+        data = bytes.fromhex(
+            chain.contract("DataSettlement")
+            .functions.settleIndividual(
+                _hex32(signed.tee_id),
+                _hex32(signed.request_hash),
+                _hex32(signed.output_hash),
+                sig,
+                signed.timestamp,
+            )
+            ._encode_transaction_data()
+            .removeprefix("0x")
+        )
+        gas = 80_000 + 30 * len(sig) + 700 * (len(sig) // 32 + 1)
+
+        def send(_w3: Any) -> str:
+            raw = chain.sign_operator_tx(chain.addresses.settlement, data, gas=gas)
+            return str(chain.rpc("eth_sendRawTransaction", ["0x" + raw.hex()]))
+
+        tx_hash: str = await chain.run(send)
+        return tx_hash
+
+    async def _confirm_individual(self, request_hash: str, tx_hash: str) -> None:
+        """Record whether an individual settlement was mined successfully."""
+        record = {"mode": "individual", "request_hash": request_hash, "tx_hash": tx_hash}
+        try:
+            tx = await self.chain.wait_for_tx(tx_hash)
+            record.update(
+                status="mined" if tx.status == 1 else "failed", block_number=tx.block_number
+            )
+        except Exception as exc:
+            record.update(status="failed", error=str(exc))
+        _remember(self.individual, request_hash, record)
+
+    def _kick_flush(self) -> None:
+        """Start a batch post unless one is already running (it picks up what piles up)."""
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.get_running_loop().create_task(self.flush_batch())
+            self._tasks.add(self._flush_task)
+            self._flush_task.add_done_callback(self._tasks.discard)
+
     async def flush_batch(self) -> None:
-        """Post the Merkle root of every pending leaf; give each leaf its proof."""
+        """Post the Merkle root of every pending leaf (again while a full batch piles up)."""
         async with self._batch_lock:
-            if not self._pending:
-                return
+            while self._pending:
+                await self._post_batch()
+                if len(self._pending) < self.config.batch_size:
+                    break
+
+    async def _post_batch(self) -> None:
+        """Post one root over all pending leaves and give each leaf its proof."""
+        if self._pending:
             batch, self._pending = self._pending, []
-            self._pending_since = None
+            self._pending_since = time.monotonic() if self._pending else None
             levels = merkle.build_levels([r.leaf for r in batch])
             root = levels[-1][0]
             for i, r in enumerate(batch):

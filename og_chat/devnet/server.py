@@ -19,11 +19,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .gateway import DEFAULT_SESSION_CAP, Faults, Gateway, GatewayConfig
-from .responder import LocalResponder, UpstreamResponder
-from .tee import TeeKeys
+from .faults import Faults
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
+    from .tee import TeeKeys
 
 __all__ = ["Devnet", "Faults", "add_devnet_arguments", "run_devnet_command"]
 
@@ -70,7 +72,7 @@ class Devnet:
         upstream_model: str | None = None,
         tokens_per_second: float = 60.0,
         session_idle: float = 10.0,
-        session_cap: int = DEFAULT_SESSION_CAP,
+        session_cap: int | None = None,
         batch_size: int = 8,
         batch_interval: float = 5.0,
         tls: bool = False,
@@ -81,37 +83,50 @@ class Devnet:
         """Start everything and block until the gateway answers (≈ 1 s on py-evm).
 
         `fund` takes addresses or `(address, opg_base_units)` pairs to credit
-        besides the ten standard test accounts.
+        besides the ten standard test accounts. `session_cap` (base units)
+        defaults to the live gateway's 0.1 OPG.
         """
         say = on_progress or (lambda _msg: None)
         self = cls()
         self.faults = faults or Faults()
         hosts = tuple(dict.fromkeys((host, "127.0.0.1", "localhost")))
-        keys: dict[str, TeeKeys] = {}
-
-        def make_keys() -> None:
-            keys["tee"] = TeeKeys.generate(hosts)
-
-        keygen = threading.Thread(target=make_keys, name="og-devnet-keygen", daemon=True)
-        keygen.start()
-        say("starting the chain" + (f" at {rpc_url}" if rpc_url else " (py-evm, in-process)"))
-        from .chain import Chain
-        from .facilitator import Facilitator
-
         genesis_fund = [
             (item, int(DEFAULT_FUND_OPG * 10**18))
             if isinstance(item, str)
             else (item[0], int(item[1]))
             for item in fund
         ]
-        self.chain = Chain.start(rpc_url=rpc_url, fund=genesis_fund)
+        # The chain (web3/py-evm imports, genesis) is the long pole: boot it first, and
+        # make the TEE key and import the gateway's stack while it runs.
+        booted: dict[str, Any] = {}
+
+        def boot_chain() -> None:
+            try:
+                from .chain import Chain
+
+                booted["chain"] = Chain.start(rpc_url=rpc_url, fund=genesis_fund)
+            except BaseException as exc:  # re-raised on the caller's thread below
+                booted["error"] = exc
+
+        say("starting the chain" + (f" at {rpc_url}" if rpc_url else " (py-evm, in-process)"))
+        chain_thread = threading.Thread(target=boot_chain, name="og-devnet-boot", daemon=True)
+        chain_thread.start()
+        from .gateway import DEFAULT_SESSION_CAP, Gateway, GatewayConfig
+        from .responder import LocalResponder, UpstreamResponder
+        from .tee import TeeKeys
+
+        self.tee = TeeKeys.generate(hosts)
+        say(f"TEE key ready: {self.tee.tee_id[:18]}…")
+        chain_thread.join()
+        if "error" in booted:
+            raise booted["error"]
+        from .facilitator import Facilitator
+
+        self.chain = booted["chain"]
         self.accounts = list(self.chain.accounts)
         self.chain_id = int(self.chain.chain_id)
         say(f"chain {self.chain_id} ready; contracts deployed")
         self.facilitator = Facilitator(self.chain, refuse_settlement=self.faults.refuse_settlement)
-        keygen.join()
-        self.tee = keys["tee"]
-        say(f"TEE key ready: {self.tee.tee_id[:18]}…")
         responder: LocalResponder | UpstreamResponder
         if upstream:
             responder = UpstreamResponder(upstream, model=upstream_model)
@@ -124,7 +139,7 @@ class Devnet:
             pay_to=_tee_payment_address(),
             responder=responder,
             config=GatewayConfig(
-                session_cap=session_cap,
+                session_cap=session_cap if session_cap is not None else DEFAULT_SESSION_CAP,
                 session_idle=session_idle,
                 batch_size=batch_size,
                 batch_interval=batch_interval,
@@ -327,9 +342,9 @@ def run_devnet_command(args: argparse.Namespace) -> int:
     finally:
         if status is not None:
             status.stop()
-    print(describe(devnet, time.perf_counter() - started))
     stop = threading.Event()
     try:
+        print(describe(devnet, time.perf_counter() - started), flush=True)
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:

@@ -1,15 +1,12 @@
 """The devnet TEE's identity and the gateway's signing scheme (og-sdk-wire.md §11).
 
-Two halves:
-
-* Pure functions a *client* can import to check a response — canonical
-  request, request/output hashes, the signed message hash, RSA-PSS verify.
-  They import only `eth_hash` (keccak) and `cryptography`, never aiohttp or
-  web3, so the SDK can mirror or re-export them without paying for either.
-* `TeeKeys`: the enclave stand-in. An RSA-2048 signing key made at start, its
-  `tee_id = 0x + keccak256(DER SPKI)`, and a self-signed TLS certificate (on
-  a separate P-256 key: a small certificate is cheap to store on-chain) that
-  the devnet registers so clients can pin it.
+The signing scheme itself (canonical request, hashes, RSA-PSS) is the sdk's
+(`og_chat.sdk.tee`), so client and devnet agree by construction; this module
+re-exports it under the names the gateway uses and adds `TeeKeys`, the enclave
+stand-in: an RSA-2048 signing key made at start, its
+`tee_id = 0x + keccak256(DER SPKI)`, and a self-signed TLS certificate (on a
+separate P-256 key: a small certificate is cheap to store on-chain) that the
+devnet registers so clients can pin it.
 
 The byte-level rules follow the live gateway (`tee_manager.py`,
 `chat_controller.py`) and the official SDK's verifier (`tee_verify.py`):
@@ -19,175 +16,32 @@ tool calls `json.dumps([{id, type, function:{name, arguments}}], sort_keys=True)
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import ipaddress
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from eth_hash.auto import keccak
 
-PSS_SALT_LENGTH = 32
-"""Salt length the gateway signs with; verifiers must use the same."""
-
-
-class CanonicalRequestError(ValueError):
-    """A request body cannot be canonicalised the way the gateway hashes it."""
-
-
-# ---------------------------------------------------------------------------
-# Canonical requests
-# ---------------------------------------------------------------------------
-
-
-def canonical_user_content(content: Any) -> Any:
-    """User content as hashed: strings as-is; parts reduced to text or `{type[, filename]}`.
-
-    Attachment bytes are never hashed (they would make the hash depend on
-    transport encoding), only the fact that a part of that type was sent.
-    """
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        return str(content)
-    out: list[Any] = []
-    for part in content:
-        if not isinstance(part, dict):
-            out.append({"type": "text", "text": str(part)})
-            continue
-        if part.get("type") == "text":
-            out.append({"type": "text", "text": part.get("text", "") or ""})
-            continue
-        entry: dict[str, Any] = {"type": part.get("type")}
-        file_obj = part.get("file")
-        filename = (file_obj.get("filename") if isinstance(file_obj, dict) else None) or part.get(
-            "filename"
-        )
-        if filename:
-            entry["filename"] = filename
-        out.append(entry)
-    return out
-
-
-def canonical_tool_calls(tool_calls: list[Any]) -> list[dict[str, Any]]:
-    """Tool calls as hashed (both in requests and as signed output): no `index`."""
-    out = []
-    for tc in tool_calls:
-        tc = tc if isinstance(tc, dict) else {}
-        fn = tc.get("function") if isinstance(tc.get("function"), dict) else {}
-        out.append(
-            {
-                "id": tc.get("id", ""),
-                "type": tc.get("type", "function"),
-                "function": {"name": fn.get("name", ""), "arguments": fn.get("arguments", "")},
-            }
-        )
-    return out
-
-
-def canonical_message(message: dict[str, Any]) -> dict[str, Any]:
-    """One message shaped exactly as the gateway shapes it before hashing."""
-    role = message.get("role")
-    if role in ("system", "developer"):  # the gateway treats developer as system
-        return {"role": "system", "content": message.get("content")}
-    if role == "user":
-        return {"role": "user", "content": canonical_user_content(message.get("content"))}
-    if role == "assistant":
-        out: dict[str, Any] = {"role": "assistant", "content": message.get("content") or ""}
-        if message.get("tool_calls"):
-            out["tool_calls"] = canonical_tool_calls(list(message["tool_calls"]))
-        return out
-    if role == "tool":
-        return {
-            "role": "tool",
-            "content": message.get("content"),
-            "tool_call_id": message.get("tool_call_id"),
-        }
-    if role == "function":
-        return {"role": "function", "content": message.get("content"), "name": message.get("name")}
-    raise CanonicalRequestError(f"unknown message role: {role!r}")
-
-
-def canonical_chat_request(body: dict[str, Any]) -> dict[str, Any]:
-    """The subset of a chat request the gateway commits to in `tee_request_hash`.
-
-    Always `{model, messages, temperature: float}`; plus `max_tokens` when not
-    null, `stop`/`tools`/`response_format` when truthy, `web_search: true`.
-    `tool_choice` is deliberately not hashed (the live gateway ignores it).
-    """
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        raise CanonicalRequestError("'messages' must be a list")
-    temperature = body.get("temperature")
-    canonical: dict[str, Any] = {
-        "model": body.get("model"),
-        "messages": [canonical_message(m) for m in messages],
-        "temperature": float(temperature) if temperature is not None else 0.0,
-    }
-    if body.get("max_tokens") is not None:
-        canonical["max_tokens"] = body["max_tokens"]
-    if body.get("stop"):
-        canonical["stop"] = body["stop"]
-    if body.get("tools"):
-        canonical["tools"] = body["tools"]
-    if body.get("response_format"):
-        canonical["response_format"] = body["response_format"]
-    if body.get("web_search"):
-        canonical["web_search"] = True
-    return canonical
-
-
-def canonical_completion_request(body: dict[str, Any]) -> dict[str, Any]:
-    """`/v1/completions` commits to `{model, prompt, temperature}` plus `max_tokens`, `stop`."""
-    temperature = body.get("temperature")
-    canonical: dict[str, Any] = {
-        "model": body.get("model"),
-        "prompt": body.get("prompt"),
-        "temperature": float(temperature) if temperature is not None else 0.0,
-    }
-    if body.get("max_tokens") is not None:
-        canonical["max_tokens"] = body["max_tokens"]
-    if body.get("stop"):
-        canonical["stop"] = body["stop"]
-    return canonical
-
-
-# ---------------------------------------------------------------------------
-# Hashes and signatures
-# ---------------------------------------------------------------------------
-
-
-def request_hash(canonical_request: dict[str, Any]) -> bytes:
-    """`keccak256(json.dumps(canonical_request, sort_keys=True))` — default separators."""
-    return keccak(json.dumps(canonical_request, sort_keys=True).encode("utf-8"))
-
-
-def output_text(content: str | None, tool_calls: list[Any] | None = None) -> str:
-    """The exact string the gateway hashes as output: the text, or the tool calls as JSON."""
-    if tool_calls:
-        return json.dumps(canonical_tool_calls(tool_calls), sort_keys=True)
-    return content or ""
-
-
-def output_hash(text: str) -> bytes:
-    """`keccak256(text)`."""
-    return keccak(text.encode("utf-8"))
-
-
-def message_hash(input_hash: bytes, out_hash: bytes, timestamp: int) -> bytes:
-    """`keccak256(input_hash ‖ output_hash ‖ uint256_be(timestamp))` — what is signed."""
-    return keccak(bytes(input_hash) + bytes(out_hash) + int(timestamp).to_bytes(32, "big"))
-
-
-def tee_id_for_der(public_key_der: bytes) -> str:
-    """`0x` + keccak256 of a DER SubjectPublicKeyInfo: the registry's TEE id."""
-    return "0x" + keccak(bytes(public_key_der)).hex()
+from og_chat.sdk.tee import (  # noqa: F401 - the devnet's names for the sdk's scheme
+    PSS_SALT_LENGTH,
+    CanonicalRequestError,
+    canonical_chat_request,
+    canonical_completion_request,
+    canonical_message,
+    canonical_tool_calls,
+    canonical_user_content,
+    message_hash,
+    output_text,
+    sign_message,
+)
+from og_chat.sdk.tee import hash_canonical as request_hash
+from og_chat.sdk.tee import hash_text as output_hash
+from og_chat.sdk.tee import tee_id_for as tee_id_for_der
+from og_chat.sdk.tee import verify_message as verify_signature
 
 
 def pem_from_der(public_key_der: bytes) -> str:
@@ -196,23 +50,6 @@ def pem_from_der(public_key_der: bytes) -> str:
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode("ascii")
-
-
-def verify_signature(public_key_pem: str, signature_b64: str, msg_hash: bytes) -> bool:
-    """True when `signature_b64` is the RSA-PSS (SHA-256, MGF1, salt 32) signature of `msg_hash`."""
-    try:
-        key = serialization.load_pem_public_key(public_key_pem.encode("ascii"))
-        if not isinstance(key, rsa.RSAPublicKey):
-            return False
-        key.verify(
-            base64.b64decode(signature_b64, validate=True),
-            bytes(msg_hash),
-            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=PSS_SALT_LENGTH),
-            hashes.SHA256(),
-        )
-    except (InvalidSignature, ValueError, TypeError):
-        return False
-    return True
 
 
 def verify_response(
@@ -311,12 +148,7 @@ class TeeKeys:
 
     def sign_hash(self, msg_hash: bytes) -> str:
         """base64 RSA-PSS(SHA-256, MGF1-SHA256, salt 32) over `msg_hash`."""
-        sig = self.private_key.sign(
-            bytes(msg_hash),
-            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=PSS_SALT_LENGTH),
-            hashes.SHA256(),
-        )
-        return base64.b64encode(sig).decode("ascii")
+        return sign_message(self.private_key, msg_hash)
 
     def sign(self, canonical_request: dict[str, Any], output: str, timestamp: int) -> Signed:
         """Sign one response: hash request and output, then sign the combined hash."""

@@ -61,6 +61,7 @@ __all__ = [
     "StreamChoice",
     "StreamChunk",
     "StreamDelta",
+    "StreamInterrupted",
     "StreamUsage",
     "TextGenerationOutput",
     "VerificationFailed",

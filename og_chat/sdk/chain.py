@@ -101,7 +101,9 @@ class ChainClient:
     def _token(self) -> Any:
         from web3 import Web3
 
-        return self.w3.eth.contract(address=Web3.to_checksum_address(self.profile.opg), abi=_ERC20_ABI)
+        return self.w3.eth.contract(
+            address=Web3.to_checksum_address(self.profile.opg), abi=_ERC20_ABI
+        )
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         try:
@@ -121,7 +123,7 @@ class ChainClient:
         owner = Web3.to_checksum_address(address)
         token = self._token()
         permit2 = Web3.to_checksum_address(self.profile.permit2)
-        return self._call(
+        result: Balances = self._call(
             "reading balances",
             lambda: Balances(
                 address=owner,
@@ -130,6 +132,7 @@ class ChainClient:
                 eth=int(self.w3.eth.get_balance(owner)),
             ),
         )
+        return result
 
     def ensure_opg_approval(
         self,
@@ -207,7 +210,9 @@ class ChainClient:
                 break
             time.sleep(0.5)
         else:
-            raise ChainError(f"allowance did not reach {format_opg(approve_base)} OPG after {tx_hash}")
+            raise ChainError(
+                f"allowance did not reach {format_opg(approve_base)} OPG after {tx_hash}"
+            )
         return Permit2ApprovalResult(status.allowance, after, tx_hash)
 
     def fund_from(

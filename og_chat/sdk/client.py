@@ -57,11 +57,13 @@ from .x402 import (
     UPTO_SESSION,
     X_PAYMENT,
     X_PAYMENT_RESPONSE,
-    PaymentRequired as PaymentRequiredDoc,
     decode_payment_required,
     decode_payment_required_body,
     decode_payment_response,
     encode_payment_signature,
+)
+from .x402 import (
+    PaymentRequired as PaymentRequiredDoc,
 )
 
 CHAT_PATH = "/v1/chat/completions"
@@ -284,7 +286,9 @@ class LLM:
             return
         from .chain import ChainClient
 
-        ChainClient(profile).fund_from(str(accounts[0]["private_key"]), self._address_or_none() or "")
+        ChainClient(profile).fund_from(
+            str(accounts[0]["private_key"]), self._address_or_none() or ""
+        )
 
     def _new_http(self, base_url: str, info: tee_mod.TEEInfo | None) -> httpx.AsyncClient:
         verify: Any = True
@@ -305,7 +309,9 @@ class LLM:
             now = time.monotonic()
             if not self._tees or now - self._tees_read_at > TEE_REFRESH_SECONDS or exclude:
                 try:
-                    self._tees = tee_mod.fetch_active_tees(profile.registry_rpc, profile.registry_address)
+                    self._tees = tee_mod.fetch_active_tees(
+                        profile.registry_rpc, profile.registry_address
+                    )
                     self._tees_read_at = now
                 except OGError:
                     if not (profile.gateway_url and self.network == "devnet"):
@@ -324,9 +330,9 @@ class LLM:
         )
 
     async def _route_now(self) -> _Route:
-        if self._route is not None and self._route.tee is not None:
-            if time.monotonic() - self._tees_read_at > TEE_REFRESH_SECONDS:
-                await self._refresh_tees()
+        stale = time.monotonic() - self._tees_read_at > TEE_REFRESH_SECONDS
+        if self._route is not None and self._route.tee is not None and stale:
+            await self._refresh_tees()
         if self._route is None:
             self._route = await asyncio.to_thread(self._pick_route)
         return self._route
@@ -384,7 +390,9 @@ class LLM:
     async def _send(
         self, route: _Route, call: _Call, headers: dict[str, str], *, stream: bool
     ) -> httpx.Response:
-        request = route.http.build_request("POST", route.base_url + call.path, json=call.body, headers=headers)
+        request = route.http.build_request(
+            "POST", route.base_url + call.path, json=call.body, headers=headers
+        )
         return await route.http.send(request, stream=stream)
 
     async def _paid_post(self, call: _Call, *, stream: bool) -> tuple[httpx.Response, _Route]:
@@ -413,7 +421,9 @@ class LLM:
                     route = self._route or route
                     key = f"POST {route.base_url}{call.path}"
                     continue
-                raise GatewayError(0, f"cannot reach the gateway: {exc}", url=route.base_url) from None
+                raise GatewayError(
+                    0, f"cannot reach the gateway: {exc}", url=route.base_url
+                ) from None
             call.endpoint, call.tee_id = route.base_url, route.tee.tee_id if route.tee else None
             if resp.status_code != 402:
                 self._remember_session(key, resp, call)
@@ -446,10 +456,14 @@ class LLM:
             resp = await self._send(route, call, paid, stream=stream)
         except httpx.TimeoutException as exc:
             raise GatewayError(
-                0, f"timed out after paying ({exc}); not retried, to avoid paying twice", url=route.base_url
+                0,
+                f"timed out after paying ({exc}); not retried, to avoid paying twice",
+                url=route.base_url,
             ) from None
         except httpx.TransportError as exc:
-            raise GatewayError(0, f"connection failed after paying: {exc}", url=route.base_url) from None
+            raise GatewayError(
+                0, f"connection failed after paying: {exc}", url=route.base_url
+            ) from None
         if resp.status_code == 402:
             body = await resp.aread()
             await resp.aclose()
@@ -498,7 +512,11 @@ class LLM:
         stream: bool,
     ) -> tuple[dict[str, Any], str, str]:
         provider, bare = split_model(model)
-        fmt = response_format.to_dict() if isinstance(response_format, ResponseFormat) else response_format
+        fmt = (
+            response_format.to_dict()
+            if isinstance(response_format, ResponseFormat)
+            else response_format
+        )
         if fmt and fmt.get("type") == "json_object" and provider == "anthropic":
             raise ConfigurationError(
                 "Anthropic models do not support response_format json_object",
@@ -592,9 +610,13 @@ class LLM:
         try:
             data = json.loads(raw)
         except ValueError:
-            raise GatewayError(resp.status_code, "the response is not JSON", url=str(resp.url)) from None
+            raise GatewayError(
+                resp.status_code, "the response is not JSON", url=str(resp.url)
+            ) from None
         if not isinstance(data, dict):
-            raise GatewayError(resp.status_code, "the response is not a JSON object", url=str(resp.url))
+            raise GatewayError(
+                resp.status_code, "the response is not a JSON object", url=str(resp.url)
+            )
         completion_text: str | None = None
         tool_calls: Any = None
         finish_reason = None
@@ -605,18 +627,24 @@ class LLM:
         else:
             choices = data.get("choices")
             if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-                raise GatewayError(resp.status_code, "'choices' missing or empty", url=str(resp.url))
+                raise GatewayError(
+                    resp.status_code, "'choices' missing or empty", url=str(resp.url)
+                )
             message = dict(choices[0].get("message") or {})
             if isinstance(message.get("content"), list):
                 message["content"] = " ".join(
-                    b.get("text", "") for b in message["content"] if isinstance(b, dict) and b.get("type") == "text"
+                    b.get("text", "")
+                    for b in message["content"]
+                    if isinstance(b, dict) and b.get("type") == "text"
                 ).strip()
             content = message.get("content")
             tool_calls = message.get("tool_calls")
             finish_reason = choices[0].get("finish_reason")
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
         checks, status = await self._check_tee(route, call, content, tool_calls, data)
-        receipt = self._receipt(call, data, resp.headers, usage, content, tool_calls, finish_reason, status, checks)
+        receipt = self._receipt(
+            call, data, resp.headers, usage, content, tool_calls, finish_reason, status, checks
+        )
         out = TextGenerationOutput(
             data_settlement_transaction_hash=resp.headers.get("x-settlement-tx-hash"),
             data_settlement_blob_id=resp.headers.get("x-settlement-walrus-blob-id"),
@@ -681,7 +709,9 @@ class LLM:
             except httpx.HTTPError as exc:
                 raise StreamInterrupted(f"connection lost: {exc}", partial_text=acc.text) from None
             if not acc.done and not acc.final_seen:
-                raise StreamInterrupted("the stream ended before its final event", partial_text=acc.text)
+                raise StreamInterrupted(
+                    "the stream ended before its final event", partial_text=acc.text
+                )
             final = held or StreamChunk(model=acc.model)
             await self._finish_stream(final, acc, call, route, resp)
             yield final
@@ -693,7 +723,12 @@ class LLM:
             await resp.aclose()
 
     async def _finish_stream(
-        self, final: StreamChunk, acc: _StreamState, call: _Call, route: _Route, resp: httpx.Response
+        self,
+        final: StreamChunk,
+        acc: _StreamState,
+        call: _Call,
+        route: _Route,
+        resp: httpx.Response,
     ) -> None:
         final.is_final = True
         if not final.choices:
@@ -746,9 +781,9 @@ class LLM:
             )
         key = await self._public_key(route)
         if key is None:
-            return [tee_mod.CheckResult("tee signature", False, "the TEE key could not be fetched")], (
-                SignatureStatus.UNAVAILABLE
-            )
+            return [
+                tee_mod.CheckResult("tee signature", False, "the TEE key could not be fetched")
+            ], (SignatureStatus.UNAVAILABLE)
         checks = tee_mod.check_response(
             public_key=key,
             request_body=call.body,
@@ -762,7 +797,9 @@ class LLM:
         ok = all(c.ok for c in checks)
         return checks, SignatureStatus.VERIFIED if ok else SignatureStatus.FAILED
 
-    def _raise_if_unverified(self, status: SignatureStatus, checks: list[tee_mod.CheckResult], result: Any) -> None:
+    def _raise_if_unverified(
+        self, status: SignatureStatus, checks: list[tee_mod.CheckResult], result: Any
+    ) -> None:
         if status is SignatureStatus.FAILED and self.verify:
             failed = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok)
             exc = VerificationFailed("the TEE signature", failed)
@@ -800,7 +837,9 @@ class LLM:
         receipt.data_settlement_tx = data.get("data_settlement_transaction_hash") or headers.get(
             "x-settlement-tx-hash"
         )
-        receipt.blob_id = data.get("data_settlement_blob_id") or headers.get("x-settlement-walrus-blob-id")
+        receipt.blob_id = data.get("data_settlement_blob_id") or headers.get(
+            "x-settlement-walrus-blob-id"
+        )
         receipt.output_text = tee_mod.output_text(content, tool_calls)
         receipt.finish_reason = finish_reason
         cost = headers.get("x-og-call-cost") or data.get("cost")
@@ -845,7 +884,9 @@ class LLM:
             receipt.payment_status = PaymentStatus.FAILED.value
         return receipt
 
-    def _interrupted_receipt(self, call: _Call, acc: _StreamState, exc: StreamInterrupted) -> Receipt:
+    def _interrupted_receipt(
+        self, call: _Call, acc: _StreamState, exc: StreamInterrupted
+    ) -> Receipt:
         receipt = self._base_receipt(call)
         receipt.output_text = acc.text
         receipt.error = f"stream interrupted: {exc.reason}"
@@ -860,14 +901,18 @@ class LLM:
     # ----------------------------------------------------------- the wallet
 
     def ensure_opg_approval(
-        self, min_allowance: float | Decimal | str, approve_amount: float | Decimal | str | None = None
+        self,
+        min_allowance: float | Decimal | str,
+        approve_amount: float | Decimal | str | None = None,
     ) -> Permit2ApprovalResult:
         """Make sure Permit2 may spend at least `min_allowance` OPG (blocking; sends a tx if not)."""
         from .chain import ChainClient
 
         self._resolve_sync()
         assert self._profile is not None and self._key is not None
-        return ChainClient(self._profile).ensure_opg_approval(self._key.get(), min_allowance, approve_amount)
+        return ChainClient(self._profile).ensure_opg_approval(
+            self._key.get(), min_allowance, approve_amount
+        )
 
     ensure_opg_allowance = ensure_opg_approval
     """The name newer tutorials use."""
@@ -926,7 +971,8 @@ class _StreamState:
         if isinstance(event.get("model"), str):
             self.model = event["model"]
         choices: list[StreamChoice] = []
-        for raw in event.get("choices") or []:
+        raw_choices = event.get("choices")
+        for raw in raw_choices if isinstance(raw_choices, list) else []:
             if not isinstance(raw, dict):
                 continue
             delta = raw.get("delta") or raw.get("message") or {}
@@ -987,7 +1033,9 @@ class _StreamState:
             index = call.get("index")
             if not isinstance(index, int):
                 index = position
-            slot = self._calls.setdefault(index, {"id": None, "type": "function", "name": "", "arguments": ""})
+            slot = self._calls.setdefault(
+                index, {"id": None, "type": "function", "name": "", "arguments": ""}
+            )
             if call.get("id"):
                 slot["id"] = call["id"]
             if call.get("type"):

@@ -13,7 +13,7 @@ from enum import Enum
 from .errors import ConfigurationError
 
 
-class TEE_LLM(str, Enum):  # noqa: N801 - the official SDK's name
+class TEE_LLM(str, Enum):
     """Every model of the gateway, valued `provider/model` as the official SDK has them."""
 
     GPT_4_1_2025_04_14 = "openai/gpt-4.1-2025-04-14"

@@ -37,7 +37,9 @@ class PaymentPolicy:
             profile=profile,
             max_amount=profile.max_authorization if max_amount is None else max_amount,
             max_deadline_seconds=(
-                profile.max_deadline_seconds if max_deadline_seconds is None else max_deadline_seconds
+                profile.max_deadline_seconds
+                if max_deadline_seconds is None
+                else max_deadline_seconds
             ),
         )
 
@@ -55,14 +57,18 @@ class PaymentPolicy:
                 "network", requirement.network, f"this profile ({p.name}) pays on {p.caip2} only"
             )
         if requirement.asset.lower() != p.opg.lower():
-            raise PaymentRefused("asset", requirement.asset, f"only OPG ({p.opg}) is paid on {p.name}")
+            raise PaymentRefused(
+                "asset", requirement.asset, f"only OPG ({p.opg}) is paid on {p.name}"
+            )
         method = requirement.transfer_method
         if method not in ("permit2", "eip3009"):
             raise PaymentRefused("extra.assetTransferMethod", method, "only permit2 and eip3009")
         if requirement.scheme == "upto" and method != "permit2":
             raise PaymentRefused("extra.assetTransferMethod", method, "upto needs permit2")
         if requirement.scheme == "upto" and not requirement.extra.get("facilitatorAddress"):
-            raise PaymentRefused("extra.facilitatorAddress", None, "upto needs a facilitator address")
+            raise PaymentRefused(
+                "extra.facilitatorAddress", None, "upto needs a facilitator address"
+            )
         if method == "permit2" and not p.known_spenders:
             raise PaymentRefused("spender", None, "no known Permit2 proxy for this profile")
         amount = requirement.amount_int

@@ -55,7 +55,7 @@ VALID_AFTER_BACKDATE = 600
 
 def checksum(address: str) -> str:
     """EIP-55 checksum form; ValueError when it is not a 20-byte hex address."""
-    from eth_utils import is_hex_address, to_checksum_address
+    from eth_utils.address import is_hex_address, to_checksum_address
 
     if not isinstance(address, str) or not is_hex_address(address):
         raise ValueError(f"not an address: {address!r}")
@@ -149,7 +149,10 @@ def eip3009_typed_data(
     if len(nonce_bytes) != 32:
         raise ValueError("EIP-3009 nonce must be 32 bytes")
     return {
-        "types": {"EIP712Domain": EIP712_DOMAIN, "TransferWithAuthorization": TRANSFER_WITH_AUTHORIZATION},
+        "types": {
+            "EIP712Domain": EIP712_DOMAIN,
+            "TransferWithAuthorization": TRANSFER_WITH_AUTHORIZATION,
+        },
         "primaryType": "TransferWithAuthorization",
         "domain": {
             "name": name,
@@ -216,7 +219,9 @@ def split_signature(signature: str) -> tuple[int, bytes, bytes]:
     return v, raw[:32], raw[32:64]
 
 
-def recover_typed_data(full_message: dict[str, Any], signature: str, *, allow_high_s: bool = False) -> str:
+def recover_typed_data(
+    full_message: dict[str, Any], signature: str, *, allow_high_s: bool = False
+) -> str:
     """The checksummed address that signed `full_message`.
 
     Rejects malformed and (unless asked) high-s signatures with ValueError, as
@@ -233,7 +238,9 @@ def recover_typed_data(full_message: dict[str, Any], signature: str, *, allow_hi
         raise ValueError(f"signature does not recover: {exc}") from None
 
 
-def typed_data_for_payload(payload: PaymentPayload, requirement: PaymentRequirements) -> dict[str, Any]:
+def typed_data_for_payload(
+    payload: PaymentPayload, requirement: PaymentRequirements
+) -> dict[str, Any]:
     """Rebuild the typed data a received payload claims to have signed.
 
     Used by verifiers: the scheme and method come from `requirement`, the
@@ -319,20 +326,28 @@ def sign_payment(
         deadline = now + timeout
         if valid_after is None:
             valid_after = max(0, now - VALID_AFTER_BACKDATE)
-        nonce_int = _parse_uint(nonce) if nonce is not None else int.from_bytes(os.urandom(32), "big")
+        nonce_int = (
+            _parse_uint(nonce) if nonce is not None else int.from_bytes(os.urandom(32), "big")
+        )
         to = checksum(requirement.pay_to)
         token = checksum(requirement.asset)
         if requirement.scheme == "upto":
             facilitator = requirement.extra.get("facilitatorAddress")
             if not facilitator:
-                raise PaymentError("upto requirement has no extra.facilitatorAddress; nothing was signed")
+                raise PaymentError(
+                    "upto requirement has no extra.facilitatorAddress; nothing was signed"
+                )
             spender = _default_spender("upto", requirement)
             typed = upto_typed_data(
                 chain_id=requirement.chain_id, token=token, amount=amount, spender=spender,
                 nonce=nonce_int, deadline=deadline, to=to, facilitator=str(facilitator),
                 valid_after=valid_after, permit2=permit2,
             )  # fmt: skip
-            witness = {"to": to, "facilitator": checksum(str(facilitator)), "validAfter": str(valid_after)}
+            witness = {
+                "to": to,
+                "facilitator": checksum(str(facilitator)),
+                "validAfter": str(valid_after),
+            }
         else:
             spender = _default_spender("exact", requirement)
             typed = exact_permit2_typed_data(
@@ -356,7 +371,9 @@ def sign_payment(
     else:
         extra = requirement.extra
         if not extra.get("name") or not extra.get("version"):
-            raise PaymentError("exact requirement lacks extra.name/version (EIP-712 domain); nothing was signed")
+            raise PaymentError(
+                "exact requirement lacks extra.name/version (EIP-712 domain); nothing was signed"
+            )
         deadline = now + timeout
         if valid_after is None:
             # v1 clients backdate by ten minutes; v2's reference client uses 0.

@@ -18,6 +18,8 @@ from typing import Any
 from .errors import ChainError, ConfigurationError
 
 TEE_TYPE_LLM_PROXY = 0
+PSS_SALT_LENGTH = 32
+"""Salt length the gateway signs with; verifiers must use the same."""
 
 _REGISTRY_ABI: list[dict[str, Any]] = [
     {
@@ -67,93 +69,144 @@ def keccak(data: bytes) -> bytes:
     return bytes(_keccak(data))
 
 
-def _canonical_content(content: Any) -> Any:
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if not isinstance(part, dict):
-                parts.append(part)
-            elif part.get("type") == "text":
-                parts.append({"type": "text", "text": part.get("text", "")})
-            else:
-                reduced = {"type": part.get("type")}
-                if "filename" in part:
-                    reduced["filename"] = part["filename"]
-                parts.append(reduced)
-        return parts
-    return content
+class CanonicalRequestError(ValueError):
+    """A request body cannot be canonicalised the way the gateway hashes it."""
+
+
+def canonical_user_content(content: Any) -> Any:
+    """User content as hashed: strings as-is; parts reduced to text or `{type[, filename]}`.
+
+    Attachment bytes are never hashed, only the fact that a part of that type was sent.
+    """
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return str(content)
+    out: list[Any] = []
+    for part in content:
+        if not isinstance(part, dict):
+            out.append({"type": "text", "text": str(part)})
+            continue
+        if part.get("type") == "text":
+            out.append({"type": "text", "text": part.get("text", "") or ""})
+            continue
+        entry: dict[str, Any] = {"type": part.get("type")}
+        file_obj = part.get("file")
+        filename = (file_obj.get("filename") if isinstance(file_obj, dict) else None) or part.get(
+            "filename"
+        )
+        if filename:
+            entry["filename"] = filename
+        out.append(entry)
+    return out
 
 
 def canonical_tool_calls(tool_calls: Any) -> list[dict[str, Any]]:
-    """Tool calls reduced to `{id, type, function: {name, arguments}}`, arguments as a string."""
+    """Tool calls as hashed (in requests and as signed output): `{id, type, function}`, no `index`."""
     out = []
     for call in tool_calls or []:
-        if not isinstance(call, dict):
-            continue
-        fn = call.get("function") or {}
+        call = call if isinstance(call, dict) else {}
+        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
         args = fn.get("arguments", "")
         if not isinstance(args, str):
             args = json.dumps(args)
         out.append(
             {
-                "id": call.get("id"),
-                "type": call.get("type") or "function",
-                "function": {"name": fn.get("name"), "arguments": args},
+                "id": call.get("id", ""),
+                "type": call.get("type", "function"),
+                "function": {"name": fn.get("name", ""), "arguments": args},
             }
         )
     return out
 
 
-def canonical_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Messages as the gateway hashes them (role-specific fields only)."""
-    out: list[dict[str, Any]] = []
-    for msg in messages:
-        role = msg.get("role")
-        if role == "developer":
-            role = "system"
-        if role == "system":
-            out.append({"role": "system", "content": msg.get("content")})
-        elif role == "user":
-            out.append({"role": "user", "content": _canonical_content(msg.get("content"))})
-        elif role == "assistant":
-            item: dict[str, Any] = {"role": "assistant", "content": msg.get("content") or ""}
-            if msg.get("tool_calls"):
-                item["tool_calls"] = canonical_tool_calls(msg["tool_calls"])
-            out.append(item)
-        elif role == "tool":
-            out.append(
-                {"role": "tool", "content": msg.get("content"), "tool_call_id": msg.get("tool_call_id")}
-            )
-        elif role == "function":
-            out.append({"role": "function", "content": msg.get("content"), "name": msg.get("name")})
-        else:
-            out.append({"role": role, "content": msg.get("content")})
-    return out
+def canonical_message(message: dict[str, Any]) -> dict[str, Any]:
+    """One message shaped exactly as the gateway shapes it before hashing."""
+    role = message.get("role")
+    if role in ("system", "developer"):  # the gateway treats developer as system
+        return {"role": "system", "content": message.get("content")}
+    if role == "user":
+        return {"role": "user", "content": canonical_user_content(message.get("content"))}
+    if role == "assistant":
+        out: dict[str, Any] = {"role": "assistant", "content": message.get("content") or ""}
+        if message.get("tool_calls"):
+            out["tool_calls"] = canonical_tool_calls(list(message["tool_calls"]))
+        return out
+    if role == "tool":
+        return {
+            "role": "tool",
+            "content": message.get("content"),
+            "tool_call_id": message.get("tool_call_id"),
+        }
+    if role == "function":
+        return {"role": "function", "content": message.get("content"), "name": message.get("name")}
+    raise CanonicalRequestError(f"unknown message role: {role!r}")
+
+
+def _temperature(body: dict[str, Any]) -> float:
+    value = body.get("temperature")
+    return float(value) if value is not None else 0.0
+
+
+def canonical_chat_request(body: dict[str, Any]) -> dict[str, Any]:
+    """The part of a chat request the TEE commits to in `tee_request_hash`.
+
+    Always `{model, messages, temperature: float}`; plus `max_tokens` when not
+    null, `stop`/`tools`/`response_format` when truthy, `web_search: true`.
+    `tool_choice` and `stream` are not hashed (the live gateway ignores them).
+    """
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        raise CanonicalRequestError("'messages' must be a list")
+    canonical: dict[str, Any] = {
+        "model": body.get("model"),
+        "messages": [canonical_message(m) for m in messages if isinstance(m, dict)],
+        "temperature": _temperature(body),
+    }
+    if body.get("max_tokens") is not None:
+        canonical["max_tokens"] = body["max_tokens"]
+    for key in ("stop", "tools", "response_format"):
+        if body.get(key):
+            canonical[key] = body[key]
+    if body.get("web_search"):
+        canonical["web_search"] = True
+    return canonical
+
+
+def canonical_completion_request(body: dict[str, Any]) -> dict[str, Any]:
+    """`/v1/completions` commits to `{model, prompt, temperature}` plus `max_tokens`, `stop`."""
+    canonical: dict[str, Any] = {
+        "model": body.get("model"),
+        "prompt": body.get("prompt"),
+        "temperature": _temperature(body),
+    }
+    if body.get("max_tokens") is not None:
+        canonical["max_tokens"] = body["max_tokens"]
+    if body.get("stop"):
+        canonical["stop"] = body["stop"]
+    return canonical
 
 
 def canonical_request(body: dict[str, Any]) -> dict[str, Any]:
-    """The request as the TEE hashes it: `tool_choice` and `stream` are not part of it."""
-    req: dict[str, Any] = {
-        "model": body.get("model"),
-        "messages": canonical_messages(list(body.get("messages") or [])),
-        "temperature": float(body.get("temperature") or 0.0),
-    }
-    if body.get("max_tokens") is not None:
-        req["max_tokens"] = body["max_tokens"]
-    for key in ("stop", "tools", "response_format"):
-        if body.get(key):
-            req[key] = body[key]
-    if body.get("web_search"):
-        req["web_search"] = True
-    if "prompt" in body:  # /v1/completions
-        req["prompt"] = body["prompt"]
-        req.pop("messages")
-    return req
+    """Chat or completion request, canonicalised by its shape."""
+    if "messages" not in body and "prompt" in body:
+        return canonical_completion_request(body)
+    return canonical_chat_request(body)
+
+
+def hash_canonical(canonical: dict[str, Any]) -> bytes:
+    """`keccak(json.dumps(canonical, sort_keys=True))` with Python's default separators."""
+    return keccak(json.dumps(canonical, sort_keys=True).encode("utf-8"))
+
+
+def hash_text(text: str) -> bytes:
+    """`keccak(text)`: the output hash of an answer's text."""
+    return keccak(text.encode("utf-8"))
 
 
 def request_hash(body: dict[str, Any]) -> str:
-    """keccak of the canonical request (Python's default json.dumps separators), hex without 0x."""
-    return keccak(json.dumps(canonical_request(body), sort_keys=True).encode()).hex()
+    """The request hash of a request body, hex without 0x."""
+    return hash_canonical(canonical_request(body)).hex()
 
 
 def output_text(content: str | None, tool_calls: Any = None) -> str:
@@ -165,7 +218,7 @@ def output_text(content: str | None, tool_calls: Any = None) -> str:
 
 def output_hash(content: str | None, tool_calls: Any = None) -> str:
     """keccak of the answer text, hex without 0x."""
-    return keccak(output_text(content, tool_calls).encode()).hex()
+    return hash_text(output_text(content, tool_calls)).hex()
 
 
 def _hex32(value: str) -> bytes:
@@ -175,14 +228,19 @@ def _hex32(value: str) -> bytes:
     return raw
 
 
-def signed_message(req_hash: str, out_hash: str, timestamp: int) -> bytes:
+def message_hash(input_hash: bytes, out_hash: bytes, timestamp: int) -> bytes:
     """`keccak(request_hash ‖ output_hash ‖ uint256_be(timestamp))`: what the TEE signs."""
-    return keccak(_hex32(req_hash) + _hex32(out_hash) + int(timestamp).to_bytes(32, "big"))
+    return keccak(bytes(input_hash) + bytes(out_hash) + int(timestamp).to_bytes(32, "big"))
+
+
+def signed_message(req_hash: str, out_hash: str, timestamp: int) -> bytes:
+    """`message_hash` from the hex hashes a response carries."""
+    return message_hash(_hex32(req_hash), _hex32(out_hash), timestamp)
 
 
 def tee_id_for(public_key_der: bytes) -> str:
     """`0x` + keccak of the DER SubjectPublicKeyInfo, as the registry computes it."""
-    return "0x" + keccak(public_key_der).hex()
+    return "0x" + keccak(bytes(public_key_der)).hex()
 
 
 def normalise_tee_id(tee_id: str | None) -> str | None:
@@ -208,20 +266,30 @@ def parse_timestamp(value: Any) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
 
 
-def sign(private_key_pem: bytes, req_hash: str, out_hash: str, timestamp: int) -> str:
-    """RSA-PSS (SHA-256, MGF1-SHA-256, salt 32) over the signed message, base64."""
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+def _pss() -> Any:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
 
-    key = serialization.load_pem_private_key(private_key_pem, password=None)
+    return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=PSS_SALT_LENGTH)
+
+
+def sign_message(private_key: Any, msg_hash: bytes) -> str:
+    """base64 RSA-PSS (SHA-256, MGF1-SHA-256, salt 32) over `msg_hash`; key is a PEM or an RSA key."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = private_key
+    if isinstance(private_key, (bytes, str)):
+        data = private_key.encode() if isinstance(private_key, str) else private_key
+        key = serialization.load_pem_private_key(data, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ConfigurationError("TEE signing key must be RSA")
-    sig = key.sign(
-        signed_message(req_hash, out_hash, timestamp),
-        padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
-        hashes.SHA256(),
-    )
-    return base64.b64encode(sig).decode("ascii")
+    return base64.b64encode(key.sign(bytes(msg_hash), _pss(), hashes.SHA256())).decode("ascii")
+
+
+def sign(private_key_pem: bytes, req_hash: str, out_hash: str, timestamp: int) -> str:
+    """Sign a response's hex hashes (what a gateway does)."""
+    return sign_message(private_key_pem, signed_message(req_hash, out_hash, timestamp))
 
 
 def load_public_key(key: bytes | str) -> Any:
@@ -234,26 +302,33 @@ def load_public_key(key: bytes | str) -> Any:
     return serialization.load_der_public_key(data)
 
 
-def verify_signature(
-    public_key: bytes | str, signature_b64: str, req_hash: str, out_hash: str, timestamp: int
-) -> bool:
-    """True when `signature_b64` is the TEE's signature over these hashes."""
+def verify_message(public_key: bytes | str, signature_b64: str, msg_hash: bytes) -> bool:
+    """True when `signature_b64` is the TEE's RSA-PSS signature over `msg_hash`."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
     try:
         key = load_public_key(public_key)
-        sig = base64.b64decode(signature_b64, validate=True)
+        if not isinstance(key, rsa.RSAPublicKey):
+            return False
         key.verify(
-            sig,
-            signed_message(req_hash, out_hash, timestamp),
-            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
-            hashes.SHA256(),
+            base64.b64decode(signature_b64, validate=True), bytes(msg_hash), _pss(), hashes.SHA256()
         )
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True
+
+
+def verify_signature(
+    public_key: bytes | str, signature_b64: str, req_hash: str, out_hash: str, timestamp: int
+) -> bool:
+    """True when `signature_b64` is the TEE's signature over these hex hashes."""
+    try:
+        msg = signed_message(req_hash, out_hash, timestamp)
+    except ValueError:
+        return False
+    return verify_message(public_key, signature_b64, msg)
 
 
 @dataclass(frozen=True)
@@ -284,7 +359,9 @@ def check_response(
         mine = request_hash(request_body)
         same = mine == tee_request_hash.lower().removeprefix("0x")
         results.append(
-            CheckResult("request hash", same, "matches what was sent" if same else f"expected {mine}")
+            CheckResult(
+                "request hash", same, "matches what was sent" if same else f"expected {mine}"
+            )
         )
     if content is not None or tool_calls:
         mine = output_hash(content, tool_calls)
@@ -325,13 +402,17 @@ class TEEInfo:
         return ctx
 
 
-def fetch_active_tees(rpc_url: str, registry_address: str, tee_type: int = TEE_TYPE_LLM_PROXY) -> list[TEEInfo]:
+def fetch_active_tees(
+    rpc_url: str, registry_address: str, tee_type: int = TEE_TYPE_LLM_PROXY
+) -> list[TEEInfo]:
     """Read `getActiveTEEs(tee_type)`; skip entries without endpoint or certificate."""
     from web3 import HTTPProvider, Web3
 
     try:
         w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 20}))
-        contract = w3.eth.contract(address=Web3.to_checksum_address(registry_address), abi=_REGISTRY_ABI)
+        contract = w3.eth.contract(
+            address=Web3.to_checksum_address(registry_address), abi=_REGISTRY_ABI
+        )
         rows = contract.functions.getActiveTEEs(tee_type).call()
     except Exception as exc:
         raise ChainError(

@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 
 
-class x402SettlementMode(str, Enum):  # noqa: N801 - the official SDK's name
+class x402SettlementMode(str, Enum):
     """How the call's metadata is settled on-chain; sent as `X-SETTLEMENT-TYPE`."""
 
     PRIVATE = "private"

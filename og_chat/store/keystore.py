@@ -20,7 +20,7 @@ import getpass
 import json
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,16 +47,49 @@ class WrongPassphrase(KeystoreError):
 
 
 class SecretKey:
-    """A private key that does not show itself in ``repr``, logs or tracebacks."""
+    """A private key that does not show itself in ``repr``, logs or tracebacks.
 
-    __slots__ = ("_value",)
+    The functions here pass keys around only inside one of these, so a traceback
+    renderer that prints locals shows ``SecretKey('0x****')`` and nothing more.
+    """
 
-    def __init__(self, value: str) -> None:
-        self._value = value
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw = raw
+
+    @classmethod
+    def parse(cls, text: str) -> SecretKey | None:
+        """A key from hex (``0x`` optional), or None if it is not a valid secp256k1 key.
+
+        Returns None rather than raising, so the caller can drop the text before it raises.
+        """
+        body = text.strip()
+        if body[:2].lower() == "0x":
+            body = body[2:]
+        if len(body) != 64:
+            return None
+        try:
+            raw = bytes.fromhex(body)
+        except ValueError:
+            return None
+        return cls(raw) if 0 < int.from_bytes(raw, "big") < _SECP256K1_N else None
+
+    @classmethod
+    def generate(cls) -> SecretKey:
+        """A fresh random key."""
+        while True:
+            raw = secrets.token_bytes(32)
+            if 0 < int.from_bytes(raw, "big") < _SECP256K1_N:
+                return cls(raw)
 
     def reveal(self) -> str:
         """The ``0x``-prefixed hex key, for the signer and nothing else."""
-        return self._value
+        return "0x" + self._raw.hex()
+
+    def reveal_bytes(self) -> bytes:
+        """The 32 key bytes, for the signer and nothing else."""
+        return self._raw
 
     def __repr__(self) -> str:
         return "SecretKey('0x****')"
@@ -72,37 +105,32 @@ def keystore_path(directory: Path | None = None) -> Path:
     return (directory if directory is not None else data_dir()) / KEYSTORE_FILE
 
 
-def _key_bytes(text: str) -> bytes | None:
-    """The 32 key bytes of a hex string, or None if it is not a valid secp256k1 key.
-
-    Returns None rather than raising, so the caller can drop the key before it raises.
-    """
-    body = text.strip()
-    if body[:2].lower() == "0x":
-        body = body[2:]
-    if len(body) != 64:
-        return None
-    try:
-        raw = bytes.fromhex(body)
-    except ValueError:
-        return None
-    return raw if 0 < int.from_bytes(raw, "big") < _SECP256K1_N else None
-
-
 def _checksum(address_hex: str) -> str:
     from eth_utils.address import to_checksum_address
 
     return str(to_checksum_address("0x" + address_hex.removeprefix("0x")))
 
 
-def _write_keystore(raw: bytes, passphrase: str, path: Path, scrypt_n: int) -> str:
+def _write_keystore(key: SecretKey, passphrase: str, path: Path, scrypt_n: int) -> str:
     from eth_keyfile.keyfile import create_keyfile_json
 
-    document = create_keyfile_json(
-        raw, passphrase.encode("utf-8"), kdf="scrypt", iterations=scrypt_n
-    )
+    document: dict[str, Any] | None
+    try:
+        document = create_keyfile_json(
+            key.reveal_bytes(), passphrase.encode("utf-8"), kdf="scrypt", iterations=scrypt_n
+        )
+    except Exception:  # its frames hold the key: report outside this block, unchained
+        document = None
+    if document is None:
+        raise KeystoreError("the key could not be encrypted", hint="nothing was stored")
     address = _checksum(str(document["address"]))
-    write_atomic(path, json.dumps(document, indent=2).encode("utf-8"))
+    reason = None
+    try:
+        write_atomic(path, json.dumps(document, indent=2).encode("utf-8"))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    if reason is not None:
+        raise KeystoreError(f"could not write {path}: {reason}", hint="nothing was stored")
     return address
 
 
@@ -121,14 +149,13 @@ def create_keystore(
     overwrite: bool = False,
     scrypt_n: int = SCRYPT_N,
 ) -> str:
-    """Make a new random wallet, store it encrypted, and return its address."""
+    """Make a new random wallet, store it encrypted, and return its address.
+
+    ``scrypt_n`` is the KDF work factor; lower it only in tests.
+    """
     path = keystore_path(directory)
     _refuse_overwrite(path, overwrite)
-    while True:
-        raw = secrets.token_bytes(32)
-        if 0 < int.from_bytes(raw, "big") < _SECP256K1_N:
-            break
-    return _write_keystore(raw, passphrase, path, scrypt_n)
+    return _write_keystore(SecretKey.generate(), passphrase, path, scrypt_n)
 
 
 def import_key(
@@ -140,18 +167,16 @@ def import_key(
     scrypt_n: int = SCRYPT_N,
 ) -> str:
     """Encrypt an existing hex key into the keystore; returns its address."""
-    raw = _key_bytes(private_key)
-    del private_key  # from here on only `raw` holds it; it is dropped before any raise
-    if raw is None:
+    key = SecretKey.parse(private_key)
+    del private_key  # only the masked `key` remains in this frame, whatever is raised next
+    if key is None:
         raise KeystoreError(
             "that is not a private key: expected 64 hex characters (optionally 0x-prefixed)",
             hint="copy the key again; nothing was stored",
         )
     path = keystore_path(directory)
-    if path.exists() and not overwrite:
-        del raw
-        _refuse_overwrite(path, overwrite)
-    return _write_keystore(raw, passphrase, path, scrypt_n)
+    _refuse_overwrite(path, overwrite)
+    return _write_keystore(key, passphrase, path, scrypt_n)
 
 
 def _read_document(path: Path) -> dict[str, Any]:
@@ -177,22 +202,22 @@ def load_key(passphrase: str, *, directory: Path | None = None) -> str:
     document = _read_document(path)
     from eth_keyfile.keyfile import decode_keyfile_json
 
-    raw: bytes | None
+    key: SecretKey | None = None
+    wrong = False
     try:
-        raw = decode_keyfile_json(document, passphrase.encode("utf-8"))
+        key = SecretKey(decode_keyfile_json(document, passphrase.encode("utf-8")))
     except ValueError:
-        raw = None  # raised below, outside this block, so nothing is chained
+        wrong = True  # raised below, outside this block, so nothing is chained
     except Exception:
-        raw = b""
-    if raw is None:
+        key = None
+    if wrong:
         raise WrongPassphrase(
             f"wrong passphrase for the keystore at {path}",
             hint="try again; the passphrase cannot be recovered if it is lost",
         )
-    if len(raw) != 32:
-        del raw
+    if key is None or len(key.reveal_bytes()) != 32:
         raise KeystoreError(f"{path} could not be decrypted", hint="restore it from your backup")
-    return "0x" + raw.hex()
+    return key.reveal()
 
 
 def keystore_address(directory: Path | None = None) -> str | None:
@@ -213,19 +238,19 @@ def keystore_address(directory: Path | None = None) -> str | None:
         raise KeystoreError(f"{path} names an invalid address") from None
 
 
-def env_private_key(environ: dict[str, str] | None = None) -> str | None:
+def env_private_key(environ: Mapping[str, str] | None = None) -> str | None:
     """The key from ``OG_PRIVATE_KEY`` (normalized to ``0x`` hex), or None when unset."""
     value = (environ if environ is not None else os.environ).get(KEY_ENV, "").strip()
     if not value:
         return None
-    raw = _key_bytes(value)
+    key = SecretKey.parse(value)
     del value
-    if raw is None:
+    if key is None:
         raise KeystoreError(
             f"{KEY_ENV} is not a private key: expected 64 hex characters (optionally 0x-prefixed)",
             hint=f"fix or unset {KEY_ENV}",
         )
-    return "0x" + raw.hex()
+    return key.reveal()
 
 
 def resolve_private_key(

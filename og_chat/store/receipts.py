@@ -80,6 +80,11 @@ _REPEATING = (
     "upto_session",
     "payment_status",
     "finish_reason",
+    "price_opg",
+    "charged_opg",
+    "authorization_cap",
+    "signature_detail",
+    "error",
 )
 """Fields whose values recur across receipts (shared in the snapshot)."""
 _DEFAULTS: dict[str, Any] = {
@@ -238,7 +243,8 @@ class _Fold:
 
 
 SNAPSHOT_AFTER_LINES = 1000
-"""Rewrite the snapshot when a cold load had to parse at least this many lines."""
+"""Rewrite the snapshot when a cold load parsed at least this many lines (and 5% of
+the receipts): parsing a few thousand lines costs less than rewriting a big snapshot."""
 _SNAPSHOT_MAGIC = b"og-chat receipts snapshot\n"
 _SNAPSHOT_KEY = (tuple(sys.version_info[:2]), marshal.version, RECORD_VERSION, _FIELDS)
 _SAMPLES = 64
@@ -558,7 +564,8 @@ class ReceiptStore:
         offset += end
         line_no += len(lines)
         self._cache = (ino, offset, line_no, fold)
-        if not fold.handed_out and not damaged and len(lines) >= SNAPSHOT_AFTER_LINES:
+        due = max(SNAPSHOT_AFTER_LINES, len(fold.receipts) // 20)
+        if not fold.handed_out and not damaged and len(lines) >= due:
             with contextlib.suppress(OSError), open(self.path, "rb") as f:
                 if os.fstat(f.fileno()).st_ino == ino:
                     _Snapshot.write(self.snapshot_path, f.fileno(), ino, offset, line_no, fold)

@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -39,17 +39,29 @@ DEFAULT_THEME = "opengradient"
 class OGChatApp(App[None]):
     """og-chat's TUI."""
 
-    CSS_PATH = [_HERE / "app.tcss", _HERE / "screens" / "main.tcss"]
+    CSS_PATH: ClassVar[list[str | Path]] = [_HERE / "app.tcss", _HERE / "screens" / "main.tcss"]
     """Absolute, so subclasses elsewhere (tests, scripts) find it; main.tcss is here
     because the default screen is installed, not pushed, and so loads no CSS_PATH."""
     TITLE = "og-chat"
     ENABLE_COMMAND_PALETTE = True
 
-    BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True,
-                tooltip="Quit og-chat (the draft and the conversation are saved)."),
-        Binding("ctrl+p", "command_palette", "Commands", id="app.palette", priority=True,
-                tooltip="Search and run any action."),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            id="quit",
+            priority=True,
+            tooltip="Quit og-chat (the draft and the conversation are saved).",
+        ),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            id="app.palette",
+            priority=True,
+            tooltip="Search and run any action.",
+        ),
     ]
 
     def __init__(
@@ -65,12 +77,15 @@ class OGChatApp(App[None]):
         super().__init__()
         self.start_backend = start_backend
         """False for layout tests and snapshots: paint without opening the runtime."""
-        self.local = local or LocalState.load()
-        config = self.local.config
-        self.requested_network = network or self.local.network or "devnet"
-        self.model = self._valid_model(model or self.local.model)
-        self.mode = mode or self.local.mode or "batch"
-        self.backend = Backend(network=network, devnet_url=devnet_url, mode=mode, config=config)
+        self.local = local or LocalState(None)
+        """Config, drafts, sessions; read in a thread after the first frame (pydantic is slow
+        to import), so until `local_ready` it holds defaults."""
+        self.local_ready = local is not None
+        self._flags = {"network": network, "model": model, "mode": mode}
+        self.requested_network = network or "devnet"
+        self.model = self._valid_model(model)
+        self.mode = mode or "batch"
+        self.backend = Backend(network=network, devnet_url=devnet_url, mode=mode)
         self._backend_done = asyncio.Event()
         self._backend_error: str | None = None
         self.main_screen: MainScreen | None = None
@@ -89,22 +104,64 @@ class OGChatApp(App[None]):
             return DEFAULT_MODEL
 
     def get_default_screen(self) -> Screen[Any]:
-        self.main_screen = MainScreen(
-            model=self.model, mode=self.mode, draft=self.local.load_draft()
-        )
+        self.main_screen = MainScreen(model=self.model, mode=self.mode)
         return self.main_screen
 
     def on_mount(self) -> None:
         from .themes import BUNDLED_THEMES, load_themes
 
-        themes, problems = load_themes([BUNDLED_THEMES, self.local.themes_dir])
+        themes, _ = load_themes([BUNDLED_THEMES])
+        for theme in themes:
+            self.register_theme(theme)
+        if self.local_ready:
+            self._apply_local(self.local, self.local.load_draft())
+        else:
+            self.load_local()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="local",
+        exit_on_error=False,
+        description="Reading the config",
+    )
+    def load_local(self) -> None:
+        """Read config and draft off the event loop, then apply them."""
+        local = LocalState.load()
+        draft = local.load_draft()
+        self.call_from_thread(self._apply_local, local, draft)
+
+    def _apply_local(self, local: LocalState, draft: str) -> None:
+        """Theme, keymap, model, mode and draft from the config; then open the runtime."""
+        from .themes import load_themes
+
+        if self.main_screen is not None and not self.main_screen.is_mounted:
+            self.call_after_refresh(self._apply_local, local, draft)  # read before the first frame
+            return
+        self.local = local
+        themes, problems = load_themes([local.themes_dir])
         for theme in themes:
             self.register_theme(theme)
         for problem in problems:
             self.notify(neutralize(problem), title="theme file skipped", severity="warning")
-        wanted = self.local.theme or DEFAULT_THEME
-        self.theme = wanted if wanted in self.available_themes else "textual-dark"
-        self.apply_keymap(self.local.keymap)
+        wanted = local.theme or DEFAULT_THEME
+        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
+        self.local_ready = True
+        self.apply_keymap(local.keymap)
+        main = self.main_screen
+        if not self._flags["network"] and local.network:
+            self.requested_network = local.network
+        if not self._flags["model"] and local.model:
+            self.model = self._valid_model(local.model)
+            if main is not None:
+                main.set_model(self.model)
+        if not self._flags["mode"] and local.mode:
+            self.mode = local.mode
+            if main is not None:
+                main.set_mode(self.mode)
+        if main is not None:
+            main.restore_draft(draft)
+        self.backend.config = local.config
         if self.start_backend:
             self.open_backend()
 
@@ -114,7 +171,7 @@ class OGChatApp(App[None]):
             self.set_keymap(dict(keymap))
 
     def watch_theme(self, theme: str) -> None:
-        if self.is_mounted and self.local.theme != theme:
+        if self.local_ready and self.local.theme != theme:
             self.local.set_theme(theme)
 
     # -- backend ---------------------------------------------------------------

@@ -36,7 +36,7 @@ def format_opg(amount: Decimal | str | int | None, places: int = 4) -> str:
         return "—"
     value = Decimal(str(amount))
     if value and abs(value) < Decimal(1).scaleb(-places):
-        return f"{value:.2e}"
+        return f"{value:.1e}"
     return f"{value:,.{places}f}"
 
 
@@ -72,7 +72,8 @@ class Backend:
         self._network = network
         self._devnet_url = devnet_url
         self._mode = mode
-        self._config = config
+        self.config = config
+        """The loaded Config; set by the App before `open()`."""
         self.runtime: Any = None
 
     @property
@@ -90,7 +91,7 @@ class Backend:
         from og_chat.runtime import Runtime
 
         self.runtime = await Runtime.open(
-            self._config,
+            self.config,
             network=self._network,
             devnet_url=self._devnet_url,
             mode=self._mode,
@@ -182,8 +183,14 @@ def _preload() -> None:
     """Import what `Runtime.open` needs, off the event loop."""
     import importlib
 
-    for name in ("og_chat.runtime", "og_chat.sdk.client", "og_chat.devnet.server",
-                 "og_chat.devnet.chain", "og_chat.devnet.facilitator", "og_chat.settlement"):
+    for name in (
+        "og_chat.runtime",
+        "og_chat.sdk.client",
+        "og_chat.devnet.server",
+        "og_chat.devnet.chain",
+        "og_chat.devnet.facilitator",
+        "og_chat.settlement",
+    ):
         try:
             importlib.import_module(name)
         except ImportError:
@@ -324,7 +331,9 @@ class LocalState:
         from .chat import ChatState
 
         session = self.sessions.load(session_id)
-        messages = [m.model_dump(exclude_none=True, exclude={"created_at"}) for m in session.messages]
+        messages = [
+            m.model_dump(exclude_none=True, exclude={"created_at"}) for m in session.messages
+        ]
         return ChatState(
             id=session.id,
             title=session.title,

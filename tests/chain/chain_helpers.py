@@ -39,7 +39,11 @@ async def new_payer(chain: Chain, *, opg: int = 10 * ONE_OPG, approve: int | Non
 async def approve_permit2(chain: Chain, payer: Payer, amount: int) -> None:
     from eth_account import Account
 
-    data = chain.contract("OPGToken").functions.approve(chain.addresses.permit2, amount)._encode_transaction_data()
+    data = (
+        chain.contract("OPGToken")
+        .functions.approve(chain.addresses.permit2, amount)
+        ._encode_transaction_data()
+    )
     nonce = await chain.run(lambda w3: w3.eth.get_transaction_count(payer.address))
     tx = {
         "type": 2,
@@ -85,4 +89,6 @@ def requirement(
 
 
 def required_of(req: PaymentRequirements) -> PaymentRequired:
-    return PaymentRequired(x402Version=2, accepts=[req], resource={"url": "http://devnet/v1/chat/completions"})
+    return PaymentRequired(
+        x402Version=2, accepts=[req], resource={"url": "http://devnet/v1/chat/completions"}
+    )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
 
 from og_chat.devnet.chain import Chain
 from og_chat.devnet.facilitator import Facilitator
+
 
 @pytest.fixture(scope="session")
 def chain() -> Iterator[Chain]:
@@ -19,5 +21,3 @@ def chain() -> Iterator[Chain]:
 @pytest.fixture
 def facilitator(chain: Chain) -> Facilitator:
     return Facilitator(chain)
-
-

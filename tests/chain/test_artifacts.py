@@ -1,4 +1,4 @@
-"""The committed artifacts.json is what contracts/*.sol compile to (when Node and solc-js are here)."""
+"""The committed artifacts.json is what contracts/*.sol compile to (checked when Node is here)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,11 @@ def test_artifacts_hold_every_contract() -> None:
     assert artifacts["compiler"].startswith("solc-js 0.8.37")
     for name in CONTRACT_NAMES:
         entry = artifacts["contracts"][name]
-        assert entry["abi"] and entry["bytecode"].startswith("0x") and len(entry["deployedBytecode"]) > 100
+        assert (
+            entry["abi"]
+            and entry["bytecode"].startswith("0x")
+            and len(entry["deployedBytecode"]) > 100
+        )
 
 
 def test_solc_pin_is_exact() -> None:

@@ -88,7 +88,12 @@ def test_start_funds_extra_addresses() -> None:
     devnet = Chain.start(fund=[(extra, 7 * ONE_OPG)])
     try:
         token = devnet.contract("OPGToken")
-        assert devnet.run_sync(lambda _: token.functions.balanceOf(devnet.w3.to_checksum_address(extra)).call()) == 7 * ONE_OPG
+        assert (
+            devnet.run_sync(
+                lambda _: token.functions.balanceOf(devnet.w3.to_checksum_address(extra)).call()
+            )
+            == 7 * ONE_OPG
+        )
         supply = devnet.run_sync(lambda _: token.functions.totalSupply().call())
         assert supply == 10 * 1000 * ONE_OPG + 7 * ONE_OPG
     finally:
@@ -117,7 +122,15 @@ async def test_registry_returns_the_live_tuple_layout(chain: Chain) -> None:
     assert tee["endpoint"] == "https://127.0.0.1:8443"
     assert bytes(tee["publicKey"]) == public_key and bytes(tee["tlsCertificate"]) == cert
     assert tee["enabled"] is True and tee["teeType"] == 0 and tee["registeredAt"] > 0
-    assert list(tee["ohttpConfig"]) == ["keyId", "kemId", "kdfId", "aeadId", "publicKey", "keyConfig", "registeredAt"]
+    assert list(tee["ohttpConfig"]) == [
+        "keyId",
+        "kemId",
+        "kdfId",
+        "aeadId",
+        "publicKey",
+        "keyConfig",
+        "registeredAt",
+    ]
     assert tee_id not in {t["teeId"] for t in await chain.active_tees(1)}
 
     # The raw ABI type is what the official SDK decodes.
@@ -125,7 +138,8 @@ async def test_registry_returns_the_live_tuple_layout(chain: Chain) -> None:
     out = fn["outputs"][0]
     assert out["type"] == "tuple[]"
     assert [c["type"] for c in out["components"]] == [
-        "address", "address", "string", "bytes", "bytes", "bytes32", "uint8", "bool", "uint256", "uint256", "tuple",
+        "address", "address", "string", "bytes", "bytes", "bytes32", "uint8", "bool",
+        "uint256", "uint256", "tuple",
     ]  # fmt: skip
     assert [c["type"] for c in out["components"][-1]["components"]] == [
         "uint8", "uint16", "uint16", "uint16", "bytes", "bytes", "uint256",
@@ -140,9 +154,14 @@ async def test_batch_root_is_posted_once_and_readable(chain: Chain) -> None:
     count, ts = await chain.batch_root_info(root) or (0, 0)
     assert count == 12 and abs(ts - time.time()) < 120
     assert chain.batch_roots()["0x" + root.hex()][2] == result.tx_hash
-    logs = chain.rpc("eth_getLogs", [{"fromBlock": hex(result.block_number), "toBlock": hex(result.block_number),
-                                      "address": chain.addresses.settlement}])  # fmt: skip
-    assert logs and logs[0]["topics"][1] == "0x" + root.hex() and logs[0]["transactionHash"] == result.tx_hash
+    block = hex(result.block_number)
+    query = {"fromBlock": block, "toBlock": block, "address": chain.addresses.settlement}
+    logs = chain.rpc("eth_getLogs", [query])
+    assert (
+        logs
+        and logs[0]["topics"][1] == "0x" + root.hex()
+        and logs[0]["transactionHash"] == result.tx_hash
+    )
     with pytest.raises(ChainRevert) as info:
         await chain.post_batch_root(root, 12)
     assert info.value.reason.startswith("RootAlreadyPosted")
@@ -152,7 +171,11 @@ async def test_individual_settlement_emits_the_call_metadata(chain: Chain) -> No
     tee_id = "0x" + os.urandom(32).hex()
     request_hash, output_hash, signature = os.urandom(32), os.urandom(32), os.urandom(256)
     result = await chain.settle_individual(
-        tee_id=tee_id, request_hash=request_hash, output_hash=output_hash, signature=signature, timestamp=1_750_000_000
+        tee_id=tee_id,
+        request_hash=request_hash,
+        output_hash=output_hash,
+        signature=signature,
+        timestamp=1_750_000_000,
     )
     assert result.status == 1
     event = next(e for e in chain.individual_settlements() if e["tx_hash"] == result.tx_hash)
@@ -164,10 +187,19 @@ async def test_individual_settlement_emits_the_call_metadata(chain: Chain) -> No
 
 
 async def test_only_the_operator_may_post_settlements(chain: Chain) -> None:
-    data = chain.contract("DataSettlement").functions.postBatchRoot(os.urandom(32), 1)._encode_transaction_data()
+    data = (
+        chain.contract("DataSettlement")
+        .functions.postBatchRoot(os.urandom(32), 1)
+        ._encode_transaction_data()
+    )
     with pytest.raises(ChainRevert) as info:
-        await chain.run(lambda _: chain.simulate(chain.addresses.settlement, bytes.fromhex(data[2:]),
-                                                 sender=chain.accounts[0].address))  # fmt: skip
+        await chain.run(
+            lambda _: chain.simulate(
+                chain.addresses.settlement,
+                bytes.fromhex(data[2:]),
+                sender=chain.accounts[0].address,
+            )
+        )
     assert info.value.reason == "NotOperator"
 
 

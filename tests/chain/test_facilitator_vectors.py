@@ -40,7 +40,11 @@ HIGH_S = "high_s_malleated_signature_ACCEPTED_offline_but_USDC_reverts_onchain"
 
 def _expected(case: dict[str, Any]) -> dict[str, Any]:
     if case["name"] == HIGH_S:
-        return {**case["referenceVerifyResponse"], "isValid": False, "invalidReason": "invalid_exact_evm_payload_signature"}
+        return {
+            **case["referenceVerifyResponse"],
+            "isValid": False,
+            "invalidReason": "invalid_exact_evm_payload_signature",
+        }
     return dict(case["referenceVerifyResponse"])
 
 
@@ -58,7 +62,9 @@ async def test_reference_verify_outcome(chain: Chain, case: dict[str, Any]) -> N
     assert result.payer == expected["payer"]
 
 
-@pytest.mark.parametrize("case", CASES["spec_vector_cases"], ids=[c["name"] for c in CASES["spec_vector_cases"]])
+@pytest.mark.parametrize(
+    "case", CASES["spec_vector_cases"], ids=[c["name"] for c in CASES["spec_vector_cases"]]
+)
 async def test_spec_vector_verify_outcome(chain: Chain, case: dict[str, Any]) -> None:
     spec = load_vector("01_spec_v2_exact_eip3009_base_sepolia.json")
     payload, requirements = _spec_payload(spec)

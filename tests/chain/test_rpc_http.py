@@ -22,7 +22,7 @@ def rpc_url(chain: Chain) -> Iterator[str]:
     """`POST /rpc` on 127.0.0.1, an ephemeral port, answered by `chain.rpc_response`."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             out = json.dumps(chain.rpc_response(body)).encode()
             self.send_response(200)
@@ -102,9 +102,16 @@ async def test_facilitator_http_routes(chain: Chain) -> None:
         payer = await new_payer(chain)
         req = requirement(chain, scheme="upto", amount=1000)
         signed = sign_payment(payer.key, required_of(req), req)
-        body = {"x402Version": 2, "paymentPayload": signed.payload.wire(), "paymentRequirements": req.wire()}
+        body = {
+            "x402Version": 2,
+            "paymentPayload": signed.payload.wire(),
+            "paymentRequirements": req.wire(),
+        }
         verify = await client.post("/facilitator/verify", json=body)
-        assert verify.status == 200 and (await verify.json()) == {"isValid": True, "payer": payer.address}
+        assert verify.status == 200 and (await verify.json()) == {
+            "isValid": True,
+            "payer": payer.address,
+        }
         settle = await client.post("/facilitator/settle", json=body)
         answer = await settle.json()
         assert settle.status == 200 and answer["success"] is True and answer["amount"] == "1000"
@@ -113,7 +120,10 @@ async def test_facilitator_http_routes(chain: Chain) -> None:
         assert replay["transaction"] == answer["transaction"]
         bad_payee = {**body, "paymentRequirements": {**req.wire(), "payTo": payer.address}}
         refused = await client.post("/facilitator/verify", json=bad_payee)
-        assert refused.status == 200 and (await refused.json())["invalidReason"] == "invalid_permit2_recipient_mismatch"
+        assert (
+            refused.status == 200
+            and (await refused.json())["invalidReason"] == "invalid_permit2_recipient_mismatch"
+        )
 
         malformed = await client.post("/facilitator/verify", data=b"{not json")
         assert malformed.status == 400 and "not valid JSON" in (await malformed.json())["error"]

@@ -50,6 +50,20 @@ async def rpc(client: httpx.AsyncClient, url: str, method: str, params: list[Any
     return data["result"]
 
 
+async def wait_receipt(
+    client: httpx.AsyncClient, url: str, tx_hash: str, timeout: float = 10
+) -> Any:
+    """Poll `eth_getTransactionReceipt` through `/rpc` until the transaction is mined."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        receipt = await rpc(client, url, "eth_getTransactionReceipt", [tx_hash])
+        if receipt:
+            return receipt
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{tx_hash} not mined")
+        await asyncio.sleep(0.05)
+
+
 async def approve_permit2(
     devnet: Devnet, private_key: str, amount: int = 1000 * ONE_OPG, *, verify: Any = True
 ) -> str:

@@ -98,3 +98,16 @@ async def test_faults_over_http(devnet: Devnet, client: httpx.AsyncClient) -> No
         devnet.url + "/devnet/faults", json={"status_5xx": None, "first_byte_delay": 0}
     )
     assert devnet.faults.status_5xx is None
+
+
+async def test_drop_without_stream_closes_the_connection(
+    devnet: Devnet, client: httpx.AsyncClient, payer: Payer
+) -> None:
+    await payer.post(client, chat_body("open"))
+    devnet.faults.drop_after_tokens = 3
+    with pytest.raises(httpx.RemoteProtocolError):
+        await client.post(
+            devnet.url + CHAT, json=chat_body(), headers={"X-Upto-Session": payer.sessions[CHAT]}
+        )
+    devnet.faults.drop_after_tokens = None
+    assert (await payer.post(client, chat_body("after the drop"))).status_code == 200

@@ -328,3 +328,24 @@ async def test_concurrent_calls_on_one_session_are_all_charged(
     record = await wait_settled(client, devnet, sid)
     assert record["calls"] == 7
     assert ONE_OPG > int(record["amount"]) > 0
+
+
+async def test_session_is_settled_before_its_authorization_expires(
+    devnet: Devnet, client: httpx.AsyncClient, payer: Payer
+) -> None:
+    challenge = await client.post(devnet.url + CHAT, json=chat_body())
+    required = decode_payment_required(challenge.headers["payment-required"])
+    # signed 250 s ago: the Permit2 deadline is 50 s away, inside the 60 s safety margin
+    signed = sign_payment(
+        payer.private_key, required, required.accepts[0], now=int(time.time()) - 250
+    )
+    header = encode_payment_signature(signed.payload)
+    resp = await client.post(
+        devnet.url + CHAT, json=chat_body(), headers={"PAYMENT-SIGNATURE": header}
+    )
+    assert resp.status_code == 200
+    sid = resp.headers["x-upto-session"]
+    reuse = await client.post(devnet.url + CHAT, json=chat_body(), headers={"X-Upto-Session": sid})
+    assert reuse.status_code == 402  # no more spending on an authorization about to expire
+    record = await wait_settled(client, devnet, sid, timeout=3)
+    assert record["status"] == "settled" and int(record["amount"]) > 0

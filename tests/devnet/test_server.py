@@ -166,3 +166,32 @@ async def test_stop_settles_open_sessions() -> None:
     finally:
         if not stopped:
             await asyncio.to_thread(net.stop)
+
+
+def test_cli_serves_until_ctrl_c_and_settles() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    script = (
+        "import argparse, sys\n"
+        "from og_chat.devnet import add_devnet_arguments, run_devnet_command\n"
+        "p = argparse.ArgumentParser(); add_devnet_arguments(p)\n"
+        "sys.exit(run_devnet_command(p.parse_args(['--port', '0', '--tokens-per-second', '0'])))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "Ctrl-C" in line:
+            break
+    banner = "".join(lines)
+    assert "og-chat devnet ready" in banner and "PUBLIC TEST KEYS" in banner
+    assert "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80" in banner
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=60)
+    assert "settling 0 open session(s)" in rest and "devnet stopped." in rest
+    assert proc.returncode == 0

@@ -8,7 +8,7 @@ import json
 import httpx
 
 from og_chat.devnet import Devnet, merkle
-from tests.devnet.paying_client import CHAT, Payer, chat_body, rpc, sse_events
+from tests.devnet.paying_client import CHAT, Payer, chat_body, rpc, sse_events, wait_receipt
 
 
 async def settlement_doc(
@@ -76,10 +76,10 @@ async def test_individual_settles_each_call_in_its_own_tx(
         )
         data = resp.json()
         tx_hash = resp.headers["x-settlement-tx-hash"]
-        assert resp.headers["x-settlement-status"] == "settled"
+        assert resp.headers["x-settlement-status"] == "submitted"
         assert resp.headers["x-settlement-type"] == "individual"
         assert resp.headers["x-tee-request-hash"] == data["tee_request_hash"]
-        receipt = await rpc(client, devnet.url, "eth_getTransactionReceipt", [tx_hash])
+        receipt = await wait_receipt(client, devnet.url, tx_hash)
         assert int(receipt["status"], 16) == 1
         (log,) = receipt["logs"]
         assert log["address"].lower() == devnet.chain.addresses.settlement.lower()
@@ -100,8 +100,20 @@ async def test_individual_stream_carries_the_tx_in_the_final_event(
     final = events[-2]
     assert final["data_settlement_success"] is True
     tx_hash = final["data_settlement_transaction_hash"]
-    receipt = await rpc(client, devnet.url, "eth_getTransactionReceipt", [tx_hash])
+    receipt = await wait_receipt(client, devnet.url, tx_hash)
     assert int(receipt["status"], 16) == 1
+    for _ in range(100):  # the gateway records the outcome once mined
+        doc = (await client.get(f"{devnet.url}/v1/settlements/{final['tee_request_hash']}")).json()
+        if doc.get("status") == "mined":
+            break
+        await asyncio.sleep(0.05)
+    assert doc == {
+        "mode": "individual",
+        "request_hash": final["tee_request_hash"],
+        "tx_hash": tx_hash,
+        "status": "mined",
+        "block_number": int(receipt["blockNumber"], 16),
+    }
 
 
 async def test_private_leaves_only_the_payment(

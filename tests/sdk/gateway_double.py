@@ -120,7 +120,12 @@ class GatewayDouble:
 
     async def _devnet(self, request: web.Request) -> web.Response:
         return web.json_response(
-            {"chain_id": CHAIN_ID, "contracts": {"opg": OPG}, "accounts": [], "rpc_url": self.url + "/rpc"}
+            {
+                "chain_id": CHAIN_ID,
+                "contracts": {"opg": OPG},
+                "accounts": [],
+                "rpc_url": self.url + "/rpc",
+            }
         )
 
     async def _signing_key(self, request: web.Request) -> web.Response:
@@ -134,7 +139,9 @@ class GatewayDouble:
             req["maxAmountRequired"] = req.pop("amount")
             req["resource"] = self.url + "/v1/chat/completions"
             req["description"] = "Chat completion"
-            return web.json_response({"x402Version": 1, "error": error, "accepts": [req]}, status=402)
+            return web.json_response(
+                {"x402Version": 1, "error": error, "accepts": [req]}, status=402
+            )
         header = self.knobs.raw_payment_required or x402.b64_json_encode(required)
         return web.json_response({}, status=402, headers={"PAYMENT-REQUIRED": header})
 
@@ -154,7 +161,9 @@ class GatewayDouble:
             payload = x402.decode_payment_signature(signature)
             req = x402.PaymentRequirements.model_validate(self.requirement())
             typed = signing.typed_data_for_payload(payload, req)
-            auth = payload.payload.get("permit2Authorization") or payload.payload.get("authorization")
+            auth = payload.payload.get("permit2Authorization") or payload.payload.get(
+                "authorization"
+            )
             if signing.recover_typed_data(typed, payload.payload["signature"]) != auth["from"]:
                 return self._challenge("invalid_signature")
             self.payments.append(payload)

@@ -55,7 +55,12 @@ async def test_402_then_pay_then_200_with_verified_signature(gw: GatewayDouble) 
     assert out.payment_hash and out.payment_hash == receipts[0].authorization_digest
     assert receipts[0].payment_status == "pending"
     first, paid = gw.requests
-    assert first["body"] == {"model": "claude-haiku-4-5", "messages": MSG, "max_tokens": 50, "temperature": 0.0}
+    assert first["body"] == {
+        "model": "claude-haiku-4-5",
+        "messages": MSG,
+        "max_tokens": 50,
+        "temperature": 0.0,
+    }
     assert first["headers"]["X-SETTLEMENT-TYPE"] == "batch"
     assert "PAYMENT-SIGNATURE" not in first["headers"] and "PAYMENT-SIGNATURE" in paid["headers"]
 
@@ -119,7 +124,9 @@ async def test_stream_yields_choices_on_every_chunk_and_a_final_receipt(gw: Gate
     final = chunks[-1]
     assert final.usage and final.usage.total_tokens == 16
     assert final.receipt and final.receipt.signature_status == "verified"
-    assert "".join(c.choices[0].delta.content or "" for c in chunks).startswith("Hello from the double")
+    assert "".join(c.choices[0].delta.content or "" for c in chunks).startswith(
+        "Hello from the double"
+    )
 
 
 async def test_malformed_payment_required_header_signs_nothing(gw: GatewayDouble) -> None:
@@ -142,7 +149,9 @@ async def test_malformed_payment_required_header_signs_nothing(gw: GatewayDouble
         ({"extra": {"assetTransferMethod": "permit2"}}, "extra.facilitatorAddress"),
     ],
 )
-async def test_hostile_402_is_refused_before_signing(gw: GatewayDouble, override: dict[str, Any], field: str) -> None:
+async def test_hostile_402_is_refused_before_signing(
+    gw: GatewayDouble, override: dict[str, Any], field: str
+) -> None:
     gw.knobs.requirement = override
     async with client(gw) as llm:
         with pytest.raises(PaymentRefused) as info:
@@ -187,7 +196,11 @@ async def test_payment_response_header_gives_the_settlement_hash(gw: GatewayDoub
     async with client(gw) as llm:
         out = await llm.chat("openai/gpt-5", MSG)
     assert out.payment_hash == "0x" + "cd" * 32
-    assert out.receipt and out.receipt.payment_status == "settled" and out.receipt.charged_opg == "1234"
+    assert (
+        out.receipt
+        and out.receipt.payment_status == "settled"
+        and out.receipt.charged_opg == "1234"
+    )
 
 
 def test_private_key_never_in_repr_or_errors() -> None:

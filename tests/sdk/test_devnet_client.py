@@ -33,7 +33,9 @@ def test_tutorial_flow_with_a_users_own_key_on_the_devnet(
     """The tutorial: key from OG_PRIVATE_KEY, sync allowance step, then asyncio.run(main())."""
     monkeypatch.setenv("OG_NETWORK", "devnet")
     monkeypatch.setenv("OG_DEVNET_URL", sdk_devnet.url)
-    monkeypatch.setenv("OG_PRIVATE_KEY", "0x" + os.urandom(32).hex())  # a wallet the devnet never saw
+    monkeypatch.setenv(
+        "OG_PRIVATE_KEY", "0x" + os.urandom(32).hex()
+    )  # a wallet the devnet never saw
 
     llm = og.LLM(private_key=os.environ["OG_PRIVATE_KEY"])
     llm.ensure_opg_allowance(min_allowance=5)
@@ -116,7 +118,9 @@ async def test_one_signature_for_many_calls_and_a_new_one_after_settlement(sdk_d
     async with og.LLM(network="devnet", devnet_url=sdk_devnet.url) as llm:
         await llm.aensure_opg_approval(1)
         for _ in range(4):
-            await llm.chat("openai/gpt-4.1-mini", [{"role": "user", "content": "hi"}], max_tokens=20)
+            await llm.chat(
+                "openai/gpt-4.1-mini", [{"role": "user", "content": "hi"}], max_tokens=20
+            )
         assert llm.signatures_made == 1
         await asyncio.sleep(2.5)  # idle settlement (session_idle=1 s) closes the session
         await llm.chat("openai/gpt-4.1-mini", [{"role": "user", "content": "hi"}], max_tokens=20)

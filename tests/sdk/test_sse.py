@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -46,14 +47,16 @@ def test_multiline_data_is_joined_and_garbage_skipped() -> None:
 
 
 def test_split_crlf_across_chunks() -> None:
-    assert parse(b'data: {"a":1}\r', b'\n\r\n', b'data: {"b":2}\r\n\r\n') == [{"a": 1}, {"b": 2}]
+    assert parse(b'data: {"a":1}\r', b"\n\r\n", b'data: {"b":2}\r\n\r\n') == [{"a": 1}, {"b": 2}]
 
 
 def test_finish_chunk_then_usage_chunk_both_kept() -> None:
     state = _StreamState()
     a = state.add({"choices": [{"delta": {"content": "Hi"}, "index": 0, "finish_reason": None}]})
     b = state.add({"choices": [{"delta": {"content": "!"}, "index": 0, "finish_reason": "stop"}]})
-    c = state.add({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}})
+    c = state.add(
+        {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}
+    )
     assert a[0].choices[0].delta.content == "Hi" and not a[0].is_final
     assert b[0].choices[0].delta.content == "!" and b[0].is_final
     assert c[0].choices, "a usage-only event still has one (empty) choice"
@@ -66,13 +69,27 @@ def test_tool_call_fragments_are_assembled() -> None:
     state = _StreamState()
     state.add({"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
                                                       "function": {"name": "get_token_price", "arguments": '{"sym'}}]}}]})  # fmt: skip
-    state.add({"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": 'bol": "ETH"}'}}]}}]})
+    state.add(
+        {
+            "choices": [
+                {"delta": {"tool_calls": [{"index": 0, "function": {"arguments": 'bol": "ETH"}'}}]}}
+            ]
+        }
+    )
     state.add({"choices": [{"delta": {"tool_calls": [{"index": 1, "id": "call_2",
                                                       "function": {"name": "current_time", "arguments": "{}"}}]}}]})  # fmt: skip
     calls = state.tool_calls()
     assert calls == [
-        {"id": "call_1", "type": "function", "function": {"name": "get_token_price", "arguments": '{"symbol": "ETH"}'}},
-        {"id": "call_2", "type": "function", "function": {"name": "current_time", "arguments": "{}"}},
+        {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "get_token_price", "arguments": '{"symbol": "ETH"}'},
+        },
+        {
+            "id": "call_2",
+            "type": "function",
+            "function": {"name": "current_time", "arguments": "{}"},
+        },
     ]
     assert json.loads(calls[0]["function"]["arguments"]) == {"symbol": "ETH"}
 
@@ -88,7 +105,9 @@ def test_error_event_is_a_typed_interruption_with_the_partial_text() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -120,25 +139,30 @@ def test_stream_state_accepts_any_json_event_or_raises_typed(events: list[object
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=300) | st.binary(max_size=300).map(lambda b: __import__("base64").b64encode(b).decode()))
+@given(
+    st.text(max_size=300)
+    | st.binary(max_size=300).map(lambda b: __import__("base64").b64encode(b).decode())
+)
 def test_header_decoders_raise_only_the_typed_error(value: str) -> None:
-    for decode in (x402.decode_payment_required, x402.decode_payment_signature, x402.decode_payment_response):
-        try:
+    for decode in (
+        x402.decode_payment_required,
+        x402.decode_payment_signature,
+        x402.decode_payment_response,
+    ):
+        with contextlib.suppress(MalformedPaymentHeader):
             decode(value)
-        except MalformedPaymentHeader:
-            pass
 
 
 @settings(max_examples=200, deadline=None)
 @given(json_values)
 def test_header_decoders_on_any_json(value: object) -> None:
     encoded = x402.b64_json_encode(value)
-    for decode in (x402.decode_payment_required, x402.decode_payment_signature, x402.decode_payment_response):
-        try:
+    for decode in (
+        x402.decode_payment_required,
+        x402.decode_payment_signature,
+        x402.decode_payment_response,
+    ):
+        with contextlib.suppress(MalformedPaymentHeader):
             decode(encoded)
-        except MalformedPaymentHeader:
-            pass
-    try:
+    with contextlib.suppress(MalformedPaymentHeader):
         x402.decode_payment_required_body(json.dumps(value))
-    except MalformedPaymentHeader:
-        pass

@@ -27,7 +27,9 @@ def test_spec_example_recovers_only_under_the_usdc_domain_name() -> None:
 
 def test_v1_envelope_of_the_spec_decodes() -> None:
     v = load_vector("01_spec_v2_exact_eip3009_base_sepolia.json")
-    payload = x402.decode_payment_signature(v["inputs"]["X-PAYMENT_header_from_v1_spec"], x402.X_PAYMENT)
+    payload = x402.decode_payment_signature(
+        v["inputs"]["X-PAYMENT_header_from_v1_spec"], x402.X_PAYMENT
+    )
     assert payload.x402_version == 1
     assert payload.network == "base-sepolia"
     assert x402.network_chain_id(payload.network) == 84532
@@ -38,10 +40,17 @@ def test_exact_eip3009_mainnet_signature_byte_for_byte() -> None:
     inp, exp = v["inputs"], v["expected"]
     required = x402.decode_payment_required(inp["PAYMENT-REQUIRED_header"])
     signed = signing.sign_payment(
-        inp["privateKey"], required, required.accepts[0], now=inp["clientNowUnix"], nonce=inp["nonce"]
+        inp["privateKey"],
+        required,
+        required.accepts[0],
+        now=inp["clientNowUnix"],
+        nonce=inp["nonce"],
     )
     assert signed.payload.wire() == exp["paymentPayload"]
-    assert x402.decode_payment_signature(exp["PAYMENT-SIGNATURE_header"]).wire() == exp["paymentPayload"]
+    assert (
+        x402.decode_payment_signature(exp["PAYMENT-SIGNATURE_header"]).wire()
+        == exp["paymentPayload"]
+    )
     # our header decodes to the same JSON (bytes may differ: key order is free)
     ours = x402.encode_payment_signature(signed.payload)
     assert x402.decode_payment_signature(ours).wire() == exp["paymentPayload"]
@@ -85,7 +94,10 @@ def test_permit2_payloads_and_digests(case: str) -> None:
     typed = signing.typed_data_for_payload(signed.payload, required.accepts[0])
     assert signing.domain_separator(typed) == eip["domainSeparator"]
     assert signing.struct_hash(typed) == eip["structHash"]
-    assert signing.recover_typed_data(typed, signed.payload.payload["signature"]) == inp["payerAddress"]
+    assert (
+        signing.recover_typed_data(typed, signed.payload.payload["signature"])
+        == inp["payerAddress"]
+    )
 
 
 def test_official_sdk_wire_capture_matches_field_by_field() -> None:
@@ -117,7 +129,9 @@ def test_official_sdk_wire_capture_matches_field_by_field() -> None:
         temperature=0.0, stop_sequence=None, tools=None, tool_choice=None,
         response_format=None, web_search=False, stream=False,
     )  # fmt: skip
-    assert body == first["body"] and provider == "anthropic" and full == "anthropic/claude-haiku-4-5"
+    assert (
+        body == first["body"] and provider == "anthropic" and full == "anthropic/claude-haiku-4-5"
+    )
 
 
 def test_reference_verify_outcomes_signatures() -> None:
@@ -127,7 +141,10 @@ def test_reference_verify_outcomes_signatures() -> None:
         payload = x402.PaymentPayload.model_validate(case["paymentPayload"])
         requirement = x402.PaymentRequirements.model_validate(case["paymentRequirements"])
         expected = case["referenceVerifyResponse"]
-        if expected.get("invalidReason") != "invalid_exact_evm_payload_signature" and expected["isValid"]:
+        if (
+            expected.get("invalidReason") != "invalid_exact_evm_payload_signature"
+            and expected["isValid"]
+        ):
             typed = signing.typed_data_for_payload(payload, requirement)
             signer = signing.recover_typed_data(
                 typed, payload.payload["signature"], allow_high_s=True

@@ -115,6 +115,9 @@ def test_sigkill_never_loses_an_acknowledged_write(data: Path, make_receipt: Mak
         assert len(sessions.load(sid).messages) >= count
     for extra in set(listed) - set(saved):  # saved, then killed before the ack
         sessions.load(extra)
+    print(
+        f"{ROUNDS} kills; {len(acked)} receipts, {len(settled)} events, {len(saved)} sessions acked"
+    )
     assert len(acked) > 2 * ROUNDS  # the children got real work done between kills
     assert len(saved) > ROUNDS // 4
     assert list(data.glob("receipts.jsonl.corrupt-*"))  # planted damage was kept aside

@@ -122,9 +122,20 @@ def test_no_key_material_anywhere_in_the_data_dir(home: Path, data: Path) -> Non
 
 
 def test_secret_key_hides_itself() -> None:
-    secret = SecretKey(KEY)
+    secret = SecretKey.parse(KEY)
+    assert secret is not None
     assert KEY not in repr(secret) and KEY not in str(secret) and KEY not in f"{secret}"
     assert secret.reveal() == KEY
+    assert SecretKey.parse(KEY[:-2]) is None
+    assert SecretKey.parse("0x" + "00" * 32) is None  # not a valid secp256k1 scalar
+
+
+def test_write_failure_does_not_leak_the_key(data: Path) -> None:
+    not_a_dir = data / "file"
+    not_a_dir.write_text("")  # even root cannot create a file inside a file
+    with pytest.raises(KeystoreError, match="could not write") as caught:
+        import_key(KEY, "pw", directory=not_a_dir, scrypt_n=FAST)
+    assert_key_absent(caught.value)
 
 
 def test_unreadable_keystore_is_a_typed_error(data: Path) -> None:

@@ -65,8 +65,14 @@ async def test_escape_stops_a_long_answer_and_keeps_the_partial_text(
         main = _main(app)
         await wait_until(pilot, lambda: app.backend.ready, what="runtime")
         await _send(pilot, "write 20000 words about verifiable inference")
-        await wait_until(pilot, lambda: bool(main.query(AssistantMessage)) and
-                         bool(main.query_one(AssistantMessage).markdown.source), what="first tokens")
+        await wait_until(
+            pilot,
+            lambda: (
+                bool(main.query(AssistantMessage))
+                and bool(main.query_one(AssistantMessage).markdown.source)
+            ),
+            what="first tokens",
+        )
         await pilot.press("escape")
         await wait_until(pilot, lambda: _turn_done(app), what="stop")
         last = main.chat.messages[-1]
@@ -92,8 +98,9 @@ async def test_tool_loop_runs_the_tool_and_streams_the_final_answer(devnet: Any)
     async with app.run_test(size=SIZE) as pilot:
         main = _main(app)
         await _send(pilot, "What time is it right now? Use the current_time tool.")
-        await wait_until(pilot, lambda: _turn_done(app) and len(main.chat.messages) >= 4,
-                         what="tool round trip")
+        await wait_until(
+            pilot, lambda: _turn_done(app) and len(main.chat.messages) >= 4, what="tool round trip"
+        )
         roles = [m["role"] for m in main.chat.messages]
         assert roles == ["user", "assistant", "tool", "assistant"]
         call = main.chat.messages[1]["tool_calls"][0]
@@ -113,8 +120,9 @@ async def test_a_pending_payment_turns_settled_in_the_panel(devnet: Any) -> None
         await wait_until(pilot, lambda: main.chat.receipt_ids and _turn_done(app), what="receipt")
         panel = main.query_one(ReceiptsPanel)
         receipt = panel.receipts[main.chat.receipt_ids[0]]
-        await wait_until(pilot, lambda: receipt.payment_status == "settled", timeout=30,
-                         what="settlement")
+        await wait_until(
+            pilot, lambda: receipt.payment_status == "settled", timeout=30, what="settlement"
+        )
         row = panel.table.get_row(receipt.id)
         assert row[-1] == "✓"
 
@@ -128,9 +136,17 @@ async def test_compare_streams_every_model_with_its_numbers(devnet: Any) -> None
         screen = app.screen
         assert isinstance(screen, CompareScreen)
         await pilot.press(*"compare yourselves", "enter")
-        await wait_until(pilot, lambda: not screen._comparing() and all(
-            "receipt" in str(c.query_one(".stats").render()) for c in screen.query(CompareColumn)
-        ), what="all columns")
+        await wait_until(
+            pilot,
+            lambda: (
+                not screen._comparing()
+                and all(
+                    "receipt" in str(c.query_one(".stats").render())
+                    for c in screen.query(CompareColumn)
+                )
+            ),
+            what="all columns",
+        )
         columns = list(screen.query(CompareColumn))
         assert len(columns) == 3
         models = {c.model for c in columns}
@@ -175,8 +191,11 @@ async def test_receipts_browser_lists_and_details_every_field(devnet: Any) -> No
         detail = app.screen
         assert isinstance(detail, ReceiptDetail)
         await pilot.press("v")
-        await wait_until(pilot, lambda: "✓" in str(detail.query_one("#verify-results").render()),
-                         what="verification")
+        await wait_until(
+            pilot,
+            lambda: "✓" in str(detail.query_one("#verify-results").render()),
+            what="verification",
+        )
 
 
 async def test_the_draft_survives_a_restart(devnet: Any) -> None:
@@ -185,5 +204,6 @@ async def test_the_draft_survives_a_restart(devnet: Any) -> None:
         await pilot.press(*"half a thought")
         await pilot.pause(0.7)
     again = OGChatApp(start_backend=False)
-    async with again.run_test(size=SIZE):
-        assert _main(again).query_one("#prompt").text == "half a thought"  # type: ignore[attr-defined]
+    async with again.run_test(size=SIZE) as pilot:
+        prompt = _main(again).query_one("#prompt")
+        await wait_until(pilot, lambda: prompt.text == "half a thought", what="draft")  # type: ignore[attr-defined]

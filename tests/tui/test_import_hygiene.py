@@ -31,9 +31,6 @@ def test_the_tui_module_does_not_import_web3_eth_account_aiohttp_or_the_devnet()
 
 
 def test_building_the_app_imports_no_chain_library() -> None:
-    code = (
-        "from og_chat.tui.app import OGChatApp\n"
-        "OGChatApp(start_backend=False)"
-    )
+    code = "from og_chat.tui.app import OGChatApp\nOGChatApp(start_backend=False)"
     loaded = _loaded_after(code)
     assert not loaded & {"web3", "eth_account", "aiohttp"}

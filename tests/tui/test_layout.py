@@ -13,6 +13,8 @@ from og_chat.tui.widgets.conversation import AssistantMessage, UserMessage, code
 from og_chat.tui.widgets.model_picker import ModelPicker
 from og_chat.tui.widgets.prompt import PromptArea
 
+from .conftest import wait_until
+
 EVIL = "[bold]x[/] then [/ then \x1b[2J then [link=http://e]l[/link]"
 
 
@@ -30,9 +32,16 @@ def test_every_binding_has_an_id_and_a_tooltip() -> None:
     ids = [row[0] for row in rows]
     assert len(ids) == len(set(ids))
     assert all(row[2] for row in rows)
-    expected = {"chat.send": "enter", "chat.newline": "ctrl+j", "models.next_provider": "f3",
-                "models.previous_provider": "shift+f3", "models.focus": "f2", "chat.new": "ctrl+n",
-                "quit": "ctrl+q", "chat.stop": "escape"}
+    expected = {
+        "chat.send": "enter",
+        "chat.newline": "ctrl+j",
+        "models.next_provider": "f3",
+        "models.previous_provider": "shift+f3",
+        "models.focus": "f2",
+        "chat.new": "ctrl+n",
+        "quit": "ctrl+q",
+        "chat.stop": "escape",
+    }
     table = {row[0]: row[1] for row in rows}
     for binding_id, keys in expected.items():
         assert table[binding_id] == keys
@@ -123,6 +132,7 @@ async def test_theme_files_are_registered_and_the_choice_persists(og_home: objec
     app = OGChatApp(start_backend=False)
     async with app.run_test(size=(140, 40)) as pilot:
         assert "opengradient" in app.available_themes
+        await wait_until(pilot, lambda: app.local_ready, what="config")
         app.theme = "og-paper"
         await pilot.pause()
     from og_chat.store.config import load_config

@@ -34,9 +34,7 @@ def test_plain_text_is_unchanged() -> None:
 @given(st.text())
 def test_output_never_contains_a_control_character(text: str) -> None:
     out = neutralize(text)
-    assert not any(
-        (ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F for c in out
-    )
+    assert not any((ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F for c in out)
 
 
 @given(st.lists(st.text(), max_size=8))

@@ -35,7 +35,9 @@ async def test_unknown_tool_and_bad_arguments_become_errors_for_the_model() -> N
 
 
 async def test_prices_need_a_devnet() -> None:
-    result = await execute("get_token_price", {"symbol": "OPG"}, context=ToolContext(network="mainnet"))
+    result = await execute(
+        "get_token_price", {"symbol": "OPG"}, context=ToolContext(network="mainnet")
+    )
     assert not result.ok and "mainnet" in result.content
 
 
@@ -56,8 +58,12 @@ def test_tool_message_carries_the_call_id() -> None:
 
 def test_assembler_joins_argument_fragments_by_index() -> None:
     assembler = ToolCallAssembler()
-    assembler.feed([{"index": 0, "id": "call_a", "function": {"name": "get_", "arguments": '{"sy'}}])
-    assembler.feed([{"index": 0, "function": {"name": "token_price", "arguments": 'mbol": "OPG"}'}}])
+    assembler.feed(
+        [{"index": 0, "id": "call_a", "function": {"name": "get_", "arguments": '{"sy'}}]
+    )
+    assembler.feed(
+        [{"index": 0, "function": {"name": "token_price", "arguments": 'mbol": "OPG"}'}}]
+    )
     assembler.feed([{"index": 1, "function": {"name": "current_time", "arguments": "{}"}}])
     calls = assembler.calls
     assert calls[0]["id"] == "call_a"
@@ -67,8 +73,11 @@ def test_assembler_joins_argument_fragments_by_index() -> None:
 
 def test_final_chunk_repeating_whole_calls_replaces_the_fragments() -> None:
     assembler = ToolCallAssembler()
-    call = {"id": "c1", "type": "function",
-            "function": {"name": "get_token_price", "arguments": '{"symbol": "OPG"}'}}
+    call = {
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "get_token_price", "arguments": '{"symbol": "OPG"}'},
+    }
     assembler.feed([{"index": 0, **call}])
     assembler.feed([call], final=True)
     assert assembler.calls == [call]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -29,10 +29,15 @@ def _preview(block: str, index: int) -> Content:
 class CodeBlocksScreen(ModalScreen[None]):
     """Copy (OSC 52) or save a code block; saving works on every terminal."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close", id="code.close", tooltip="Close without copying."),
-        Binding("w", "save", "Save to file", id="code.save",
-                tooltip="Write the highlighted code block to a file."),
+        Binding(
+            "w",
+            "save",
+            "Save to file",
+            id="code.save",
+            tooltip="Write the highlighted code block to a file.",
+        ),
     ]
 
     def __init__(self, blocks: list[str]) -> None:
@@ -41,8 +46,12 @@ class CodeBlocksScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Content("Enter copies the block · w saves it to a file"), classes="field-label")
-            yield OptionList(*(Option(_preview(b, i), id=str(i)) for i, b in enumerate(self.blocks)))
+            yield Static(
+                Content("Enter copies the block · w saves it to a file"), classes="field-label"
+            )
+            yield OptionList(
+                *(Option(_preview(b, i), id=str(i)) for i, b in enumerate(self.blocks))
+            )
         yield Footer()
 
     def on_mount(self) -> None:

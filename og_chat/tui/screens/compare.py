@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
@@ -20,7 +20,7 @@ from og_chat.sdk.models import CATALOGUE, PROVIDERS, models_by_provider, resolve
 from ..backend import format_opg
 from ..chat import new_conversation_id
 from ..messages import ReceiptAdded
-from ..sanitize import StreamNeutralizer
+from ..widgets.conversation import ThrottledStream
 from ..widgets.model_picker import step_provider
 from ..widgets.receipts_panel import cost_of
 
@@ -68,11 +68,21 @@ class CompareScreen(Screen[None]):
 
     CSS_PATH = "compare.tcss"
 
-    BINDINGS = [
-        Binding("escape", "back", "Back / stop", id="compare.back",
-                tooltip="Stop the answers if they are streaming, else go back to the chat."),
-        Binding("f2", "focus_models", "Models", id="compare.models",
-                tooltip="Choose which models to compare (Enter toggles)."),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape",
+            "back",
+            "Back / stop",
+            id="compare.back",
+            tooltip="Stop the answers if they are streaming, else go back to the chat.",
+        ),
+        Binding(
+            "f2",
+            "focus_models",
+            "Models",
+            id="compare.models",
+            tooltip="Choose which models to compare (Enter toggles).",
+        ),
     ]
 
     def __init__(self, model: str, mode: str) -> None:
@@ -102,8 +112,9 @@ class CompareScreen(Screen[None]):
         for provider, models in models_by_provider().items():
             if options:
                 options.append(None)
-            options.append(Option(Content.styled(PROVIDERS.get(provider, provider), "bold"),
-                                  disabled=True))
+            options.append(
+                Option(Content.styled(PROVIDERS.get(provider, provider), "bold"), disabled=True)
+            )
             for info in models:
                 mark = "✓ " if info.id in self.lineup else "  "
                 options.append(Option(Content(mark + info.display_name), id=info.id))
@@ -170,8 +181,7 @@ class CompareScreen(Screen[None]):
         await app.wait_for_backend()
         markdown = column.query_one(Markdown)
         column.query_one(VerticalScroll).anchor()
-        stream = Markdown.get_stream(markdown)
-        neutral = StreamNeutralizer()
+        stream = ThrottledStream(markdown)
         started = time.monotonic()
         first: float | None = None
         tokens = 0
@@ -180,7 +190,9 @@ class CompareScreen(Screen[None]):
         column.set_stats("waiting for the first token…")
         try:
             async for chunk in app.backend.stream_chat(
-                column.model, [{"role": "user", "content": text}], mode=self.mode,
+                column.model,
+                [{"role": "user", "content": text}],
+                mode=self.mode,
                 conversation_id=conversation_id,
             ):
                 for choice in chunk.choices:
@@ -188,7 +200,7 @@ class CompareScreen(Screen[None]):
                         if first is None:
                             first = time.monotonic() - started
                         tokens += 1
-                        await stream.write(neutral.feed(choice.delta.content))
+                        await stream.write(choice.delta.content)
                 if chunk.usage is not None:
                     tokens = chunk.usage.completion_tokens or tokens
                 if chunk.receipt is not None:

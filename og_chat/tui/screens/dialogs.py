@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -14,8 +16,15 @@ from textual.widgets import Button, Input, Static
 class AskText(ModalScreen[str | None]):
     """Ask for one line of text; dismisses with it, or None on Escape."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="dialog.cancel",
-                        tooltip="Close without changing anything.")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape",
+            "dismiss(None)",
+            "Cancel",
+            id="dialog.cancel",
+            tooltip="Close without changing anything.",
+        )
+    ]
 
     def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
         super().__init__()
@@ -39,7 +48,7 @@ class AskText(ModalScreen[str | None]):
 class Confirm(ModalScreen[bool]):
     """Yes or no, defaulting to no; used before deleting or paying on mainnet."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,n", "dismiss(False)", "No", id="dialog.no", tooltip="Do not do it."),
         Binding("y", "dismiss(True)", "Yes", id="dialog.yes", tooltip="Do it."),
     ]

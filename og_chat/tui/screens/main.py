@@ -6,14 +6,14 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown
+from textual.widgets import Footer
 
 from og_chat.sdk.models import CATALOGUE, resolve_model
 from og_chat.sdk.types import Receipt
@@ -28,12 +28,12 @@ from ..messages import (
     ReceiptUpdated,
     WalletUpdated,
 )
-from ..sanitize import StreamNeutralizer
 from ..widgets.conversation import (
     AssistantMessage,
     Conversation,
     ErrorNotice,
     Notice,
+    ThrottledStream,
     ToolCallCard,
     UserMessage,
     code_blocks,
@@ -86,44 +86,143 @@ class MainScreen(Screen[None]):
 
     CSS_PATH = "main.tcss"  # also listed in the App: the default screen is not pushed
 
-    BINDINGS = [
-        Binding("ctrl+n", "new_chat", "New chat", id="chat.new",
-                tooltip="Save this conversation and start a new one."),
-        Binding("escape", "stop", "Stop", id="chat.stop",
-                tooltip="Stop the answer that is streaming (the partial answer is kept)."),
-        Binding("f2", "focus_models", "Models", id="models.focus",
-                tooltip="Focus the model picker and its filter."),
-        Binding("f3", "next_provider", "Next provider", id="models.next_provider",
-                tooltip="Switch to the closest model of the next provider."),
-        Binding("shift+f3", "previous_provider", "Prev provider", id="models.previous_provider",
-                show=False, tooltip="Switch to the closest model of the previous provider."),
-        Binding("ctrl+t", "cycle_mode", "Mode", id="chat.cycle_mode",
-                tooltip="Cycle the settlement mode: private, batch, individual."),
-        Binding("ctrl+o", "app.open_sessions", "Sessions", id="app.sessions",
-                tooltip="Browse, resume, rename, delete and export conversations."),
-        Binding("ctrl+r", "app.open_receipts", "Receipts", id="app.receipts",
-                tooltip="Browse, filter, verify and export every receipt."),
-        Binding("ctrl+b", "app.open_wallet", "Wallet", id="app.wallet",
-                tooltip="Wallet address, balances, allowance and top-up."),
-        Binding("f4", "app.open_compare", "Compare", id="app.compare",
-                tooltip="Send one prompt to 2–4 models side by side."),
-        Binding("f9", "app.open_settings", "Settings", id="app.settings",
-                tooltip="Theme, spend caps, keymap and file paths."),
-        Binding("alt+c", "copy_answer", "Copy answer", show=False, id="copy.answer",
-                tooltip="Copy the last answer to the clipboard (OSC 52)."),
-        Binding("alt+k", "copy_code", "Copy code", show=False, id="copy.code",
-                tooltip="Copy a code block of the last answer, or save it to a file."),
-        Binding("alt+s", "save_answer", "Save answer", show=False, id="copy.save_answer",
-                tooltip="Write the last answer to a Markdown file."),
-        Binding("alt+t", "toggle_tools", "Tools", show=False, id="chat.toggle_tools",
-                tooltip="Offer the built-in tools (price, time) to the model, or not."),
-        Binding("pageup", "scroll_page(-1)", "Page up", show=False, priority=True,
-                id="conversation.page_up", tooltip="Scroll the conversation up a page."),
-        Binding("pagedown", "scroll_page(1)", "Page down", show=False, priority=True,
-                id="conversation.page_down", tooltip="Scroll the conversation down a page."),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+n",
+            "new_chat",
+            "New chat",
+            id="chat.new",
+            tooltip="Save this conversation and start a new one.",
+        ),
+        Binding(
+            "escape",
+            "stop",
+            "Stop",
+            id="chat.stop",
+            show=False,
+            tooltip="Stop the answer that is streaming (the partial answer is kept).",
+        ),
+        Binding(
+            "f2",
+            "focus_models",
+            "Models",
+            id="models.focus",
+            show=False,
+            tooltip="Focus the model picker and its filter.",
+        ),
+        Binding(
+            "f3",
+            "next_provider",
+            "Next provider",
+            id="models.next_provider",
+            tooltip="Switch to the closest model of the next provider.",
+        ),
+        Binding(
+            "shift+f3",
+            "previous_provider",
+            "Prev provider",
+            id="models.previous_provider",
+            show=False,
+            tooltip="Switch to the closest model of the previous provider.",
+        ),
+        Binding(
+            "ctrl+t",
+            "cycle_mode",
+            "Mode",
+            id="chat.cycle_mode",
+            show=False,
+            tooltip="Cycle the settlement mode: private, batch, individual.",
+        ),
+        Binding(
+            "ctrl+o",
+            "app.open_sessions",
+            "Sessions",
+            id="app.sessions",
+            tooltip="Browse, resume, rename, delete and export conversations.",
+        ),
+        Binding(
+            "ctrl+r",
+            "app.open_receipts",
+            "Receipts",
+            id="app.receipts",
+            tooltip="Browse, filter, verify and export every receipt.",
+        ),
+        Binding(
+            "ctrl+b",
+            "app.open_wallet",
+            "Wallet",
+            id="app.wallet",
+            show=False,
+            tooltip="Wallet address, balances, allowance and top-up.",
+        ),
+        Binding(
+            "f4",
+            "app.open_compare",
+            "Compare",
+            id="app.compare",
+            tooltip="Send one prompt to 2–4 models side by side.",
+        ),
+        Binding(
+            "f9",
+            "app.open_settings",
+            "Settings",
+            id="app.settings",
+            tooltip="Theme, spend caps, keymap and file paths.",
+        ),
+        Binding(
+            "alt+c",
+            "copy_answer",
+            "Copy answer",
+            show=False,
+            id="copy.answer",
+            tooltip="Copy the last answer to the clipboard (OSC 52).",
+        ),
+        Binding(
+            "alt+k",
+            "copy_code",
+            "Copy code",
+            show=False,
+            id="copy.code",
+            tooltip="Copy a code block of the last answer, or save it to a file.",
+        ),
+        Binding(
+            "alt+s",
+            "save_answer",
+            "Save answer",
+            show=False,
+            id="copy.save_answer",
+            tooltip="Write the last answer to a Markdown file.",
+        ),
+        Binding(
+            "alt+t",
+            "toggle_tools",
+            "Tools",
+            show=False,
+            id="chat.toggle_tools",
+            tooltip="Offer the built-in tools (price, time) to the model, or not.",
+        ),
+        Binding(
+            "pageup",
+            "scroll_page(-1)",
+            "Page up",
+            show=False,
+            priority=True,
+            id="conversation.page_up",
+            tooltip="Scroll the conversation up a page.",
+        ),
+        Binding(
+            "pagedown",
+            "scroll_page(1)",
+            "Page down",
+            show=False,
+            priority=True,
+            id="conversation.page_down",
+            tooltip="Scroll the conversation down a page.",
+        ),
     ]
 
     def __init__(self, *, model: str, mode: str, draft: str = "", tools: bool = True) -> None:
+        """`draft` prefills the prompt; the App restores the saved one once the store is read."""
         super().__init__()
         self.chat = ChatState(model=model)
         self.mode = mode
@@ -229,9 +328,20 @@ class MainScreen(Screen[None]):
 
     def action_cycle_mode(self) -> None:
         index = MODES.index(self.mode) if self.mode in MODES else 0
-        self.mode = MODES[(index + 1) % len(MODES)]
-        self.query_one(StatusHeader).mode = self.mode
+        self.set_mode(MODES[(index + 1) % len(MODES)])
         self.notify(f"settlement mode: {self.mode}", timeout=2)
+
+    def set_mode(self, mode: str) -> None:
+        """Send the next calls with this settlement mode."""
+        self.mode = mode
+        self.query_one(StatusHeader).mode = mode
+
+    def restore_draft(self, draft: str) -> None:
+        """Put the saved draft back, unless the user already started typing."""
+        prompt = self.query_one(PromptArea)
+        if draft and not prompt.text:
+            prompt.load_text(draft)
+            prompt.move_cursor(prompt.document.end)
 
     def action_toggle_tools(self) -> None:
         self.tools_enabled = not self.tools_enabled
@@ -296,9 +406,8 @@ class MainScreen(Screen[None]):
             await self._conversation.add(waiting)
             await app.wait_for_backend()
             await waiting.remove()
-        from og_chat.sdk.errors import OGError
-
         from og_chat import tools as builtin_tools
+        from og_chat.sdk.errors import OGError
 
         try:
             for _round in range(MAX_TOOL_ROUNDS + 1):
@@ -326,8 +435,7 @@ class MainScreen(Screen[None]):
         conversation = self._conversation
         await conversation.add(view)
         conversation.anchor()
-        stream = Markdown.get_stream(view.markdown)
-        neutral = StreamNeutralizer()
+        stream = ThrottledStream(view.markdown)
         from og_chat.tools import TOOL_SCHEMAS, ToolCallAssembler
 
         assembler = ToolCallAssembler()
@@ -351,7 +459,7 @@ class MainScreen(Screen[None]):
                         if result.first_token is None:
                             result.first_token = time.monotonic() - started
                         pieces.append(delta.content)
-                        await stream.write(neutral.feed(delta.content))
+                        await stream.write(delta.content)
                     if delta.tool_calls:
                         if result.first_token is None:
                             result.first_token = time.monotonic() - started
@@ -374,9 +482,6 @@ class MainScreen(Screen[None]):
             result.elapsed = time.monotonic() - started
             result.text = "".join(pieces)
             result.tool_calls = assembler.calls
-            tail = neutral.flush()
-            if tail:
-                await stream.write(tail)
             await stream.stop()
             await view.markdown.update(view.markdown.source)  # one full render: fences close
             view.text = result.text

@@ -6,15 +6,15 @@ import dataclasses
 import json
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Select, Static
+from textual.widgets import Footer, Input, Static
 
 from og_chat.sdk.models import PROVIDERS
 from og_chat.sdk.types import Receipt
@@ -47,7 +47,7 @@ def browser_cells(receipt: Receipt) -> tuple[str, ...]:
         datetime.fromtimestamp(receipt.created_at).strftime("%Y-%m-%d %H:%M:%S"),
         model_label(receipt.model),
         str(receipt.total_tokens or ""),
-        format_opg(cost_of(receipt)),
+        format_opg(cost_of(receipt), 6),
         receipt.settlement_mode,
         TEE_MARK.get(receipt.signature_status, "?"),
         PAYMENT_MARK.get(receipt.payment_status, "?"),
@@ -73,7 +73,11 @@ class ReceiptFilter:
         needle = self.model.lower()
         out = []
         for r in receipts:
-            if needle and needle not in r.model.lower() and needle not in model_label(r.model).lower():
+            if (
+                needle
+                and needle not in r.model.lower()
+                and needle not in model_label(r.model).lower()
+            ):
                 continue
             if self.provider and r.provider != self.provider:
                 continue
@@ -100,6 +104,33 @@ def parse_since(text: str) -> float | None:
     return None
 
 
+_PROVIDER_NAMES = {name.lower(): key for key, name in PROVIDERS.items()}
+
+
+def parse_filter(text: str) -> ReceiptFilter:
+    """`haiku provider:anthropic mode:batch status:pending since:2026-07-01` → a filter.
+
+    Bare words match the model; `key:value` words set the other fields.
+    Unknown keys are treated as words, so nothing typed is silently dropped.
+    """
+    words: list[str] = []
+    fields: dict[str, str] = {}
+    for token in text.split():
+        key, sep, value = token.partition(":")
+        if sep and key.lower() in ("provider", "mode", "status", "since", "model") and value:
+            fields[key.lower()] = value
+        else:
+            words.append(token)
+    provider = fields.get("provider", "").lower()
+    return ReceiptFilter(
+        model=" ".join([*words, fields.get("model", "")]).strip(),
+        provider=_PROVIDER_NAMES.get(provider, provider),
+        mode=fields.get("mode", "").lower(),
+        status=fields.get("status", "").lower(),
+        since=parse_since(fields.get("since", "")),
+    )
+
+
 def _open_store(app: OGChatApp) -> Any:
     """The runtime's ReceiptStore, or one on the same file before the runtime is up."""
     if app.backend.ready:
@@ -114,15 +145,31 @@ class ReceiptsBrowser(Screen[None]):
 
     CSS_PATH = "receipts.tcss"
 
-    BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="receipts.back",
-                tooltip="Back to the chat."),
-        Binding("slash", "focus_filter", "Filter", id="receipts.filter",
-                tooltip="Filter by model, provider, mode, status and date."),
-        Binding("f5", "export('json')", "Export JSON", id="receipts.export_json",
-                tooltip="Write the shown receipts to a JSON file."),
-        Binding("f6", "export('csv')", "Export CSV", id="receipts.export_csv",
-                tooltip="Write the shown receipts to a CSV file."),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape", "app.pop_screen", "Back", id="receipts.back", tooltip="Back to the chat."
+        ),
+        Binding(
+            "slash",
+            "focus_filter",
+            "Filter",
+            id="receipts.filter",
+            tooltip="Filter by model, provider, mode, status and date.",
+        ),
+        Binding(
+            "f5",
+            "export('json')",
+            "Export JSON",
+            id="receipts.export_json",
+            tooltip="Write the shown receipts to a JSON file.",
+        ),
+        Binding(
+            "f6",
+            "export('csv')",
+            "Export CSV",
+            id="receipts.export_csv",
+            tooltip="Write the shown receipts to a CSV file.",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -138,20 +185,11 @@ class ReceiptsBrowser(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="filters"):
-            yield Input(placeholder="model…", id="f-model")
-            yield Select(
-                [(name, key) for key, name in PROVIDERS.items()], prompt="provider", id="f-provider"
-            )
-            yield Select(
-                [(m, m) for m in ("private", "batch", "individual")], prompt="mode", id="f-mode"
-            )
-            yield Select(
-                [(s, s) for s in ("settled", "pending", "failed", "refused")],
-                prompt="payment",
-                id="f-status",
-            )
-            yield Input(placeholder="since YYYY-MM-DD", id="f-since")
+        yield Input(
+            placeholder="filter: words match the model · provider:anthropic mode:batch "
+            "status:pending since:2026-07-01",
+            id="f-query",
+        )
         yield VirtualTable(COLUMNS, browser_cells, id="browser-table")
         yield Static("loading receipts…", id="browser-summary")
         yield Footer()
@@ -160,8 +198,13 @@ class ReceiptsBrowser(Screen[None]):
         self.query_one(VirtualTable).focus()
         self.load()
 
-    @work(thread=True, exclusive=True, group="receipts-load", exit_on_error=False,
-          description="Loading receipts")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="receipts-load",
+        exit_on_error=False,
+        description="Loading receipts",
+    )
     def load(self) -> None:
         """Read the receipt log off the UI thread (it may hold 100,000 lines)."""
         receipts = _open_store(self.og_app).load()
@@ -173,39 +216,41 @@ class ReceiptsBrowser(Screen[None]):
         self.loaded_in = time.perf_counter() - self.opened_at
 
     def _current_filter(self) -> ReceiptFilter:
-        def value(selector: str) -> str:
-            widget = self.query_one(selector, Select)
-            return "" if widget.is_blank() else str(widget.value)
-
-        return ReceiptFilter(
-            model=self.query_one("#f-model", Input).value.strip(),
-            provider=value("#f-provider"),
-            mode=value("#f-mode"),
-            status=value("#f-status"),
-            since=parse_since(self.query_one("#f-since", Input).value),
-        )
+        return parse_filter(self.query_one("#f-query", Input).value)
 
     def _apply_filter(self) -> None:
         self.shown = self._current_filter().apply(self.all)
         self.query_one(VirtualTable).set_rows(self.shown)
-        total = sum((_decimal(cost_of(r)) for r in self.shown), start=_decimal(0))
-        pending = sum(1 for r in self.shown if r.payment_status == "pending")
         self.query_one("#browser-summary", Static).update(
-            Content(
-                f"{len(self.shown):,} of {len(self.all):,} receipts · {format_opg(total)} OPG"
-                + (f" · {pending:,} pending" if pending else "")
-                + " · Enter: details · /: filter · F5/F6: export"
-            )
+            Content(f"{len(self.shown):,} of {len(self.all):,} receipts · adding up…")
         )
+        self._summarize(self.shown, len(self.all))
 
-    @on(Input.Changed)
-    @on(Select.Changed)
+    @work(
+        thread=True,
+        exclusive=True,
+        group="receipts-sum",
+        exit_on_error=False,
+        description="Adding up receipts",
+    )
+    def _summarize(self, shown: list[Receipt], total_count: int) -> None:
+        """Totals in Decimal for every shown receipt, off the UI thread (100,000 adds)."""
+        total = sum((_decimal(cost_of(r)) for r in shown), start=_decimal(0))
+        pending = sum(1 for r in shown if r.payment_status == "pending")
+        text = (
+            f"{len(shown):,} of {total_count:,} receipts · {format_opg(total)} OPG"
+            + (f" · {pending:,} pending" if pending else "")
+            + " · Enter: details · /: filter · F5/F6: export"
+        )
+        self.app.call_from_thread(self.query_one("#browser-summary", Static).update, Content(text))
+
+    @on(Input.Changed, "#f-query")
     def _filter_changed(self) -> None:
         if self.all:
             self._apply_filter()
 
     def action_focus_filter(self) -> None:
-        self.query_one("#f-model", Input).focus()
+        self.query_one("#f-query", Input).focus()
 
     @on(VirtualTable.Selected)
     def _selected(self, event: VirtualTable.Selected) -> None:
@@ -260,12 +305,22 @@ class ReceiptDetail(ModalScreen[None]):
 
     CSS_PATH = "receipts.tcss"
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close", id="receipt.close", tooltip="Close the receipt."),
-        Binding("v", "verify", "Re-verify", id="receipt.verify",
-                tooltip="Check the TEE signature, hashes and the payment on-chain again."),
-        Binding("x", "export", "Export JSON", id="receipt.export",
-                tooltip="Write this receipt to a JSON file."),
+        Binding(
+            "v",
+            "verify",
+            "Re-verify",
+            id="receipt.verify",
+            tooltip="Check the TEE signature, hashes and the payment on-chain again.",
+        ),
+        Binding(
+            "x",
+            "export",
+            "Export JSON",
+            id="receipt.export",
+            tooltip="Write this receipt to a JSON file.",
+        ),
     ]
 
     def __init__(self, receipt: Receipt) -> None:
@@ -296,13 +351,20 @@ class ReceiptDetail(ModalScreen[None]):
         checks = await app.backend.verify_receipt(self.receipt)
         parts: list[Any] = []
         for check, ok, detail in checks:
-            parts += [("✓ " if ok else "✗ ", "bold $success" if ok else "bold $error"),
-                      (check, "bold"), "  ", neutralize(detail), "\n"]
+            parts += [
+                ("✓ " if ok else "✗ ", "bold $success" if ok else "bold $error"),
+                (f"{check}: ", "bold"),
+                "  ",
+                neutralize(detail),
+                "\n",
+            ]
         results.update(Content.assemble(*parts) if parts else Content("no checks ran"))
 
     def action_export(self) -> None:
         from og_chat.store.receipts import export_json
 
         app: OGChatApp = self.app  # type: ignore[assignment]
-        path = app.write_export(f"receipt-{self.receipt.id[:12]}", ".json", export_json([self.receipt]))
+        path = app.write_export(
+            f"receipt-{self.receipt.id[:12]}", ".json", export_json([self.receipt])
+        )
         self.notify(f"Saved to {path}", timeout=6)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
@@ -37,14 +37,31 @@ class SessionsScreen(Screen[None]):
 
     CSS_PATH = "sessions.tcss"
 
-    BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="sessions.back", tooltip="Back to the chat."),
-        Binding("f2", "rename", "Rename", id="sessions.rename",
-                tooltip="Rename the highlighted conversation."),
-        Binding("f8", "delete", "Delete", id="sessions.delete",
-                tooltip="Delete the highlighted conversation (asks first)."),
-        Binding("f5", "export", "Export Markdown", id="sessions.export",
-                tooltip="Write the highlighted conversation to a Markdown file."),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape", "app.pop_screen", "Back", id="sessions.back", tooltip="Back to the chat."
+        ),
+        Binding(
+            "f2",
+            "rename",
+            "Rename",
+            id="sessions.rename",
+            tooltip="Rename the highlighted conversation.",
+        ),
+        Binding(
+            "f8",
+            "delete",
+            "Delete",
+            id="sessions.delete",
+            tooltip="Delete the highlighted conversation (asks first).",
+        ),
+        Binding(
+            "f5",
+            "export",
+            "Export Markdown",
+            id="sessions.export",
+            tooltip="Write the highlighted conversation to a Markdown file.",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -75,16 +92,17 @@ class SessionsScreen(Screen[None]):
     def _fill(self) -> None:
         words = self.query_one("#sessions-filter", Input).value.lower().split()
         shown = [
-            s for s in self.summaries
-            if all(w in f"{s.title} {s.model}".lower() for w in words)
+            s for s in self.summaries if all(w in f"{s.title} {s.model}".lower() for w in words)
         ]
         option_list = self.query_one("#sessions-list", OptionList)
         option_list.set_options(Option(_prompt(s), id=s.id) for s in shown)
         if shown:
             option_list.highlighted = 0
         self.query_one("#sessions-summary", Static).update(
-            Content(f"{len(shown)} of {len(self.summaries)} conversations · Enter resumes · "
-                    "F2 rename · F8 delete · F5 export")
+            Content(
+                f"{len(shown)} of {len(self.summaries)} conversations · Enter resumes · "
+                "F2 rename · F8 delete · F5 export"
+            )
         )
 
     @on(Input.Changed, "#sessions-filter")
@@ -137,5 +155,3 @@ class SessionsScreen(Screen[None]):
         text = self.og_app.local.export_session_markdown(session_id)
         path = self.og_app.write_export(f"conversation-{session_id}", ".md", text)
         self.notify(f"Saved to {path}", timeout=6)
-
-

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
@@ -24,8 +24,10 @@ class SettingsScreen(Screen[None]):
 
     CSS_PATH = "settings.tcss"
 
-    BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="settings.back", tooltip="Back to the chat."),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape", "app.pop_screen", "Back", id="settings.back", tooltip="Back to the chat."
+        ),
     ]
 
     @property
@@ -112,5 +114,3 @@ class SettingsScreen(Screen[None]):
         self.og_app.local.set_setting(name, value.strip())
         self.app.post_message(SettingsChanged())
         self.fill_caps()
-
-

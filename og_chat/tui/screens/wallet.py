@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -41,12 +41,22 @@ def wallet_content(wallet: WalletView | None, network: str) -> Content:
 class WalletScreen(ModalScreen[None]):
     """Balances of the paying wallet; top-up approves more OPG for Permit2."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close", id="wallet.close", tooltip="Back to the chat."),
-        Binding("r", "refresh_wallet", "Refresh", id="wallet.refresh",
-                tooltip="Read balances and allowance again."),
-        Binding("t", "top_up", "Top up", id="wallet.top_up",
-                tooltip="Approve more OPG for Permit2 (asks first on mainnet)."),
+        Binding(
+            "r",
+            "refresh_wallet",
+            "Refresh",
+            id="wallet.refresh",
+            tooltip="Read balances and allowance again.",
+        ),
+        Binding(
+            "t",
+            "top_up",
+            "Top up",
+            id="wallet.top_up",
+            tooltip="Approve more OPG for Permit2 (asks first on mainnet).",
+        ),
     ]
 
     @property

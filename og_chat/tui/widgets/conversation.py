@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+import time
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Markdown, Static
 
-from ..sanitize import neutralize
+from ..sanitize import StreamNeutralizer, neutralize
 
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 
@@ -25,6 +26,46 @@ _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTA
 def code_blocks(markdown: str) -> list[str]:
     """The bodies of the fenced code blocks in a markdown text, in order."""
     return [match.group(2) for match in _FENCE.finditer(markdown)]
+
+
+class ThrottledStream:
+    """Feeds a `MarkdownStream` at most every `interval` seconds, neutralizing as it goes.
+
+    A model sends a token every few hundred microseconds; handing each one to
+    the Markdown widget costs an event-loop turn and a layout pass. Joining
+    them into a few dozen writes a second keeps the screen live and the
+    throughput bounded by the network, not the renderer.
+    """
+
+    def __init__(self, markdown: Markdown, interval: float = 1 / 30) -> None:
+        self.stream = Markdown.get_stream(markdown)
+        self.interval = interval
+        self._neutral = StreamNeutralizer()
+        self._pending: list[str] = []
+        self._last = 0.0
+
+    async def write(self, piece: str) -> None:
+        """Queue a raw piece; flush when the interval has passed."""
+        self._pending.append(piece)
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            self._last = now
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if self._pending:
+            text = self._neutral.feed("".join(self._pending))
+            self._pending.clear()
+            if text:
+                await self.stream.write(text)
+
+    async def stop(self) -> None:
+        """Write what is left and stop the stream."""
+        await self._flush()
+        tail = self._neutral.flush()
+        if tail:
+            await self.stream.write(tail)
+        await self.stream.stop()
 
 
 class UserMessage(Static):
@@ -116,15 +157,34 @@ class Notice(Static):
 class Conversation(VerticalScroll):
     """The scrolling transcript; anchored to the bottom while an answer streams."""
 
-    BINDINGS = [
-        Binding("g,home", "scroll_home", "Top", show=False, id="conversation.top",
-                tooltip="Scroll to the first message."),
-        Binding("G,end", "scroll_end", "Bottom", show=False, id="conversation.bottom",
-                tooltip="Scroll to the latest message."),
-        Binding("j,down", "scroll_down", "Down", show=False, id="conversation.down",
-                tooltip="Scroll down a line."),
-        Binding("k,up", "scroll_up", "Up", show=False, id="conversation.up",
-                tooltip="Scroll up a line."),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "g,home",
+            "scroll_home",
+            "Top",
+            show=False,
+            id="conversation.top",
+            tooltip="Scroll to the first message.",
+        ),
+        Binding(
+            "G,end",
+            "scroll_end",
+            "Bottom",
+            show=False,
+            id="conversation.bottom",
+            tooltip="Scroll to the latest message.",
+        ),
+        Binding(
+            "j,down",
+            "scroll_down",
+            "Down",
+            show=False,
+            id="conversation.down",
+            tooltip="Scroll down a line.",
+        ),
+        Binding(
+            "k,up", "scroll_up", "Up", show=False, id="conversation.up", tooltip="Scroll up a line."
+        ),
     ]
 
     can_focus = True

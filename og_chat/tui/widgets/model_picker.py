@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
@@ -86,9 +87,15 @@ def _matches(info: ModelInfo, words: list[str]) -> bool:
 class ModelPicker(Vertical):
     """A filter box over an `OptionList` of models, with provider headings."""
 
-    BINDINGS = [
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="models.clear",
-                tooltip="Clear the model filter."),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            show=False,
+            id="models.clear",
+            tooltip="Clear the model filter.",
+        ),
     ]
 
     class Picked(Message):

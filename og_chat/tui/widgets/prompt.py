@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import events
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import TextArea
 
@@ -15,10 +17,16 @@ class PromptArea(TextArea):
     bound on this widget are claimed first; that keeps the keymap authoritative.
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "submit", "Send", id="chat.send", tooltip="Send the prompt."),
-        Binding("ctrl+j", "newline", "Newline", id="chat.newline", show=False,
-                tooltip="Insert a newline in the prompt."),
+        Binding(
+            "ctrl+j",
+            "newline",
+            "Newline",
+            id="chat.newline",
+            show=False,
+            tooltip="Insert a newline in the prompt.",
+        ),
     ]
 
     class Submitted(Message):
@@ -40,8 +48,15 @@ class PromptArea(TextArea):
             return isinstance(message, PromptArea.DraftChanged)
 
     def __init__(self, text: str = "", *, id: str | None = None) -> None:
-        super().__init__(text, id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
-                         compact=True, placeholder="Ask anything…  (Enter sends, ctrl+j newline)")
+        super().__init__(
+            text,
+            id=id,
+            soft_wrap=True,
+            show_line_numbers=False,
+            tab_behavior="focus",
+            compact=True,
+            placeholder="Ask anything…  (Enter sends, ctrl+j newline)",
+        )
 
     async def _on_key(self, event: events.Key) -> None:
         active = self.screen.active_bindings.get(event.key)

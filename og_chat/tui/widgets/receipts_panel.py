@@ -20,9 +20,10 @@ from og_chat.sdk.types import Receipt
 from ..backend import format_opg
 from ..sanitize import neutralize
 
-COLUMNS = ("time", "model", "tokens", "OPG", "mode", "TEE", "pay")
+COLUMNS = ("time", "model", "tok", "OPG", "mode", "TEE", "pay")
 
-PAYMENT_MARK = {"settled": "✓", "pending": "⏳", "failed": "✗", "refused": "⊘"}
+PAYMENT_MARK = {"settled": "✓", "pending": "○", "failed": "✗", "refused": "⊘"}
+"""Single-width marks: emoji like ⏳ are double-width in most terminals and break columns."""
 TEE_MARK = {"verified": "✓", "failed": "✗", "unavailable": "?"}
 
 
@@ -43,7 +44,7 @@ def receipt_cells(receipt: Receipt, clock_format: str = "%H:%M:%S") -> tuple[str
         datetime.fromtimestamp(receipt.created_at).strftime(clock_format),
         neutralize(model_label(receipt.model)),
         str(receipt.total_tokens or ""),
-        format_opg(cost_of(receipt)),
+        format_opg(cost_of(receipt), 6),
         receipt.settlement_mode,
         TEE_MARK.get(receipt.signature_status, "?"),
         PAYMENT_MARK.get(receipt.payment_status, receipt.payment_status),
@@ -76,8 +77,11 @@ class ReceiptsPanel(Vertical):
         self.receipts: dict[str, Receipt] = {}
 
     def compose(self) -> ComposeResult:
-        table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True, id="receipts-table")
-        table.add_columns(*COLUMNS)
+        table: DataTable[str] = DataTable(
+            cursor_type="row", zebra_stripes=True, id="receipts-table"
+        )
+        for label, width in zip(COLUMNS, (8, 13, 5, 8, 10, 3, 3), strict=True):
+            table.add_column(label, width=width)
         yield table
         yield Static("", id="receipts-total")
 

@@ -8,12 +8,12 @@ pattern), so opening cost does not grow with the number of rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -35,25 +35,28 @@ def fit(text: str, width: int, right: bool = False) -> str:
 class VirtualTable(ScrollView, Generic[Row], can_focus=True):
     """Rows of any type, a header line, a row cursor; cells built by `format_row` when shown."""
 
-    COMPONENT_CLASSES = {"vtable--header", "vtable--cursor", "vtable--odd"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"vtable--header", "vtable--cursor", "vtable--odd"}
 
     DEFAULT_CSS = """
     VirtualTable { background: $surface; }
     VirtualTable > .vtable--header { text-style: bold; color: $secondary; background: $panel; }
-    VirtualTable > .vtable--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
+    VirtualTable > .vtable--cursor {
+        background: $block-cursor-background; color: $block-cursor-foreground;
+    }
     VirtualTable:blur > .vtable--cursor { background: $block-cursor-blurred-background; }
     VirtualTable > .vtable--odd { background: $boost; }
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
         Binding("down,j", "cursor(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home,g", "jump(0)", "First", show=False),
         Binding("end,G", "jump(-1)", "Last", show=False),
-        Binding("enter", "select", "Details", id="table.select",
-                tooltip="Open the highlighted row."),
+        Binding(
+            "enter", "select", "Details", id="table.select", tooltip="Open the highlighted row."
+        ),
     ]
 
     class Selected(Message):
@@ -103,7 +106,8 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
 
     def _line_text(self, cells: Sequence[str]) -> str:
         return " ".join(
-            fit(neutralize(cell), width, right) for cell, (_, width, right) in zip(cells, self.columns, strict=False)
+            fit(neutralize(cell), width, right)
+            for cell, (_, width, right) in zip(cells, self.columns, strict=False)
         )
 
     def render_line(self, y: int) -> Strip:
@@ -113,7 +117,9 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         if y == 0:  # the header stays put while the rows scroll under it
             style = self.get_component_rich_style("vtable--header")
             text = self._line_text([label for label, _, _ in self.columns])
-            return Strip([Segment(text, base + style)]).crop_extend(scroll_x, scroll_x + width, base + style)
+            return Strip([Segment(text, base + style)]).crop_extend(
+                scroll_x, scroll_x + width, base + style
+            )
         index = scroll_y + y - 1
         if index >= len(self.rows):
             return Strip.blank(width, base)

@@ -1,0 +1,130 @@
+"""Write `screenshots/*.svg` of every main screen from a scripted session on the devnet.
+
+Run: `/work/venv/bin/python scripts/screenshots.py` (about 30 s). Uses a private
+OG_CHAT_HOME, an in-process devnet answering instantly, and a 160×48 terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "screenshots"
+SIZE = (160, 48)
+
+
+async def _until(pilot: Any, predicate: Callable[[], Any], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("screenshot script: the app did not reach the expected state")
+        await pilot.pause(0.05)
+
+
+async def _type(pilot: Any, text: str) -> None:
+    await pilot.press(*text)
+
+
+async def shoot(devnet_url: str) -> list[Path]:
+    """Drive one app through every screen, saving an SVG at each stop."""
+    from og_chat.tui.app import OGChatApp
+    from og_chat.tui.screens.compare import CompareColumn
+
+    OUT.mkdir(exist_ok=True)
+    written: list[Path] = []
+    app = OGChatApp(devnet_url=devnet_url, model="anthropic/claude-haiku-4-5")
+
+    def save(name: str) -> None:
+        path = app.save_screenshot(filename=f"{name}.svg", path=str(OUT))
+        written.append(Path(path))
+
+    async with app.run_test(size=SIZE) as pilot:
+        main = app.main_screen
+        assert main is not None
+        await _until(pilot, lambda: app.backend.ready)
+        await _until(pilot, lambda: "allowance" in str(main.query_one("#status").render()))
+
+        await _type(pilot, "Explain x402 payments for LLM calls, with a code example")
+        await pilot.press("enter")
+        await _until(pilot, lambda: main.chat.receipt_ids and not main._turn_running())
+        await _type(pilot, "What time is it? Use the current_time tool.")
+        await pilot.press("enter")
+        await _until(pilot, lambda: len(main.chat.messages) >= 6 and not main._turn_running())
+        await pilot.pause(0.3)
+        save("tool-call")
+        main.query_one("#conversation").scroll_home(animate=False)
+        await pilot.pause(0.2)
+        save("main-chat")
+
+        await pilot.press("f2", *"gemini flash")
+        await pilot.pause(0.2)
+        save("model-picker-filtered")
+        await pilot.press("escape")
+        main.query_one("#prompt").focus()
+
+        await pilot.press("ctrl+n")
+        await pilot.pause(0.2)
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.3)
+        save("sessions")
+        await pilot.press("escape")
+
+        await pilot.press("ctrl+r")
+        await _until(pilot, lambda: getattr(app.screen, "loaded_in", None) is not None)
+        await pilot.pause(0.2)
+        save("receipts-browser")
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        await pilot.press("v")
+        await _until(pilot, lambda: "✓" in str(app.screen.query_one("#verify-results").render()))
+        save("receipt-detail")
+        await pilot.press("escape", "escape")
+
+        await pilot.press("ctrl+b")
+        await _until(pilot, lambda: "OPG" in str(app.screen.query_one("#wallet-facts").render()))
+        save("wallet")
+        await pilot.press("escape")
+
+        await pilot.press("f9")
+        await pilot.pause(0.3)
+        save("settings")
+        await pilot.press("escape")
+
+        await pilot.press("f4")
+        await pilot.pause(0.2)
+        await _type(pilot, "In two sentences: why verify an LLM answer?")
+        await pilot.press("enter")
+        await _until(
+            pilot,
+            lambda: all(
+                "receipt" in str(c.query_one(".stats").render())
+                for c in app.screen.query(CompareColumn)
+            ),
+        )
+        await pilot.pause(0.3)
+        save("compare")
+    return written
+
+
+def main() -> None:
+    os.environ["OG_CHAT_HOME"] = tempfile.mkdtemp(prefix="og-shots-")
+    sys.path.insert(0, str(ROOT))
+    from og_chat.devnet import Devnet
+
+    devnet = Devnet.start(tokens_per_second=0, session_idle=1.0, batch_interval=1.0)
+    try:
+        for path in asyncio.run(shoot(devnet.url)):
+            print(path.relative_to(ROOT))
+    finally:
+        devnet.stop()
+
+
+if __name__ == "__main__":
+    main()
