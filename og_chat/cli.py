@@ -465,7 +465,29 @@ def _error(exc: BaseException) -> None:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, OSError) and exc.filename:
         text = f"{exc.strerror or exc}: {exc.filename}"
-    print(f"og-chat: {text}", file=sys.stderr)
+    print(f"og-chat: {_inert(text)}", file=sys.stderr)
+
+
+def _inert(text: str) -> str:
+    """Untrusted text (model output, gateway reasons) with every control character made visible.
+
+    A model can emit terminal escape sequences; printed raw they could clear the
+    screen, retitle the window or hide text. The TUI's neutralizer is pure (no
+    Textual), so both faces share one implementation.
+    """
+    from og_chat.tui.sanitize import neutralize
+
+    return neutralize(text)
+
+
+def _json_inert(text: str) -> str:
+    """JSON output with the controls `json.dumps` leaves raw (DEL, C1, bidi) escaped too."""
+    return text.translate(_C1_ESCAPES)
+
+
+_C1_ESCAPES = {
+    c: f"\\u{c:04x}" for c in (*range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}
 
 
 @contextlib.contextmanager
@@ -630,7 +652,10 @@ async def _ask(args: argparse.Namespace, prompt: str, model: str, mode: str | No
     if args.system:
         messages.append({"role": "system", "content": args.system})
     messages.append({"role": "user", "content": prompt})
+    from og_chat.tui.sanitize import StreamNeutralizer
+
     live = not args.json and not args.no_stream
+    shown = StreamNeutralizer()
     runtime = await _open_runtime(args, mode=mode)
     pieces: list[str] = []
     final: Any = None
@@ -644,7 +669,7 @@ async def _ask(args: argparse.Namespace, prompt: str, model: str, mode: str | No
                 if text:
                     pieces.append(text)
                     if live:
-                        sys.stdout.write(text)
+                        sys.stdout.write(shown.feed(text))
                         sys.stdout.flush()
                 if chunk.is_final:
                     final = chunk
@@ -654,16 +679,17 @@ async def _ask(args: argparse.Namespace, prompt: str, model: str, mode: str | No
             failure = exc
             receipt = getattr(exc, "receipt", None)
             if live and pieces:
-                sys.stdout.write("\n")
+                sys.stdout.write(shown.flush() + "\n")
             if receipt is not None:
                 _summary(receipt, runtime)
             raise
         answer = "".join(pieces)
         if live:
+            sys.stdout.write(shown.flush())
             if answer and not answer.endswith("\n"):
                 sys.stdout.write("\n")
         elif not args.json:
-            _out(answer.rstrip("\n"))
+            _out(_inert(answer.rstrip("\n")))
         receipt = final.receipt if final is not None else None
         if args.json:
             usage = final.usage if final is not None else None
@@ -678,7 +704,7 @@ async def _ask(args: argparse.Namespace, prompt: str, model: str, mode: str | No
                 "cost_opg": _receipt_cost(receipt, _prices(runtime)) if receipt else None,
                 "receipt": receipt.to_dict() if receipt else None,
             }
-            _out(json.dumps(doc, ensure_ascii=False))
+            _out(_json_inert(json.dumps(doc, ensure_ascii=False)))
         sys.stdout.flush()
         if receipt is not None:
             _summary(receipt, runtime)
@@ -837,7 +863,7 @@ def cmd_receipts_list(args: argparse.Namespace) -> int:
     """A table (or JSON list) of receipts, oldest first."""
     receipts = _filtered(args)
     if args.json:
-        _out(json.dumps([r.to_dict() for r in receipts], indent=2, ensure_ascii=False))
+        _out(_json_inert(json.dumps([r.to_dict() for r in receipts], indent=2, ensure_ascii=False)))
         return EXIT_OK
     if not receipts:
         print('no receipts yet: `og-chat ask "hello"` makes one', file=sys.stderr)
@@ -862,7 +888,7 @@ def cmd_receipts_show(args: argparse.Namespace) -> int:
     receipt = _store().get(args.id)
     data = receipt.to_dict()
     if args.json:
-        _out(json.dumps(data, indent=2, ensure_ascii=False))
+        _out(_json_inert(json.dumps(data, indent=2, ensure_ascii=False)))
         return EXIT_OK
     width = max(len(k) for k in data)
     for key, value in data.items():
@@ -878,7 +904,7 @@ def cmd_receipts_show(args: argparse.Namespace) -> int:
                 if len(str(value)) <= 400
                 else str(value)[:400] + f"… ({len(str(value))} chars)"
             )
-        _out(f"{key:<{width}}  {value}")
+        _out(f"{key:<{width}}  {_inert(str(value))}")
     return EXIT_OK
 
 

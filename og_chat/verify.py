@@ -152,12 +152,18 @@ def tee_public_key(
     why = "no TEE registry is known for this network"
     if registry_rpc and profile.registry_address:
         try:
-            for tee in fetch_active_tees(registry_rpc, profile.registry_address):
-                if normalise_tee_id(tee.tee_id) == tee_id:
-                    return tee.public_key_der, "the TEE registry"
-            why = f"TEE {tee_id[:18]}… is not active in the registry {profile.registry_address}"
+            tees = fetch_active_tees(registry_rpc, profile.registry_address)
         except Exception as exc:
             why = f"the TEE registry could not be read: {str(exc).splitlines()[0]}"
+        else:
+            for tee in tees:
+                if normalise_tee_id(tee.tee_id) == tee_id:
+                    return tee.public_key_der, "the TEE registry"
+            # The registry answered and does not vouch for this TEE: a gateway's own word
+            # about its key (`/signing-key`) must not override it.
+            return None, (
+                f"TEE {tee_id[:18]}… is not active in the registry {profile.registry_address}"
+            )
     if profile.name == "devnet":
         pem = _signing_key(receipt.endpoint or profile.gateway_url)
         if pem is not None:

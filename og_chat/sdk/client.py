@@ -291,9 +291,11 @@ class LLM:
         )
 
     def _new_http(self, base_url: str, info: tee_mod.TEEInfo | None) -> httpx.AsyncClient:
+        # A registry entry pins its certificate; without one, the system's trust store
+        # decides. Never unverified: a payment must not be signed over an unchecked TLS link.
         verify: Any = True
-        if base_url.startswith("https://"):
-            verify = info.ssl_context() if info is not None else False
+        if base_url.startswith("https://") and info is not None:
+            verify = info.ssl_context()
         return httpx.AsyncClient(
             timeout=self._timeout, verify=verify, transport=self._transport, follow_redirects=False
         )
@@ -371,6 +373,41 @@ class LLM:
         await old.http.aclose()
         return True
 
+    async def _forget_route(self, route: _Route) -> None:
+        """After an outage, re-read the registry on the next call (the TEE may have changed)."""
+        if self._route is route:
+            self._route = None
+            self._sessions.clear()
+            self._session_payments.clear()
+            self._tees_read_at = 0.0
+            self._tees = []
+            await route.http.aclose()
+
+    async def _signer_key(self, route: _Route, signer: str | None) -> bytes | str | None:
+        """The key to check an answer with; re-reads the registry if another TEE signed it.
+
+        A TEE restarted behind the same endpoint comes back with a new key: it is
+        trusted only once the registry lists it at that endpoint.
+        """
+        pinned = route.tee
+        profile = self._profile
+        if pinned is None or not signer or signer == tee_mod.normalise_tee_id(pinned.tee_id):
+            return await self._public_key(route)
+        if profile is None or not profile.registry_address or not profile.registry_rpc:
+            return await self._public_key(route)
+        try:
+            tees = await asyncio.to_thread(
+                tee_mod.fetch_active_tees, profile.registry_rpc, profile.registry_address
+            )
+        except OGError:
+            return await self._public_key(route)
+        self._tees, self._tees_read_at = tees, time.monotonic()
+        for info in tees:
+            if tee_mod.normalise_tee_id(info.tee_id) == signer and info.endpoint == route.base_url:
+                route.tee, route.public_key = info, info.public_key_der
+                break
+        return await self._public_key(route)
+
     async def _public_key(self, route: _Route) -> bytes | str | None:
         """The TEE key to check signatures with: the registry's, else `/signing-key`."""
         if route.public_key is not None:
@@ -414,6 +451,7 @@ class LLM:
             sent = dict(headers)
             if session:
                 sent[UPTO_SESSION] = session
+                call.session, call.payment = session, self._session_payments.get(key)
             try:
                 resp = await self._send(route, call, sent, stream=stream)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -421,9 +459,22 @@ class LLM:
                     route = self._route or route
                     key = f"POST {route.base_url}{call.path}"
                     continue
+                await self._forget_route(route)
                 raise GatewayError(
-                    0, f"cannot reach the gateway: {exc}", url=route.base_url
+                    0,
+                    f"cannot reach the gateway: {exc}; the next call reads the TEE registry again",
+                    url=route.base_url,
                 ) from None
+            except httpx.TimeoutException as exc:
+                self._emit_failed(call, f"timed out waiting for the gateway: {exc!r}")
+                raise GatewayError(
+                    0,
+                    f"timed out waiting for the gateway ({exc!r}); not retried",
+                    url=route.base_url,
+                ) from None
+            except httpx.TransportError as exc:
+                self._emit_failed(call, f"connection failed: {exc!r}")
+                raise GatewayError(0, f"connection failed: {exc!r}", url=route.base_url) from None
             call.endpoint, call.tee_id = route.base_url, route.tee.tee_id if route.tee else None
             if resp.status_code != 402:
                 self._remember_session(key, resp, call)
@@ -433,6 +484,7 @@ class LLM:
             if session:
                 self._sessions.pop(key, None)
                 self._session_payments.pop(key, None)
+                call.session, call.payment = None, None
             required = self._decode_402(resp, body)
             if required is None or not required.accepts:
                 if session and not rechallenged:
@@ -455,20 +507,25 @@ class LLM:
         try:
             resp = await self._send(route, call, paid, stream=stream)
         except httpx.TimeoutException as exc:
+            self._emit_failed(call, f"timed out after paying: {exc!r}")
             raise GatewayError(
                 0,
-                f"timed out after paying ({exc}); not retried, to avoid paying twice",
+                f"timed out after paying ({exc!r}); not retried, to avoid paying twice",
                 url=route.base_url,
             ) from None
         except httpx.TransportError as exc:
+            self._emit_failed(call, f"connection failed after paying: {exc!r}")
             raise GatewayError(
-                0, f"connection failed after paying: {exc}", url=route.base_url
+                0, f"connection failed after paying: {exc!r}", url=route.base_url
             ) from None
         if resp.status_code == 402:
             body = await resp.aread()
             await resp.aclose()
             again = self._decode_402(resp, body)
             reason = (again.error if again else None) or _reason(body)
+            self._emit_failed(
+                call, f"payment refused by the gateway: {reason}", PaymentStatus.REFUSED
+            )
             raise PaymentRequired(f"the gateway refused the payment: {reason}", reason=reason)
         self._session_payments[key] = signed
         self._remember_session(key, resp, call)
@@ -604,8 +661,15 @@ class LLM:
 
     async def _complete(self, call: _Call) -> TextGenerationOutput:
         resp, route = await self._paid_post(call, stream=False)
-        raw = await resp.aread()
+        try:
+            raw = await resp.aread()
+        except httpx.HTTPError as exc:
+            self._emit_failed(call, f"the answer was cut off: {exc!r}")
+            raise GatewayError(
+                0, f"the answer was cut off ({exc!r}); not retried", url=str(resp.url)
+            ) from None
         if resp.status_code >= 400:
+            self._emit_failed(call, f"gateway error {resp.status_code}: {_reason(raw)}")
             raise GatewayError(resp.status_code, _reason(raw), url=str(resp.url))
         try:
             data = json.loads(raw)
@@ -674,6 +738,7 @@ class LLM:
         try:
             if resp.status_code >= 400:
                 raw = await resp.aread()
+                self._emit_failed(call, f"gateway error {resp.status_code}: {_reason(raw)}")
                 raise GatewayError(resp.status_code, _reason(raw), url=str(resp.url))
             parser = SSEParser()
             held: StreamChunk | None = None
@@ -779,7 +844,10 @@ class LLM:
             return [tee_mod.CheckResult("tee signature", False, "no signature in the response")], (
                 SignatureStatus.UNAVAILABLE
             )
-        key = await self._public_key(route)
+        signer = data.get("tee_id")
+        key = await self._signer_key(
+            route, tee_mod.normalise_tee_id(signer) if isinstance(signer, str) else None
+        )
         if key is None:
             return [
                 tee_mod.CheckResult("tee signature", False, "the TEE key could not be fetched")
@@ -893,6 +961,19 @@ class LLM:
         receipt.signature_status = SignatureStatus.UNAVAILABLE.value
         receipt.signature_detail = "the stream ended before the TEE signed it"
         return receipt
+
+    def _emit_failed(
+        self, call: _Call, error: str, payment_status: PaymentStatus | None = None
+    ) -> None:
+        """A receipt for a call that failed once a payment was involved: nothing is lost."""
+        if call.payment is None and call.session is None:
+            return
+        receipt = self._base_receipt(call)
+        receipt.error = error
+        if payment_status is not None:
+            receipt.payment_status = payment_status.value
+        receipt.signature_detail = "the call failed before the TEE signed an answer"
+        self._emit(receipt)
 
     def _emit(self, receipt: Receipt) -> None:
         if self._on_receipt is not None:

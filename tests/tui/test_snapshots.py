@@ -96,10 +96,26 @@ def _app() -> OGChatApp:
     return OGChatApp(start_backend=False, model="anthropic/claude-haiku-4-5", mode="batch")
 
 
+async def _settle(pilot: Any) -> None:
+    """Wait until two screenshots in a row are identical: robust to a loaded machine."""
+    previous = None
+    for _ in range(60):
+        for area in pilot.app.screen.query("TextArea, Input"):
+            area.cursor_blink = False  # a blinking cursor makes snapshots depend on timing
+        await pilot.pause(0.1)
+        await pilot.app.workers.wait_for_complete()
+        shot = pilot.app.export_screenshot()
+        if shot == previous:
+            return
+        previous = shot
+
+
 async def _ready(pilot: Any) -> None:
     app = pilot.app
+    for area in app.query("TextArea, Input"):  # a blinking cursor makes snapshots flaky
+        area.cursor_blink = False
     await wait_until(pilot, lambda: app.local_ready, what="config")
-    await pilot.pause(0.2)
+    await _settle(pilot)
 
 
 async def _with_conversation(pilot: Any) -> None:
@@ -137,11 +153,12 @@ async def _with_conversation(pilot: Any) -> None:
     panel = main.query_one(ReceiptsPanel)
     for i in range(4):
         panel.add_receipt(_receipt(i, "pending" if i == 3 else "settled"))
-    await pilot.pause(0.3)  # let the Markdown finish rendering before pinning the scroll
+    await _settle(pilot)  # let the Markdown finish rendering before pinning the scroll
     conversation = main.query_one("#conversation")
     conversation.release_anchor()
     conversation.scroll_home(animate=False)
-    await pilot.pause(0.3)
+    pilot.app.screen.set_focus(None)  # no cursor: focus is not what this snapshot is about
+    await _settle(pilot)
 
 
 def test_main_screen(snap_compare: Any, snap_home: Path) -> None:
@@ -152,7 +169,7 @@ def test_model_picker_filtered(snap_compare: Any, snap_home: Path) -> None:
     async def run_before(pilot: Any) -> None:
         await _ready(pilot)
         await pilot.press("f2", *"flash")
-        await pilot.pause(0.2)
+        await _settle(pilot)
 
     assert snap_compare(_app(), run_before=run_before, terminal_size=SIZE)
 
@@ -161,7 +178,7 @@ def test_sessions_screen(snap_compare: Any, snap_home: Path) -> None:
     async def run_before(pilot: Any) -> None:
         await _ready(pilot)
         await pilot.press("ctrl+o")
-        await pilot.pause(0.3)
+        await _settle(pilot)
 
     assert snap_compare(_app(), run_before=run_before, terminal_size=SIZE)
 
@@ -171,7 +188,7 @@ def test_receipts_browser(snap_compare: Any, snap_home: Path) -> None:
         await _ready(pilot)
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: getattr(pilot.app.screen, "loaded_in", None) is not None)
-        await pilot.pause(0.3)
+        await _settle(pilot)
 
     assert snap_compare(_app(), run_before=run_before, terminal_size=SIZE)
 
@@ -180,7 +197,7 @@ def test_receipt_detail(snap_compare: Any, snap_home: Path) -> None:
     async def run_before(pilot: Any) -> None:
         await _ready(pilot)
         pilot.app.open_receipt_detail(_receipt(4, "pending"))
-        await pilot.pause(0.3)
+        await _settle(pilot)
 
     assert snap_compare(_app(), run_before=run_before, terminal_size=SIZE)
 
@@ -189,6 +206,6 @@ def test_settings_screen(snap_compare: Any, snap_home: Path) -> None:
     async def run_before(pilot: Any) -> None:
         await _ready(pilot)
         await pilot.press("f9")
-        await pilot.pause(0.3)
+        await _settle(pilot)
 
     assert snap_compare(_app(), run_before=run_before, terminal_size=SIZE)
