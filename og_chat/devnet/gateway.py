@@ -66,6 +66,17 @@ from .tee import output_text as tee_output_text
 log = logging.getLogger("og_chat.devnet.gateway")
 
 MAX_BODY_BYTES = 1024 * 1024
+TOKEN_PRICES: dict[str, dict[str, str]] = {
+    "OPG": {"usd": "0.0500"},
+    "ETH": {"usd": "3000.00"},
+    "BTC": {"usd": "60000.00"},
+    "USDC": {"usd": "1.0000"},
+}
+"""Fixed USD quotes the devnet serves for the tutorial's `get_token_price` tool.
+
+They are fixtures, not market data: a devnet is offline and must answer the same
+way every time.
+"""
 DEFAULT_SESSION_CAP = 100_000_000_000_000_000
 """0.1 OPG, the live gateway's session cap (configurable per devnet)."""
 SESSION_EXPIRED = "Session expired or exhausted"
@@ -465,6 +476,7 @@ class Gateway:
                 for acct in self.chain.accounts
             ],
             "prices": {mid: dataclasses.asdict(p) for mid, p in PRICES.items()},
+            "token_prices": TOKEN_PRICES,
             "faults": self.faults.as_dict(),
         }
 

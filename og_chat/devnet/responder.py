@@ -227,10 +227,25 @@ def _last_user_text(messages: list[dict[str, Any]]) -> str:
     return ""
 
 
+_LEAD_INS = re.compile(
+    r"^(?:(?:please|kindly|can you|could you|would you|explain|describe|tell me about|tell me|"
+    r"what is|what are|what's|whats|why does|why do|why is|why|how does|how do i|how do|how to|"
+    r"give me|write|show me|summari[sz]e|compare|in (?:one|two|three|\d+) (?:sentences?|words|"
+    r"paragraphs?))\s+)+",
+    re.IGNORECASE,
+)
+
+
 def _topic(prompt: str) -> str:
+    """A short noun phrase for the prompt: its first clause without the instruction words."""
     first = re.split(r"[.?!\n]", prompt.strip(), maxsplit=1)[0] if prompt.strip() else ""
-    words = first.split()[:8]
-    return " ".join(words).strip(" ,:;") or "your question"
+    if ":" in first and first.rsplit(":", 1)[1].strip():
+        first = first.rsplit(":", 1)[1]
+    first = _LEAD_INS.sub("", first.split(",")[0].strip())
+    topic = " ".join(first.split()[:6]).strip(" ,:;")
+    if topic[:1].isupper() and not topic[1:2].isupper():
+        topic = topic[:1].lower() + topic[1:]
+    return topic or "your question"
 
 
 def _target_length(prompt: str) -> int | None:

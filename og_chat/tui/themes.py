@@ -1,4 +1,4 @@
-"""Themes from TOML files: `themes/*.toml` in the repo and in the config directory.
+"""Themes from TOML files: the bundled ones and any `themes/*.toml` in the config directory.
 
 A file holds the fields of `textual.theme.Theme` at the top level (`name`,
 `primary`, `secondary`, `accent`, `background`, `surface`, `panel`, `dark`, ...)
@@ -13,8 +13,8 @@ from pathlib import Path
 
 from textual.theme import Theme
 
-BUNDLED_THEMES = Path(__file__).resolve().parents[2] / "themes"
-"""The repo's `themes/` directory (present in a checkout)."""
+BUNDLED_THEMES = Path(__file__).resolve().parent / "theme_files"
+"""Themes shipped inside the package (so a non-editable install has them too)."""
 
 _FIELDS = {f.name for f in fields(Theme)}
 
