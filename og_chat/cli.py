@@ -579,9 +579,10 @@ def _receipt_cost(receipt: Receipt, prices: dict[str, Any] | None = None) -> str
         return receipt.charged_opg
     if receipt.price_opg:
         return receipt.price_opg
-    from og_chat.settlement import call_cost, opg_text
+    from og_chat.sdk.chain import opg_text
+    from og_chat.sdk.pricing import table_cost
 
-    cost = call_cost(prices, receipt.model, receipt.prompt_tokens, receipt.completion_tokens)
+    cost = table_cost(prices, receipt.model, receipt.prompt_tokens, receipt.completion_tokens)
     return opg_text(cost) if cost is not None else None
 
 
@@ -736,9 +737,9 @@ def _summary(receipt: Receipt, runtime: Runtime) -> None:
 
 def cmd_models(args: argparse.Namespace) -> int:
     """The catalogue, filtered by provider, with devnet prices when a devnet is known."""
+    from og_chat.sdk.chain import opg_text
     from og_chat.sdk.errors import ConfigurationError
     from og_chat.sdk.models import CATALOGUE, PROVIDERS
-    from og_chat.settlement import opg_text
 
     infos = list(CATALOGUE.values())
     if args.provider:

@@ -71,7 +71,9 @@ class Runtime:
         tokens_per_second: float | None = None,
     ) -> Runtime:
         """Open og-chat: with no key anywhere, start the embedded devnet and use dev account 0."""
+        from og_chat.sdk.chain import opg_text
         from og_chat.sdk.client import LLM
+        from og_chat.sdk.pricing import table_cost
         from og_chat.store.config import load_config
         from og_chat.store.receipts import ReceiptStore
         from og_chat.store.sessions import SessionStore
@@ -98,12 +100,24 @@ class Runtime:
             devnet_url = devnet.url
         receipts = ReceiptStore()
         sessions = SessionStore()
+        prices: dict[str, Any] = {}
+
+        def record(receipt: Receipt) -> None:
+            # The devnet publishes its price table: show a call's price before it settles.
+            if receipt.price_opg is None and receipt.total_tokens:
+                cost = table_cost(
+                    prices, receipt.model, receipt.prompt_tokens, receipt.completion_tokens
+                )
+                if cost is not None:
+                    receipt.price_opg = opg_text(cost)
+            receipts.append(receipt)
+
         caps = getattr(config, "spend", None)
         llm = LLM(
             key if network == "mainnet" else (key or None),
             network=network,
             devnet_url=devnet_url,
-            on_receipt=receipts.append,
+            on_receipt=lambda receipt: record(receipt),
             max_authorization_opg=_first_attr(
                 caps, "max_per_authorization_opg", "max_per_authorization"
             ),
@@ -111,6 +125,9 @@ class Runtime:
         )
         say(f"connecting to the {network} gateway…")
         await asyncio.to_thread(llm._resolve_sync)
+        doc = llm.profile.extra.get("devnet") if llm.profile.extra else None
+        if isinstance(doc, dict) and isinstance(doc.get("prices"), dict):
+            prices.update(doc["prices"])
         runtime = cls(config, llm, devnet, receipts, sessions)
         if mode:
             runtime.mode = settlement_mode(mode).value

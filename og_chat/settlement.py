@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
-from og_chat.sdk.networks import ONE_OPG, NetworkProfile
+from og_chat.sdk.chain import opg_text
+from og_chat.sdk.networks import NetworkProfile
+from og_chat.sdk.pricing import table_cost
 from og_chat.sdk.types import PaymentStatus, Receipt
 
 log = logging.getLogger("og_chat.settlement")
@@ -58,29 +58,6 @@ BATCH_ROOTS_ABI: list[dict[str, Any]] = [
         "outputs": [{"name": "count", "type": "uint256"}, {"name": "timestamp", "type": "uint256"}],
     }
 ]
-
-
-def opg_text(base_units: int) -> str:
-    """Base units → an exact decimal OPG string, as receipts store amounts."""
-    value = Decimal(int(base_units)) / Decimal(ONE_OPG)
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def call_cost(
-    prices: dict[str, Any] | None, model: str, prompt_tokens: int, completion_tokens: int
-) -> int | None:
-    """Base units a devnet call costs, from the `/devnet` price table (the gateway's formula)."""
-    price = (prices or {}).get(model)
-    if not isinstance(price, dict):
-        return None
-    try:
-        total = prompt_tokens * int(price["prompt_per_million"]) + completion_tokens * int(
-            price["completion_per_million"]
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
-    return math.ceil(total / 1_000_000)
 
 
 def settlement_address(profile: NetworkProfile) -> str | None:
@@ -359,7 +336,7 @@ class SettlementTracker:
         }
         charged: int | None = amount if calls == 1 else None
         if charged is None:
-            charged = call_cost(
+            charged = table_cost(
                 prices, receipt.model, receipt.prompt_tokens, receipt.completion_tokens
             )
         if charged is not None:

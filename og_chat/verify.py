@@ -415,7 +415,7 @@ def _base_units(opg: str | None) -> int | None:
 
 
 def _opg(base_units: int) -> str:
-    from og_chat.settlement import opg_text
+    from og_chat.sdk.chain import opg_text
 
     return opg_text(base_units)
 

@@ -21,7 +21,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import math
 import time
 import uuid
 from collections import OrderedDict
@@ -33,6 +32,7 @@ from aiohttp import web
 
 from og_chat.sdk.errors import MalformedPaymentHeader
 from og_chat.sdk.models import CATALOGUE, ModelInfo
+from og_chat.sdk.pricing import call_cost
 from og_chat.sdk.x402 import (
     PAYMENT_REQUIRED,
     PAYMENT_SIGNATURE,
@@ -102,12 +102,10 @@ class Price:
     completion_per_million: int
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> int:
-        """Base units for one call, rounded up so a non-empty call never costs 0."""
-        total = (
-            prompt_tokens * self.prompt_per_million
-            + completion_tokens * self.completion_per_million
+        """Base units for one call (the formula clients use to show prices)."""
+        return call_cost(
+            self.prompt_per_million, self.completion_per_million, prompt_tokens, completion_tokens
         )
-        return math.ceil(total / 1_000_000)
 
 
 _PROVIDER_PRICE = {  # OPG per 1M tokens (prompt, completion) for a mid-tier model

@@ -62,6 +62,13 @@ def to_base_units(opg: Decimal | float | int | str) -> int:
     return int(value * ONE_OPG)
 
 
+def opg_text(base_units: int | str) -> str:
+    """Base units → the exact decimal OPG string receipts store (`0.000091725`)."""
+    value = Decimal(int(base_units)) / Decimal(ONE_OPG)
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def format_opg(base_units: int | str | None, places: int = 6) -> str:
     """Base units → a short decimal OPG string (`0.012345`)."""
     if base_units is None:

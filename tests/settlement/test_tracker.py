@@ -113,3 +113,18 @@ async def test_a_proof_for_another_call_with_the_same_request_is_not_attached(
     assert runtime.receipts.get(first.id).merkle_leaf is None
     assert runtime.receipts.get(first.id).payment_status == "settled"
     assert tracker.outstanding() == []
+
+
+async def test_a_devnet_receipt_shows_its_price_before_it_settles(runtime: Runtime) -> None:
+    from og_chat.sdk.chain import opg_text
+    from og_chat.sdk.pricing import table_cost
+
+    final = None
+    async for chunk in runtime.stream_chat("openai/gpt-5", [{"role": "user", "content": "hi"}]):
+        final = chunk
+    assert final is not None and final.receipt is not None
+    stored = runtime.receipts.get(final.receipt.id)
+    prices = runtime.llm.profile.extra["devnet"]["prices"]
+    expected = table_cost(prices, "openai/gpt-5", stored.prompt_tokens, stored.completion_tokens)
+    assert stored.payment_status == "pending"
+    assert expected and stored.price_opg == opg_text(expected)
