@@ -18,7 +18,7 @@ import time
 
 
 async def main(url: str, key: str, n: int, patched: str | None) -> dict:
-    import opengradient as og
+    import opengradient  # noqa: F401  (the whole package, as users import it)
     from opengradient.client.llm import LLM
 
     if patched:
@@ -38,15 +38,24 @@ async def main(url: str, key: str, n: int, patched: str | None) -> dict:
 
         LLM._build_x402_client = staticmethod(build)  # type: ignore[method-assign]
 
-    out: dict = {"version": getattr(og, "__version__", "?"), "patched": patched}
+    from importlib.metadata import version
+
+    out: dict = {"version": version("opengradient"), "patched": patched}
     llm = LLM.from_url(key, url)
     msgs = [{"role": "user", "content": "hi"}]
     model = "openai/gpt-5"
     try:
-        c0, w0 = time.process_time(), time.perf_counter()
-        await llm.chat(model, msgs, max_tokens=8)
-        out["first_cpu_ms"] = (time.process_time() - c0) * 1000
-        out["first_wall_ms"] = (time.perf_counter() - w0) * 1000
+        await llm.chat(model, msgs, max_tokens=8)  # warm-up: lazy imports, connection
+        transport = llm._tee.get().http_client._transport  # x402 transport: session cache
+        first_cpu, first_wall = [], []
+        for _ in range(5):  # first call of a session: 402, sign, resend
+            transport._sessions.clear()
+            c0, w0 = time.process_time(), time.perf_counter()
+            await llm.chat(model, msgs, max_tokens=8)
+            first_cpu.append(time.process_time() - c0)
+            first_wall.append(time.perf_counter() - w0)
+        out["first_cpu_ms"] = statistics.median(first_cpu) * 1000
+        out["first_wall_ms"] = statistics.median(first_wall) * 1000
         cpu, wall = [], []
         for _ in range(n):
             c0, w0 = time.process_time(), time.perf_counter()

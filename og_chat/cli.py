@@ -63,15 +63,20 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Keep the hand-written examples as they are."""
 
 
-def _network_options(parser: argparse.ArgumentParser) -> None:
+def _network_options(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    # On a subcommand the default is SUPPRESS, so `og-chat --devnet-url X ask`
+    # keeps the X given before the subcommand instead of resetting it to None.
+    default = None if top else argparse.SUPPRESS
     parser.add_argument(
         "--network",
         choices=("mainnet", "devnet"),
+        default=default,
         help="payment network (default: mainnet with a key, else devnet)",
     )
     parser.add_argument(
         "--devnet-url",
         metavar="URL",
+        default=default,
         help="a running `og-chat devnet` (default: $OG_DEVNET_URL, else embedded)",
     )
 
@@ -111,7 +116,7 @@ def build_parser(*, with_devnet: bool = True) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"og-chat {_version()}")
-    _tui_options(parser)
+    _tui_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     chat = sub.add_parser(
@@ -151,12 +156,18 @@ def build_parser(*, with_devnet: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-def _tui_options(parser: argparse.ArgumentParser) -> None:
-    _network_options(parser)
+def _tui_options(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    _network_options(parser, top=top)
+    default = None if top else argparse.SUPPRESS
     parser.add_argument(
-        "-m", "--model", help="model to start with (full id, bare name or enum name)"
+        "-m",
+        "--model",
+        default=default,
+        help="model to start with (full id, bare name or enum name)",
     )
-    parser.add_argument("--mode", help="settlement mode: private, batch or individual")
+    parser.add_argument(
+        "--mode", default=default, help="settlement mode: private, batch or individual"
+    )
 
 
 def _add_ask(sub: Any) -> None:
@@ -181,9 +192,16 @@ def _add_ask(sub: Any) -> None:
         "prompt", nargs="?", help="the question; `-` (or nothing, with a pipe) reads stdin"
     )
     ask.add_argument(
-        "-m", "--model", help="full id, bare name or enum name (default: the config's model)"
+        "-m",
+        "--model",
+        default=argparse.SUPPRESS,
+        help="full id, bare name or enum name (default: the config's model)",
     )
-    ask.add_argument("--mode", help="settlement mode: private, batch (default) or individual")
+    ask.add_argument(
+        "--mode",
+        default=argparse.SUPPRESS,
+        help="settlement mode: private, batch (default) or individual",
+    )
     ask.add_argument("-s", "--system", help="a system prompt")
     ask.add_argument(
         "--json", action="store_true", help="print one JSON object: answer, model, usage, receipt"
@@ -213,7 +231,12 @@ def _add_models(sub: Any) -> None:
     models.add_argument(
         "--prices", action="store_true", help="show devnet prices even without a running devnet"
     )
-    models.add_argument("--devnet-url", metavar="URL", help="read prices from this devnet")
+    models.add_argument(
+        "--devnet-url",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="read prices from this devnet",
+    )
     models.set_defaults(handler=cmd_models)
 
 
@@ -306,7 +329,12 @@ def _add_receipts(sub: Any) -> None:
     verify.add_argument(
         "--rpc-url", metavar="URL", help="the payment chain's JSON-RPC (devnet: <devnet>/rpc)"
     )
-    verify.add_argument("--devnet-url", metavar="URL", help="the devnet the receipt was paid on")
+    verify.add_argument(
+        "--devnet-url",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="the devnet the receipt was paid on",
+    )
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(handler=cmd_receipts_verify)
 

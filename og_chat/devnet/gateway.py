@@ -33,6 +33,12 @@ from aiohttp import web
 from og_chat.sdk.errors import MalformedPaymentHeader
 from og_chat.sdk.models import CATALOGUE, ModelInfo
 from og_chat.sdk.pricing import call_cost
+from og_chat.sdk.tee import (
+    CanonicalRequestError,
+    canonical_chat_request,
+    canonical_completion_request,
+)
+from og_chat.sdk.tee import output_text as tee_output_text
 from og_chat.sdk.x402 import (
     PAYMENT_REQUIRED,
     PAYMENT_SIGNATURE,
@@ -55,13 +61,7 @@ from .responder import (
     UpstreamError,
     UpstreamResponder,
 )
-from .tee import (
-    CanonicalRequestError,
-    TeeKeys,
-    canonical_chat_request,
-    canonical_completion_request,
-)
-from .tee import output_text as tee_output_text
+from .tee import TeeKeys
 
 log = logging.getLogger("og_chat.devnet.gateway")
 

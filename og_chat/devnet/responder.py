@@ -369,8 +369,10 @@ _NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
 
 def fill_arguments(fn: dict[str, Any], prompt: str) -> dict[str, Any]:
     """Arguments for `fn` taken from the prompt, following its JSON schema loosely."""
-    params = fn.get("parameters") if isinstance(fn.get("parameters"), dict) else {}
-    props = params.get("properties") if isinstance(params.get("properties"), dict) else {}
+    raw_params = fn.get("parameters")
+    params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
+    raw_props = params.get("properties")
+    props: dict[str, Any] = raw_props if isinstance(raw_props, dict) else {}
     required = set(params.get("required") or [])
     args: dict[str, Any] = {}
     capitalised = [w for w in re.findall(r"\b[A-Z][a-z]+\b", prompt) if w.lower() not in _STOPWORDS]

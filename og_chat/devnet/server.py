@@ -36,9 +36,9 @@ DEFAULT_FUND_OPG = Decimal(1000)
 def _tee_payment_address() -> str:
     """A fixed address for the TEE's earnings, distinct from every test account."""
     from eth_hash.auto import keccak
-    from eth_keys import keys
+    from eth_keys.datatypes import PrivateKey
 
-    return str(keys.PrivateKey(keccak(_PAY_TO_SEED)).public_key.to_checksum_address())
+    return str(PrivateKey(keccak(_PAY_TO_SEED)).public_key.to_checksum_address())
 
 
 class Devnet:

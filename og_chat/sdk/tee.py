@@ -106,7 +106,8 @@ def canonical_tool_calls(tool_calls: Any) -> list[dict[str, Any]]:
     out = []
     for call in tool_calls or []:
         call = call if isinstance(call, dict) else {}
-        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+        raw_fn = call.get("function")
+        fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
         args = fn.get("arguments", "")
         if not isinstance(args, str):
             args = json.dumps(args)

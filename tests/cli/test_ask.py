@@ -136,3 +136,13 @@ def test_console_script_runs_version_and_ask(devnet: Devnet, tmp_path: Path) -> 
     assert ask.returncode == 0, ask.stderr
     assert ask.stdout.strip()
     assert "receipt " in ask.stderr and "TEE ✓" in ask.stderr
+
+
+def test_options_before_the_subcommand_are_kept(
+    og: Any, devnet: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OG_DEVNET_URL")  # only the flag names the devnet
+    result = og("--devnet-url", devnet.url, "-m", "gpt-5", "ask", "--json", "hi")
+    assert result.code == 0, result.err
+    receipt = result.json()["receipt"]
+    assert receipt["endpoint"].startswith(devnet.url) and receipt["model"] == "openai/gpt-5"

@@ -11,5 +11,9 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_every_binding_id_is_in_the_readme() -> None:
     text = README.read_text()
-    missing = [binding_id for binding_id, _keys, _what in keybinding_table() if f"`{binding_id}`" not in text]
+    missing = [
+        binding_id
+        for binding_id, _keys, _what in keybinding_table()
+        if f"`{binding_id}`" not in text
+    ]
     assert not missing, f"README.md does not list: {missing}"
