@@ -35,9 +35,7 @@ def _import_seconds(module: str, runs: int = 7, python: str = sys.executable) ->
     code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
     times = []
     for _ in range(runs):
-        out = subprocess.run(
-            [python, "-c", code], capture_output=True, text=True, check=True
-        )
+        out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
         times.append(float(out.stdout.strip()))
     return statistics.median(times)
 
