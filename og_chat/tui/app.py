@@ -202,7 +202,7 @@ class OGChatApp(App[None]):
         backend = self.backend
         self._to_main(BackendReady(backend.network, backend.address, backend.gateway))
         backend.start_settlement_tracker(
-            lambda receipt_id, fields: self._to_main(ReceiptUpdated(receipt_id, dict(fields)))
+            lambda receipt_id, fields: self.post_message(ReceiptUpdated(receipt_id, dict(fields)))
         )
         self.refresh_wallet()
 
@@ -228,7 +228,9 @@ class OGChatApp(App[None]):
 
     @on(ReceiptUpdated)
     def _receipt_updated(self, message: ReceiptUpdated) -> None:
-        self._to_main(ReceiptUpdated(message.receipt_id, message.fields))
+        """Every open screen that lists receipts (the chat's panel, the browser) repaints it."""
+        for screen in self.screen_stack:
+            screen.post_message(ReceiptUpdated(message.receipt_id, message.fields))
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

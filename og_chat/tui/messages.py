@@ -52,8 +52,13 @@ class ReceiptAdded(Message):
 
 
 @dataclass
-class ReceiptUpdated(Message):
-    """Later facts about a receipt arrived (usually: its payment settled)."""
+class ReceiptUpdated(Message, bubble=False):
+    """Later facts about a receipt arrived (usually: its payment settled).
+
+    Posted to the App, which hands a copy to every screen in the stack. It does
+    not bubble: a screen's copy bubbling back to the App was forwarded again,
+    an endless loop that kept the event loop busy from the first settlement on.
+    """
 
     receipt_id: str
     fields: dict[str, Any]

@@ -69,7 +69,7 @@ async def test_escape_stops_a_long_answer_and_keeps_the_partial_text(
             pilot,
             lambda: (
                 bool(main.query(AssistantMessage))
-                and bool(main.query_one(AssistantMessage).markdown.source)
+                and bool(main.query_one(AssistantMessage).body.source)
             ),
             what="first tokens",
         )

@@ -10,10 +10,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..sanitize import neutralize
+from ..widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from ..app import OGChatApp
@@ -52,7 +53,7 @@ class CodeBlocksScreen(ModalScreen[None]):
             yield OptionList(
                 *(Option(_preview(b, i), id=str(i)) for i, b in enumerate(self.blocks))
             )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(".dialog").border_title = "Code blocks"

@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Markdown, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from og_chat.sdk.models import CATALOGUE, PROVIDERS, models_by_provider, resolve_model
@@ -21,8 +21,10 @@ from ..backend import format_opg
 from ..chat import new_conversation_id
 from ..messages import ReceiptAdded
 from ..widgets.conversation import ThrottledStream
+from ..widgets.key_footer import KeyFooter
 from ..widgets.model_picker import step_provider
 from ..widgets.receipts_panel import cost_of
+from ..widgets.streamed_markdown import StreamedMarkdown
 
 if TYPE_CHECKING:
     from ..app import OGChatApp
@@ -53,7 +55,7 @@ class CompareColumn(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(Content("waiting…"), classes="stats")
         with VerticalScroll(classes="answer"):
-            yield Markdown("")
+            yield StreamedMarkdown()
 
     def on_mount(self) -> None:
         info = CATALOGUE.get(self.model)
@@ -99,7 +101,7 @@ class CompareScreen(Screen[None]):
             yield OptionList(id="compare-models")
             yield Horizontal(id="columns")
         yield Input(placeholder="One prompt for every model… (Enter sends)", id="compare-prompt")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         self.query_one("#compare-models").border_title = "Models (Enter toggles)"
@@ -179,9 +181,8 @@ class CompareScreen(Screen[None]):
         app = self.og_app
         column.set_stats("waiting for the runtime…")
         await app.wait_for_backend()
-        markdown = column.query_one(Markdown)
         column.query_one(VerticalScroll).anchor()
-        stream = ThrottledStream(markdown)
+        stream = ThrottledStream(column.query_one(StreamedMarkdown))
         started = time.monotonic()
         first: float | None = None
         tokens = 0
@@ -215,7 +216,6 @@ class CompareScreen(Screen[None]):
             raise
         finally:
             await stream.stop()
-            await markdown.update(markdown.source)
             elapsed = time.monotonic() - started
             parts = [f"TTFT {first:.2f} s" if first is not None else "TTFT —"]
             parts.append(f"{tokens / elapsed:,.0f} tok/s" if tokens and elapsed > 0 else "— tok/s")

@@ -13,7 +13,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from og_chat.sdk.models import CATALOGUE, resolve_model
 from og_chat.sdk.types import Receipt
@@ -38,6 +37,7 @@ from ..widgets.conversation import (
     UserMessage,
     code_blocks,
 )
+from ..widgets.key_footer import KeyFooter
 from ..widgets.model_picker import ModelPicker, step_provider
 from ..widgets.prompt import PromptArea
 from ..widgets.receipts_panel import ReceiptsPanel, cost_of
@@ -247,7 +247,7 @@ class MainScreen(Screen[None]):
                 yield Conversation(id="conversation")
                 yield PromptArea(self._draft, id="prompt")
             yield ReceiptsPanel(id="receipts")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._fit(self.app.size.width)
@@ -435,7 +435,7 @@ class MainScreen(Screen[None]):
         conversation = self._conversation
         await conversation.add(view)
         conversation.anchor()
-        stream = ThrottledStream(view.markdown)
+        stream = ThrottledStream(view.body)
         from og_chat.tools import TOOL_SCHEMAS, ToolCallAssembler
 
         assembler = ToolCallAssembler()
@@ -482,8 +482,7 @@ class MainScreen(Screen[None]):
             result.elapsed = time.monotonic() - started
             result.text = "".join(pieces)
             result.tool_calls = assembler.calls
-            await stream.stop()
-            await view.markdown.update(view.markdown.source)  # one full render: fences close
+            await stream.stop()  # ends with one whole render of the tail: fences close
             view.text = result.text
             view.set_meta(turn_stats(label, result))
             self._record_answer(result)

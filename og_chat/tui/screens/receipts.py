@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from og_chat.sdk.models import PROVIDERS
 from og_chat.sdk.types import Receipt
@@ -22,6 +22,7 @@ from og_chat.sdk.types import Receipt
 from ..backend import format_opg
 from ..messages import ReceiptUpdated
 from ..sanitize import neutralize
+from ..widgets.key_footer import KeyFooter
 from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, cost_of, model_label, total_cost
 from ..widgets.virtual_table import VirtualTable
 
@@ -192,7 +193,7 @@ class ReceiptsBrowser(Screen[None]):
         )
         yield VirtualTable(COLUMNS, browser_cells, id="browser-table")
         yield Static("loading receipts…", id="browser-summary")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(VirtualTable).focus()
@@ -324,7 +325,7 @@ class ReceiptDetail(ModalScreen[None]):
                         yield Static(Content(name), classes="name")
                         yield Static(Content(neutralize(text)), classes="value")
             yield Static(Content("v: re-verify · x: export JSON · Esc: close"), id="verify-results")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#receipt-dialog").border_title = f"Receipt {self.receipt.id}"

@@ -11,10 +11,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..sanitize import neutralize
+from ..widgets.key_footer import KeyFooter
 from ..widgets.receipts_panel import model_label
 from .dialogs import AskText, Confirm
 
@@ -77,7 +78,7 @@ class SessionsScreen(Screen[None]):
             yield Input(placeholder="filter conversations…", id="sessions-filter")
             yield OptionList(id="sessions-list")
             yield Static("", id="sessions-summary")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#sessions-box").border_title = "Conversations"

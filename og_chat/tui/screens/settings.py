@@ -10,9 +10,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Select, Static
+from textual.widgets import DataTable, Select, Static
 
 from ..messages import SettingsChanged
+from ..widgets.key_footer import KeyFooter
 from .dialogs import AskText
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class SettingsScreen(Screen[None]):
             with Vertical(id="paths"):
                 for name, path in local.paths():
                     yield Static(Content.assemble((f"{name:<12}", "$secondary"), str(path)))
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.fill_caps()

@@ -11,10 +11,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..backend import WalletView, format_opg
 from ..messages import WalletUpdated
+from ..widgets.key_footer import KeyFooter
 from .dialogs import AskText, Confirm
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class WalletScreen(ModalScreen[None]):
                 Content("r: refresh · t: top up (approve OPG for Permit2) · Esc: close"),
                 classes="field-label",
             )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#wallet-dialog").border_title = "Wallet"

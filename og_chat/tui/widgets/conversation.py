@@ -16,9 +16,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from ..sanitize import StreamNeutralizer, neutralize
+from .streamed_markdown import StreamedMarkdown
 
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 
@@ -29,43 +30,41 @@ def code_blocks(markdown: str) -> list[str]:
 
 
 class ThrottledStream:
-    """Feeds a `MarkdownStream` at most every `interval` seconds, neutralizing as it goes.
+    """Feeds a `StreamedMarkdown` at most every `interval` seconds, neutralizing as it goes.
 
     A model sends a token every few hundred microseconds; handing each one to
     the Markdown widget costs an event-loop turn and a layout pass. Joining
     them into a few dozen writes a second keeps the screen live and the
-    throughput bounded by the network, not the renderer.
+    throughput bounded by the network, not the renderer. The interval counts
+    from the end of the last write, so a slow write (a part being frozen) is
+    followed by a full batch rather than a single token.
     """
 
-    def __init__(self, markdown: Markdown, interval: float = 1 / 30) -> None:
-        self.stream = Markdown.get_stream(markdown)
+    def __init__(self, view: StreamedMarkdown, interval: float = 1 / 30) -> None:
+        self.view = view
         self.interval = interval
         self._neutral = StreamNeutralizer()
         self._pending: list[str] = []
-        self._last = 0.0
+        self._next = 0.0
 
     async def write(self, piece: str) -> None:
         """Queue a raw piece; flush when the interval has passed."""
         self._pending.append(piece)
-        now = time.monotonic()
-        if now - self._last >= self.interval:
-            self._last = now
+        if time.monotonic() >= self._next:
             await self._flush()
+            self._next = time.monotonic() + self.interval
 
     async def _flush(self) -> None:
         if self._pending:
             text = self._neutral.feed("".join(self._pending))
             self._pending.clear()
-            if text:
-                await self.stream.write(text)
+            await self.view.write(text)
 
     async def stop(self) -> None:
-        """Write what is left and stop the stream."""
+        """Write what is left, stop streaming and render the end of the answer once, whole."""
         await self._flush()
-        tail = self._neutral.flush()
-        if tail:
-            await self.stream.write(tail)
-        await self.stream.stop()
+        await self.view.write(self._neutral.flush())
+        await self.view.finish()
 
 
 class UserMessage(Static):
@@ -89,15 +88,16 @@ class AssistantMessage(Vertical):
         """The answer as received (raw); the screen shows `neutralize(text)`."""
 
     def compose(self) -> ComposeResult:
-        yield Markdown(neutralize(self.text), classes="body")
+        yield StreamedMarkdown(neutralize(self.text), classes="body")
         yield Static("", classes="meta")
 
     def on_mount(self) -> None:
         self.border_title = neutralize(self.model_label)
 
     @property
-    def markdown(self) -> Markdown:
-        return self.query_one(Markdown)
+    def body(self) -> StreamedMarkdown:
+        """The answer's Markdown: static parts plus the streaming tail."""
+        return self.query_one(StreamedMarkdown)
 
     def set_meta(self, text: str) -> None:
         """Stats or status under the answer (time to first token, tokens, cost)."""
