@@ -503,7 +503,7 @@ def _inert(text: str) -> str:
     screen, retitle the window or hide text. The TUI's neutralizer is pure (no
     Textual), so both faces share one implementation.
     """
-    from og_chat.tui.sanitize import neutralize
+    from og_chat.sanitize import neutralize
 
     return neutralize(text)
 
@@ -681,7 +681,7 @@ async def _ask(args: argparse.Namespace, prompt: str, model: str, mode: str | No
     if args.system:
         messages.append({"role": "system", "content": args.system})
     messages.append({"role": "user", "content": prompt})
-    from og_chat.tui.sanitize import StreamNeutralizer
+    from og_chat.sanitize import StreamNeutralizer
 
     live = not args.json and not args.no_stream
     shown = StreamNeutralizer()

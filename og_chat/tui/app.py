@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -17,6 +17,8 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
+
+from og_chat.sanitize import neutralize
 
 from .backend import Backend, LocalState
 from .chat import ChatState
@@ -28,7 +30,6 @@ from .messages import (
     SettingsChanged,
     WalletUpdated,
 )
-from .sanitize import neutralize
 from .screens.main import MainScreen
 
 _HERE = Path(__file__).parent
@@ -39,7 +40,7 @@ DEFAULT_THEME = "opengradient"
 class OGChatApp(App[None]):
     """og-chat's TUI."""
 
-    CSS_PATH: ClassVar[list[str | Path]] = [
+    CSS_PATH: ClassVar[list[str | PurePath]] = [
         _HERE / "app.tcss",
         _HERE / "screens" / "main.tcss",
         _HERE / "screens" / "receipts.tcss",

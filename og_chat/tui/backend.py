@@ -164,7 +164,7 @@ class Backend:
         result = await self.runtime.top_up(min_opg, approve_opg)
         return None if result is None else str(result)
 
-    def start_settlement_tracker(self, on_update: Callable[[str, dict[str, Any]], None]) -> None:
+    def start_settlement_tracker(self, on_update: Callable[[str, dict[str, Any]], object]) -> None:
         """Have the runtime report pending payments as they settle."""
         self.runtime.start_settlement_tracker(on_update)
 
@@ -224,22 +224,26 @@ class LocalState:
     def _get(self, name: str, default: Any = None) -> Any:
         return getattr(self.config, name, default) if self.config is not None else default
 
+    def _text(self, name: str) -> str | None:
+        value = self._get(name)
+        value = getattr(value, "value", value)  # enums hold their wire value
+        return None if value is None else str(value)
+
     @property
     def network(self) -> str | None:
-        return self._get("network")
+        return self._text("network")
 
     @property
     def model(self) -> str | None:
-        return self._get("model")
+        return self._text("model")
 
     @property
     def mode(self) -> str | None:
-        value = self._get("settlement_mode")
-        return getattr(value, "value", value)
+        return self._text("settlement_mode")
 
     @property
     def theme(self) -> str | None:
-        return self._get("theme")
+        return self._text("theme")
 
     @property
     def keymap(self) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from og_chat.tui.sanitize import StreamNeutralizer, neutralize
+from og_chat.sanitize import StreamNeutralizer, neutralize
 
 
 def test_escape_sequences_become_visible_and_inert() -> None:

@@ -13,7 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..sanitize import neutralize
+from og_chat.sanitize import neutralize
+
 from ..widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:

@@ -16,12 +16,12 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
+from og_chat.sanitize import neutralize
 from og_chat.sdk.models import PROVIDERS
 from og_chat.sdk.types import Receipt
 
 from ..backend import format_opg
 from ..messages import ReceiptUpdated
-from ..sanitize import neutralize
 from ..widgets.key_footer import KeyFooter
 from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, cost_of, model_label, total_cost
 from ..widgets.virtual_table import VirtualTable

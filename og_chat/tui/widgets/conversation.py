@@ -18,7 +18,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from ..sanitize import StreamNeutralizer, neutralize
+from og_chat.sanitize import StreamNeutralizer, neutralize
+
 from .streamed_markdown import StreamedMarkdown
 
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -110,7 +111,7 @@ def pretty_json(value: Any) -> str:
         try:
             value = json.loads(value)
         except ValueError:
-            return value
+            return str(value)
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 
 

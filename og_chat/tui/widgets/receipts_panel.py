@@ -15,11 +15,11 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 
+from og_chat.sanitize import neutralize
 from og_chat.sdk.models import CATALOGUE
 from og_chat.sdk.types import Receipt
 
 from ..backend import format_opg
-from ..sanitize import neutralize
 
 COLUMNS = ("time", "model", "tok", "OPG", "mode", "TEE", "pay")
 

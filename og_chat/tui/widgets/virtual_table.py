@@ -20,7 +20,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..sanitize import neutralize
+from og_chat.sanitize import neutralize
 
 Row = TypeVar("Row")
 
@@ -115,11 +115,9 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         width = self.size.width
         base = self.rich_style
         if y == 0:  # the header stays put while the rows scroll under it
-            style = self.get_component_rich_style("vtable--header")
+            header = base + self.get_component_rich_style("vtable--header")
             text = self._line_text([label for label, _, _ in self.columns])
-            return Strip([Segment(text, base + style)]).crop_extend(
-                scroll_x, scroll_x + width, base + style
-            )
+            return Strip([Segment(text, header)]).crop_extend(scroll_x, scroll_x + width, header)
         index = scroll_y + y - 1
         if index >= len(self.rows):
             return Strip.blank(width, base)
