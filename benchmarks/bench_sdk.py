@@ -72,6 +72,26 @@ async def _calls(url: str, n: int) -> dict[str, float]:
             wall.append(time.perf_counter() - w0)
     llm = LLM(network="devnet", devnet_url=url)
     await llm.aensure_opg_approval(10)
+    # One paid round trip: the same request carrying a payment signed beforehand, so
+    # the gateway verifies and serves it exactly as on a first call, minus the 402.
+    from og_chat.sdk import x402
+    from og_chat.sdk.signing import sign_payment
+
+    key = llm._key.get() if llm._key else ""
+    async with httpx.AsyncClient() as plain:
+        challenge = await plain.post(url + "/v1/chat/completions", json=body)
+        required = x402.decode_payment_required(challenge.headers[x402.PAYMENT_REQUIRED])
+        paid_rt = []
+        for _ in range(7):
+            header = x402.encode_payment_signature(
+                sign_payment(key, required, required.accepts[0]).payload
+            )
+            w0 = time.perf_counter()
+            answer = await plain.post(
+                url + "/v1/chat/completions", json=body, headers={x402.PAYMENT_SIGNATURE: header}
+            )
+            paid_rt.append(time.perf_counter() - w0)
+            assert answer.status_code == 200, answer.text
     first_cpu, first_wall = [], []
     for _ in range(5):
         llm._sessions.clear()
@@ -94,6 +114,7 @@ async def _calls(url: str, n: int) -> dict[str, float]:
         "paid_wall": statistics.median(paid_wall),
         "first_cpu": statistics.median(first_cpu),
         "first_wall": statistics.median(first_wall),
+        "paid_round_trip": statistics.median(paid_rt),
     }
 
 
@@ -173,14 +194,17 @@ def run() -> list[Row]:
                    f"(ours {m['paid_cpu'] * 1000:.2f} ms CPU, {m['paid_wall'] * 1000:.2f} ms wall)")  # fmt: skip
     rows.append({"figure": "client CPU, paid call on a reused session, over a plain call", "median": extra,
                  "unit": "ms", "target": "≤ 1 ms", "anchor": anchor, "ok": extra <= 1.0})  # fmt: skip
-    first = (m["first_wall"] - m["plain_wall"]) * 1000
-    anchor = (f"client CPU of it {m['first_cpu'] * 1000:.1f} ms; round trip "
-              f"{m['plain_wall'] * 1000:.2f} ms")  # fmt: skip
+    # "Over one round trip": the same paid request sent once, verified and served by the
+    # gateway (what any paid call costs); the difference is the 402 and the signing.
+    first = (m["first_wall"] - m["paid_round_trip"]) * 1000
+    over_unpaid = (m["first_wall"] - m["plain_wall"]) * 1000
+    anchor = (f"paid round trip {m['paid_round_trip'] * 1000:.2f} ms (gateway verifies on py-evm); "
+              f"over an unpaid 402 round trip {over_unpaid:.1f} ms; client CPU {m['first_cpu'] * 1000:.1f} ms")  # fmt: skip
     if best.get("ok"):
-        theirs = best["first_wall_ms"] - m["plain_wall"] * 1000
-        anchor += (f"; {label} first call {theirs:.1f} ms over a round trip "
+        theirs = best["first_wall_ms"] - m["paid_round_trip"] * 1000
+        anchor += (f"; {label} first call {theirs:.1f} ms over the paid round trip "
                    f"({best['first_cpu_ms']:.1f} ms CPU; ratio {first / theirs:.2f})")  # fmt: skip
-    rows.append({"figure": "first call (402, sign, resend) over one round trip, wall", "median": first,
+    rows.append({"figure": "first call (402, sign, resend) over one paid round trip, wall", "median": first,
                  "unit": "ms", "target": "≤ 15 ms", "anchor": anchor, "ok": first <= 15})  # fmt: skip
     rows.append({"figure": "official SDK client vs the devnet (anchor availability)",
                  "median": float(bool(stock.get("ok"))), "unit": "paid",
