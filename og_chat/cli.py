@@ -633,7 +633,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
         from og_chat.sdk.types import settlement_mode
 
         mode = settlement_mode(args.mode).value
-    run(network=args.network, model=model, devnet_url=args.devnet_url, mode=mode)
+    key = None
+    if args.network != "devnet" and not (args.devnet_url or os.environ.get("OG_DEVNET_URL")):
+        from og_chat.store import keystore
+
+        # A keystore means mainnet: unlock it here, before the screen takes the terminal.
+        if keystore.env_private_key() is None and keystore.keystore_path().exists():
+            key = keystore.resolve_private_key(
+                keystore.prompt_passphrase if sys.stdin.isatty() else None
+            )
+    run(network=args.network, model=model, devnet_url=args.devnet_url, mode=mode, private_key=key)
     return EXIT_OK
 
 

@@ -75,12 +75,13 @@ class Runtime:
         from og_chat.sdk.client import LLM
         from og_chat.sdk.pricing import table_cost
         from og_chat.store.config import load_config
+        from og_chat.store.keystore import env_private_key
         from og_chat.store.receipts import ReceiptStore
         from og_chat.store.sessions import SessionStore
 
         say = on_progress or (lambda _msg: None)
         config = config if config is not None else load_config()
-        key = private_key or os.environ.get("OG_PRIVATE_KEY") or None
+        key = private_key or env_private_key()
         network = network or _configured_network(config) or ("mainnet" if key else "devnet")
         devnet_url = (
             devnet_url or os.environ.get("OG_DEVNET_URL") or getattr(config, "devnet_url", None)

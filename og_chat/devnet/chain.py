@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from og_chat.sdk import networks as _networks
 from og_chat.sdk.errors import ChainError
 
 from .contracts import abi, artifact, event_signature
@@ -76,10 +77,11 @@ OPERATOR_KEY = "0xdae4671006c60a3619556ace98eca6f6e092948d05b13070a27ac492a4fba4
 OPERATOR_ADDRESS = "0x8C3229EC621644789d7F61FAa82c6d0E5F97d43D"
 """The devnet operator: owns OPG, the registry and settlement; the x402 facilitator."""
 
-PERMIT2_ADDRESS = "0x000000000022D473030F116dDEE9F6B43aC78BA3"
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
-UPTO_PROXY_ADDRESS = "0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002"
-EXACT_PERMIT2_PROXY_ADDRESS = "0x402085c248EeA27D92E8b30b2C58ed07f9E20001"
+# The canonical addresses a stock x402 client signs for: the sdk's, so both agree.
+PERMIT2_ADDRESS = _networks.PERMIT2_ADDRESS
+UPTO_PROXY_ADDRESS = _networks.UPTO_PERMIT2_PROXY
+EXACT_PERMIT2_PROXY_ADDRESS = _networks.EXACT_PERMIT2_PROXY
 OPG_ADDRESS = "0xC064BA4F8D097c65089a379f4A94E7cC15132CB4"
 """CREATE address of the operator at nonce 0."""
 TEE_REGISTRY_ADDRESS = "0x0162c4eb1539e0123DA26D8a6747f3dEB2e01fE2"

@@ -105,6 +105,17 @@ class ChainClient:
             self._w3 = Web3(HTTPProvider(self.profile.rpc_url, request_kwargs={"timeout": 30}))
         return self._w3
 
+    def _checked_w3(self) -> Any:
+        """The Web3, after checking the RPC serves the profile's chain: a transaction is
+        signed for the chain id the RPC reports, so a lying RPC must not pick it."""
+        chain_id = int(self.w3.eth.chain_id)
+        if chain_id != self.profile.chain_id:
+            raise ChainError(
+                f"the RPC {self.profile.rpc_url} serves chain {chain_id}, "
+                f"not {self.profile.name}'s chain {self.profile.chain_id}; nothing was signed"
+            )
+        return self.w3
+
     def _token(self) -> Any:
         from web3 import Web3
 
@@ -187,7 +198,7 @@ class ChainClient:
         permit2 = Web3.to_checksum_address(self.profile.permit2)
 
         def send() -> str:
-            w3 = self.w3
+            w3 = self._checked_w3()
             fn = token.functions.approve(permit2, approve_base)
             gas = int(fn.estimate_gas({"from": account.address}) * 1.2)
             tx = fn.build_transaction(
@@ -244,7 +255,7 @@ class ChainClient:
             return None
 
         def send() -> str:
-            w3 = self.w3
+            w3 = self._checked_w3()
             nonce = w3.eth.get_transaction_count(funder.address, "pending")
             gas_price = w3.eth.gas_price
             chain_id = w3.eth.chain_id

@@ -27,6 +27,7 @@ from .errors import (
     GatewayError,
     MalformedPaymentHeader,
     OGError,
+    PaymentError,
     PaymentRequired,
     StreamInterrupted,
     VerificationFailed,
@@ -497,7 +498,20 @@ class LLM:
             break
         assert self._policy is not None and self._key is not None
         requirement = self._policy.choose(required)  # PaymentRefused: nothing signed
-        signed = sign_payment(self._key.get(), required, requirement, permit2=self.profile.permit2)
+        profile = self.profile
+        spender = (
+            profile.upto_proxy if requirement.scheme == "upto" else profile.exact_permit2_proxy
+        )
+        try:
+            signed = sign_payment(
+                self._key.get(), required, requirement, permit2=profile.permit2, spender=spender
+            )
+        except OGError:
+            raise
+        except (
+            Exception
+        ) as exc:  # a malformed field the policy could not see; no key in this frame's message
+            raise PaymentError(f"could not sign the payment: {exc}") from None
         self.signatures_made += 1
         header = X_PAYMENT if required.x402_version == 1 else PAYMENT_SIGNATURE
         paid = dict(headers)

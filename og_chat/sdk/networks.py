@@ -21,6 +21,16 @@ MAINNET_REGISTRY_RPC = "https://ogevmdevnet.opengradient.ai"
 MAINNET_BASE_RPC = "https://base-rpc.publicnode.com"
 OPG_DECIMALS = 18
 ONE_OPG = 10**OPG_DECIMALS
+PUBLIC_CHAIN_IDS = frozenset(
+    {1, 10, 56, 137, 8453, 42161, 43114, 42220, 4689, 1329, 84532, 11155111, 43113, 80002, 10143}
+)
+"""Chains with real value (or public testnets): a devnet may never claim one.
+
+A devnet's profile comes from its own `/devnet` document; refusing these ids means
+that a hostile "devnet" cannot make the client sign an authorization or an
+`approve` that would be valid on a real network (EIP-712 and EIP-155 both bind
+the chain id).
+"""
 PLACEHOLDER_API_KEY = "0x1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcdef"
 """The fixed bearer token the official client sends; not a secret."""
 
@@ -74,6 +84,15 @@ def mainnet_profile() -> NetworkProfile:
 
 def devnet_profile(doc: dict[str, Any], base_url: str) -> NetworkProfile:
     """Build the devnet profile from its `GET /devnet` document."""
+    try:
+        chain_id = int(doc["chain_id"])
+    except (KeyError, TypeError, ValueError):
+        chain_id = -1
+    if chain_id in PUBLIC_CHAIN_IDS:
+        raise ConfigurationError(
+            f"{base_url} calls itself a devnet but names chain {chain_id}, a public network",
+            hint="refusing to sign anything for it; point OG_DEVNET_URL at an og-chat devnet",
+        )
     try:
         contracts = doc["contracts"]
         token = doc.get("token", {})

@@ -69,8 +69,11 @@ class PaymentPolicy:
             raise PaymentRefused(
                 "extra.facilitatorAddress", None, "upto needs a facilitator address"
             )
-        if method == "permit2" and not p.known_spenders:
-            raise PaymentRefused("spender", None, "no known Permit2 proxy for this profile")
+        if not _is_address(requirement.pay_to):
+            raise PaymentRefused("payTo", requirement.pay_to, "not an address")
+        facilitator = requirement.extra.get("facilitatorAddress")
+        if requirement.scheme == "upto" and not _is_address(facilitator):
+            raise PaymentRefused("extra.facilitatorAddress", facilitator, "not an address")
         amount = requirement.amount_int
         if amount <= 0:
             raise PaymentRefused("amount", requirement.amount, "must be positive")
@@ -102,3 +105,10 @@ class PaymentPolicy:
             return requirement
         assert first_error is not None
         raise first_error
+
+
+def _is_address(value: object) -> bool:
+    """A 20-byte hex address (the spender is ours to choose; recipients come from the 402)."""
+    from eth_utils.address import is_hex_address
+
+    return isinstance(value, str) and bool(is_hex_address(value))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import PaymentError
+from .networks import EXACT_PERMIT2_PROXY, PERMIT2_ADDRESS, UPTO_PERMIT2_PROXY
 from .x402 import PaymentPayload, PaymentRequired, PaymentRequirements
 
 EIP712_DOMAIN_NO_VERSION = [
@@ -47,7 +48,6 @@ TRANSFER_WITH_AUTHORIZATION = [
     {"name": "validBefore", "type": "uint256"},
     {"name": "nonce", "type": "bytes32"},
 ]
-PERMIT2_ADDRESS = "0x000000000022D473030F116dDEE9F6B43aC78BA3"
 SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 VALID_AFTER_BACKDATE = 600
 """Seconds `validAfter` is backdated, as the official client does, to absorb clock skew."""
@@ -309,6 +309,7 @@ def sign_payment(
     nonce: int | str | None = None,
     valid_after: int | None = None,
     permit2: str = PERMIT2_ADDRESS,
+    spender: str | None = None,
 ) -> SignedPayment:
     """Sign `requirement` and build the `PaymentPayload` to send back.
 
@@ -337,7 +338,7 @@ def sign_payment(
                 raise PaymentError(
                     "upto requirement has no extra.facilitatorAddress; nothing was signed"
                 )
-            spender = _default_spender("upto", requirement)
+            spender = checksum(spender or UPTO_PERMIT2_PROXY)
             typed = upto_typed_data(
                 chain_id=requirement.chain_id, token=token, amount=amount, spender=spender,
                 nonce=nonce_int, deadline=deadline, to=to, facilitator=str(facilitator),
@@ -349,7 +350,7 @@ def sign_payment(
                 "validAfter": str(valid_after),
             }
         else:
-            spender = _default_spender("exact", requirement)
+            spender = checksum(spender or EXACT_PERMIT2_PROXY)
             typed = exact_permit2_typed_data(
                 chain_id=requirement.chain_id, token=token, amount=amount, spender=spender,
                 nonce=nonce_int, deadline=deadline, to=to, valid_after=valid_after, permit2=permit2,
@@ -417,9 +418,3 @@ def sign_payment(
         deadline=deadline,
         amount=amount,
     )
-
-
-def _default_spender(scheme: str, requirement: PaymentRequirements) -> str:
-    from .networks import EXACT_PERMIT2_PROXY, UPTO_PERMIT2_PROXY
-
-    return checksum(UPTO_PERMIT2_PROXY if scheme == "upto" else EXACT_PERMIT2_PROXY)

@@ -396,6 +396,13 @@ def run(
     model: str | None = None,
     devnet_url: str | None = None,
     mode: str | None = None,
+    private_key: str | None = None,
 ) -> None:
-    """Run the TUI until the user quits (`og-chat` with no subcommand)."""
-    OGChatApp(network=network, model=model, devnet_url=devnet_url, mode=mode).run()
+    """Run the TUI until the user quits (`og-chat` with no subcommand).
+
+    `private_key` comes from the keystore, unlocked by the CLI before the screen
+    takes over the terminal; None means `OG_PRIVATE_KEY`, else the devnet.
+    """
+    app = OGChatApp(network=network, model=model, devnet_url=devnet_url, mode=mode)
+    app.backend.set_private_key(private_key)
+    app.run()

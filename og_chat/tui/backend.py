@@ -75,6 +75,11 @@ class Backend:
         self.config = config
         """The loaded Config; set by the App before `open()`."""
         self.runtime: Any = None
+        self._key: Callable[[], str | None] = lambda: None
+
+    def set_private_key(self, key: str | None) -> None:
+        """A key unlocked from the keystore; held in a closure so no repr or screen shows it."""
+        self._key = lambda: key
 
     @property
     def ready(self) -> bool:
@@ -95,6 +100,7 @@ class Backend:
             network=self._network,
             devnet_url=self._devnet_url,
             mode=self._mode,
+            private_key=self._key(),
             on_progress=on_progress,
         )
 

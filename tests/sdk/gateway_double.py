@@ -60,6 +60,8 @@ class Knobs:
     drop_after: int | None = None
     """Streaming: close the connection after this many content events."""
     tamper_signature: bool = False
+    devnet_document: dict[str, Any] = field(default_factory=dict)
+    """Overrides merged into the double's `/devnet` document (what the client builds its profile from)."""
     payment_response_tx: str | None = None
     """Send a PAYMENT-RESPONSE naming this settlement transaction."""
 
@@ -119,14 +121,14 @@ class GatewayDouble:
         return base
 
     async def _devnet(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                "chain_id": CHAIN_ID,
-                "contracts": {"opg": OPG},
-                "accounts": [],
-                "rpc_url": self.url + "/rpc",
-            }
-        )
+        doc = {
+            "chain_id": CHAIN_ID,
+            "contracts": {"opg": OPG},
+            "accounts": [],
+            "rpc_url": self.url + "/rpc",
+        }
+        doc.update(self.knobs.devnet_document)
+        return web.json_response(doc)
 
     async def _signing_key(self, request: web.Request) -> web.Response:
         return web.json_response({"public_key": _KEY[1], "tee_id": "0x" + "ab" * 32})

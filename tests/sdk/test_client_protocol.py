@@ -206,3 +206,45 @@ async def test_payment_response_header_gives_the_settlement_hash(gw: GatewayDoub
 def test_private_key_never_in_repr_or_errors() -> None:
     llm = LLM(KEY, llm_server_url="http://127.0.0.1:9")
     assert KEY[2:] not in repr(llm) and KEY[2:] not in repr(vars(llm))
+
+
+async def test_the_signed_spender_is_the_profiles_proxy_not_a_constant(gw: GatewayDouble) -> None:
+    other_proxy = "0x00000000000000000000000000000000000b0b0b"
+    gw.knobs.devnet_document = {
+        "contracts": {"opg": gw.requirement()["asset"], "upto_proxy": other_proxy}
+    }
+    async with client(gw) as llm:
+        await llm.chat("openai/gpt-5", MSG)
+    (payment,) = gw.payments
+    assert payment.payload["permit2Authorization"]["spender"].lower() == other_proxy
+
+
+async def test_a_devnet_claiming_a_public_chain_is_refused(gw: GatewayDouble) -> None:
+    from og_chat.sdk.errors import ConfigurationError
+
+    gw.knobs.devnet_document = {"chain_id": 8453}
+    gw.knobs.requirement = {"network": "eip155:8453"}
+    with pytest.raises(ConfigurationError, match="public network"):
+        async with client(gw) as llm:
+            await llm.chat("openai/gpt-5", MSG)
+    assert not gw.payments
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ({"payTo": "not-an-address"}, "payTo"),
+        (
+            {"extra": {"assetTransferMethod": "permit2", "facilitatorAddress": "0x12"}},
+            "extra.facilitatorAddress",
+        ),
+    ],
+)
+async def test_malformed_recipients_are_refused_not_crashed_on(
+    gw: GatewayDouble, override: dict[str, Any], field: str
+) -> None:
+    gw.knobs.requirement = override
+    async with client(gw) as llm:
+        with pytest.raises(PaymentRefused) as info:
+            await llm.chat("openai/gpt-5", MSG)
+    assert info.value.field == field and llm.signatures_made == 0

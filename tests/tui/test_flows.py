@@ -207,3 +207,15 @@ async def test_the_draft_survives_a_restart(devnet: Any) -> None:
     async with again.run_test(size=SIZE) as pilot:
         prompt = _main(again).query_one("#prompt")
         await wait_until(pilot, lambda: prompt.text == "half a thought", what="draft")  # type: ignore[attr-defined]
+
+
+async def test_a_key_unlocked_before_start_is_the_wallet_used(devnet: Any) -> None:
+    """`og-chat` unlocks a keystore before the screen starts; the runtime pays with that key."""
+    from og_chat.devnet.chain import DEV_ADDRESSES, DEV_KEYS
+
+    app = _app(devnet, network="devnet")
+    app.backend.set_private_key(DEV_KEYS[3])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.backend.ready, what="backend")
+        assert app.backend.runtime.address == DEV_ADDRESSES[3]
+        assert DEV_KEYS[3][2:] not in repr(vars(app.backend))
