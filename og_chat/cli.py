@@ -603,10 +603,8 @@ def _tee_mark(receipt: Receipt) -> str:
 
 def _receipt_cost(receipt: Receipt, prices: dict[str, Any] | None = None) -> str | None:
     """OPG for this call: charged when known, else the gateway's price, else the devnet table."""
-    if receipt.charged_opg:
-        return receipt.charged_opg
-    if receipt.price_opg:
-        return receipt.price_opg
+    if receipt.cost_opg:
+        return receipt.cost_opg
     from og_chat.sdk.chain import opg_text
     from og_chat.sdk.pricing import table_cost
 

@@ -402,15 +402,15 @@ def _topic_address(value: Any) -> str:
 
 
 def _base_units(opg: str | None) -> int | None:
+    """A receipt's OPG string in base units; None when absent or not a number."""
     if not opg:
         return None
-    from decimal import Decimal, InvalidOperation
-
-    from og_chat.sdk.networks import ONE_OPG
+    from og_chat.sdk.chain import to_base_units
+    from og_chat.sdk.errors import ConfigurationError
 
     try:
-        return int(Decimal(opg) * ONE_OPG)
-    except InvalidOperation:
+        return to_base_units(opg)
+    except ConfigurationError:
         return None
 
 

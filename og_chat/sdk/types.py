@@ -152,6 +152,11 @@ class Receipt:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     @property
+    def cost_opg(self) -> str | None:
+        """What the call cost in OPG: the charged amount once known, else the quoted price."""
+        return self.charged_opg or self.price_opg
+
+    @property
     def tee_ok(self) -> bool | None:
         """True/False when the signature was checked, None when it could not be."""
         if self.signature_status == SignatureStatus.VERIFIED.value:

@@ -30,8 +30,8 @@ def opg(base_units: int | None) -> Decimal | None:
     return Decimal(base_units).scaleb(-OPG_DECIMALS)
 
 
-def format_opg(amount: Decimal | str | int | None, places: int = 4) -> str:
-    """A short OPG figure for tables and the header: `12.3456`, `—` when unknown."""
+def show_opg(amount: Decimal | str | int | None, places: int = 4) -> str:
+    """An amount already in OPG (not base units: see `sdk.chain.format_opg`), short: `12.3456`."""
     if amount is None or amount == "":
         return "—"
     value = Decimal(str(amount))

@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 
 from og_chat.sdk.models import CATALOGUE, PROVIDERS, models_by_provider, resolve_model
 
-from ..backend import format_opg
+from ..backend import show_opg
 from ..chat import new_conversation_id
 from ..messages import ReceiptAdded
 from ..widgets.conversation import ThrottledStream
@@ -221,7 +221,7 @@ class CompareScreen(Screen[None]):
             parts.append(f"{tokens / elapsed:,.0f} tok/s" if tokens and elapsed > 0 else "— tok/s")
             parts.append(f"{tokens} tok")
             if receipt is not None:
-                parts.append(f"{format_opg(cost_of(receipt))} OPG")
+                parts.append(f"{show_opg(cost_of(receipt))} OPG")
                 parts.append(f"receipt {receipt.id[:10]}")
             if state != "done":
                 parts.append(state)

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from og_chat.sdk.models import CATALOGUE, resolve_model
 from og_chat.sdk.types import Receipt
 
-from ..backend import format_opg
+from ..backend import show_opg
 from ..chat import ChatState
 from ..messages import (
     BackendFailed,
@@ -74,7 +74,7 @@ def turn_stats(model_label: str, result: TurnResult) -> str:
         parts.append(f"{tokens} tok · {rate:,.0f} tok/s")
     receipt = result.receipt
     if receipt is not None:
-        parts.append(f"{format_opg(cost_of(receipt))} OPG")
+        parts.append(f"{show_opg(cost_of(receipt))} OPG")
         parts.append(f"receipt {receipt.id[:10]} {receipt.payment_status}")
     if result.stopped:
         parts.append("stopped")

@@ -20,7 +20,7 @@ from og_chat.sanitize import neutralize
 from og_chat.sdk.models import PROVIDERS
 from og_chat.sdk.types import Receipt
 
-from ..backend import format_opg
+from ..backend import show_opg
 from ..messages import ReceiptUpdated
 from ..widgets.key_footer import KeyFooter
 from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, cost_of, model_label, total_cost
@@ -48,7 +48,7 @@ def browser_cells(receipt: Receipt) -> tuple[str, ...]:
         datetime.fromtimestamp(receipt.created_at).strftime("%Y-%m-%d %H:%M:%S"),
         model_label(receipt.model),
         str(receipt.total_tokens or ""),
-        format_opg(cost_of(receipt), 6),
+        show_opg(cost_of(receipt), 6),
         receipt.settlement_mode,
         TEE_MARK.get(receipt.signature_status, "?"),
         PAYMENT_MARK.get(receipt.payment_status, "?"),
@@ -237,7 +237,7 @@ class ReceiptsBrowser(Screen[None]):
             return  # the filter changed since; its own summary is on the way
         pending = sum(1 for r in shown if r.payment_status == "pending")
         text = (
-            f"{len(shown):,} of {total_count:,} receipts · {format_opg(total_cost(shown))} OPG"
+            f"{len(shown):,} of {total_count:,} receipts · {show_opg(total_cost(shown))} OPG"
             + (f" · {pending:,} pending" if pending else "")
             + " · Enter: details · /: filter · F5/F6: export"
         )

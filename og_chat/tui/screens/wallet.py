@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..backend import WalletView, format_opg
+from ..backend import WalletView, show_opg
 from ..messages import WalletUpdated
 from ..widgets.key_footer import KeyFooter
 from .dialogs import AskText, Confirm
@@ -29,9 +29,9 @@ def wallet_content(wallet: WalletView | None, network: str) -> Content:
     rows = [
         ("network", wallet.network or network),
         ("address", wallet.address),
-        ("OPG", format_opg(wallet.opg, 6)),
-        ("Permit2 allowance", format_opg(wallet.allowance, 6) + " OPG"),
-        ("ETH (gas)", format_opg(wallet.eth, 6)),
+        ("OPG", show_opg(wallet.opg, 6)),
+        ("Permit2 allowance", show_opg(wallet.allowance, 6) + " OPG"),
+        ("ETH (gas)", show_opg(wallet.eth, 6)),
     ]
     parts: list[object] = []
     for name, value in rows:

@@ -19,7 +19,7 @@ from og_chat.sanitize import neutralize
 from og_chat.sdk.models import CATALOGUE
 from og_chat.sdk.types import Receipt
 
-from ..backend import format_opg
+from ..backend import show_opg
 
 COLUMNS = ("time", "model", "tok", "OPG", "mode", "TEE", "pay")
 
@@ -29,8 +29,8 @@ TEE_MARK = {"verified": "✓", "failed": "✗", "unavailable": "?"}
 
 
 def cost_of(receipt: Receipt) -> str | None:
-    """What the call cost in OPG: the charged amount once known, else the quoted price."""
-    return receipt.charged_opg or receipt.price_opg
+    """What the call cost in OPG (`Receipt.cost_opg`, shared with the CLI)."""
+    return receipt.cost_opg
 
 
 def model_label(model_id: str) -> str:
@@ -45,7 +45,7 @@ def receipt_cells(receipt: Receipt, clock_format: str = "%H:%M:%S") -> tuple[str
         datetime.fromtimestamp(receipt.created_at).strftime(clock_format),
         neutralize(model_label(receipt.model)),
         str(receipt.total_tokens or ""),
-        format_opg(cost_of(receipt), 6),
+        show_opg(cost_of(receipt), 6),
         receipt.settlement_mode,
         TEE_MARK.get(receipt.signature_status, "?"),
         PAYMENT_MARK.get(receipt.payment_status, receipt.payment_status),
@@ -129,7 +129,7 @@ class ReceiptsPanel(Vertical):
     def _update_total(self) -> None:
         receipts = list(self.receipts.values())
         pending = sum(1 for r in receipts if r.payment_status == "pending")
-        text = f"{len(receipts)} calls · {format_opg(total_cost(receipts))} OPG"
+        text = f"{len(receipts)} calls · {show_opg(total_cost(receipts))} OPG"
         if pending:
             text += f" · {pending} pending"
         self.query_one("#receipts-total", Static).update(Content(text))

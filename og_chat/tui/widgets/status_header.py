@@ -6,7 +6,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ..backend import WalletView, format_opg, short_address
+from ..backend import WalletView, short_address, show_opg
 
 
 class StatusHeader(Widget):
@@ -45,10 +45,10 @@ class StatusHeader(Widget):
             short_address(address),
             sep,
             ("OPG ", "dim"),
-            (format_opg(wallet.opg, 2) if wallet else "—", "bold"),
+            (show_opg(wallet.opg, 2) if wallet else "—", "bold"),
             sep,
             ("allowance ", "dim"),
-            format_opg(wallet.allowance, 2) if wallet else "—",
+            show_opg(wallet.allowance, 2) if wallet else "—",
             sep,
             ("mode ", "dim"),
             (self.mode, "bold"),
