@@ -219,3 +219,28 @@ async def test_a_key_unlocked_before_start_is_the_wallet_used(devnet: Any) -> No
         await wait_until(pilot, lambda: app.backend.ready, what="backend")
         assert app.backend.runtime.address == DEV_ADDRESSES[3]
         assert DEV_KEYS[3][2:] not in repr(vars(app.backend))
+
+
+async def test_wallet_top_up_approves_the_amount_asked(devnet: Any) -> None:
+    from og_chat.devnet.chain import DEV_KEYS
+
+    app = _app(devnet, network="devnet")
+    app.backend.set_private_key(DEV_KEYS[4])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.backend.ready, what="backend")
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        for _ in "100":
+            await pilot.press("backspace")
+        await pilot.press(*"37", "enter")
+
+        async def allowance() -> int:
+            return int((await app.backend.runtime.wallet()).allowance)
+
+        deadline = 200
+        while deadline and await allowance() < 37 * 10**18:
+            await pilot.pause(0.1)
+            deadline -= 1
+        assert await allowance() == 37 * 10**18

@@ -110,6 +110,13 @@ class WalletScreen(ModalScreen[None]):
             )
             if not await app.push_screen_wait(Confirm(question, "Approve")):
                 return
-        tx = await app.backend.top_up(amount, amount)
-        self.notify(f"approval sent: {tx}" if tx else "allowance already sufficient", timeout=6)
+        self.notify(
+            f"approving {amount} OPG: sending the transaction and waiting for it to be mined…"
+        )
+        self.loading = True  # the screen shows a spinner until the receipt is in
+        try:
+            tx = await app.backend.top_up(amount, amount)
+        finally:
+            self.loading = False
+        self.notify(f"approval mined: {tx}" if tx else "allowance already sufficient", timeout=6)
         app.refresh_wallet()
