@@ -466,16 +466,8 @@ class LLM:
                     f"cannot reach the gateway: {exc}; the next call reads the TEE registry again",
                     url=route.base_url,
                 ) from None
-            except httpx.TimeoutException as exc:
-                self._emit_failed(call, f"timed out waiting for the gateway: {exc!r}")
-                raise GatewayError(
-                    0,
-                    f"timed out waiting for the gateway ({exc!r}); not retried",
-                    url=route.base_url,
-                ) from None
             except httpx.TransportError as exc:
-                self._emit_failed(call, f"connection failed: {exc!r}")
-                raise GatewayError(0, f"connection failed: {exc!r}", url=route.base_url) from None
+                raise self._transport_failure(call, route, exc, paid=False) from None
             call.endpoint, call.tee_id = route.base_url, route.tee.tee_id if route.tee else None
             if resp.status_code != 402:
                 self._remember_session(key, resp, call)
@@ -520,18 +512,8 @@ class LLM:
         call.payment = signed
         try:
             resp = await self._send(route, call, paid, stream=stream)
-        except httpx.TimeoutException as exc:
-            self._emit_failed(call, f"timed out after paying: {exc!r}")
-            raise GatewayError(
-                0,
-                f"timed out after paying ({exc!r}); not retried, to avoid paying twice",
-                url=route.base_url,
-            ) from None
         except httpx.TransportError as exc:
-            self._emit_failed(call, f"connection failed after paying: {exc!r}")
-            raise GatewayError(
-                0, f"connection failed after paying: {exc!r}", url=route.base_url
-            ) from None
+            raise self._transport_failure(call, route, exc, paid=True) from None
         if resp.status_code == 402:
             body = await resp.aread()
             await resp.aclose()
@@ -544,6 +526,20 @@ class LLM:
         self._session_payments[key] = signed
         self._remember_session(key, resp, call)
         return resp, route
+
+    def _transport_failure(
+        self, call: _Call, route: _Route, exc: httpx.TransportError, *, paid: bool
+    ) -> GatewayError:
+        """Record the failed call (its receipt keeps any payment) and say it is not retried."""
+        after = " after paying" if paid else ""
+        if isinstance(exc, httpx.TimeoutException):
+            self._emit_failed(call, f"timed out{after}: {exc!r}")
+            why = ", to avoid paying twice" if paid else ""
+            return GatewayError(
+                0, f"timed out{after} ({exc!r}); not retried{why}", url=route.base_url
+            )
+        self._emit_failed(call, f"connection failed{after}: {exc!r}")
+        return GatewayError(0, f"connection failed{after}: {exc!r}", url=route.base_url)
 
     def _remember_session(self, key: str, resp: httpx.Response, call: _Call) -> None:
         session = resp.headers.get(UPTO_SESSION)
