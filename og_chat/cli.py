@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from og_chat.runtime import Runtime
+    from og_chat.app.runtime import Runtime
     from og_chat.sdk.types import Receipt
 
 EXIT_OK = 0
@@ -503,7 +503,7 @@ def _inert(text: str) -> str:
     screen, retitle the window or hide text. The TUI's neutralizer is pure (no
     Textual), so both faces share one implementation.
     """
-    from og_chat.sanitize import neutralize
+    from og_chat.app.sanitize import neutralize
 
     return neutralize(text)
 
@@ -564,7 +564,7 @@ def _private_key(args: argparse.Namespace, config: Any) -> str | None:
 
 
 async def _open_runtime(args: argparse.Namespace, *, mode: str | None = None) -> Runtime:
-    from og_chat.runtime import Runtime
+    from og_chat.app.runtime import Runtime
 
     config = _config()
     key = _private_key(args, config)
@@ -688,7 +688,7 @@ async def _ask(args: argparse.Namespace, prompt: str, model: str, mode: str | No
     if args.system:
         messages.append({"role": "system", "content": args.system})
     messages.append({"role": "user", "content": prompt})
-    from og_chat.sanitize import StreamNeutralizer
+    from og_chat.app.sanitize import StreamNeutralizer
 
     live = not args.json and not args.no_stream
     shown = StreamNeutralizer()
@@ -853,42 +853,19 @@ def _store() -> Any:
     return ReceiptStore()
 
 
-def _parse_since(text: str | None) -> float | None:
-    from og_chat.sdk.errors import ConfigurationError
-
-    if not text:
-        return None
-    value = text.strip()
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-    if value[-1:].lower() in units and value[:-1].replace(".", "", 1).isdigit():
-        return time.time() - float(value[:-1]) * units[value[-1].lower()]
-    with contextlib.suppress(ValueError):
-        return float(value)
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigurationError(
-            f"--since {text!r} is not a time",
-            hint="use 2025-01-31, 2025-01-31T12:00, unix seconds, or 30m/12h/7d",
-        ) from None
-    if when.tzinfo is None:
-        when = when.astimezone()  # a bare date means local time
-    return when.timestamp()
-
-
 def _filtered(args: argparse.Namespace) -> list[Receipt]:
-    from og_chat.sdk.models import resolve_model
     from og_chat.sdk.types import settlement_mode
+    from og_chat.store.query import ReceiptQuery, parse_since
 
-    model = resolve_model(args.model).id if args.model else None
-    mode = settlement_mode(args.mode).value if args.mode else None
     store = _store()
     receipts: list[Receipt] = store.filter(
-        model=model,
-        provider=args.provider,
-        mode=mode,
-        status=args.status,
-        since=_parse_since(args.since),
+        ReceiptQuery(
+            model=args.model or "",
+            provider=args.provider or "",
+            mode=settlement_mode(args.mode).value if args.mode else "",
+            status=args.status or "",
+            since=parse_since(args.since),
+        )
     )
     for warning in store.warnings:
         print(f"og-chat: {warning}", file=sys.stderr)
@@ -990,7 +967,7 @@ def _receipts_from_file(path: Path) -> list[Receipt]:
 
 def cmd_receipts_verify(args: argparse.Namespace) -> int:
     """One ✓/✗ line per check; exit 5 on any ✗."""
-    from og_chat.verify import profile_for_receipt, verify_receipt
+    from og_chat.app.verify import profile_for_receipt, verify_receipt
 
     path = Path(args.target)
     receipts = _receipts_from_file(path) if path.is_file() else [_store().get(args.target)]
@@ -1030,7 +1007,7 @@ def cmd_receipts_sync(args: argparse.Namespace) -> int:
 
 
 async def _sync(args: argparse.Namespace) -> int:
-    from og_chat.settlement import SettlementTracker
+    from og_chat.app.settlement import SettlementTracker
 
     runtime = await _open_runtime(args)
     try:

@@ -30,6 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
+from og_chat.sdk import merkle
 from og_chat.sdk.errors import MalformedPaymentHeader
 from og_chat.sdk.models import CATALOGUE, ModelInfo
 from og_chat.sdk.pricing import call_cost
@@ -37,8 +38,8 @@ from og_chat.sdk.tee import (
     CanonicalRequestError,
     canonical_chat_request,
     canonical_completion_request,
+    output_text as tee_output_text,
 )
-from og_chat.sdk.tee import output_text as tee_output_text
 from og_chat.sdk.x402 import (
     PAYMENT_REQUIRED,
     PAYMENT_SIGNATURE,
@@ -50,7 +51,6 @@ from og_chat.sdk.x402 import (
     encode_payment_required,
 )
 
-from . import merkle
 from .faults import Faults
 from .responder import (
     Finish,

@@ -253,6 +253,17 @@ class Devnet:
 # ---------------------------------------------------------------------------
 
 
+def start_embedded(
+    *,
+    tokens_per_second: float | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> Devnet:
+    """The SDK's embedded devnet (`og_chat.sdk.embedded`, registered as an entry point)."""
+    if tokens_per_second is None:
+        return Devnet.start(on_progress=on_progress)
+    return Devnet.start(tokens_per_second=tokens_per_second, on_progress=on_progress)
+
+
 def _fund_arg(text: str) -> tuple[str, int]:
     """`ADDRESS[:AMOUNT]` (AMOUNT in OPG, default 1000) → (address, base units)."""
     address, _, amount = text.partition(":")

@@ -34,14 +34,14 @@ from og_chat.sdk.tee import (  # noqa: F401 - the devnet's names for the sdk's s
     canonical_message,
     canonical_tool_calls,
     canonical_user_content,
+    hash_canonical as request_hash,
+    hash_text as output_hash,
     message_hash,
     output_text,
     sign_message,
+    tee_id_for as tee_id_for_der,
+    verify_message as verify_signature,
 )
-from og_chat.sdk.tee import hash_canonical as request_hash
-from og_chat.sdk.tee import hash_text as output_hash
-from og_chat.sdk.tee import tee_id_for as tee_id_for_der
-from og_chat.sdk.tee import verify_message as verify_signature
 
 
 def pem_from_der(public_key_der: bytes) -> str:

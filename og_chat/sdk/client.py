@@ -21,7 +21,8 @@ from typing import Any
 
 import httpx
 
-from . import tee as tee_mod
+from . import embedded, tee as tee_mod
+from .embedded import EmbeddedDevnet
 from .errors import (
     ConfigurationError,
     GatewayError,
@@ -37,6 +38,7 @@ from .networks import PLACEHOLDER_API_KEY, NetworkProfile, devnet_profile, mainn
 from .policy import PaymentPolicy
 from .signing import SignedPayment, sign_payment
 from .sse import DONE, SSEParser
+from .stream import StreamAssembler
 from .types import (
     PaymentStatus,
     Permit2ApprovalResult,
@@ -45,8 +47,6 @@ from .types import (
     SignatureStatus,
     StreamChoice,
     StreamChunk,
-    StreamDelta,
-    StreamUsage,
     TextGenerationOutput,
     x402SettlementMode,
 )
@@ -58,13 +58,11 @@ from .x402 import (
     UPTO_SESSION,
     X_PAYMENT,
     X_PAYMENT_RESPONSE,
+    PaymentRequired as PaymentRequiredDoc,
     decode_payment_required,
     decode_payment_required_body,
     decode_payment_response,
     encode_payment_signature,
-)
-from .x402 import (
-    PaymentRequired as PaymentRequiredDoc,
 )
 
 CHAT_PATH = "/v1/chat/completions"
@@ -172,7 +170,7 @@ class LLM:
         self._sessions: dict[str, str] = {}
         self._session_payments: dict[str, SignedPayment] = {}
         self._resolve_lock = threading.Lock()
-        self._embedded: Any = None
+        self._embedded: EmbeddedDevnet | None = None
         self.signatures_made = 0
         """Payment authorizations signed by this client (never more than one per request)."""
 
@@ -202,7 +200,7 @@ class LLM:
     @property
     def address(self) -> str:
         """The paying wallet's address (resolves the network if needed)."""
-        self._resolve_sync()
+        self.resolve()
         address = self._address_or_none()
         assert address is not None
         return address
@@ -210,17 +208,23 @@ class LLM:
     @property
     def profile(self) -> NetworkProfile:
         """The payment network in use (resolves it if needed)."""
-        self._resolve_sync()
+        self.resolve()
         assert self._profile is not None
         return self._profile
 
     @property
-    def devnet(self) -> Any:
+    def embedded_devnet(self) -> EmbeddedDevnet | None:
         """The embedded devnet this client started, if any."""
         return self._embedded
 
-    def _resolve_sync(self) -> None:
-        """Find the network, the gateway and the key; blocking, done once."""
+    @property
+    def devnet_url(self) -> str | None:
+        """The devnet gateway this client pays (None on mainnet); resolves the network."""
+        self.resolve()
+        return self._devnet_url if self.network == "devnet" else None
+
+    def resolve(self) -> None:
+        """Find the network, the gateway and the key; blocking, done once (safe to repeat)."""
         if self._profile is not None:
             return
         with self._resolve_lock:
@@ -250,9 +254,7 @@ class LLM:
         if self.network == "devnet":
             url = self._devnet_url
             if not url:
-                from og_chat.devnet import Devnet
-
-                self._embedded = Devnet.start()
+                self._embedded = embedded.start()
                 url = self._embedded.url
             assert url is not None
             url = url.rstrip("/")
@@ -303,7 +305,7 @@ class LLM:
 
     def _pick_route(self, exclude: set[str] | None = None) -> _Route:
         """Choose a gateway: fixed URL, or a random active TEE from the registry."""
-        self._resolve_sync()
+        self.resolve()
         profile = self._profile
         assert profile is not None
         if self._fixed_url:
@@ -744,7 +746,7 @@ class LLM:
 
     async def _stream(self, call: _Call) -> AsyncIterator[StreamChunk]:
         resp, route = await self._paid_post(call, stream=True)
-        acc = _StreamState()
+        acc = StreamAssembler()
         try:
             if resp.status_code >= 400:
                 raw = await resp.aread()
@@ -800,7 +802,7 @@ class LLM:
     async def _finish_stream(
         self,
         final: StreamChunk,
-        acc: _StreamState,
+        acc: StreamAssembler,
         call: _Call,
         route: _Route,
         resp: httpx.Response,
@@ -963,7 +965,7 @@ class LLM:
         return receipt
 
     def _interrupted_receipt(
-        self, call: _Call, acc: _StreamState, exc: StreamInterrupted
+        self, call: _Call, acc: StreamAssembler, exc: StreamInterrupted
     ) -> Receipt:
         receipt = self._base_receipt(call)
         receipt.output_text = acc.text
@@ -999,7 +1001,7 @@ class LLM:
         """Make sure Permit2 may spend at least `min_allowance` OPG (blocking; sends a tx if not)."""
         from .chain import ChainClient
 
-        self._resolve_sync()
+        self.resolve()
         assert self._profile is not None and self._key is not None
         return ChainClient(self._profile).ensure_opg_approval(
             self._key.get(), min_allowance, approve_amount
@@ -1020,7 +1022,7 @@ class LLM:
         """OPG balance, Permit2 allowance and ETH of this wallet (`chain.Balances`)."""
         from .chain import ChainClient
 
-        await asyncio.to_thread(self._resolve_sync)
+        await asyncio.to_thread(self.resolve)
         assert self._profile is not None
         return await asyncio.to_thread(ChainClient(self._profile).balances, self.address)
 
@@ -1038,128 +1040,6 @@ class LLM:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-
-class _StreamState:
-    """Everything a stream has said so far: text, tool-call fragments, final fields."""
-
-    def __init__(self) -> None:
-        self.text = ""
-        self.model = "unknown"
-        self.finish_reason: str | None = None
-        self.usage: StreamUsage | None = None
-        self.meta: dict[str, Any] = {}
-        self.done = False
-        self.final_seen = False
-        self._calls: dict[int, dict[str, Any]] = {}
-
-    def add(self, event: dict[str, Any]) -> list[StreamChunk]:
-        """Fold one SSE event in; return the chunk to yield (or raise for error events)."""
-        if "error" in event and not event.get("choices"):
-            err = event["error"]
-            reason = err.get("message") if isinstance(err, dict) else str(err)
-            raise StreamInterrupted(f"the gateway reported: {reason}", partial_text=self.text)
-        if isinstance(event.get("model"), str):
-            self.model = event["model"]
-        choices: list[StreamChoice] = []
-        raw_choices = event.get("choices")
-        for raw in raw_choices if isinstance(raw_choices, list) else []:
-            if not isinstance(raw, dict):
-                continue
-            delta = raw.get("delta") or raw.get("message") or {}
-            if not isinstance(delta, dict):
-                delta = {}
-            content = delta.get("content")
-            if isinstance(content, list):
-                content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-            if content is not None and not isinstance(content, str):
-                content = str(content)
-            if content:
-                self.text += content
-            calls = delta.get("tool_calls")
-            if isinstance(calls, list):
-                self._merge_calls(calls)
-            finish = raw.get("finish_reason")
-            if finish:
-                self.finish_reason = str(finish)
-            choices.append(
-                StreamChoice(
-                    delta=StreamDelta(
-                        content=content,
-                        role=delta.get("role") if isinstance(delta.get("role"), str) else None,
-                        tool_calls=calls if isinstance(calls, list) else None,
-                    ),
-                    index=int(raw.get("index") or 0) if str(raw.get("index") or 0).isdigit() else 0,
-                    finish_reason=str(finish) if finish else None,
-                )
-            )
-        usage = event.get("usage")
-        if isinstance(usage, dict):
-            self.usage = StreamUsage(
-                prompt_tokens=_int(usage.get("prompt_tokens")),
-                completion_tokens=_int(usage.get("completion_tokens")),
-                total_tokens=_int(usage.get("total_tokens")),
-            )
-        for name in (
-            "tee_signature", "tee_timestamp", "tee_request_hash", "tee_output_hash", "tee_id",
-            "data_settlement_transaction_hash", "data_settlement_blob_id", "images",
-        ):  # fmt: skip
-            if event.get(name) is not None:
-                self.meta[name] = event[name]
-        is_final = any(c.finish_reason for c in choices) or "usage" in event
-        self.final_seen = self.final_seen or is_final
-        return [
-            StreamChunk(
-                choices=choices or [StreamChoice()],
-                model=self.model,
-                usage=self.usage if is_final else None,
-                is_final=is_final,
-            )
-        ]
-
-    def _merge_calls(self, calls: list[Any]) -> None:
-        for position, call in enumerate(calls):
-            if not isinstance(call, dict):
-                continue
-            index = call.get("index")
-            if not isinstance(index, int):
-                index = position
-            slot = self._calls.setdefault(
-                index, {"id": None, "type": "function", "name": "", "arguments": ""}
-            )
-            if call.get("id"):
-                slot["id"] = call["id"]
-            if call.get("type"):
-                slot["type"] = call["type"]
-            fn = call.get("function") or {}
-            if isinstance(fn, dict):
-                if fn.get("name"):
-                    slot["name"] = fn["name"] if not slot["name"] else slot["name"]
-                args = fn.get("arguments")
-                if isinstance(args, str):
-                    slot["arguments"] += args
-                elif args is not None:
-                    slot["arguments"] += json.dumps(args)
-
-    def tool_calls(self) -> list[dict[str, Any]] | None:
-        """The complete tool calls, arguments as JSON strings."""
-        if not self._calls:
-            return None
-        return [
-            {
-                "id": slot["id"] or f"call_{index}",
-                "type": slot["type"],
-                "function": {"name": slot["name"], "arguments": slot["arguments"] or "{}"},
-            }
-            for index, slot in sorted(self._calls.items())
-        ]
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
 
 
 def _reason(body: bytes | str) -> str:

@@ -142,6 +142,8 @@ class Config(_Section):
     model: str = "anthropic/claude-haiku-4-5"
     """Default model, stored as its full id."""
     settlement_mode: Literal["private", "batch", "individual"] = "batch"
+    max_tokens: int = Field(default=1024, ge=1, le=1_000_000)
+    """Longest answer asked for, in tokens (the TUI's and the CLI's default)."""
     spend: SpendCaps = Field(default_factory=SpendCaps)
     top_up: TopUpPolicy = Field(default_factory=TopUpPolicy)
     theme: str = "textual-dark"
@@ -215,6 +217,7 @@ _ALLOWED: dict[str, str] = {
     "devnet_url": "an http:// or https:// URL",
     "model": "a model id such as anthropic/claude-haiku-4-5 (list them with `og-chat models`)",
     "settlement_mode": "private, batch or individual",
+    "max_tokens": "a whole number of tokens from 1 to 1000000",
     "theme": "a theme name (text)",
     "keymap": 'a table of binding id = "keys", e.g. quit = "ctrl+q"',
     "spend.max_per_authorization_opg": 'a positive OPG amount as a string, e.g. "1"',
@@ -335,6 +338,9 @@ model = "anthropic/claude-haiku-4-5"
 # private (payment only), batch (hashes in a Merkle root on-chain) or individual
 # (one transaction per call).
 settlement_mode = "batch"
+
+# Longest answer asked for, in tokens (`og-chat ask --max-tokens` overrides it).
+max_tokens = 1024
 
 theme = "textual-dark"
 

@@ -53,6 +53,7 @@ from og_chat.sdk.types import Receipt
 
 from .atomic import fsync_dir, write_atomic
 from .paths import FILE_MODE, RECEIPTS_FILE, data_dir, ensure_private_dir
+from .query import ReceiptQuery
 
 try:
     import fcntl
@@ -644,37 +645,9 @@ class ReceiptStore:
             f"no receipt {wanted!r} in {self.path}", hint="list them with `og-chat receipts`"
         )
 
-    def filter(
-        self,
-        *,
-        model: str | None = None,
-        provider: str | None = None,
-        mode: str | None = None,
-        status: str | None = None,
-        since: float | datetime | None = None,
-    ) -> list[Receipt]:
-        """Receipts matching every given criterion, in append order.
-
-        ``model`` matches the full id (``anthropic/claude-haiku-4-5``) or the bare
-        name; ``since`` is a unix time or an aware datetime.
-        """
-        if isinstance(since, datetime):
-            since = since.timestamp()
-        suffix = f"/{model}" if model and "/" not in model else None
-        out: list[Receipt] = []
-        for r in self.load():
-            if model is not None and r.model != model and not (suffix and r.model.endswith(suffix)):
-                continue
-            if provider is not None and r.provider != provider:
-                continue
-            if mode is not None and r.settlement_mode != mode:
-                continue
-            if status is not None and r.payment_status != status:
-                continue
-            if since is not None and r.created_at < since:
-                continue
-            out.append(r)
-        return out
+    def filter(self, query: ReceiptQuery) -> list[Receipt]:
+        """The receipts `query` matches, in append order (see `store.query.ReceiptQuery`)."""
+        return query.apply(self.load())
 
 
 def export_json(receipts: Iterable[Receipt]) -> str:

@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from og_chat.sanitize import neutralize
+from og_chat.app.sanitize import neutralize
 
 from .backend import Backend, LocalState
 from .chat import ChatState

@@ -1,4 +1,4 @@
-"""The one seam between the TUI and `og_chat.runtime` / `og_chat.store`.
+"""The one seam between the TUI and `og_chat.app.runtime` / `og_chat.store`.
 
 Every call the TUI makes into the runtime goes through `Backend`, and every
 read or write of config, drafts and sessions through `LocalState`, so a change
@@ -93,7 +93,7 @@ class Backend:
         first, so the event loop keeps painting while they load.
         """
         await asyncio.to_thread(_preload)
-        from og_chat.runtime import Runtime
+        from og_chat.app.runtime import Runtime
 
         self.runtime = await Runtime.open(
             self.config,
@@ -190,12 +190,12 @@ def _preload() -> None:
     import importlib
 
     for name in (
-        "og_chat.runtime",
+        "og_chat.app.runtime",
         "og_chat.sdk.client",
         "og_chat.devnet.server",
         "og_chat.devnet.chain",
         "og_chat.devnet.facilitator",
-        "og_chat.settlement",
+        "og_chat.app.settlement",
     ):
         try:
             importlib.import_module(name)

@@ -9,15 +9,17 @@ import pytest
 from chain_helpers import ONE_OPG
 
 from og_chat.devnet.chain import (
-    DEV_ADDRESSES,
-    DEV_KEYS,
     MAX_LOG_RANGE,
-    MNEMONIC,
-    OPERATOR_KEY,
     OPERATOR_PATH,
     Chain,
     ChainRevert,
     RpcError,
+)
+from og_chat.sdk.addresses import (
+    DEVNET_ADDRESSES as DEV_ADDRESSES,
+    DEVNET_KEYS as DEV_KEYS,
+    DEVNET_MNEMONIC as MNEMONIC,
+    DEVNET_OPERATOR_KEY as OPERATOR_KEY,
 )
 
 

@@ -7,8 +7,7 @@ import json
 import httpx
 import pytest
 
-from og_chat.devnet import Devnet
-from og_chat.devnet import tee as devtee
+from og_chat.devnet import Devnet, tee as devtee
 from og_chat.sdk.models import CATALOGUE
 from tests.devnet.paying_client import CHAT, Payer, chat_body, sse_events
 

@@ -7,7 +7,8 @@ import json
 
 import httpx
 
-from og_chat.devnet import Devnet, merkle
+from og_chat.devnet import Devnet
+from og_chat.sdk import merkle
 from tests.devnet.paying_client import CHAT, Payer, chat_body, rpc, sse_events, wait_receipt
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from og_chat.devnet import merkle
 from og_chat.devnet import tee as devtee
+from og_chat.sdk import merkle
 
 
 def test_tee_and_merkle_import_without_aiohttp_or_web3() -> None:
     code = (
-        "import sys, og_chat.devnet.tee, og_chat.devnet.merkle, og_chat.devnet.faults\n"
+        "import sys, og_chat.devnet.tee, og_chat.sdk.merkle, og_chat.devnet.faults\n"
         "heavy = [m for m in ('aiohttp', 'web3', 'eth_account', 'eth_tester') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )

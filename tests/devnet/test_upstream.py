@@ -11,8 +11,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from og_chat.devnet import Devnet
-from og_chat.devnet import tee as devtee
+from og_chat.devnet import Devnet, tee as devtee
 from tests.devnet.paying_client import CHAT, chat_body, make_payer, sse_events, wait_settled
 
 

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from og_chat.app.runtime import Runtime
 from og_chat.devnet import Devnet
-from og_chat.runtime import Runtime
 
 SESSION_IDLE = 1.0
 FAULTS_OFF = {

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from og_chat.runtime import Runtime
+from og_chat.app.runtime import Runtime
 from og_chat.sdk.types import Receipt, StreamChunk
 from og_chat.store.receipts import ReceiptStore
 

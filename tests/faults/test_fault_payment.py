@@ -8,11 +8,11 @@ import os
 
 import pytest
 
+from og_chat.app.runtime import Runtime
+from og_chat.app.settlement import SettlementTracker
 from og_chat.devnet import Devnet
-from og_chat.runtime import Runtime
 from og_chat.sdk import LLM
 from og_chat.sdk.errors import PaymentRequired
-from og_chat.settlement import SettlementTracker
 from og_chat.store.receipts import ReceiptStore
 from tests.faults.fault_helpers import MODEL, ask, prompt, stored
 

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from og_chat.app.runtime import Runtime
 from og_chat.devnet import Devnet
-from og_chat.runtime import Runtime
 from og_chat.sdk.errors import GatewayError, PaymentRequired
 from tests.faults.fault_helpers import ask, stored
 

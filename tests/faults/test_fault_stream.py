@@ -11,8 +11,8 @@ import time
 
 import pytest
 
+from og_chat.app.runtime import Runtime
 from og_chat.devnet import Devnet
-from og_chat.runtime import Runtime
 from og_chat.sdk import LLM
 from og_chat.sdk.errors import GatewayError, OGError, StreamInterrupted
 from og_chat.store.receipts import ReceiptStore

@@ -6,13 +6,12 @@ import contextlib
 import json
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from og_chat.sdk import x402
-from og_chat.sdk.client import _StreamState
 from og_chat.sdk.errors import MalformedPaymentHeader, OGError, StreamInterrupted
 from og_chat.sdk.sse import DONE, SSEParser
+from og_chat.sdk.stream import StreamAssembler
 
 
 def parse(*parts: bytes) -> list[object]:
@@ -51,7 +50,7 @@ def test_split_crlf_across_chunks() -> None:
 
 
 def test_finish_chunk_then_usage_chunk_both_kept() -> None:
-    state = _StreamState()
+    state = StreamAssembler()
     a = state.add({"choices": [{"delta": {"content": "Hi"}, "index": 0, "finish_reason": None}]})
     b = state.add({"choices": [{"delta": {"content": "!"}, "index": 0, "finish_reason": "stop"}]})
     c = state.add(
@@ -66,7 +65,7 @@ def test_finish_chunk_then_usage_chunk_both_kept() -> None:
 
 
 def test_tool_call_fragments_are_assembled() -> None:
-    state = _StreamState()
+    state = StreamAssembler()
     state.add({"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
                                                       "function": {"name": "get_token_price", "arguments": '{"sym'}}]}}]})  # fmt: skip
     state.add(
@@ -95,7 +94,7 @@ def test_tool_call_fragments_are_assembled() -> None:
 
 
 def test_error_event_is_a_typed_interruption_with_the_partial_text() -> None:
-    state = _StreamState()
+    state = StreamAssembler()
     state.add({"choices": [{"delta": {"content": "partial "}}]})
     with pytest.raises(StreamInterrupted) as info:
         state.add({"error": "Stream processing failed"})
@@ -126,7 +125,7 @@ def test_parser_never_crashes_on_bytes(parts: list[bytes]) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(json_values, max_size=8))
 def test_stream_state_accepts_any_json_event_or_raises_typed(events: list[object]) -> None:
-    state = _StreamState()
+    state = StreamAssembler()
     for event in events:
         if not isinstance(event, dict):
             continue

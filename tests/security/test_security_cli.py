@@ -236,7 +236,7 @@ def test_no_key_material_anywhere_after_a_scripted_session(
 
 
 async def test_no_key_material_in_exceptions_or_reprs(devnet: Devnet) -> None:
-    from og_chat.runtime import Runtime
+    from og_chat.app.runtime import Runtime
     from og_chat.sdk import LLM
     from og_chat.sdk.errors import OGError
 

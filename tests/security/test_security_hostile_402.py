@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from og_chat.sdk import x402
+from og_chat.sdk.addresses import UPTO_PERMIT2_PROXY
 from og_chat.sdk.client import LLM
 from og_chat.sdk.errors import OGError, PaymentError
-from og_chat.sdk.networks import UPTO_PERMIT2_PROXY
 from tests.sdk.gateway_double import GatewayDouble
 
 KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"

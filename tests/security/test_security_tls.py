@@ -17,8 +17,7 @@ import pytest
 
 from og_chat.devnet import Devnet
 from og_chat.devnet.tee import TeeKeys
-from og_chat.sdk import LLM
-from og_chat.sdk import tee as tee_mod
+from og_chat.sdk import LLM, tee as tee_mod
 from og_chat.sdk.errors import GatewayError
 from tests.devnet.paying_client import approve_permit2
 
@@ -49,7 +48,7 @@ async def _registry_entry(net: Devnet) -> tee_mod.TEEInfo:
 
 def _client_trusting(net: Devnet, entry: tee_mod.TEEInfo) -> LLM:
     llm = LLM(network="devnet", devnet_url=net.url)
-    llm._resolve_sync()
+    llm.resolve()
     llm._tees, llm._tees_read_at = [entry], time.monotonic()  # what the registry said
     return llm
 

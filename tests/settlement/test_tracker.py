@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 
+from og_chat.app.runtime import Runtime
+from og_chat.app.settlement import SettlementTracker, find_payment_onchain, receipt_leaf
+from og_chat.app.verify import verify_receipt
 from og_chat.devnet import Devnet
-from og_chat.runtime import Runtime
 from og_chat.sdk.types import Receipt
-from og_chat.settlement import SettlementTracker, find_payment_onchain, receipt_leaf
-from og_chat.verify import verify_receipt
 
 
 async def ask(runtime: Runtime, text: str | None = None, mode: str = "batch") -> Receipt:

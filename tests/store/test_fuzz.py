@@ -7,11 +7,11 @@ import tempfile
 from pathlib import Path
 
 import tomli_w
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from og_chat.sdk.types import Receipt
 from og_chat.store.config import ConfigError, load_config
+from og_chat.store.query import ReceiptQuery
 from og_chat.store.receipts import ReceiptStore
 from og_chat.store.sessions import SessionError, SessionStore
 
@@ -75,7 +75,9 @@ def check_receipt_log(content: bytes) -> None:
         again = ReceiptStore(data)
         assert [r.id for r in again.load()] == [r.id for r in receipts]
         assert "quarantined" not in {w.kind for w in again.warnings}  # one repair is enough
-        store.filter(model="m", provider="p", mode="batch", status="settled", since=1.0)
+        store.filter(
+            ReceiptQuery(model="m", provider="p", mode="batch", status="settled", since=1.0)
+        )
         store.append(
             Receipt(
                 id="new",

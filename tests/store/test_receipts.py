@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from og_chat.sdk.types import Receipt
+from og_chat.store.query import ReceiptQuery
 from og_chat.store.receipts import (
     ReceiptError,
     ReceiptNotFound,
@@ -99,13 +100,13 @@ def test_filter(data: Path, make_receipt: MakeReceipt) -> None:
     store.append(make_receipt("3", created_at=300.0, settlement_mode="private"))
     store.append_event("3", payment_status="settled")
     ids = lambda rs: [r.id for r in rs]  # noqa: E731
-    assert ids(store.filter(model="gpt-5")) == ["2"]
-    assert ids(store.filter(model="openai/gpt-5")) == ["2"]
-    assert ids(store.filter(provider="anthropic")) == ["1", "3"]
-    assert ids(store.filter(mode="private")) == ["3"]
-    assert ids(store.filter(status="settled")) == ["3"]
-    assert ids(store.filter(since=150.0)) == ["2", "3"]
-    assert ids(store.filter(provider="anthropic", since=150)) == ["3"]
+    assert ids(store.filter(ReceiptQuery(model="gpt-5"))) == ["2"]
+    assert ids(store.filter(ReceiptQuery(model="openai/gpt-5"))) == ["2"]
+    assert ids(store.filter(ReceiptQuery(provider="anthropic"))) == ["1", "3"]
+    assert ids(store.filter(ReceiptQuery(mode="private"))) == ["3"]
+    assert ids(store.filter(ReceiptQuery(status="settled"))) == ["3"]
+    assert ids(store.filter(ReceiptQuery(since=150.0))) == ["2", "3"]
+    assert ids(store.filter(ReceiptQuery(provider="anthropic", since=150))) == ["3"]
 
 
 def test_exports(data: Path, make_receipt: MakeReceipt) -> None:

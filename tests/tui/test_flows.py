@@ -211,7 +211,7 @@ async def test_the_draft_survives_a_restart(devnet: Any) -> None:
 
 async def test_a_key_unlocked_before_start_is_the_wallet_used(devnet: Any) -> None:
     """`og-chat` unlocks a keystore before the screen starts; the runtime pays with that key."""
-    from og_chat.devnet.chain import DEV_ADDRESSES, DEV_KEYS
+    from og_chat.sdk.addresses import DEVNET_ADDRESSES as DEV_ADDRESSES, DEVNET_KEYS as DEV_KEYS
 
     app = _app(devnet, network="devnet")
     app.backend.set_private_key(DEV_KEYS[3])
@@ -222,7 +222,7 @@ async def test_a_key_unlocked_before_start_is_the_wallet_used(devnet: Any) -> No
 
 
 async def test_wallet_top_up_approves_the_amount_asked(devnet: Any) -> None:
-    from og_chat.devnet.chain import DEV_KEYS
+    from og_chat.sdk.addresses import DEVNET_KEYS as DEV_KEYS
 
     app = _app(devnet, network="devnet")
     app.backend.set_private_key(DEV_KEYS[4])

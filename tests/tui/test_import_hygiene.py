@@ -17,7 +17,7 @@ def _loaded_after(statement: str) -> set[str]:
     return {name.split(".")[0] for name in json.loads(out)}
 
 
-@pytest.mark.parametrize("module", ["og_chat.sdk", "og_chat.store", "og_chat.tools"])
+@pytest.mark.parametrize("module", ["og_chat.sdk", "og_chat.store", "og_chat.app.tools"])
 def test_headless_modules_do_not_import_textual_or_rich(module: str) -> None:
     loaded = _loaded_after(f"import {module}")
     assert not loaded & {"textual", "rich"}

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from og_chat.sanitize import StreamNeutralizer, neutralize
+from og_chat.app.sanitize import StreamNeutralizer, neutralize
 
 
 def test_escape_sequences_become_visible_and_inert() -> None:

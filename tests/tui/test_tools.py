@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from og_chat.tools import (
+from og_chat.app.tools import (
     EXECUTORS,
     TOOL_SCHEMAS,
     ToolCallAssembler,
@@ -50,7 +50,7 @@ async def test_model_price_comes_from_the_devnet(devnet: Any) -> None:
 
 
 def test_tool_message_carries_the_call_id() -> None:
-    from og_chat.tools import ToolResult
+    from og_chat.app.tools import ToolResult
 
     result = ToolResult("current_time", "call_9", {}, '{"x": 1}', True)
     assert tool_message(result) == {"role": "tool", "content": '{"x": 1}', "tool_call_id": "call_9"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from og_chat.devnet.chain import DEV_KEYS
+from og_chat.sdk.addresses import DEVNET_KEYS as DEV_KEYS
 from og_chat.sdk.types import Receipt
 from og_chat.tui.app import OGChatApp
 from og_chat.tui.widgets.receipts_panel import ReceiptsPanel

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from og_chat.sanitize import neutralize
+from og_chat.app.sanitize import neutralize
 
 from ..widgets.key_footer import KeyFooter
 

@@ -406,7 +406,7 @@ class MainScreen(Screen[None]):
             await self._conversation.add(waiting)
             await app.wait_for_backend()
             await waiting.remove()
-        from og_chat import tools as builtin_tools
+        from og_chat.app import tools as builtin_tools
         from og_chat.sdk.errors import OGError
 
         try:
@@ -436,7 +436,7 @@ class MainScreen(Screen[None]):
         await conversation.add(view)
         conversation.anchor()
         stream = ThrottledStream(view.body)
-        from og_chat.tools import TOOL_SCHEMAS, ToolCallAssembler
+        from og_chat.app.tools import TOOL_SCHEMAS, ToolCallAssembler
 
         assembler = ToolCallAssembler()
         pieces: list[str] = []

@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
-from og_chat.sanitize import neutralize
+from og_chat.app.sanitize import neutralize
 from og_chat.sdk.models import PROVIDERS
 from og_chat.sdk.types import Receipt
 

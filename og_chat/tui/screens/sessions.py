@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from og_chat.sanitize import neutralize
+from og_chat.app.sanitize import neutralize
 
 from ..widgets.key_footer import KeyFooter
 from ..widgets.receipts_panel import model_label

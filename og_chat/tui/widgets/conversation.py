@@ -18,7 +18,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from og_chat.sanitize import StreamNeutralizer, neutralize
+from og_chat.app.sanitize import StreamNeutralizer, neutralize
 
 from .streamed_markdown import StreamedMarkdown
 

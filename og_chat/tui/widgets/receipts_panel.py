@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 
-from og_chat.sanitize import neutralize
+from og_chat.app.sanitize import neutralize
 from og_chat.sdk.models import CATALOGUE
 from og_chat.sdk.types import Receipt
 

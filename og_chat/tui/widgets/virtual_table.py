@@ -20,7 +20,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from og_chat.sanitize import neutralize
+from og_chat.app.sanitize import neutralize
 
 Row = TypeVar("Row")
 

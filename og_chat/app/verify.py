@@ -30,16 +30,16 @@ import base64
 import contextlib
 from typing import Any
 
-from og_chat.sdk.networks import NetworkProfile, mainnet_profile
-from og_chat.sdk.tee import CheckResult, keccak, normalise_tee_id, tee_id_for, verify_signature
-from og_chat.sdk.types import PaymentStatus, Receipt
-from og_chat.settlement import (
+from og_chat.app.settlement import (
     TRANSFER_TOPIC,
     batch_root_posted,
     receipt_leaf,
     settlement_address,
     web3_for,
 )
+from og_chat.sdk.networks import NetworkProfile, mainnet_profile
+from og_chat.sdk.tee import CheckResult, keccak, normalise_tee_id, tee_id_for, verify_signature
+from og_chat.sdk.types import PaymentStatus, Receipt
 
 _INDIVIDUAL_SETTLED = "IndividualSettled(bytes32,bytes32,bytes32,bytes32,uint256,bytes)"
 _BATCH_SETTLED = "BatchSettled(bytes32,uint256,uint256)"
@@ -71,7 +71,11 @@ def profile_for_receipt(receipt: Receipt, rpc_url: str | None = None) -> Network
     from dataclasses import replace
 
     if receipt.network == "devnet":
-        from og_chat.devnet.chain import OPG_ADDRESS, SETTLEMENT_ADDRESS, TEE_REGISTRY_ADDRESS
+        from og_chat.sdk.addresses import (
+            DEVNET_OPG as OPG_ADDRESS,
+            DEVNET_SETTLEMENT as SETTLEMENT_ADDRESS,
+            DEVNET_TEE_REGISTRY as TEE_REGISTRY_ADDRESS,
+        )
         from og_chat.sdk.errors import ConfigurationError
 
         rpc = rpc_url or (receipt.endpoint.rstrip("/") + "/rpc" if receipt.endpoint else None)
@@ -254,7 +258,7 @@ def check_data_settlement(
 
 
 def _check_batch(receipt: Receipt, rpc_url: str, settlement: str) -> CheckResult:
-    from og_chat.devnet import merkle
+    from og_chat.sdk import merkle
 
     name = "merkle proof"
     if receipt.merkle_proof is None or not receipt.batch_root or not receipt.merkle_leaf:

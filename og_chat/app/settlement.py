@@ -25,14 +25,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from og_chat.sdk.addresses import DEVNET_SETTLEMENT
 from og_chat.sdk.chain import opg_text
 from og_chat.sdk.networks import NetworkProfile
 from og_chat.sdk.pricing import table_cost
 from og_chat.sdk.types import PaymentStatus, Receipt
 
-log = logging.getLogger("og_chat.settlement")
+log = logging.getLogger("og_chat.app.settlement")
 
-UpdateCallback = Callable[[str, dict[str, Any]], None]
+UpdateCallback = Callable[[str, dict[str, Any]], object]
 
 LOG_LOOKBACK_BLOCKS = 5_000
 """How far back the on-chain fallback searches for the payment transfer (never from block 0)."""
@@ -70,11 +71,7 @@ def settlement_address(profile: NetworkProfile) -> str | None:
     if profile.extra and profile.extra.get("settlement"):
         return str(profile.extra["settlement"])
     if profile.name == "devnet":
-        from og_chat.devnet.chain import (
-            SETTLEMENT_ADDRESS,
-        )  # fixed genesis address, no py-evm import
-
-        return SETTLEMENT_ADDRESS
+        return DEVNET_SETTLEMENT
     return None
 
 
@@ -96,7 +93,7 @@ def batch_root_posted(w3: Any, settlement: str, root: str) -> bool:
 
 def receipt_leaf(receipt: Receipt) -> str | None:
     """This receipt's batch leaf, recomputed from its own TEE fields (None if any is missing)."""
-    from og_chat.devnet import merkle
+    from og_chat.sdk import merkle
 
     if not (
         receipt.tee_id and receipt.request_hash and receipt.output_hash and receipt.tee_signature
@@ -199,13 +196,13 @@ class SettlementTracker:
     """Resolves pending payments and batch proofs for the receipts of one runtime.
 
     `runtime` needs `receipts` (a ReceiptStore), `record_event`, `network`,
-    `devnet_url` and `llm.profile` — `og_chat.runtime.Runtime` has them all.
+    `devnet_url` and `llm.profile` — `og_chat.app.runtime.Runtime` has them all.
     `on_update(receipt_id, fields)` runs after every event recorded (the TUI
     refreshes its receipts table from it).
     """
 
     def __init__(self, runtime: Any, on_update: UpdateCallback | None = None) -> None:
-        self.runtime = runtime
+        self.host = runtime
         self.on_update = on_update
         self._given_up: set[str] = set()
         """Batch receipts whose proof can never be attached (another call took the leaf)."""
@@ -224,8 +221,8 @@ class SettlementTracker:
 
     def outstanding(self, receipts: list[Receipt] | None = None) -> list[Receipt]:
         """Receipts of this network that still wait for a payment or a batch proof."""
-        receipts = receipts if receipts is not None else self.runtime.receipts.load()
-        network = self.runtime.network
+        receipts = receipts if receipts is not None else self.host.receipts.load()
+        network = self.host.network
         return [
             r
             for r in receipts
@@ -243,12 +240,12 @@ class SettlementTracker:
             and bool(r.request_hash)
             and r.error is None
             and r.id not in self._given_up
-            and self.runtime.devnet_url is not None
+            and self.host.devnet_url is not None
         )
 
     async def poll_once(self) -> int:
         """One pass over the outstanding receipts; returns how many events were recorded."""
-        receipts = await asyncio.to_thread(self.runtime.receipts.load)
+        receipts = await asyncio.to_thread(self.host.receipts.load)
         todo = self.outstanding(receipts)
         if not todo:
             return 0
@@ -263,7 +260,7 @@ class SettlementTracker:
                 if self._wants_proof(receipt):
                     fields.update(await self._resolve_proof(http, receipt))
                 if fields:
-                    await asyncio.to_thread(self.runtime.record_event, receipt.id, **fields)
+                    await asyncio.to_thread(self.host.record_event, receipt.id, **fields)
                     recorded += 1
                     if self.on_update is not None:
                         self.on_update(receipt.id, fields)
@@ -272,7 +269,7 @@ class SettlementTracker:
     # -- payments ----------------------------------------------------------------
 
     async def _resolve_payment(self, http: Any, receipt: Receipt) -> dict[str, Any]:
-        url = self.runtime.devnet_url
+        url = self.host.devnet_url
         if url:
             try:
                 resp = await http.get(
@@ -284,7 +281,7 @@ class SettlementTracker:
             else:
                 if resp.status_code == 200:
                     return await self._from_record(http, receipt, resp.json())
-        profile = self.runtime.llm.profile
+        profile = self.host.profile
         try:
             found = await asyncio.to_thread(find_payment_onchain, profile, receipt)
         except Exception as exc:
@@ -344,9 +341,9 @@ class SettlementTracker:
         return fields
 
     async def _devnet_prices(self, http: Any) -> dict[str, Any] | None:
-        if self._prices is None and self.runtime.devnet_url:
+        if self._prices is None and self.host.devnet_url:
             try:
-                resp = await http.get(self.runtime.devnet_url.rstrip("/") + "/devnet")
+                resp = await http.get(self.host.devnet_url.rstrip("/") + "/devnet")
                 self._prices = dict(resp.json().get("prices") or {})
             except Exception:
                 return None
@@ -355,7 +352,7 @@ class SettlementTracker:
     # -- batch proofs --------------------------------------------------------------
 
     async def _resolve_proof(self, http: Any, receipt: Receipt) -> dict[str, Any]:
-        url = self.runtime.devnet_url
+        url = self.host.devnet_url
         assert url is not None and receipt.request_hash is not None
         key = receipt.request_hash.lower().removeprefix("0x")
         try:
@@ -377,14 +374,14 @@ class SettlementTracker:
 
     def _checked_proof(self, leaf: str, doc: dict[str, Any]) -> dict[str, Any]:
         """Record the proof only if it leads to the root and the chain holds that root."""
-        from og_chat.devnet import merkle
+        from og_chat.sdk import merkle
 
         proof = [str(p) for p in doc.get("proof") or []]
         root = str(doc["root"])
         if not merkle.verify_proof(leaf, proof, root):
             log.warning("devnet sent a Merkle proof that does not lead to its root %s", root)
             return {}
-        profile = self.runtime.llm.profile
+        profile = self.host.profile
         settlement = settlement_address(profile)
         if settlement is None:
             return {}

@@ -1,7 +1,7 @@
 """The one core the TUI and the CLI share.
 
 It decides the network (a configured key means mainnet; no key means the
-embedded devnet), owns the LLM client and the stores, writes every receipt
+embedded devnet), owns the LLM client and the receipt store, writes every receipt
 before a call returns, tops up the Permit2 allowance by policy, and runs the
 settlement tracker. Nothing here imports Textual or Rich.
 """
@@ -16,8 +16,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from og_chat.sdk import embedded
+from og_chat.sdk.chain import opg_text
+from og_chat.sdk.client import LLM
+from og_chat.sdk.embedded import EmbeddedDevnet
 from og_chat.sdk.errors import ConfigurationError
-from og_chat.sdk.types import Receipt, StreamChunk, settlement_mode
+from og_chat.sdk.networks import NetworkProfile
+from og_chat.sdk.pricing import table_cost
+from og_chat.sdk.types import Receipt, StreamChunk, TextGenerationOutput, settlement_mode
+from og_chat.store.config import Config, load_config
+from og_chat.store.keystore import env_private_key
+from og_chat.store.receipts import ReceiptStore
+
+from .settlement import SettlementTracker
+from .verify import verify_receipt
 
 Progress = Callable[[str], None]
 
@@ -34,34 +46,59 @@ class WalletStatus:
 
 
 class Runtime:
-    """An open og-chat: network, wallet, client, stores and background work."""
+    """An open og-chat: network, wallet, client, receipts and background work.
 
-    def __init__(self, config: Any, llm: Any, devnet: Any, receipts: Any, sessions: Any) -> None:
+    The one typed seam between the faces (TUI, CLI) and the layers below: they
+    hold a Runtime and call these methods; nothing reaches past it into the
+    client or the stores' internals.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        llm: LLM,
+        devnet: EmbeddedDevnet | None,
+        receipts: ReceiptStore,
+        *,
+        mode: str | None = None,
+    ) -> None:
         self.config = config
         self.llm = llm
         self.devnet = devnet
+        """The embedded devnet this runtime started (None for a URL or mainnet)."""
         self.receipts = receipts
-        self.sessions = sessions
         self.network: str = llm.network
-        self.mode: str = settlement_mode(getattr(config, "settlement_mode", "batch")).value
+        self.mode: str = settlement_mode(mode or config.settlement_mode).value
         self._tracker: asyncio.Task[None] | None = None
 
     @property
     def address(self) -> str:
         """The paying wallet's address."""
-        return str(self.llm.address)
+        return self.llm.address
+
+    @property
+    def profile(self) -> NetworkProfile:
+        """The payment network in use."""
+        return self.llm.profile
 
     @property
     def devnet_url(self) -> str | None:
-        """The devnet in use, if any."""
+        """The devnet in use (embedded or given), None on mainnet."""
         if self.devnet is not None:
-            return str(self.devnet.url)
-        return self.llm._devnet_url if self.network == "devnet" else None
+            return self.devnet.url
+        return self.llm.devnet_url
+
+    @property
+    def prices(self) -> dict[str, Any]:
+        """The devnet's published price table (empty on mainnet)."""
+        doc = self.profile.extra.get("devnet") if self.profile.extra else None
+        prices = doc.get("prices") if isinstance(doc, dict) else None
+        return prices if isinstance(prices, dict) else {}
 
     @classmethod
     async def open(
         cls,
-        config: Any = None,
+        config: Config | None = None,
         *,
         network: str | None = None,
         devnet_url: str | None = None,
@@ -71,21 +108,11 @@ class Runtime:
         tokens_per_second: float | None = None,
     ) -> Runtime:
         """Open og-chat: with no key anywhere, start the embedded devnet and use dev account 0."""
-        from og_chat.sdk.chain import opg_text
-        from og_chat.sdk.client import LLM
-        from og_chat.sdk.pricing import table_cost
-        from og_chat.store.config import load_config
-        from og_chat.store.keystore import env_private_key
-        from og_chat.store.receipts import ReceiptStore
-        from og_chat.store.sessions import SessionStore
-
         say = on_progress or (lambda _msg: None)
         config = config if config is not None else load_config()
         key = private_key or env_private_key()
-        network = network or _configured_network(config) or ("mainnet" if key else "devnet")
-        devnet_url = (
-            devnet_url or os.environ.get("OG_DEVNET_URL") or getattr(config, "devnet_url", None)
-        )
+        network = network or config.network or ("mainnet" if key else "devnet")
+        devnet_url = devnet_url or os.environ.get("OG_DEVNET_URL") or config.devnet_url
         if network == "mainnet" and not key:
             raise ConfigurationError(
                 "mainnet needs a wallet key",
@@ -93,45 +120,35 @@ class Runtime:
             )
         devnet = None
         if network == "devnet" and not devnet_url:
-            from og_chat.devnet import Devnet
-
             say("starting the embedded devnet…")
-            tps = 60.0 if tokens_per_second is None else tokens_per_second
-            devnet = await asyncio.to_thread(Devnet.start, tokens_per_second=tps, on_progress=say)
+            devnet = await asyncio.to_thread(
+                embedded.start, tokens_per_second=tokens_per_second, on_progress=say
+            )
             devnet_url = devnet.url
         receipts = ReceiptStore()
-        sessions = SessionStore()
-        prices: dict[str, Any] = {}
+        runtime: Runtime | None = None
 
         def record(receipt: Receipt) -> None:
             # The devnet publishes its price table: show a call's price before it settles.
-            if receipt.price_opg is None and receipt.total_tokens:
+            if receipt.price_opg is None and receipt.total_tokens and runtime is not None:
                 cost = table_cost(
-                    prices, receipt.model, receipt.prompt_tokens, receipt.completion_tokens
+                    runtime.prices, receipt.model, receipt.prompt_tokens, receipt.completion_tokens
                 )
                 if cost is not None:
                     receipt.price_opg = opg_text(cost)
             receipts.append(receipt)
 
-        caps = getattr(config, "spend", None)
         llm = LLM(
             key if network == "mainnet" else (key or None),
             network=network,
             devnet_url=devnet_url,
-            on_receipt=lambda receipt: record(receipt),
-            max_authorization_opg=_first_attr(
-                caps, "max_per_authorization_opg", "max_per_authorization"
-            ),
-            max_deadline_seconds=getattr(caps, "max_deadline_seconds", None),
+            on_receipt=record,
+            max_authorization_opg=config.spend.max_per_authorization_opg,
+            max_deadline_seconds=config.spend.max_deadline_seconds,
         )
         say(f"connecting to the {network} gateway…")
-        await asyncio.to_thread(llm._resolve_sync)
-        doc = llm.profile.extra.get("devnet") if llm.profile.extra else None
-        if isinstance(doc, dict) and isinstance(doc.get("prices"), dict):
-            prices.update(doc["prices"])
-        runtime = cls(config, llm, devnet, receipts, sessions)
-        if mode:
-            runtime.mode = settlement_mode(mode).value
+        await asyncio.to_thread(llm.resolve)
+        runtime = cls(config, llm, devnet, receipts, mode=mode)
         if network == "devnet":
             say("approving OPG for Permit2…")
             await runtime.top_up()
@@ -146,20 +163,24 @@ class Runtime:
         mode: str | None = None,
         tools: list[dict[str, Any]] | None = None,
         conversation_id: str | None = None,
-        max_tokens: int = 1024,
+        max_tokens: int | None = None,
         temperature: float = 0.0,
     ) -> AsyncIterator[StreamChunk]:
-        """Stream one answer; the final chunk carries the receipt, already stored."""
+        """Stream one answer; the final chunk carries the receipt, already stored.
+
+        `max_tokens` defaults to the config's `max_tokens`.
+        """
         stream = await self.llm.chat(
             model,
             messages,
-            max_tokens=max_tokens,
+            max_tokens=self.config.max_tokens if max_tokens is None else max_tokens,
             temperature=temperature,
             tools=tools,
             x402_settlement_mode=mode or self.mode,
             stream=True,
             conversation_id=conversation_id,
         )
+        assert not isinstance(stream, TextGenerationOutput)
         async for chunk in stream:
             yield chunk
 
@@ -168,12 +189,10 @@ class Runtime:
         b = await self.llm.balances()
         return WalletStatus(self.network, b.address, b.opg, b.allowance, b.eth)
 
-    def top_up_policy(self) -> tuple[Decimal, Decimal | None]:
+    def top_up_policy(self) -> tuple[Decimal, Decimal]:
         """(minimum allowance, approve amount) in OPG, from the config."""
-        policy = getattr(self.config, "top_up", None)
-        minimum = Decimal(str(_first_attr(policy, "min_allowance_opg", "min_allowance") or "1"))
-        approve = _first_attr(policy, "approve_opg", "approve_amount")
-        return minimum, (Decimal(str(approve)) if approve else None)
+        policy = self.config.top_up
+        return policy.min_allowance_opg, policy.approve_opg
 
     async def top_up(
         self, min_opg: Decimal | None = None, approve_opg: Decimal | None = None
@@ -181,7 +200,7 @@ class Runtime:
         """Approve OPG for Permit2 when the allowance is below the minimum; returns the tx hash."""
         minimum, approve = self.top_up_policy()
         result = await self.llm.aensure_opg_approval(min_opg or minimum, approve_opg or approve)
-        return result.tx_hash  # type: ignore[no-any-return]
+        return result.tx_hash
 
     def record_event(self, receipt_id: str, **fields: Any) -> None:
         """Append a later fact about a receipt (never rewrites it)."""
@@ -189,13 +208,11 @@ class Runtime:
 
     def start_settlement_tracker(
         self,
-        on_update: Callable[[str, dict[str, Any]], None] | None = None,
+        on_update: Callable[[str, dict[str, Any]], object] | None = None,
         *,
         interval: float = 2.0,
     ) -> None:
         """Turn pending receipts into settled ones in the background."""
-        from og_chat.settlement import SettlementTracker
-
         if self._tracker is not None:
             return
         tracker = SettlementTracker(self, on_update=on_update)
@@ -203,9 +220,7 @@ class Runtime:
 
     async def verify_receipt(self, receipt: Receipt) -> list[tuple[str, bool, str]]:
         """Every check of `og-chat receipts verify`, as (name, ok, detail)."""
-        from og_chat.verify import verify_receipt
-
-        results = await asyncio.to_thread(verify_receipt, receipt, self.llm.profile)
+        results = await asyncio.to_thread(verify_receipt, receipt, self.profile)
         return [(r.name, r.ok, r.detail) for r in results]
 
     async def close(self) -> None:
@@ -219,22 +234,4 @@ class Runtime:
         if self.devnet is not None:
             devnet, self.devnet = self.devnet, None
             await asyncio.to_thread(devnet.stop)
-        close = getattr(self.receipts, "close", None)
-        if close:
-            close()
-
-
-def _configured_network(config: Any) -> str | None:
-    value = getattr(config, "network", None)
-    if value in (None, "", "auto"):
-        return None
-    return str(value)
-
-
-def _first_attr(obj: Any, *names: str) -> Any:
-    """The first of `names` that `obj` has set (config keys carry an `_opg` suffix)."""
-    for name in names:
-        value = getattr(obj, name, None)
-        if value is not None:
-            return value
-    return None
+        self.receipts.close()

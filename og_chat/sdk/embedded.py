@@ -1,0 +1,74 @@
+"""The registration point through which the SDK starts an embedded devnet.
+
+`OG_NETWORK=devnet` without a URL makes `LLM` start a devnet in-process (the
+tutorial needs it), but the SDK sits below the devnet and never imports it. A
+devnet implementation registers a factory instead: `register(factory)` at run
+time, or, for an installed package, an entry point in the group
+``og_chat.embedded_devnet`` (og-chat's own devnet is registered that way in
+pyproject.toml). The first call to `start()` looks the entry point up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Protocol
+
+from .errors import ConfigurationError
+
+ENTRY_POINT_GROUP = "og_chat.embedded_devnet"
+
+
+class EmbeddedDevnet(Protocol):
+    """What the SDK and the app need from a devnet they started."""
+
+    @property
+    def url(self) -> str:
+        """The gateway's base URL (`GET {url}/devnet` describes the network)."""
+        ...
+
+    def stop(self) -> None:
+        """Settle what is open and shut the devnet down (blocking)."""
+        ...
+
+
+class DevnetFactory(Protocol):
+    """Starts a devnet and returns once its gateway answers (blocking)."""
+
+    def __call__(
+        self,
+        *,
+        tokens_per_second: float | None = ...,
+        on_progress: Callable[[str], None] | None = ...,
+    ) -> EmbeddedDevnet: ...
+
+
+_factory: DevnetFactory | None = None
+
+
+def register(factory: DevnetFactory | None) -> None:
+    """Use `factory` for embedded devnets from now on (None: back to the entry point)."""
+    global _factory
+    _factory = factory
+
+
+def _from_entry_point() -> DevnetFactory | None:
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        loaded: DevnetFactory = point.load()
+        return loaded
+    return None
+
+
+def start(
+    *,
+    tokens_per_second: float | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> EmbeddedDevnet:
+    """Start an embedded devnet with the registered factory."""
+    factory = _factory or _from_entry_point()
+    if factory is None:
+        raise ConfigurationError(
+            "no embedded devnet is installed",
+            hint="install og-chat (it registers one), or set OG_DEVNET_URL to a running devnet",
+        )
+    return factory(tokens_per_second=tokens_per_second, on_progress=on_progress)

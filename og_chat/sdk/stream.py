@@ -1,0 +1,137 @@
+"""Assembling a streamed answer: text, tool calls, usage and the TEE fields of the last event."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .errors import StreamInterrupted
+from .types import StreamChoice, StreamChunk, StreamDelta, StreamUsage
+
+
+class StreamAssembler:
+    """Everything a stream has said so far: text, tool-call fragments, final fields.
+
+    The one assembler of streamed answers: the client folds every SSE event in
+    with `add`; the TUI and the devnet use `merge_tool_calls`/`tool_calls` for
+    tool-call deltas (OpenAI's rule: the first name sticks, arguments concatenate).
+    """
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.model = "unknown"
+        self.finish_reason: str | None = None
+        self.usage: StreamUsage | None = None
+        self.meta: dict[str, Any] = {}
+        self.done = False
+        self.final_seen = False
+        self._calls: dict[int, dict[str, Any]] = {}
+
+    def add(self, event: dict[str, Any]) -> list[StreamChunk]:
+        """Fold one SSE event in; return the chunk to yield (or raise for error events)."""
+        if "error" in event and not event.get("choices"):
+            err = event["error"]
+            reason = err.get("message") if isinstance(err, dict) else str(err)
+            raise StreamInterrupted(f"the gateway reported: {reason}", partial_text=self.text)
+        if isinstance(event.get("model"), str):
+            self.model = event["model"]
+        choices: list[StreamChoice] = []
+        raw_choices = event.get("choices")
+        for raw in raw_choices if isinstance(raw_choices, list) else []:
+            if not isinstance(raw, dict):
+                continue
+            delta = raw.get("delta") or raw.get("message") or {}
+            if not isinstance(delta, dict):
+                delta = {}
+            content = delta.get("content")
+            if isinstance(content, list):
+                content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+            if content is not None and not isinstance(content, str):
+                content = str(content)
+            if content:
+                self.text += content
+            calls = delta.get("tool_calls")
+            if isinstance(calls, list):
+                self.merge_tool_calls(calls)
+            finish = raw.get("finish_reason")
+            if finish:
+                self.finish_reason = str(finish)
+            choices.append(
+                StreamChoice(
+                    delta=StreamDelta(
+                        content=content,
+                        role=delta.get("role") if isinstance(delta.get("role"), str) else None,
+                        tool_calls=calls if isinstance(calls, list) else None,
+                    ),
+                    index=int(raw.get("index") or 0) if str(raw.get("index") or 0).isdigit() else 0,
+                    finish_reason=str(finish) if finish else None,
+                )
+            )
+        usage = event.get("usage")
+        if isinstance(usage, dict):
+            self.usage = StreamUsage(
+                prompt_tokens=_int(usage.get("prompt_tokens")),
+                completion_tokens=_int(usage.get("completion_tokens")),
+                total_tokens=_int(usage.get("total_tokens")),
+            )
+        for name in (
+            "tee_signature", "tee_timestamp", "tee_request_hash", "tee_output_hash", "tee_id",
+            "data_settlement_transaction_hash", "data_settlement_blob_id", "images",
+        ):  # fmt: skip
+            if event.get(name) is not None:
+                self.meta[name] = event[name]
+        is_final = any(c.finish_reason for c in choices) or "usage" in event
+        self.final_seen = self.final_seen or is_final
+        return [
+            StreamChunk(
+                choices=choices or [StreamChoice()],
+                model=self.model,
+                usage=self.usage if is_final else None,
+                is_final=is_final,
+            )
+        ]
+
+    def merge_tool_calls(self, calls: list[Any]) -> None:
+        """Fold tool-call deltas in, by `index` (position in the list when it is missing)."""
+        for position, call in enumerate(calls):
+            if not isinstance(call, dict):
+                continue
+            index = call.get("index")
+            if not isinstance(index, int):
+                index = position
+            slot = self._calls.setdefault(
+                index, {"id": None, "type": "function", "name": "", "arguments": ""}
+            )
+            if call.get("id"):
+                slot["id"] = call["id"]
+            if call.get("type"):
+                slot["type"] = call["type"]
+            fn = call.get("function") or {}
+            if isinstance(fn, dict):
+                if fn.get("name"):
+                    slot["name"] = fn["name"] if not slot["name"] else slot["name"]
+                args = fn.get("arguments")
+                if isinstance(args, str):
+                    slot["arguments"] += args
+                elif args is not None:
+                    slot["arguments"] += json.dumps(args)
+
+    def tool_calls(self) -> list[dict[str, Any]] | None:
+        """The complete tool calls, arguments as JSON strings."""
+        if not self._calls:
+            return None
+        return [
+            {
+                "id": slot["id"] or f"call_{index}",
+                "type": slot["type"],
+                "function": {"name": slot["name"], "arguments": slot["arguments"] or "{}"},
+            }
+            for index, slot in sorted(self._calls.items())
+        ]
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
