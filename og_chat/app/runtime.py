@@ -13,10 +13,10 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from og_chat import sdk
 from og_chat.sdk import embedded
-from og_chat.sdk.client import LLM
 from og_chat.sdk.embedded import EmbeddedDevnet
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.networks import NetworkProfile
@@ -29,6 +29,9 @@ from .costs import PriceTable, table_price
 from .network import devnet_url as given_devnet_url
 from .settlement import SettlementTracker, UpdateCallback
 from .verify import verify_receipt
+
+if TYPE_CHECKING:
+    from og_chat.sdk.client import LLM
 
 Progress = Callable[[str], None]
 
@@ -133,7 +136,7 @@ class Runtime:
                 receipt.price_opg = table_price(receipt, runtime.prices)
             receipts.append(receipt)
 
-        llm = LLM(
+        llm = sdk.LLM(  # the package loads the client (httpx, x402) on first use
             key,
             network=network,
             devnet_url=devnet_url,
@@ -197,7 +200,7 @@ class Runtime:
         result = await self.llm.aensure_opg_approval(min_opg or minimum, approve_opg or approve)
         return result.tx_hash
 
-    def record_event(self, receipt_id: str, **fields: Any) -> None:
+    def record_event(self, receipt_id: str, **fields: object) -> None:
         """Append a later fact about a receipt (never rewrites it)."""
         self.receipts.append_event(receipt_id, **fields)
 

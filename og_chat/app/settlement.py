@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
-
-import httpx
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from og_chat.sdk import merkle
 from og_chat.sdk.chain import opg_text
@@ -34,12 +32,15 @@ from og_chat.sdk.networks import NetworkProfile
 from og_chat.sdk.types import PaymentStatus, Receipt
 from og_chat.store.receipts import ReceiptStore
 
-from .costs import table_price
+from .costs import PriceTable, table_price
 from .onchain import batch_root_posted, find_payment_onchain, settlement_address
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("og_chat.app.settlement")
 
-EventFields = dict[str, Any]
+EventFields = dict[str, object]
 """Receipt fields an event sets (`ReceiptStore.append_event`), e.g. `payment_status`."""
 
 UpdateCallback = Callable[[str, EventFields], object]
@@ -62,9 +63,9 @@ class SettlementHost(Protocol):
     def profile(self) -> NetworkProfile: ...
 
     @property
-    def prices(self) -> Mapping[str, Any]: ...
+    def prices(self) -> PriceTable: ...
 
-    def record_event(self, receipt_id: str, **fields: Any) -> None: ...
+    def record_event(self, receipt_id: str, **fields: object) -> None: ...
 
 
 class SettlementTracker:
@@ -121,6 +122,8 @@ class SettlementTracker:
         todo = self.outstanding(receipts)
         if not todo:
             return 0
+        import httpx  # with its CLI extras installed it costs 0.1 s: only once there is work
+
         recorded = 0
         async with httpx.AsyncClient(timeout=15) as http:
             for receipt in todo:

@@ -30,8 +30,7 @@ from __future__ import annotations
 import base64
 import contextlib
 from dataclasses import replace
-
-import httpx
+from typing import TYPE_CHECKING
 
 from og_chat.sdk import merkle
 from og_chat.sdk.addresses import DEVNET_OPG, DEVNET_SETTLEMENT, DEVNET_TEE_REGISTRY
@@ -58,6 +57,9 @@ from .onchain import (
     topic_hex,
     tx_hash,
 )
+
+if TYPE_CHECKING:
+    from web3.types import TxReceipt
 
 _INDIVIDUAL_SETTLED = "IndividualSettled(bytes32,bytes32,bytes32,bytes32,uint256,bytes)"
 _BATCH_SETTLED = "BatchSettled(bytes32,uint256,uint256)"
@@ -203,14 +205,9 @@ def check_payment(receipt: Receipt, profile: NetworkProfile, rpc_url: str) -> Ch
         )
     if not (receipt.payer and receipt.pay_to):
         return CheckResult(name, False, "the receipt does not name the payer and payee")
-    try:
-        tx = web3_http(rpc_url).eth.get_transaction_receipt(tx_hash(receipt.payment_tx))
-    except Exception as exc:
-        return CheckResult(
-            name, False, f"transaction {receipt.payment_tx} not found via {rpc_url}: {_first(exc)}"
-        )
-    if int(tx["status"]) != 1:
-        return CheckResult(name, False, f"transaction {receipt.payment_tx} reverted")
+    tx = _succeeded(name, rpc_url, receipt.payment_tx, where=f" via {rpc_url}")
+    if isinstance(tx, CheckResult):
+        return tx
     token = (receipt.asset or profile.opg).lower()
     moved = [
         int.from_bytes(bytes(log["data"]), "big")
@@ -323,14 +320,9 @@ def _check_individual(receipt: Receipt, rpc_url: str, settlement: str | None) ->
         return CheckResult(
             name, False, "individual mode, but the receipt has no settlement transaction"
         )
-    try:
-        tx = web3_http(rpc_url).eth.get_transaction_receipt(tx_hash(receipt.data_settlement_tx))
-    except Exception as exc:
-        return CheckResult(
-            name, False, f"transaction {receipt.data_settlement_tx} not found: {_first(exc)}"
-        )
-    if int(tx["status"]) != 1:
-        return CheckResult(name, False, f"transaction {receipt.data_settlement_tx} reverted")
+    tx = _succeeded(name, rpc_url, receipt.data_settlement_tx)
+    if isinstance(tx, CheckResult):
+        return tx
     try:
         want = [
             event_topic(_INDIVIDUAL_SETTLED),
@@ -369,9 +361,22 @@ def _check_individual(receipt: Receipt, rpc_url: str, settlement: str | None) ->
 # -- small decoders -----------------------------------------------------------------
 
 
+def _succeeded(name: str, rpc_url: str, tx: str, *, where: str = "") -> TxReceipt | CheckResult:
+    """The mined receipt of `tx`, or the failed check `name` saying why not."""
+    try:
+        mined = web3_http(rpc_url).eth.get_transaction_receipt(tx_hash(tx))
+    except Exception as exc:
+        return CheckResult(name, False, f"transaction {tx} not found{where}: {_first(exc)}")
+    if int(mined["status"]) != 1:
+        return CheckResult(name, False, f"transaction {tx} reverted")
+    return mined
+
+
 def _signing_key(base_url: str | None) -> str | None:
     if not base_url:
         return None
+    import httpx
+
     try:
         resp = httpx.get(base_url.rstrip("/") + "/signing-key", timeout=10)
         pem = resp.json().get("public_key") if resp.status_code == 200 else None
