@@ -32,7 +32,7 @@ def export_csv(receipts: Iterable[Receipt]) -> str:
     for r in receipts:
         row = []
         for name in FIELDS:
-            value = getattr(r, name, None)
+            value = getattr(r, name)
             if value is None:
                 row.append("")
             elif isinstance(value, list | dict):
