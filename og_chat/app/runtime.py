@@ -10,26 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from og_chat import sdk
 from og_chat.sdk import embedded
-from og_chat.sdk.chain import opg_text
-from og_chat.sdk.client import LLM
 from og_chat.sdk.embedded import EmbeddedDevnet
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.networks import NetworkProfile
-from og_chat.sdk.pricing import table_cost
 from og_chat.sdk.types import Receipt, StreamChunk, TextGenerationOutput, settlement_mode
 from og_chat.store.config import Config, load_config
 from og_chat.store.keystore import env_private_key
 from og_chat.store.receipts import ReceiptStore
 
-from .settlement import SettlementTracker
+from .costs import PriceTable, table_price
+from .network import devnet_url as given_devnet_url
+from .settlement import SettlementTracker, UpdateCallback
 from .verify import verify_receipt
+
+if TYPE_CHECKING:
+    from og_chat.sdk.client import LLM
 
 Progress = Callable[[str], None]
 
@@ -89,7 +91,7 @@ class Runtime:
         return self.llm.devnet_url
 
     @property
-    def prices(self) -> dict[str, Any]:
+    def prices(self) -> PriceTable:
         """The devnet's published price table (empty on mainnet)."""
         doc = self.profile.extra.get("devnet") if self.profile.extra else None
         prices = doc.get("prices") if isinstance(doc, dict) else None
@@ -111,8 +113,8 @@ class Runtime:
         say = on_progress or (lambda _msg: None)
         config = config if config is not None else load_config()
         key = private_key or env_private_key()
-        network = network or config.network or ("mainnet" if key else "devnet")
-        devnet_url = devnet_url or os.environ.get("OG_DEVNET_URL") or config.devnet_url
+        network = network or config.effective_network(has_key=bool(key))
+        devnet_url = given_devnet_url(devnet_url, config)
         if network == "mainnet" and not key:
             raise ConfigurationError(
                 "mainnet needs a wallet key",
@@ -131,15 +133,11 @@ class Runtime:
         def record(receipt: Receipt) -> None:
             # The devnet publishes its price table: show a call's price before it settles.
             if receipt.price_opg is None and receipt.total_tokens and runtime is not None:
-                cost = table_cost(
-                    runtime.prices, receipt.model, receipt.prompt_tokens, receipt.completion_tokens
-                )
-                if cost is not None:
-                    receipt.price_opg = opg_text(cost)
+                receipt.price_opg = table_price(receipt, runtime.prices)
             receipts.append(receipt)
 
-        llm = LLM(
-            key if network == "mainnet" else (key or None),
+        llm = sdk.LLM(  # the package loads the client (httpx, x402) on first use
+            key,
             network=network,
             devnet_url=devnet_url,
             on_receipt=record,
@@ -202,13 +200,13 @@ class Runtime:
         result = await self.llm.aensure_opg_approval(min_opg or minimum, approve_opg or approve)
         return result.tx_hash
 
-    def record_event(self, receipt_id: str, **fields: Any) -> None:
+    def record_event(self, receipt_id: str, **fields: object) -> None:
         """Append a later fact about a receipt (never rewrites it)."""
         self.receipts.append_event(receipt_id, **fields)
 
     def start_settlement_tracker(
         self,
-        on_update: Callable[[str, dict[str, Any]], object] | None = None,
+        on_update: UpdateCallback | None = None,
         *,
         interval: float = 2.0,
     ) -> None:

@@ -21,25 +21,45 @@ receipt verifies on another machine:
   hashes and signature hash; `private`: nothing is posted, by design. On
   mainnet the gateway publishes no per-call proofs, so this check is left out.
 
-No Textual or Rich here; web3 is imported on first use.
+No Textual or Rich here; web3 is imported on first use. What the settlement
+tracker reads from the chain too lives in `onchain.py`, which both import.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from og_chat.app.settlement import (
+from og_chat.sdk import merkle
+from og_chat.sdk.addresses import DEVNET_OPG, DEVNET_SETTLEMENT, DEVNET_TEE_REGISTRY
+from og_chat.sdk.chain import opg_text, to_base_units
+from og_chat.sdk.errors import ConfigurationError
+from og_chat.sdk.eth import keccak, web3_http
+from og_chat.sdk.networks import NetworkProfile, mainnet_profile
+from og_chat.sdk.tee import (
+    CheckResult,
+    fetch_active_tees,
+    load_public_key,
+    normalise_tee_id,
+    tee_id_for,
+    verify_signature,
+)
+from og_chat.sdk.types import PaymentStatus, Receipt
+
+from .onchain import (
     TRANSFER_TOPIC,
     batch_root_posted,
-    receipt_leaf,
+    event_topic,
     settlement_address,
-    web3_for,
+    topic_address,
+    topic_hex,
+    tx_hash,
 )
-from og_chat.sdk.networks import NetworkProfile, mainnet_profile
-from og_chat.sdk.tee import CheckResult, keccak, normalise_tee_id, tee_id_for, verify_signature
-from og_chat.sdk.types import PaymentStatus, Receipt
+
+if TYPE_CHECKING:
+    from web3.types import TxReceipt
 
 _INDIVIDUAL_SETTLED = "IndividualSettled(bytes32,bytes32,bytes32,bytes32,uint256,bytes)"
 _BATCH_SETTLED = "BatchSettled(bytes32,uint256,uint256)"
@@ -68,16 +88,7 @@ def profile_for_receipt(receipt: Receipt, rpc_url: str | None = None) -> Network
     The devnet's contracts sit at fixed genesis addresses, so no gateway is
     needed; mainnet uses its constants with `rpc_url` as the Base RPC.
     """
-    from dataclasses import replace
-
     if receipt.network == "devnet":
-        from og_chat.sdk.addresses import (
-            DEVNET_OPG as OPG_ADDRESS,
-            DEVNET_SETTLEMENT as SETTLEMENT_ADDRESS,
-            DEVNET_TEE_REGISTRY as TEE_REGISTRY_ADDRESS,
-        )
-        from og_chat.sdk.errors import ConfigurationError
-
         rpc = rpc_url or (receipt.endpoint.rstrip("/") + "/rpc" if receipt.endpoint else None)
         if not rpc:
             raise ConfigurationError(
@@ -85,16 +96,16 @@ def profile_for_receipt(receipt: Receipt, rpc_url: str | None = None) -> Network
             )
         chain_id = 0
         with contextlib.suppress(Exception):  # the checks report an unreachable RPC one by one
-            chain_id = int(web3_for(rpc).eth.chain_id)
+            chain_id = int(web3_http(rpc).eth.chain_id)
         return NetworkProfile(
             name="devnet",
             chain_id=chain_id,
             rpc_url=rpc,
-            opg=receipt.asset or OPG_ADDRESS,
+            opg=receipt.asset or DEVNET_OPG,
             registry_rpc=rpc,
-            registry_address=TEE_REGISTRY_ADDRESS,
+            registry_address=DEVNET_TEE_REGISTRY,
             gateway_url=receipt.endpoint or None,
-            extra={"settlement": SETTLEMENT_ADDRESS},
+            extra={"settlement": DEVNET_SETTLEMENT},
         )
     profile = mainnet_profile()
     return replace(profile, rpc_url=rpc_url) if rpc_url else profile
@@ -147,8 +158,6 @@ def tee_public_key(
     receipt: Receipt, profile: NetworkProfile, *, rpc_url: str | None = None
 ) -> tuple[bytes | str | None, str]:
     """`(key, where it came from)`; `(None, why not)` when there is none to trust."""
-    from og_chat.sdk.tee import fetch_active_tees
-
     tee_id = normalise_tee_id(receipt.tee_id)
     if not tee_id:
         return None, "the receipt names no TEE id"
@@ -196,24 +205,18 @@ def check_payment(receipt: Receipt, profile: NetworkProfile, rpc_url: str) -> Ch
         )
     if not (receipt.payer and receipt.pay_to):
         return CheckResult(name, False, "the receipt does not name the payer and payee")
-    try:
-        w3 = web3_for(rpc_url)
-        tx = w3.eth.get_transaction_receipt(receipt.payment_tx)
-    except Exception as exc:
-        return CheckResult(
-            name, False, f"transaction {receipt.payment_tx} not found via {rpc_url}: {_first(exc)}"
-        )
-    if int(tx["status"]) != 1:
-        return CheckResult(name, False, f"transaction {receipt.payment_tx} reverted")
+    tx = _succeeded(name, rpc_url, receipt.payment_tx, where=f" via {rpc_url}")
+    if isinstance(tx, CheckResult):
+        return tx
     token = (receipt.asset or profile.opg).lower()
     moved = [
         int.from_bytes(bytes(log["data"]), "big")
         for log in tx["logs"]
         if str(log["address"]).lower() == token
         and len(log["topics"]) == 3
-        and _topic_hex(log["topics"][0]) == TRANSFER_TOPIC
-        and _topic_address(log["topics"][1]) == receipt.payer.lower()
-        and _topic_address(log["topics"][2]) == receipt.pay_to.lower()
+        and topic_hex(log["topics"][0]) == TRANSFER_TOPIC
+        and topic_address(log["topics"][1]) == receipt.payer.lower()
+        and topic_address(log["topics"][2]) == receipt.pay_to.lower()
     ]
     if not moved:
         return CheckResult(
@@ -228,12 +231,12 @@ def check_payment(receipt: Receipt, profile: NetworkProfile, rpc_url: str) -> Ch
         return CheckResult(
             name,
             False,
-            f"transaction moved {_opg(amount)} OPG, less than the {receipt.charged_opg} charged",
+            f"transaction moved {opg_text(amount)} OPG, less than the {receipt.charged_opg} charged",
         )
     return CheckResult(
         name,
         True,
-        f"{_opg(amount)} OPG {receipt.payer} → {receipt.pay_to} "
+        f"{opg_text(amount)} OPG {receipt.payer} → {receipt.pay_to} "
         f"in tx {receipt.payment_tx} (block {tx['blockNumber']})",
     )
 
@@ -258,14 +261,12 @@ def check_data_settlement(
 
 
 def _check_batch(receipt: Receipt, rpc_url: str, settlement: str) -> CheckResult:
-    from og_chat.sdk import merkle
-
     name = "merkle proof"
     if receipt.merkle_proof is None or not receipt.batch_root or not receipt.merkle_leaf:
         return CheckResult(
             name, False, "no batch proof attached yet; run `og-chat receipts sync` later"
         )
-    leaf = receipt_leaf(receipt)
+    leaf = merkle.receipt_leaf(receipt)
     if leaf is None or leaf != receipt.merkle_leaf.lower():
         return CheckResult(
             name, False, "the stored leaf is not this receipt's (tee id, hashes, signature, time)"
@@ -279,7 +280,7 @@ def _check_batch(receipt: Receipt, rpc_url: str, settlement: str) -> CheckResult
             name, False, f"the proof does not lead from the leaf to the root {receipt.batch_root}"
         )
     try:
-        w3 = web3_for(rpc_url)
+        w3 = web3_http(rpc_url)
         posted = batch_root_posted(w3, settlement, receipt.batch_root)
     except Exception as exc:
         return CheckResult(name, False, f"could not read batchRoots via {rpc_url}: {_first(exc)}")
@@ -288,18 +289,18 @@ def _check_batch(receipt: Receipt, rpc_url: str, settlement: str) -> CheckResult
     where = ""
     if receipt.batch_root_tx:
         try:
-            tx = w3.eth.get_transaction_receipt(receipt.batch_root_tx)
+            tx = w3.eth.get_transaction_receipt(tx_hash(receipt.batch_root_tx))
         except Exception as exc:
             return CheckResult(
                 name, False, f"batch root tx {receipt.batch_root_tx} not found: {_first(exc)}"
             )
-        root_topic = _topic_hex(receipt.batch_root)
-        event = _event_topic(_BATCH_SETTLED)
+        root_topic = topic_hex(receipt.batch_root)
+        event = event_topic(_BATCH_SETTLED)
         if not any(
             str(log["address"]).lower() == settlement.lower()
             and len(log["topics"]) >= 2
-            and _topic_hex(log["topics"][0]) == event
-            and _topic_hex(log["topics"][1]) == root_topic
+            and topic_hex(log["topics"][0]) == event
+            and topic_hex(log["topics"][1]) == root_topic
             for log in tx["logs"]
         ):
             return CheckResult(
@@ -319,25 +320,25 @@ def _check_individual(receipt: Receipt, rpc_url: str, settlement: str | None) ->
         return CheckResult(
             name, False, "individual mode, but the receipt has no settlement transaction"
         )
+    tx = _succeeded(name, rpc_url, receipt.data_settlement_tx)
+    if isinstance(tx, CheckResult):
+        return tx
     try:
-        tx = web3_for(rpc_url).eth.get_transaction_receipt(receipt.data_settlement_tx)
-    except Exception as exc:
+        want = [
+            event_topic(_INDIVIDUAL_SETTLED),
+            topic_hex(receipt.tee_id or "0x0"),
+            topic_hex(receipt.request_hash or "0x0"),
+            topic_hex(receipt.output_hash or "0x0"),
+        ]
+        sig_hash = keccak(base64.b64decode(receipt.tee_signature or "")).hex()
+    except ValueError:
         return CheckResult(
-            name, False, f"transaction {receipt.data_settlement_tx} not found: {_first(exc)}"
+            name, False, "the receipt's TEE id, hashes or signature are not well-formed"
         )
-    if int(tx["status"]) != 1:
-        return CheckResult(name, False, f"transaction {receipt.data_settlement_tx} reverted")
-    want = [
-        _event_topic(_INDIVIDUAL_SETTLED),
-        _topic_hex(receipt.tee_id or "0x0"),
-        _topic_hex(receipt.request_hash or "0x0"),
-        _topic_hex(receipt.output_hash or "0x0"),
-    ]
-    sig_hash = keccak(base64.b64decode(receipt.tee_signature or "")).hex()
     for log in tx["logs"]:
         if settlement and str(log["address"]).lower() != settlement.lower():
             continue
-        if [_topic_hex(t) for t in log["topics"]] != want:
+        if [topic_hex(t) for t in log["topics"]] != want:
             continue
         data = bytes(log["data"])
         if data[:32].hex() != sig_hash:
@@ -360,6 +361,17 @@ def _check_individual(receipt: Receipt, rpc_url: str, settlement: str | None) ->
 # -- small decoders -----------------------------------------------------------------
 
 
+def _succeeded(name: str, rpc_url: str, tx: str, *, where: str = "") -> TxReceipt | CheckResult:
+    """The mined receipt of `tx`, or the failed check `name` saying why not."""
+    try:
+        mined = web3_http(rpc_url).eth.get_transaction_receipt(tx_hash(tx))
+    except Exception as exc:
+        return CheckResult(name, False, f"transaction {tx} not found{where}: {_first(exc)}")
+    if int(mined["status"]) != 1:
+        return CheckResult(name, False, f"transaction {tx} reverted")
+    return mined
+
+
 def _signing_key(base_url: str | None) -> str | None:
     if not base_url:
         return None
@@ -376,8 +388,6 @@ def _signing_key(base_url: str | None) -> str | None:
 def _pem_tee_id(pem: str) -> str | None:
     from cryptography.hazmat.primitives import serialization
 
-    from og_chat.sdk.tee import load_public_key
-
     try:
         der = load_public_key(pem).public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -387,41 +397,14 @@ def _pem_tee_id(pem: str) -> str | None:
     return normalise_tee_id(tee_id_for(der))
 
 
-def _event_topic(signature: str) -> str:
-    return "0x" + keccak(signature.encode()).hex()
-
-
-def _topic_hex(value: Any) -> str:
-    if isinstance(value, bytes | bytearray) or (
-        hasattr(value, "hex") and not isinstance(value, str)
-    ):
-        raw = bytes(value)
-    else:
-        raw = bytes.fromhex(str(value).removeprefix("0x").rjust(64, "0"))
-    return "0x" + raw.rjust(32, b"\x00").hex()
-
-
-def _topic_address(value: Any) -> str:
-    return "0x" + _topic_hex(value)[-40:]
-
-
 def _base_units(opg: str | None) -> int | None:
     """A receipt's OPG string in base units; None when absent or not a number."""
     if not opg:
         return None
-    from og_chat.sdk.chain import to_base_units
-    from og_chat.sdk.errors import ConfigurationError
-
     try:
         return to_base_units(opg)
     except ConfigurationError:
         return None
-
-
-def _opg(base_units: int) -> str:
-    from og_chat.sdk.chain import opg_text
-
-    return opg_text(base_units)
 
 
 def _first(exc: Exception) -> str:

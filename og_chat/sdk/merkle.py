@@ -23,6 +23,8 @@ import base64
 
 from eth_hash.auto import keccak
 
+from .types import Receipt
+
 
 def _word(value: bytes | str) -> bytes:
     """A 32-byte word from bytes or (0x-)hex."""
@@ -97,3 +99,29 @@ def verify_proof(leaf: bytes | str, proof: list[bytes] | list[str], root: bytes 
     for sibling in proof:
         node = hash_pair(node, _word(sibling))
     return node == _word(root)
+
+
+def receipt_leaf(receipt: Receipt) -> str | None:
+    """A receipt's batch leaf as `0x` hex, recomputed from its own TEE fields.
+
+    None when a field is missing or malformed: the settlement tracker then attaches no
+    proof and `receipts verify` reports the leaf as not this receipt's, so a stored
+    leaf is never trusted without being recomputed.
+    """
+    if not (
+        receipt.tee_id and receipt.request_hash and receipt.output_hash and receipt.tee_signature
+    ):
+        return None
+    if receipt.tee_timestamp is None:
+        return None
+    try:
+        leaf = leaf_hash(
+            tee_id=receipt.tee_id,
+            request_hash=receipt.request_hash,
+            output_hash=receipt.output_hash,
+            tee_signature=receipt.tee_signature,
+            tee_timestamp=receipt.tee_timestamp,
+        )
+    except (ValueError, TypeError, OverflowError):  # a hand-edited receipt: not a leaf
+        return None
+    return "0x" + leaf.hex()

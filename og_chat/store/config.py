@@ -40,6 +40,8 @@ from pydantic import (
 )
 
 from og_chat.sdk.errors import ConfigurationError
+from og_chat.sdk.models import resolve_model
+from og_chat.sdk.types import settlement_mode
 
 from .atomic import write_atomic
 from .paths import config_path
@@ -155,20 +157,17 @@ class Config(_Section):
     def _known_model(cls, value: object) -> object:
         if not isinstance(value, str):
             return value  # let the str check report it
-        from og_chat.sdk.models import resolve_model
-
         try:
             return resolve_model(value).id
         except ConfigurationError as exc:
-            raise ValueError(str(exc).replace("\n  → ", "; ")) from None
+            message = f"{exc.args[0]}; {exc.hint}" if exc.hint else str(exc.args[0])
+            raise ValueError(message) from None
 
     @field_validator("settlement_mode", mode="before")
     @classmethod
     def _known_mode(cls, value: object) -> object:
         if not isinstance(value, str):
             return value
-        from og_chat.sdk.types import settlement_mode
-
         try:
             return settlement_mode(value).value
         except ConfigurationError:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from og_chat.sdk.errors import ConfigurationError
+from og_chat.sdk.eth import checksum
 
 from .atomic import write_atomic
 from .paths import KEYSTORE_FILE, data_dir
@@ -91,6 +92,12 @@ class SecretKey:
         """The 32 key bytes, for the signer and nothing else."""
         return self._raw
 
+    def address(self) -> str:
+        """The checksummed address of this key (the key itself is not shown)."""
+        from eth_keys.datatypes import PrivateKey
+
+        return str(PrivateKey(self._raw).public_key.to_checksum_address())
+
     def __repr__(self) -> str:
         return "SecretKey('0x****')"
 
@@ -105,12 +112,6 @@ def keystore_path(directory: Path | None = None) -> Path:
     return (directory if directory is not None else data_dir()) / KEYSTORE_FILE
 
 
-def _checksum(address_hex: str) -> str:
-    from eth_utils.address import to_checksum_address
-
-    return str(to_checksum_address("0x" + address_hex.removeprefix("0x")))
-
-
 def _write_keystore(key: SecretKey, passphrase: str, path: Path, scrypt_n: int) -> str:
     from eth_keyfile.keyfile import create_keyfile_json
 
@@ -123,7 +124,7 @@ def _write_keystore(key: SecretKey, passphrase: str, path: Path, scrypt_n: int) 
         document = None
     if document is None:
         raise KeystoreError("the key could not be encrypted", hint="nothing was stored")
-    address = _checksum(str(document["address"]))
+    address = checksum("0x" + str(document["address"]).removeprefix("0x"))
     reason = None
     try:
         write_atomic(path, json.dumps(document, indent=2).encode("utf-8"))
@@ -233,13 +234,12 @@ def keystore_address(directory: Path | None = None) -> str | None:
     if not isinstance(address, str) or len(address.removeprefix("0x")) != 40:
         raise KeystoreError(f"{path} does not name its address")
     try:
-        return _checksum(address)
+        return checksum("0x" + address.removeprefix("0x"))
     except ValueError:
         raise KeystoreError(f"{path} names an invalid address") from None
 
 
-def env_private_key(environ: Mapping[str, str] | None = None) -> str | None:
-    """The key from ``OG_PRIVATE_KEY`` (normalized to ``0x`` hex), or None when unset."""
+def _env_key(environ: Mapping[str, str] | None) -> SecretKey | None:
     value = (environ if environ is not None else os.environ).get(KEY_ENV, "").strip()
     if not value:
         return None
@@ -250,7 +250,19 @@ def env_private_key(environ: Mapping[str, str] | None = None) -> str | None:
             f"{KEY_ENV} is not a private key: expected 64 hex characters (optionally 0x-prefixed)",
             hint=f"fix or unset {KEY_ENV}",
         )
-    return key.reveal()
+    return key
+
+
+def env_private_key(environ: Mapping[str, str] | None = None) -> str | None:
+    """The key from ``OG_PRIVATE_KEY`` (normalized to ``0x`` hex), or None when unset."""
+    key = _env_key(environ)
+    return key.reveal() if key is not None else None
+
+
+def env_address(environ: Mapping[str, str] | None = None) -> str | None:
+    """The address of ``OG_PRIVATE_KEY``, or None when unset (`og-chat wallet address`)."""
+    key = _env_key(environ)
+    return key.address() if key is not None else None
 
 
 def resolve_private_key(

@@ -1,11 +1,10 @@
 """The receipt log: one append-only JSONL file that never loses an acknowledged receipt.
 
 Every paid call leaves a receipt; later facts about it (settled, proof attached) are
-appended as events for the same id, never by rewriting. The file holds one record
-per line:
-
-    {"type":"receipt","v":1,"receipt":{...Receipt.to_dict()...}}
-    {"type":"event","v":1,"id":"<id>","at":<unix time>,"fields":{"payment_status":"settled"}}
+appended as events for the same id, never by rewriting. The line format and the fold
+of lines into receipts are in `receipt_records`; the snapshot that makes a cold start
+fast in `receipt_snapshot`; export and import files in `receipt_files`. This module
+is the store: appending, loading, repairing, looking up.
 
 Durability and concurrency:
 
@@ -22,28 +21,18 @@ Durability and concurrency:
   whole original as ``receipts.jsonl.corrupt-<UTC time>`` (never deleted), writes
   the good lines into a fresh ``receipts.jsonl`` and returns a visible warning.
 
-Loading is plain ``json.loads`` per line and builds `Receipt` objects without
-running ``__init__`` (100,000 receipts load in well under half a second); loads
-are incremental, so a store that is asked again only parses what was appended.
+Loading reads the snapshot, then runs plain ``json.loads`` on the lines after it;
+loads are incremental, so a store that is asked again only parses what was appended.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import dataclasses
-import gc
-import io
-import json
-import marshal
 import os
-import sys
 import threading
 import time
-import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,51 +43,32 @@ from og_chat.sdk.types import Receipt
 from .atomic import fsync_dir, write_atomic
 from .paths import FILE_MODE, RECEIPTS_FILE, data_dir, ensure_private_dir
 from .query import ReceiptQuery
+from .receipt_files import export_csv, export_json
+from .receipt_records import (
+    EVENT_FIELDS,
+    RECORD_VERSION,
+    BadLine,
+    Fold,
+    ReceiptWarning,
+    encode_record,
+    gc_paused,
+)
+from .receipt_snapshot import SNAPSHOT_AFTER_LINES, Snapshot
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: O_APPEND alone keeps lines whole
     fcntl = None  # type: ignore[assignment]
 
-RECORD_VERSION = 1
-"""Version of the line envelope (``v``); a reader skips lines from a newer version."""
-
-_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Receipt))
-_FIELD_SET = frozenset(_FIELDS)
-_FIELD_NAMES = {name: sys.intern(name) for name in _FIELDS}
-_REPEATING = (
-    "model",
-    "provider",
-    "network",
-    "endpoint",
-    "settlement_mode",
-    "conversation_id",
-    "signature_status",
-    "scheme",
-    "asset",
-    "pay_to",
-    "payer",
-    "upto_session",
-    "payment_status",
-    "finish_reason",
-    "price_opg",
-    "charged_opg",
-    "authorization_cap",
-    "signature_detail",
-    "error",
-)
-"""Fields whose values recur across receipts (shared in the snapshot)."""
-_DEFAULTS: dict[str, Any] = {
-    f.name: f.default for f in dataclasses.fields(Receipt) if f.default is not dataclasses.MISSING
-}
-_REQUIRED = frozenset(_FIELD_SET - _DEFAULTS.keys())
-_EVENT_FIELDS = frozenset(_FIELD_SET - {"id", "schema", "created_at"})
-"""Fields an event may change: everything but the identity and the time of the call."""
-_TEXT_FIELDS = frozenset(
-    {"model", "provider", "network", "endpoint", "settlement_mode", "payment_status"}
-    | {"signature_status"}
-)
-"""Fields queries compare as text; a record with anything else there is damaged."""
+__all__ = [
+    "RECORD_VERSION",
+    "ReceiptError",
+    "ReceiptNotFound",
+    "ReceiptStore",
+    "ReceiptWarning",
+    "export_csv",
+    "export_json",
+]
 
 _sync = getattr(os, "fdatasync", os.fsync)
 """fdatasync is enough for an append: it flushes the data and the new file size."""
@@ -110,23 +80,6 @@ class ReceiptError(OGError):
 
 class ReceiptNotFound(ReceiptError, LookupError):
     """No receipt has this id (or id prefix)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptWarning:
-    """Something loading noticed and worked around; shown to the user, never fatal."""
-
-    kind: str
-    """``torn`` (incomplete last line), ``quarantined`` (damaged file moved aside),
-    ``skipped`` (line from a newer version), ``duplicate``, ``orphan_event``, ``repair_failed``."""
-    message: str
-    line: int | None = None
-    path: Path | None = None
-    """The quarantine file, for ``quarantined``."""
-
-    def __str__(self) -> str:
-        where = f"line {self.line}: " if self.line is not None else ""
-        return f"{where}{self.message}"
 
 
 def _utc_stamp() -> str:
@@ -142,222 +95,6 @@ def _side_path(path: Path, kind: str) -> Path:
         candidate = path.with_name(f"{path.name}.{kind}-{stamp}-{n}")
         n += 1
     return candidate
-
-
-def _encode(record: dict[str, Any]) -> bytes:
-    return (
-        json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str) + "\n"
-    ).encode("utf-8")
-
-
-def _make_receipt(data: dict[str, Any]) -> Receipt:
-    """Build a Receipt from a validated dict without the cost of ``__init__``."""
-    receipt: Receipt = object.__new__(Receipt)
-    if len(data) == len(_FIELDS) and data.keys() <= _FIELD_SET:
-        receipt.__dict__ = data  # the usual case: written by this version
-    else:
-        values = dict(_DEFAULTS)
-        values.update((k, v) for k, v in data.items() if k in _FIELD_SET)
-        receipt.__dict__ = values
-    return receipt
-
-
-class _Bad(Exception):
-    """A line that is not a record at all: the file is damaged."""
-
-
-class _Fold:
-    """Receipts folded from records, in append order, with what was noticed on the way."""
-
-    def __init__(self) -> None:
-        self.receipts: list[Receipt] = []
-        self.by_id: dict[str, Receipt] = {}
-        self.warnings: list[ReceiptWarning] = []
-        self.handed_out = False
-        """Whether callers hold these Receipt objects (then they are not snapshotted)."""
-
-    def add_line(self, raw: bytes, line: int) -> None:
-        """Fold one complete line in; raises `_Bad` if it is not a record."""
-        try:
-            record = json.loads(raw)
-        except (ValueError, RecursionError):
-            if raw.strip():
-                raise _Bad from None
-            return  # blank lines carry nothing
-        if type(record) is not dict:
-            raise _Bad
-        kind = record.get("type")
-        version = record.get("v")
-        if type(kind) is not str or type(version) is not int:
-            raise _Bad
-        if version > RECORD_VERSION or kind not in ("receipt", "event"):
-            self.warnings.append(
-                ReceiptWarning(
-                    "skipped", f"{kind!r} record of version {version} is from a newer og-chat", line
-                )
-            )
-            return
-        if version < 1:
-            raise _Bad
-        if kind == "receipt":
-            self._add_receipt(record.get("receipt"), line)
-        else:
-            self._add_event(record, line)
-
-    def _add_receipt(self, data: object, line: int) -> None:
-        if type(data) is not dict:
-            raise _Bad
-        rid = data.get("id")
-        created = data.get("created_at")
-        if (
-            type(rid) is not str
-            or not rid
-            or type(created) not in (int, float)
-            or not data.keys() >= _REQUIRED
-            or any(type(data.get(k, "")) is not str for k in _TEXT_FIELDS)
-        ):
-            raise _Bad
-        if rid in self.by_id:
-            self.warnings.append(
-                ReceiptWarning("duplicate", f"receipt {rid} appears again; kept the first", line)
-            )
-            return
-        receipt = _make_receipt(data)
-        self.receipts.append(receipt)
-        self.by_id[rid] = receipt
-
-    def _add_event(self, record: dict[str, Any], line: int) -> None:
-        rid = record.get("id")
-        fields = record.get("fields")
-        if type(rid) is not str or type(fields) is not dict:
-            raise _Bad
-        receipt = self.by_id.get(rid)
-        if receipt is None:
-            self.warnings.append(
-                ReceiptWarning("orphan_event", f"event for unknown receipt {rid}", line)
-            )
-            return
-        values = receipt.__dict__
-        for key, value in fields.items():
-            if key in _EVENT_FIELDS and (key not in _TEXT_FIELDS or type(value) is str):
-                values[key] = value
-
-
-SNAPSHOT_AFTER_LINES = 1000
-"""Rewrite the snapshot when a cold load parsed at least this many lines (and 5% of
-the receipts): parsing a few thousand lines costs less than rewriting a big snapshot."""
-_SNAPSHOT_MAGIC = b"og-chat receipts snapshot\n"
-_SNAPSHOT_KEY = (tuple(sys.version_info[:2]), marshal.version, RECORD_VERSION, _FIELDS)
-_SAMPLES = 64
-_SAMPLE_SIZE = 4096
-
-
-def _fingerprint(fd: int, offset: int) -> int:
-    """CRC of 64 blocks spread over the first ``offset`` bytes, and of the bytes just before it.
-
-    Reading 256 KB instead of the whole log keeps a cold start fast; any edit that
-    changes the length of a line shifts every later block and is caught. What it can
-    miss is a same-length rewrite inside an unsampled stretch of an old line, which
-    an append-only log does not do.
-    """
-    crc = 0
-    for k in range(_SAMPLES):
-        crc = zlib.crc32(os.pread(fd, _SAMPLE_SIZE, offset * k // _SAMPLES), crc)
-    start = max(0, offset - _SAMPLE_SIZE)
-    return zlib.crc32(os.pread(fd, offset - start, start), crc)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-class _Snapshot:
-    """A derived, disposable copy of the folded receipts, so a cold start skips JSON.
-
-    ``json.loads`` of 100,000 full receipts takes over a second on a small machine;
-    ``marshal`` reads the same data in a quarter of that. The JSONL file stays the
-    only truth: the snapshot records which prefix of it (inode, byte offset and a
-    sampled fingerprint, see `_fingerprint`) it covers and a CRC of itself, and is
-    ignored unless all of that matches. Only lines after the offset are parsed as JSON.
-    Deleting it is always safe.
-    """
-
-    @staticmethod
-    def read(path: Path, fd: int, stat: os.stat_result) -> tuple[int, int, _Fold] | None:
-        try:
-            blob = path.read_bytes()
-        except OSError:
-            return None
-        head = len(_SNAPSHOT_MAGIC)
-        if not blob.startswith(_SNAPSHOT_MAGIC) or len(blob) < head + 8:
-            return None
-        if zlib.crc32(memoryview(blob)[head + 4 :]) != int.from_bytes(blob[head : head + 4], "big"):
-            return None
-        meta_len = int.from_bytes(blob[head + 4 : head + 8], "big")
-        body = head + 8 + meta_len
-        try:
-            with _gc_paused():
-                key, ino, offset, line_no, fingerprint = marshal.loads(blob[head + 8 : body])
-                if key != _SNAPSHOT_KEY or ino != stat.st_ino or not 0 < offset <= stat.st_size:
-                    return None
-                if _fingerprint(fd, offset) != fingerprint:
-                    return None
-                dicts, warnings = marshal.loads(memoryview(blob)[body:])  # no 100 MB copy
-                fold = _Fold()
-                receipts = fold.receipts
-                for values in dicts:
-                    receipt: Receipt = object.__new__(Receipt)
-                    receipt.__dict__ = values
-                    receipts.append(receipt)
-                fold.by_id = {r.id: r for r in receipts}
-                fold.warnings = [ReceiptWarning(k, m, n) for k, m, n in warnings]
-        except (ValueError, TypeError, EOFError, OSError):
-            return None
-        return offset, line_no, fold
-
-    @staticmethod
-    def write(path: Path, fd: int, ino: int, offset: int, line_no: int, fold: _Fold) -> None:
-        try:
-            fingerprint = _fingerprint(fd, offset)
-        except OSError:
-            return
-        meta = marshal.dumps((_SNAPSHOT_KEY, ino, offset, line_no, fingerprint))
-        # marshal writes an object seen before as a back-reference, so share the keys
-        # and the values that repeat from call to call: the snapshot is half the size
-        # and loads twice as fast.
-        names = _FIELD_NAMES
-        shared: dict[str, str] = {}
-        share = shared.setdefault
-        dicts: list[dict[str, Any]] = []
-        with _gc_paused():
-            for receipt in fold.receipts:
-                values = {names[k]: v for k, v in receipt.__dict__.items()}
-                for name in _REPEATING:
-                    value = values[name]
-                    if type(value) is str:
-                        values[name] = share(value, value)
-                dicts.append(values)
-        payload = marshal.dumps((dicts, [(w.kind, w.message, w.line) for w in fold.warnings]))
-        rest = len(meta).to_bytes(4, "big") + meta + payload
-        blob = _SNAPSHOT_MAGIC + zlib.crc32(rest).to_bytes(4, "big") + rest
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-            try:
-                os.write(fd, blob)
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)  # no fsync: a torn snapshot fails its CRC and is rebuilt
-        except (OSError, ValueError):
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 class ReceiptStore:
@@ -379,13 +116,15 @@ class ReceiptStore:
         self._fd_ino: int | None = None
         self._lock_fd: int | None = None
         # incremental load state: (inode, bytes consumed, next line number, fold)
-        self._cache: tuple[int, int, int, _Fold] | None = None
+        self._cache: tuple[int, int, int, Fold] | None = None
 
     # -- writing ---------------------------------------------------------------
 
     def append(self, receipt: Receipt) -> None:
         """Add a receipt; when this returns the line is on disk (fdatasync'd)."""
-        self._write(_encode({"type": "receipt", "v": RECORD_VERSION, "receipt": receipt.to_dict()}))
+        self._write(
+            encode_record({"type": "receipt", "v": RECORD_VERSION, "receipt": receipt.to_dict()})
+        )
 
     def append_event(self, receipt_id: str, **fields: Any) -> None:
         """Record later facts about a receipt (e.g. ``payment_status="settled"``).
@@ -393,11 +132,11 @@ class ReceiptStore:
         Only Receipt fields other than ``id`` and ``schema`` may be given; loading
         applies events in order, so the last one wins.
         """
-        unknown = sorted(set(fields) - _EVENT_FIELDS)
+        unknown = sorted(set(fields) - EVENT_FIELDS)
         if unknown:
             raise ReceiptError(
                 f"cannot record {', '.join(unknown)} on receipt {receipt_id}",
-                hint=f"events may set: {', '.join(sorted(_EVENT_FIELDS))}",
+                hint=f"events may set: {', '.join(sorted(EVENT_FIELDS))}",
             )
         if not fields:
             return
@@ -408,7 +147,7 @@ class ReceiptStore:
             "at": time.time(),
             "fields": fields,
         }
-        self._write(_encode(record))
+        self._write(encode_record(record))
 
     def close(self) -> None:
         """Release the file descriptors (the store reopens them when needed)."""
@@ -522,7 +261,7 @@ class ReceiptStore:
             fold.handed_out = True
             return list(fold.receipts)
 
-    def _read(self, *, allow_damage: bool = False) -> tuple[_Fold | None, ReceiptWarning | None]:
+    def _read(self, *, allow_damage: bool = False) -> tuple[Fold | None, ReceiptWarning | None]:
         """Parse new bytes into the cached fold; ``None`` means the file is damaged."""
         try:
             with open(self.path, "rb") as f:
@@ -531,17 +270,17 @@ class ReceiptStore:
                 if cache is not None and cache[0] == stat.st_ino and cache[1] <= stat.st_size:
                     ino, offset, line_no, fold = cache
                 else:
-                    ino, offset, line_no, fold = stat.st_ino, 0, 1, _Fold()
-                    snap = _Snapshot.read(self.snapshot_path, f.fileno(), stat)
+                    ino, offset, line_no, fold = stat.st_ino, 0, 1, Fold()
+                    snap = Snapshot.read(self.snapshot_path, f.fileno(), stat)
                     if snap is not None:
                         offset, line_no, fold = snap
                 f.seek(offset)
                 data = f.read()
         except FileNotFoundError:
             self._cache = None
-            return _Fold(), None
+            return Fold(), None
         except OSError as exc:
-            fold = _Fold()
+            fold = Fold()
             fold.warnings.append(
                 ReceiptWarning("repair_failed", f"cannot read {self.path}: {exc.strerror}")
             )
@@ -551,11 +290,11 @@ class ReceiptStore:
         lines = complete.split(b"\n")
         lines.pop()  # the empty string after the final newline
         damaged: list[int] = []
-        with _gc_paused():  # the collector would rescan every new dict many times over
+        with gc_paused():  # the collector would rescan every new dict many times over
             for n, raw in enumerate(lines, line_no):
                 try:
                     fold.add_line(raw, n)
-                except _Bad:
+                except BadLine:
                     damaged.append(n)
         if damaged and not allow_damage:
             self._cache = None  # partially folded; start clean after the repair
@@ -569,7 +308,7 @@ class ReceiptStore:
         if not fold.handed_out and not damaged and len(lines) >= due:
             with contextlib.suppress(OSError), open(self.path, "rb") as f:
                 if os.fstat(f.fileno()).st_ino == ino:
-                    _Snapshot.write(self.snapshot_path, f.fileno(), ino, offset, line_no, fold)
+                    Snapshot.write(self.snapshot_path, f.fileno(), ino, offset, line_no, fold)
         torn = None
         if tail:
             torn = ReceiptWarning(
@@ -591,13 +330,13 @@ class ReceiptStore:
             data = self.path.read_bytes()
             good: list[bytes] = []
             bad = 0
-            probe = _Fold()
+            probe = Fold()
             lines = data.split(b"\n")
             tail = lines.pop()  # a torn fragment (or b"") stays only in the quarantine copy
             for n, raw in enumerate(lines, 1):
                 try:
                     probe.add_line(raw, n)
-                except _Bad:
+                except BadLine:
                     bad += 1
                     continue
                 if raw.strip():
@@ -648,27 +387,3 @@ class ReceiptStore:
     def filter(self, query: ReceiptQuery) -> list[Receipt]:
         """The receipts `query` matches, in append order (see `store.query.ReceiptQuery`)."""
         return query.apply(self.load())
-
-
-def export_json(receipts: Iterable[Receipt]) -> str:
-    """Receipts as a pretty JSON array, for sharing or archiving."""
-    return json.dumps([r.to_dict() for r in receipts], indent=2, ensure_ascii=False, default=str)
-
-
-def export_csv(receipts: Iterable[Receipt]) -> str:
-    """Receipts as CSV, one column per Receipt field; lists are JSON-encoded."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(_FIELDS)
-    for r in receipts:
-        row = []
-        for name in _FIELDS:
-            value = getattr(r, name, None)
-            if value is None:
-                row.append("")
-            elif isinstance(value, list | dict):
-                row.append(json.dumps(value, default=str))
-            else:
-                row.append(str(value))
-        writer.writerow(row)
-    return buffer.getvalue()

@@ -13,6 +13,7 @@ import pytest
 
 from og_chat.cli import EXIT_GATEWAY, EXIT_PAYMENT, EXIT_USAGE
 from og_chat.devnet import Devnet
+from og_chat.store.config import Config, save_config
 from tests.cli.helpers import ask_json, unique_prompt
 
 
@@ -146,3 +147,16 @@ def test_options_before_the_subcommand_are_kept(
     assert result.code == 0, result.err
     receipt = result.json()["receipt"]
     assert receipt["endpoint"].startswith(devnet.url) and receipt["model"] == "openai/gpt-5"
+
+
+def test_max_tokens_comes_from_the_config_unless_the_flag_is_given(og: Any) -> None:
+    save_config(Config(max_tokens=3))
+    capped = og("ask", "--json", "-m", "gpt-4.1-mini", unique_prompt("a long answer please"))
+    assert capped.code == 0, capped.err
+    receipt = capped.json()["receipt"]
+    assert receipt["completion_tokens"] == 3 and receipt["finish_reason"] == "length"
+    flagged = og(
+        "ask", "--json", "--max-tokens", "5", "-m", "gpt-4.1-mini", unique_prompt("and again")
+    )
+    assert flagged.code == 0, flagged.err
+    assert flagged.json()["receipt"]["completion_tokens"] == 5

@@ -8,10 +8,14 @@ from typing import Any
 
 import httpx
 
+from og_chat.app.onchain import find_payment_onchain
 from og_chat.app.runtime import Runtime
-from og_chat.app.settlement import SettlementTracker, find_payment_onchain, receipt_leaf
+from og_chat.app.settlement import SettlementTracker
 from og_chat.app.verify import verify_receipt
 from og_chat.devnet import Devnet
+from og_chat.sdk.chain import opg_text
+from og_chat.sdk.merkle import receipt_leaf
+from og_chat.sdk.pricing import table_cost
 from og_chat.sdk.types import Receipt
 
 
@@ -82,8 +86,8 @@ async def test_payment_is_found_on_chain_without_the_gateway(
     assert settled and settled[0]["status"] == "settled"
     found = await asyncio.to_thread(find_payment_onchain, profile, receipt)
     assert found is not None
-    assert found["tx_hash"] == settled[0]["tx_hash"]
-    assert found["amount"] == int(settled[0]["amount"])
+    assert found.tx_hash == settled[0]["tx_hash"]
+    assert found.amount == int(settled[0]["amount"])
 
 
 async def test_a_refused_settlement_is_recorded_as_failed(runtime: Runtime, devnet: Devnet) -> None:
@@ -116,9 +120,6 @@ async def test_a_proof_for_another_call_with_the_same_request_is_not_attached(
 
 
 async def test_a_devnet_receipt_shows_its_price_before_it_settles(runtime: Runtime) -> None:
-    from og_chat.sdk.chain import opg_text
-    from og_chat.sdk.pricing import table_cost
-
     final = None
     async for chunk in runtime.stream_chat("openai/gpt-5", [{"role": "user", "content": "hi"}]):
         final = chunk

@@ -13,6 +13,7 @@ from og_chat.store.keystore import (
     SecretKey,
     WrongPassphrase,
     create_keystore,
+    env_address,
     import_key,
     keystore_address,
     keystore_path,
@@ -97,6 +98,16 @@ def test_env_key_wins_over_the_keystore(data: Path, monkeypatch: pytest.MonkeyPa
         raise AssertionError("must not prompt when the environment has a key")
 
     assert resolve_private_key(never, directory=data) == KEY
+
+
+def test_env_address_is_the_address_of_the_env_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert env_address() is None
+    monkeypatch.setenv("OG_PRIVATE_KEY", KEY.removeprefix("0x"))
+    assert env_address() == ADDRESS
+    monkeypatch.setenv("OG_PRIVATE_KEY", KEY + "00")
+    with pytest.raises(KeystoreError, match="OG_PRIVATE_KEY") as caught:
+        env_address()
+    assert_key_absent(caught.value)
 
 
 def test_resolve_uses_the_keystore_with_a_prompt(data: Path) -> None:

@@ -1,0 +1,173 @@
+"""`og-chat receipts list|show|export|verify|sync`: the receipt log, from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from og_chat.app.costs import receipt_cost
+from og_chat.app.settlement import EventFields, SettlementTracker
+from og_chat.app.verify import profile_for_receipt, verify_receipt
+from og_chat.sdk.types import Receipt, settlement_mode
+from og_chat.store.query import ReceiptQuery, parse_since
+from og_chat.store.receipt_files import export_csv, export_json, read_receipts_file
+from og_chat.store.receipts import ReceiptStore
+
+from .connect import devnet_url, open_runtime, run
+from .output import (
+    EXIT_OK,
+    EXIT_VERIFY,
+    inert,
+    local_time,
+    note,
+    out,
+    out_json,
+    progress,
+    short,
+    tee_mark,
+    warn,
+    write_or_print,
+)
+
+SHOWN_OUTPUT_CHARS = 400
+"""`receipts show` cuts a longer answer here (`--json` keeps it whole)."""
+
+
+def _filtered(args: argparse.Namespace) -> list[Receipt]:
+    store = ReceiptStore()
+    receipts = store.filter(
+        ReceiptQuery(
+            model=args.model or "",
+            provider=args.provider or "",
+            mode=settlement_mode(args.mode).value if args.mode else "",
+            status=args.status or "",
+            since=parse_since(args.since),
+        )
+    )
+    for warning in store.warnings:
+        warn(str(warning))
+    return receipts
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """A table (or JSON list) of receipts, oldest first."""
+    receipts = _filtered(args)
+    if args.json:
+        out_json([r.to_dict() for r in receipts])
+        return EXIT_OK
+    if not receipts:
+        note('no receipts yet: `og-chat ask "hello"` makes one')
+        return EXIT_OK
+    out(
+        f"{'ID':<12}  {'TIME':<16}  {'MODEL':<34}  {'MODE':<10}  {'TOKENS':>6}  "
+        f"{'COST OPG':>12}  TEE  {'STATUS':<8}  PAYMENT"
+    )
+    for r in receipts:
+        cost = receipt_cost(r) or "—"
+        out(
+            f"{r.id[:12]:<12}  {local_time(r.created_at):<16}  {r.model[:34]:<34}  "
+            f"{r.settlement_mode:<10}  {r.total_tokens:>6}  {cost:>12}  {tee_mark(r):<3}  "
+            f"{r.payment_status:<8}  {short(r.payment_hash, 14)}"
+        )
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Every field of one receipt."""
+    data = ReceiptStore().get(args.id).to_dict()
+    if args.json:
+        out_json(data)
+        return EXIT_OK
+    width = max(len(k) for k in data)
+    for key, value in data.items():
+        if value is None or value == []:
+            continue
+        if key == "created_at":
+            value = f"{datetime.fromtimestamp(float(value), UTC).isoformat()} ({value})"
+        elif isinstance(value, list | dict):
+            value = json.dumps(value)
+        elif key == "output_text":
+            text = str(value)
+            if len(text) > SHOWN_OUTPUT_CHARS:
+                value = text[:SHOWN_OUTPUT_CHARS] + f"… ({len(text)} chars)"
+        out(f"{key:<{width}}  {inert(str(value))}")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """JSON (an array of receipt objects) or CSV, to stdout or a file."""
+    if args.ids:
+        store = ReceiptStore()
+        receipts = [store.get(i) for i in args.ids]
+    else:
+        receipts = _filtered(args)
+    text = export_csv(receipts) if args.format == "csv" else export_json(receipts) + "\n"
+    write_or_print(text, args.out, wrote=f"wrote {len(receipts)} receipt(s) to {args.out}")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """One ✓/✗ line per check; exit 5 on any ✗."""
+    path = Path(args.target)
+    receipts = read_receipts_file(path) if path.is_file() else [ReceiptStore().get(args.target)]
+    rpc: str | None = args.rpc_url
+    if rpc is None:
+        url = devnet_url(args)
+        if url:
+            rpc = url + "/rpc"
+    failed = False
+    report = []
+    for receipt in receipts:
+        with progress("reading the chain…"):
+            checks = verify_receipt(receipt, profile_for_receipt(receipt, rpc), rpc_url=rpc)
+        ok = all(c.ok for c in checks)
+        failed = failed or not ok
+        if args.json:
+            report.append(
+                {
+                    "id": receipt.id,
+                    "ok": ok,
+                    "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
+                }
+            )
+            continue
+        if len(receipts) > 1:
+            out(f"receipt {inert(receipt.id)}")
+        for c in checks:
+            out(inert(f"{'✓' if c.ok else '✗'} {c.name}: {c.detail}"))
+    if args.json:
+        out_json(report if len(receipts) > 1 else report[0])
+    return EXIT_VERIFY if failed else EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Attach settlements and proofs now (the TUI does this in the background)."""
+    return run(_sync(args))
+
+
+async def _sync(args: argparse.Namespace) -> int:
+    runtime = await open_runtime(args)
+    try:
+        updates: list[tuple[str, EventFields]] = []
+        tracker = SettlementTracker(
+            runtime, on_update=lambda rid, fields: updates.append((rid, fields))
+        )
+        deadline = time.monotonic() + max(0.0, args.wait)
+        with progress("looking for settlements…"):
+            while True:
+                await tracker.poll_once()
+                if not tracker.outstanding() or time.monotonic() >= deadline:
+                    break
+                await asyncio.sleep(min(1.0, max(0.1, deadline - time.monotonic())))
+        for rid, fields in updates:
+            what = ", ".join(sorted(fields))
+            out(f"{rid[:12]}  {fields.get('payment_status', 'proof attached')}  ({what})")
+        left = len(tracker.outstanding())
+        note(f"{len(updates)} update(s); {left} receipt(s) still waiting")
+        return EXIT_OK
+    finally:
+        await runtime.close()
