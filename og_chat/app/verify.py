@@ -37,8 +37,9 @@ from og_chat.app.settlement import (
     settlement_address,
     web3_for,
 )
+from og_chat.sdk.eth import keccak
 from og_chat.sdk.networks import NetworkProfile, mainnet_profile
-from og_chat.sdk.tee import CheckResult, keccak, normalise_tee_id, tee_id_for, verify_signature
+from og_chat.sdk.tee import CheckResult, normalise_tee_id, tee_id_for, verify_signature
 from og_chat.sdk.types import PaymentStatus, Receipt
 
 _INDIVIDUAL_SETTLED = "IndividualSettled(bytes32,bytes32,bytes32,bytes32,uint256,bytes)"

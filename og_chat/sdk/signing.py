@@ -13,6 +13,7 @@ from typing import Any
 
 from .addresses import EXACT_PERMIT2_PROXY, PERMIT2_ADDRESS, UPTO_PERMIT2_PROXY
 from .errors import PaymentError
+from .eth import checksum, from_hex, keccak, parse_uint, word32
 from .x402 import PaymentPayload, PaymentRequired, PaymentRequirements
 
 EIP712_DOMAIN_NO_VERSION = [
@@ -51,15 +52,6 @@ TRANSFER_WITH_AUTHORIZATION = [
 SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 VALID_AFTER_BACKDATE = 600
 """Seconds `validAfter` is backdated, as the official client does, to absorb clock skew."""
-
-
-def checksum(address: str) -> str:
-    """EIP-55 checksum form; ValueError when it is not a 20-byte hex address."""
-    from eth_utils.address import is_hex_address, to_checksum_address
-
-    if not isinstance(address, str) or not is_hex_address(address):
-        raise ValueError(f"not an address: {address!r}")
-    return str(to_checksum_address(address))
 
 
 def upto_typed_data(
@@ -145,9 +137,7 @@ def eip3009_typed_data(
     nonce: str,
 ) -> dict[str, Any]:
     """EIP-3009 `TransferWithAuthorization` on the token's own domain; nonce is 0x + 32 bytes."""
-    nonce_bytes = bytes.fromhex(nonce.removeprefix("0x"))
-    if len(nonce_bytes) != 32:
-        raise ValueError("EIP-3009 nonce must be 32 bytes")
+    nonce_bytes = word32(nonce)
     return {
         "types": {
             "EIP712Domain": EIP712_DOMAIN,
@@ -179,8 +169,6 @@ def _signable(full_message: dict[str, Any]) -> Any:
 
 def typed_data_digest(full_message: dict[str, Any]) -> str:
     """The EIP-712 digest `keccak(0x1901 ‖ domainSeparator ‖ structHash)`, 0x-hex."""
-    from eth_hash.auto import keccak
-
     msg = _signable(full_message)
     return "0x" + keccak(b"\x19" + msg.version + msg.header + msg.body).hex()
 
@@ -206,7 +194,7 @@ def sign_typed_data(private_key: str | bytes, full_message: dict[str, Any]) -> s
 def split_signature(signature: str) -> tuple[int, bytes, bytes]:
     """`(v, r, s)` of a 65-byte signature, v normalised to 27/28; ValueError when malformed."""
     try:
-        raw = bytes.fromhex(signature.removeprefix("0x"))
+        raw = from_hex(signature)
     except (ValueError, AttributeError):
         raise ValueError("signature is not hex") from None
     if len(raw) != 65:
@@ -256,7 +244,7 @@ def typed_data_for_payload(
             "token": auth["permitted"]["token"],
             "amount": int(auth["permitted"]["amount"]),
             "spender": auth["spender"],
-            "nonce": _parse_uint(auth["nonce"]),
+            "nonce": parse_uint(auth["nonce"]),
             "deadline": int(auth["deadline"]),
             "to": witness["to"],
             "valid_after": int(witness["validAfter"]),
@@ -278,12 +266,6 @@ def typed_data_for_payload(
         valid_before=int(auth["validBefore"]),
         nonce=str(auth["nonce"]),
     )
-
-
-def _parse_uint(value: Any) -> int:
-    """Permit2 nonces are decimal on the wire; accept 0x-hex too."""
-    text = str(value)
-    return int(text, 16) if text.startswith(("0x", "0X")) else int(text)
 
 
 @dataclass(frozen=True)
@@ -328,7 +310,7 @@ def sign_payment(
         if valid_after is None:
             valid_after = max(0, now - VALID_AFTER_BACKDATE)
         nonce_int = (
-            _parse_uint(nonce) if nonce is not None else int.from_bytes(os.urandom(32), "big")
+            parse_uint(nonce) if nonce is not None else int.from_bytes(os.urandom(32), "big")
         )
         to = checksum(requirement.pay_to)
         token = checksum(requirement.asset)
