@@ -15,8 +15,11 @@ from typing import Any
 
 from .errors import ConfigurationError, GatewayError
 from .models import TEE_LLM, split_model
+from .networks import PLACEHOLDER_API_KEY
+from .outputs import TextGenerationOutput
 from .payment import PaymentTrace
 from .types import ResponseFormat, x402SettlementMode
+from .x402 import SETTLEMENT_TYPE
 
 CHAT_PATH = "/v1/chat/completions"
 COMPLETION_PATH = "/v1/completions"
@@ -42,8 +45,18 @@ class Call:
     started: float = field(default_factory=time.time)
     trace: PaymentTrace = field(default_factory=PaymentTrace)
     """What the payment flow recorded: the payment and session the request used."""
+    network: str = ""
+    """The payment network's name, known once the client has resolved it."""
     endpoint: str = ""
     tee_id: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        """The request headers the official client sends (payment headers come from the flow)."""
+        return {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {PLACEHOLDER_API_KEY}",
+            SETTLEMENT_TYPE: self.mode,
+        }
 
 
 def chat_call(
@@ -75,12 +88,7 @@ def chat_call(
         )
     if not isinstance(messages, list) or not messages:
         raise ConfigurationError("messages must be a non-empty list of {role, content} dicts")
-    body: dict[str, Any] = {
-        "model": bare,
-        "messages": messages,
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-    }
+    body = _body(bare, "messages", messages, max_tokens, temperature)
     if stream:
         body["stream"] = True
     if stop_sequence:
@@ -107,15 +115,15 @@ def completion_call(
 ) -> Call:
     """A plain `/v1/completions` call."""
     provider, bare = split_model(model)
-    body: dict[str, Any] = {
-        "model": bare,
-        "prompt": prompt,
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-    }
+    body = _body(bare, "prompt", prompt, max_tokens, temperature)
     if stop_sequence:
         body["stop"] = stop_sequence
     return Call(COMPLETION_PATH, body, f"{provider}/{bare}", provider, settlement.value, None)
+
+
+def _body(bare: str, key: str, value: Any, max_tokens: int, temperature: float) -> dict[str, Any]:
+    """`{model, messages|prompt, max_tokens, temperature}`, in the official client's key order."""
+    return {"model": bare, key: value, "max_tokens": max_tokens, "temperature": temperature}
 
 
 @dataclass
@@ -132,6 +140,23 @@ class Answer:
     completion: str | None = None
     """A completion's text."""
     usage: dict[str, Any] | None = None
+
+    def output(self, headers: Mapping[str, str]) -> TextGenerationOutput:
+        """The official SDK's output for this answer; the client adds the trust and payment."""
+        fields = self.fields
+        return TextGenerationOutput(
+            data_settlement_transaction_hash=headers.get(SETTLEMENT_TX_HEADER),
+            data_settlement_blob_id=headers.get(BLOB_ID_HEADER),
+            finish_reason=self.finish_reason,
+            chat_output=self.message,
+            completion_output=self.completion,
+            images=(self.message or {}).get("images"),
+            usage=self.usage,
+            tee_signature=fields.get("tee_signature"),
+            tee_timestamp=fields.get("tee_timestamp"),
+            tee_request_hash=fields.get("tee_request_hash"),
+            tee_output_hash=fields.get("tee_output_hash"),
+        )
 
 
 def read_answer(call: Call, raw: bytes, status: int, url: str) -> Answer:

@@ -13,42 +13,18 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .errors import ChainError, ConfigurationError
-from .eth import checksum, hex0x, web3_http
+from .eth import abi_function, checksum, hex0x, web3_http
 from .networks import ONE_OPG, NetworkProfile
 from .types import Permit2ApprovalResult
 
 MIN_APPROVAL_OPG = Decimal("0.1")
 """The gateway's session cap; a smaller allowance cannot pay a single session."""
 
-_ERC20_ABI: list[dict[str, Any]] = [
-    {
-        "name": "balanceOf",
-        "type": "function",
-        "stateMutability": "view",
-        "inputs": [{"name": "owner", "type": "address"}],
-        "outputs": [{"name": "", "type": "uint256"}],
-    },
-    {
-        "name": "allowance",
-        "type": "function",
-        "stateMutability": "view",
-        "inputs": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"}],
-        "outputs": [{"name": "", "type": "uint256"}],
-    },
-    {
-        "name": "transfer",
-        "type": "function",
-        "stateMutability": "nonpayable",
-        "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}],
-        "outputs": [{"name": "", "type": "bool"}],
-    },
-    {
-        "name": "approve",
-        "type": "function",
-        "stateMutability": "nonpayable",
-        "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}],
-        "outputs": [{"name": "", "type": "bool"}],
-    },
+_ERC20_ABI = [
+    abi_function("balanceOf", "owner:address", ":uint256", view=True),
+    abi_function("allowance", "owner:address spender:address", ":uint256", view=True),
+    abi_function("transfer", "to:address amount:uint256", ":bool"),
+    abi_function("approve", "spender:address amount:uint256", ":bool"),
 ]
 
 

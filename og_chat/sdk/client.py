@@ -1,14 +1,13 @@
 """`LLM`: the async client for OpenGradient's x402 LLM gateway.
 
-Wire-compatible with the official `opengradient.LLM` (reference
-og-sdk-wire.md), with the official SDK's weak spots fixed: `payment_hash` is
-never empty, every response's TEE signature is checked, streaming works with
-tools, and errors are typed.
+Wire-compatible with the official `opengradient.LLM` (reference og-sdk-wire.md),
+with its weak spots fixed: `payment_hash` is never empty, every response's TEE
+signature is checked, streaming works with tools, and errors are typed.
 
-This class only orchestrates one path: build the call (`calls.py`), pick the
-route (`routing.py`), POST it through the x402 auth flow (`payment.py`), read
-the answer or the stream (`stream.py`), check the TEE signature (`tee.py`) and
-hand over the receipt (`receipting.py`).
+`LLM` orchestrates one path: build the call (`calls.py`), pick the route
+(`routing.py`), POST through the x402 auth flow (`payment.py`), read the answer or
+the stream (`stream.py`), check the TEE signature (`tee.py`), hand over the receipt
+(`receipting.py`).
 """
 
 from __future__ import annotations
@@ -23,37 +22,27 @@ from typing import Any
 
 import httpx
 
-from . import tee
-from .calls import (
-    DEFAULT_MAX_TOKENS,
-    DEFAULT_SETTLEMENT,
-    DEFAULT_TEMPERATURE,
-    Call,
-    chat_call,
-    completion_call,
-    read_answer,
-)
+from . import calls, receipting, tee
+from .calls import DEFAULT_MAX_TOKENS, DEFAULT_SETTLEMENT, DEFAULT_TEMPERATURE, Call
 from .chain import Balances, ChainClient, to_base_units
 from .embedded import EmbeddedDevnet
 from .errors import (
     ConfigurationError,
     GatewayError,
+    OGError,
     PaymentRequired,
     StreamInterrupted,
     VerificationFailed,
-    error_reason,
 )
 from .models import TEE_LLM
-from .networks import PLACEHOLDER_API_KEY, NetworkProfile, find_network
-from .outputs import StreamChunk, TextGenerationOutput
+from .networks import NetworkProfile, find_network
+from .outputs import StreamChunk, StreamUsage, TextGenerationOutput
 from .payment import Payer, Secret, SessionCache, X402Auth
 from .policy import PaymentPolicy
-from .receipt import PaymentStatus, Receipt, SignatureStatus
-from .receipting import answer_receipt, failed_receipt, interrupted_receipt
+from .receipt import Receipt, SignatureStatus
 from .routing import Route, Router
 from .stream import StreamAssembler, sse_chunks
 from .types import Permit2ApprovalResult, ResponseFormat, settlement_mode, x402SettlementMode
-from .x402 import SETTLEMENT_TYPE
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -143,19 +132,15 @@ class LLM:
             if profile.name == "devnet":
                 self.network = "devnet"
             self._devnet_url = found.devnet_url or self._devnet_url
-            if found.dev_key and self._key is None:
-                self._key = Secret(found.dev_key)
-            elif found.dev_key and self._key is not None:
+            if found.dev_key and self._key is not None:
                 ChainClient(profile).fund_from(found.dev_key, self._key.address)
+            self._key = self._key or (Secret(found.dev_key) if found.dev_key else None)
             if self._key is None:
-                raise ConfigurationError(
-                    "no private key, and the devnet lists no account to default to",
-                    hint="pass private_key=...",
-                )
+                why = "no private key, and the devnet lists no account to default to"
+                raise ConfigurationError(why, hint="pass private_key=...")
+            cap = None if self._max_auth is None else to_base_units(self._max_auth)
             policy = PaymentPolicy.for_profile(
-                profile,
-                max_amount=None if self._max_auth is None else to_base_units(self._max_auth),
-                max_deadline_seconds=self._max_deadline,
+                profile, max_amount=cap, max_deadline_seconds=self._max_deadline
             )
             self._router = Router(
                 profile, self._sessions, fixed_url=self._fixed_url, timeout=self._timeout,
@@ -232,7 +217,7 @@ class LLM:
         (errors surface while iterating); the last chunk is `is_final` and
         carries usage, the TEE fields, assembled tool calls and the receipt.
         """
-        call = chat_call(
+        call = calls.chat_call(
             model, messages, max_tokens=max_tokens, temperature=temperature,
             stop_sequence=stop_sequence, tools=tools, tool_choice=tool_choice,
             response_format=response_format, settlement=settlement_mode(x402_settlement_mode),
@@ -252,7 +237,7 @@ class LLM:
         x402_settlement_mode: x402SettlementMode | str = DEFAULT_SETTLEMENT,
     ) -> TextGenerationOutput:
         """A plain text completion (`/v1/completions`)."""
-        call = completion_call(
+        call = calls.completion_call(
             model, prompt, max_tokens=max_tokens, temperature=temperature,
             stop_sequence=stop_sequence, settlement=settlement_mode(x402_settlement_mode),
         )  # fmt: skip
@@ -261,102 +246,46 @@ class LLM:
     async def _post(self, call: Call, *, stream: bool) -> tuple[httpx.Response, Route]:
         """POST the call through the payment flow; fail over while nothing has been paid."""
         payer, router = await self._aresolved()
-        headers = {
-            "Content-Type": "application/json",
-            "Authorization": f"Bearer {PLACEHOLDER_API_KEY}",
-            SETTLEMENT_TYPE: call.mode,
-        }
+        call.network = payer.profile.name
         while True:
             route = await router.current()
             call.endpoint, call.tee_id = route.base_url, route.tee_id
             request = route.http.build_request(
-                "POST", route.base_url + call.path, json=call.body, headers=headers
+                "POST", route.base_url + call.path, json=call.body, headers=call.headers()
             )
-            auth = X402Auth(payer, self._sessions, call.trace)
             try:
+                auth = X402Auth(payer, self._sessions, call.trace)
                 return await route.http.send(request, auth=auth, stream=stream), route
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                if call.trace.paid:
-                    raise self._transport_failure(call, route, exc) from None
+            except PaymentRequired as exc:
+                self._emitted(receipting.refusal(call, exc))
+                raise
+            except httpx.TransportError as exc:
+                unreached = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if not unreached or call.trace.paid:
+                    raise self._emitted(
+                        receipting.transport_failure(call, route.base_url, exc)
+                    ) from None
                 if await router.failover():
                     continue
                 await router.forget(route)
-                raise GatewayError(
-                    0,
-                    f"cannot reach the gateway: {exc}; the next call reads the TEE registry again",
-                    url=route.base_url,
-                ) from None
-            except httpx.TransportError as exc:
-                raise self._transport_failure(call, route, exc) from None
-            except PaymentRequired as exc:
-                if call.trace.paid:
-                    exc.receipt = self._failed(
-                        call, f"payment refused by the gateway: {exc.reason}", PaymentStatus.REFUSED
-                    )
-                raise
-
-    def _transport_failure(
-        self, call: Call, route: Route, exc: httpx.TransportError
-    ) -> GatewayError:
-        """Record the failed call (its receipt keeps any payment) and say it is not retried."""
-        paid = call.trace.paid
-        after = " after paying" if paid else ""
-        if isinstance(exc, httpx.TimeoutException):
-            why = ", to avoid paying twice" if paid else ""
-            return GatewayError(
-                0, f"timed out{after} ({exc!r}); not retried{why}", url=route.base_url,
-                receipt=self._failed(call, f"timed out{after}: {exc!r}"),
-            )  # fmt: skip
-        return GatewayError(
-            0, f"connection failed{after}: {exc!r}", url=route.base_url,
-            receipt=self._failed(call, f"connection failed{after}: {exc!r}"),
-        )  # fmt: skip
-
-    def _gateway_error(self, call: Call, resp: httpx.Response, raw: bytes) -> GatewayError:
-        reason = error_reason(raw)
-        receipt = self._failed(call, f"gateway error {resp.status_code}: {reason}")
-        return GatewayError(resp.status_code, reason, url=str(resp.url), receipt=receipt)
+                why = f"cannot reach the gateway: {exc}; the next call reads the TEE registry again"
+                raise GatewayError(0, why, url=route.base_url) from None
 
     async def _complete(self, call: Call) -> TextGenerationOutput:
         resp, route = await self._post(call, stream=False)
+        url = str(resp.url)
         try:
             raw = await resp.aread()
         except httpx.HTTPError as exc:
-            receipt = self._failed(call, f"the answer was cut off: {exc!r}")
-            raise GatewayError(
-                0, f"the answer was cut off ({exc!r}); not retried", url=str(resp.url),
-                receipt=receipt,
-            ) from None  # fmt: skip
+            raise self._emitted(receipting.cut_off(call, url, exc)) from None
         if resp.status_code >= 400:
-            raise self._gateway_error(call, resp, raw)
-        answer = read_answer(call, raw, resp.status_code, str(resp.url))
-        data = answer.fields
-        checks, status = await self._check(route, call, answer.content, answer.tool_calls, data)
-        receipt = answer_receipt(
-            call, self.profile.name, data, resp.headers, answer.usage, answer.content,
-            answer.tool_calls, answer.finish_reason, status, checks,
+            raise self._emitted(receipting.status_failure(call, resp.status_code, url, raw))
+        answer = calls.read_answer(call, raw, resp.status_code, url)
+        out = answer.output(resp.headers)
+        await self._settle(
+            out, call, route, answer.fields, resp.headers, answer.usage, answer.content,
+            answer.tool_calls, answer.finish_reason,
         )  # fmt: skip
-        out = TextGenerationOutput(
-            data_settlement_transaction_hash=resp.headers.get("x-settlement-tx-hash"),
-            data_settlement_blob_id=resp.headers.get("x-settlement-walrus-blob-id"),
-            finish_reason=answer.finish_reason,
-            chat_output=answer.message,
-            completion_output=answer.completion,
-            images=(answer.message or {}).get("images"),
-            usage=answer.usage,
-            payment_hash=receipt.payment_hash,
-            tee_signature=data.get("tee_signature"),
-            tee_timestamp=data.get("tee_timestamp"),
-            tee_id=tee.normalise_tee_id(data.get("tee_id") or call.tee_id),
-            tee_endpoint=route.base_url,
-            tee_payment_address=route.tee.payment_address if route.tee else None,
-            tee_request_hash=data.get("tee_request_hash"),
-            tee_output_hash=data.get("tee_output_hash"),
-            signature_status=status,
-            receipt=receipt,
-        )
-        self._emit(receipt)
-        self._raise_if_unverified(status, checks, out, receipt)
         return out
 
     async def _stream(self, call: Call) -> AsyncIterator[StreamChunk]:
@@ -364,75 +293,63 @@ class LLM:
         acc = StreamAssembler()
         try:
             if resp.status_code >= 400:
-                raise self._gateway_error(call, resp, await resp.aread())
+                raw = await resp.aread()
+                failure = receipting.status_failure(call, resp.status_code, str(resp.url), raw)
+                raise self._emitted(failure)
             async with aclosing(sse_chunks(resp.aiter_bytes(), acc)) as chunks:
                 async for chunk in chunks:
                     if chunk.is_final:
-                        await self._finish_stream(chunk, acc, call, route, resp.headers)
+                        acc.finish(chunk, resp.headers)
+                        await self._settle(
+                            chunk, call, route, acc.meta, resp.headers, acc.usage, acc.text,
+                            acc.tool_calls(), chunk.choices[0].finish_reason,
+                        )  # fmt: skip
                     yield chunk
         except StreamInterrupted as exc:
-            exc.receipt = interrupted_receipt(call, self.profile.name, acc.text, exc.reason)
+            exc.receipt = receipting.interrupted_receipt(call, acc.text, exc.reason)
             self._emit(exc.receipt)
             raise
         finally:
             await resp.aclose()
 
-    async def _finish_stream(
+    async def _settle(
         self,
-        final: StreamChunk,
-        acc: StreamAssembler,
+        result: TextGenerationOutput | StreamChunk,
         call: Call,
         route: Route,
+        fields: dict[str, Any],
         headers: httpx.Headers,
+        usage: dict[str, Any] | StreamUsage | None,
+        content: str | None,
+        tool_calls: Any,
+        finish_reason: str | None,
     ) -> None:
-        """Complete the final chunk, check the whole stream's TEE signature, add the receipt."""
-        acc.finish(final, headers)
-        tool_calls = acc.tool_calls()
-        final.tee_id = tee.normalise_tee_id(acc.meta.get("tee_id") or call.tee_id)
-        final.tee_endpoint = route.base_url
-        final.tee_payment_address = route.tee.payment_address if route.tee else None
-        checks, status = await self._check(route, call, acc.text, tool_calls, acc.meta)
-        receipt = answer_receipt(
-            call, self.profile.name, acc.meta, headers, acc.usage, acc.text,
-            tool_calls, final.choices[0].finish_reason, status, checks,
-        )  # fmt: skip
-        final.signature_status = status
-        final.payment_hash = receipt.payment_hash
-        final.receipt = receipt
-        self._emit(receipt)
-        self._raise_if_unverified(status, checks, final, receipt)
-
-    # -------------------------------------------------------- trust, receipts
-
-    async def _check(
-        self, route: Route, call: Call, content: str | None, tool_calls: Any, data: dict[str, Any]
-    ) -> tuple[list[tee.CheckResult], SignatureStatus]:
+        """Check the answer's TEE signature, put the trust and payment on `result`, hand over
+        the receipt; VerificationFailed (carrying both) when the signature is bad."""
         key = None
-        if data.get("tee_signature"):
-            signer = data.get("tee_id")
+        if fields.get("tee_signature"):
+            signer = fields.get("tee_id")
             signer_id = tee.normalise_tee_id(signer) if isinstance(signer, str) else None
             key = await self.router.signer_key(route, signer_id)
-        return tee.check_answer(key, call.body, content, tool_calls, data)
-
-    def _raise_if_unverified(
-        self,
-        status: SignatureStatus,
-        checks: list[tee.CheckResult],
-        result: TextGenerationOutput | StreamChunk,
-        receipt: Receipt,
-    ) -> None:
+        checks, status = tee.check_answer(key, call.body, content, tool_calls, fields)
+        receipt = receipting.answer_receipt(
+            call, fields, headers, usage, content, tool_calls, finish_reason, status, checks
+        )
+        result.tee_id = tee.normalise_tee_id(fields.get("tee_id") or call.tee_id)
+        result.tee_endpoint = route.base_url
+        result.tee_payment_address = route.tee.payment_address if route.tee else None
+        result.signature_status, result.payment_hash = status, receipt.payment_hash
+        result.receipt = receipt
+        self._emit(receipt)
         if status is SignatureStatus.FAILED and self.verify:
             failed = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok)
             raise VerificationFailed("the TEE signature", failed, result=result, receipt=receipt)
 
-    def _failed(
-        self, call: Call, error: str, payment_status: PaymentStatus | None = None
-    ) -> Receipt | None:
-        """Hand over the receipt of a failed call that involved a payment: nothing is lost."""
-        receipt = failed_receipt(call, self.profile.name, error, payment_status)
-        if receipt is not None:
-            self._emit(receipt)
-        return receipt
+    def _emitted(self, error: OGError) -> OGError:
+        """`error`, after handing over the receipt it carries (a failed call that was paid)."""
+        if error.receipt is not None:
+            self._emit(error.receipt)
+        return error
 
     def _emit(self, receipt: Receipt) -> None:
         if self._on_receipt is not None:

@@ -50,26 +50,25 @@ class PaymentError(OGError):
 class MalformedPaymentHeader(PaymentError):
     """An x402 header or body could not be decoded."""
 
+    hint = "the gateway sent an x402 message this client cannot read; nothing was signed"
+
     def __init__(self, header: str, reason: str) -> None:
         self.header = header
         self.reason = reason
-        super().__init__(
-            f"malformed {header}: {reason}",
-            hint="the gateway sent an x402 message this client cannot read; nothing was signed",
-        )
+        super().__init__(f"malformed {header}: {reason}")
 
 
 class PaymentRefused(PaymentError):
     """The payment policy refused a requirement; nothing was signed."""
 
+    hint = "nothing was signed; raise the cap in the config if you trust this gateway"
+
     def __init__(self, field: str, value: object, reason: str) -> None:
         self.field = field
+        """The requirement's field that was refused (`amount`, `payTo`, ...)."""
         self.value = value
         self.reason = reason
-        super().__init__(
-            f"payment refused: {field}={value!r}: {reason}",
-            hint="nothing was signed; raise the cap in the config if you trust this gateway",
-        )
+        super().__init__(f"payment refused: {field}={value!r}: {reason}")
 
 
 class PaymentRequired(PaymentError):
@@ -110,21 +109,22 @@ class GatewayError(OGError):
 class StreamInterrupted(OGError):
     """A streamed answer stopped before it finished; the text received so far is kept."""
 
+    hint = "the partial answer is kept; send again to retry (a new call is paid anew)"
+
     def __init__(
         self, reason: str, *, partial_text: str = "", receipt: Receipt | None = None
     ) -> None:
         self.reason = reason
         self.partial_text = partial_text
         """The answer received before the stream stopped."""
-        super().__init__(
-            f"stream interrupted after {len(partial_text)} characters: {reason}",
-            hint="the partial answer is kept; send again to retry (a new call is paid anew)",
-            receipt=receipt,
-        )
+        message = f"stream interrupted after {len(partial_text)} characters: {reason}"
+        super().__init__(message, receipt=receipt)
 
 
 class VerificationFailed(OGError):
     """A TEE signature, TLS certificate or settlement proof did not verify."""
+
+    hint = "do not trust this answer; pass verify=False only if you know why"
 
     def __init__(
         self,
@@ -138,11 +138,7 @@ class VerificationFailed(OGError):
         self.reason = reason
         self.result = result
         """The answer that failed to verify (the output, or a stream's final chunk)."""
-        super().__init__(
-            f"{what} did not verify: {reason}",
-            hint="do not trust this answer; pass verify=False only if you know why",
-            receipt=receipt,
-        )
+        super().__init__(f"{what} did not verify: {reason}", receipt=receipt)
 
 
 class ChainError(OGError):

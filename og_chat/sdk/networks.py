@@ -14,6 +14,7 @@ from . import embedded
 from .addresses import (
     EXACT_PERMIT2_PROXY,
     MAINNET_BASE_RPC,
+    MAINNET_CHAIN_ID,
     MAINNET_OPG,
     MAINNET_REGISTRY,
     MAINNET_REGISTRY_RPC,
@@ -79,7 +80,7 @@ def mainnet_profile() -> NetworkProfile:
     """Base mainnet for payments, OpenGradient's registry for TEEs; env overrides apply."""
     return NetworkProfile(
         name="mainnet",
-        chain_id=8453,
+        chain_id=MAINNET_CHAIN_ID,
         rpc_url=os.environ.get("BASE_MAINNET_RPC", MAINNET_BASE_RPC),
         opg=MAINNET_OPG,
         registry_rpc=os.environ.get("OG_REGISTRY_RPC", MAINNET_REGISTRY_RPC),

@@ -84,7 +84,7 @@ class PaymentPolicy:
                 requirement.amount,
                 f"above the per-authorization cap of {self.max_amount} base units",
             )
-        timeout = requirement.max_timeout_seconds or 3600
+        timeout = requirement.timeout_seconds
         if timeout <= 0 or timeout > self.max_deadline_seconds:
             raise PaymentRefused(
                 "maxTimeoutSeconds",

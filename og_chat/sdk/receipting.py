@@ -2,7 +2,8 @@
 
 Every paid call gets one, written before the call returns or raises, so that
 nothing paid is ever lost: the payment fields come from the call's
-`PaymentTrace`, the TEE fields from the answer when there is one.
+`PaymentTrace`, the TEE fields from the answer when there is one. A failed call's
+typed error is built here too, carrying that receipt.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
+
 from .calls import Call, blob_id, settlement_tx
+from .errors import GatewayError, PaymentRequired, error_reason
 from .outputs import StreamUsage
 from .receipt import PaymentStatus, Receipt, SignatureStatus
 from .tee import CheckResult, normalise_tee_id, output_text, parse_timestamp
@@ -20,7 +24,7 @@ from .tee import CheckResult, normalise_tee_id, output_text, parse_timestamp
 CALL_COST_HEADER = "x-og-call-cost"
 
 
-def base_receipt(call: Call, network: str) -> Receipt:
+def base_receipt(call: Call) -> Receipt:
     """What every receipt of `call` holds: what was asked, and the payment it rode on."""
     trace = call.trace
     receipt = Receipt(
@@ -28,7 +32,7 @@ def base_receipt(call: Call, network: str) -> Receipt:
         created_at=time.time(),
         model=call.model,
         provider=call.provider,
-        network=network,
+        network=call.network,
         endpoint=call.endpoint,
         settlement_mode=call.mode,
         conversation_id=call.conversation_id,
@@ -61,7 +65,6 @@ def base_receipt(call: Call, network: str) -> Receipt:
 
 def answer_receipt(
     call: Call,
-    network: str,
     fields: Mapping[str, Any],
     headers: Mapping[str, str],
     usage: Mapping[str, Any] | StreamUsage | None,
@@ -72,7 +75,7 @@ def answer_receipt(
     checks: list[CheckResult],
 ) -> Receipt:
     """The receipt of an answered call; `fields` are the answer's TEE and settlement fields."""
-    receipt = base_receipt(call, network)
+    receipt = base_receipt(call)
     receipt.tee_id = normalise_tee_id(fields.get("tee_id") or call.tee_id)
     receipt.request_hash = fields.get("tee_request_hash")
     receipt.output_hash = fields.get("tee_output_hash")
@@ -95,9 +98,9 @@ def answer_receipt(
     return receipt
 
 
-def interrupted_receipt(call: Call, network: str, text: str, reason: str) -> Receipt:
+def interrupted_receipt(call: Call, text: str, reason: str) -> Receipt:
     """The receipt of a stream cut off after `text`: the partial answer, marked unsigned."""
-    receipt = base_receipt(call, network)
+    receipt = base_receipt(call)
     receipt.output_text = text
     receipt.error = f"stream interrupted: {reason}"
     receipt.signature_status = SignatureStatus.UNAVAILABLE.value
@@ -106,17 +109,53 @@ def interrupted_receipt(call: Call, network: str, text: str, reason: str) -> Rec
 
 
 def failed_receipt(
-    call: Call, network: str, error: str, payment_status: PaymentStatus | None = None
+    call: Call, error: str, payment_status: PaymentStatus | None = None
 ) -> Receipt | None:
     """The receipt of a call that failed once a payment was involved; None when none was."""
     if call.trace.payment is None and call.trace.session is None:
         return None
-    receipt = base_receipt(call, network)
+    receipt = base_receipt(call)
     receipt.error = error
     if payment_status is not None:
         receipt.payment_status = payment_status.value
     receipt.signature_detail = "the call failed before the TEE signed an answer"
     return receipt
+
+
+def transport_failure(call: Call, url: str, exc: httpx.TransportError) -> GatewayError:
+    """No answer came: the error says the call is not retried (never, once it was paid)."""
+    paid = call.trace.paid
+    after = " after paying" if paid else ""
+    if isinstance(exc, httpx.TimeoutException):
+        why = ", to avoid paying twice" if paid else ""
+        receipt = failed_receipt(call, f"timed out{after}: {exc!r}")
+        message = f"timed out{after} ({exc!r}); not retried{why}"
+        return GatewayError(0, message, url=url, receipt=receipt)
+    receipt = failed_receipt(call, f"connection failed{after}: {exc!r}")
+    return GatewayError(0, f"connection failed{after}: {exc!r}", url=url, receipt=receipt)
+
+
+def status_failure(call: Call, status: int, url: str, body: bytes) -> GatewayError:
+    """The gateway answered with an error status."""
+    reason = error_reason(body)
+    receipt = failed_receipt(call, f"gateway error {status}: {reason}")
+    return GatewayError(status, reason, url=url, receipt=receipt)
+
+
+def cut_off(call: Call, url: str, exc: httpx.HTTPError) -> GatewayError:
+    """The answer's body broke off while it was read."""
+    receipt = failed_receipt(call, f"the answer was cut off: {exc!r}")
+    return GatewayError(
+        0, f"the answer was cut off ({exc!r}); not retried", url=url, receipt=receipt
+    )
+
+
+def refusal(call: Call, exc: PaymentRequired) -> PaymentRequired:
+    """A 402 from the payment flow; once a payment was sent, it carries the refused receipt."""
+    if call.trace.paid:
+        error = f"payment refused by the gateway: {exc.reason}"
+        exc.receipt = failed_receipt(call, error, PaymentStatus.REFUSED)
+    return exc
 
 
 def _tokens(usage: Mapping[str, Any] | StreamUsage | None) -> tuple[int, int, int]:

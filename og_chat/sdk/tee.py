@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from .errors import ChainError, ConfigurationError
-from .eth import checksum, keccak, web3_http, word, word32
+from .eth import abi_function, checksum, keccak, typed_fields, web3_http, word, word32
 from .receipt import SignatureStatus
 
 if TYPE_CHECKING:
@@ -27,44 +27,25 @@ TEE_TYPE_LLM_PROXY = 0
 PSS_SALT_LENGTH = 32
 """Salt length the gateway signs with; verifiers must use the same."""
 
-_REGISTRY_ABI: list[dict[str, Any]] = [
-    {
-        "name": "getActiveTEEs",
-        "type": "function",
-        "stateMutability": "view",
-        "inputs": [{"name": "teeType", "type": "uint8"}],
-        "outputs": [
-            {
-                "name": "",
-                "type": "tuple[]",
-                "components": [
-                    {"name": "owner", "type": "address"},
-                    {"name": "paymentAddress", "type": "address"},
-                    {"name": "endpoint", "type": "string"},
-                    {"name": "publicKey", "type": "bytes"},
-                    {"name": "tlsCertificate", "type": "bytes"},
-                    {"name": "pcrHash", "type": "bytes32"},
-                    {"name": "teeType", "type": "uint8"},
-                    {"name": "enabled", "type": "bool"},
-                    {"name": "registeredAt", "type": "uint256"},
-                    {"name": "lastHeartbeatAt", "type": "uint256"},
-                    {
-                        "name": "ohttpConfig",
-                        "type": "tuple",
-                        "components": [
-                            {"name": "keyId", "type": "uint8"},
-                            {"name": "kemId", "type": "uint16"},
-                            {"name": "kdfId", "type": "uint16"},
-                            {"name": "aeadId", "type": "uint16"},
-                            {"name": "publicKey", "type": "bytes"},
-                            {"name": "keyConfig", "type": "bytes"},
-                            {"name": "registeredAt", "type": "uint256"},
-                        ],
-                    },
-                ],
-            }
-        ],
-    }
+_OHTTP_CONFIG = typed_fields(
+    "keyId:uint8 kemId:uint16 kdfId:uint16 aeadId:uint16 publicKey:bytes keyConfig:bytes"
+    " registeredAt:uint256"
+)
+_TEE_ENTRY = [
+    *typed_fields(
+        "owner:address paymentAddress:address endpoint:string publicKey:bytes"
+        " tlsCertificate:bytes pcrHash:bytes32 teeType:uint8 enabled:bool registeredAt:uint256"
+        " lastHeartbeatAt:uint256"
+    ),
+    {"name": "ohttpConfig", "type": "tuple", "components": _OHTTP_CONFIG},
+]
+_REGISTRY_ABI = [
+    abi_function(
+        "getActiveTEEs",
+        "teeType:uint8",
+        [{"name": "", "type": "tuple[]", "components": _TEE_ENTRY}],
+        view=True,
+    )
 ]
 
 

@@ -13,25 +13,19 @@ from enum import Enum
 from typing import Any
 
 from .errors import ConfigurationError
-from .outputs import StreamChoice, StreamChunk, StreamDelta, StreamUsage, TextGenerationOutput
-from .receipt import RECEIPT_SCHEMA, PaymentStatus, Receipt, SignatureStatus
-
-__all__ = [
-    "RECEIPT_SCHEMA",
-    "SETTLEMENT_MODES",
-    "PaymentStatus",
-    "Permit2ApprovalResult",
-    "Receipt",
-    "ResponseFormat",
-    "SignatureStatus",
-    "StreamChoice",
-    "StreamChunk",
-    "StreamDelta",
-    "StreamUsage",
-    "TextGenerationOutput",
-    "settlement_mode",
-    "x402SettlementMode",
-]
+from .outputs import (
+    StreamChoice as StreamChoice,
+    StreamChunk as StreamChunk,
+    StreamDelta as StreamDelta,
+    StreamUsage as StreamUsage,
+    TextGenerationOutput as TextGenerationOutput,
+)
+from .receipt import (
+    RECEIPT_SCHEMA as RECEIPT_SCHEMA,
+    PaymentStatus as PaymentStatus,
+    Receipt as Receipt,
+    SignatureStatus as SignatureStatus,
+)
 
 
 class x402SettlementMode(str, Enum):
