@@ -167,6 +167,8 @@ def find_network(
         url = (devnet_url or (started.url if started else "")).rstrip("/")
         doc = devnet_document(url)
         if doc is None:
+            if started is not None:
+                started.stop()
             raise ConfigurationError(
                 f"no og-chat devnet answers at {url}",
                 hint="start one with `og-chat devnet` or unset OG_DEVNET_URL to embed one",
