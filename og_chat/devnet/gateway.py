@@ -579,7 +579,7 @@ class Gateway:
     # -- payment -------------------------------------------------------------
 
     def _requirement(self) -> PaymentRequirements:
-        from og_chat.sdk.signing import checksum
+        from og_chat.sdk.eth import checksum
 
         return PaymentRequirements(
             scheme="upto",

@@ -22,19 +22,9 @@ from .errors import (
     VerificationFailed,
 )
 from .models import CATALOGUE, PROVIDERS, TEE_LLM, ModelInfo, resolve_model
-from .types import (
-    PaymentStatus,
-    Permit2ApprovalResult,
-    Receipt,
-    ResponseFormat,
-    SignatureStatus,
-    StreamChoice,
-    StreamChunk,
-    StreamDelta,
-    StreamUsage,
-    TextGenerationOutput,
-    x402SettlementMode,
-)
+from .outputs import StreamChoice, StreamChunk, StreamDelta, StreamUsage, TextGenerationOutput
+from .receipt import PaymentStatus, Receipt, SignatureStatus
+from .types import Permit2ApprovalResult, ResponseFormat, x402SettlementMode
 
 if TYPE_CHECKING:
     from .client import LLM

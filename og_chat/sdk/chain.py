@@ -13,41 +13,18 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .errors import ChainError, ConfigurationError
+from .eth import abi_function, checksum, hex0x, web3_http
 from .networks import ONE_OPG, NetworkProfile
 from .types import Permit2ApprovalResult
 
 MIN_APPROVAL_OPG = Decimal("0.1")
 """The gateway's session cap; a smaller allowance cannot pay a single session."""
 
-_ERC20_ABI: list[dict[str, Any]] = [
-    {
-        "name": "balanceOf",
-        "type": "function",
-        "stateMutability": "view",
-        "inputs": [{"name": "owner", "type": "address"}],
-        "outputs": [{"name": "", "type": "uint256"}],
-    },
-    {
-        "name": "allowance",
-        "type": "function",
-        "stateMutability": "view",
-        "inputs": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"}],
-        "outputs": [{"name": "", "type": "uint256"}],
-    },
-    {
-        "name": "transfer",
-        "type": "function",
-        "stateMutability": "nonpayable",
-        "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}],
-        "outputs": [{"name": "", "type": "bool"}],
-    },
-    {
-        "name": "approve",
-        "type": "function",
-        "stateMutability": "nonpayable",
-        "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}],
-        "outputs": [{"name": "", "type": "bool"}],
-    },
+_ERC20_ABI = [
+    abi_function("balanceOf", "owner:address", ":uint256", view=True),
+    abi_function("allowance", "owner:address spender:address", ":uint256", view=True),
+    abi_function("transfer", "to:address amount:uint256", ":bool"),
+    abi_function("approve", "spender:address amount:uint256", ":bool"),
 ]
 
 
@@ -100,9 +77,7 @@ class ChainClient:
     def w3(self) -> Any:
         """The Web3 instance, created on first use."""
         if self._w3 is None:
-            from web3 import HTTPProvider, Web3
-
-            self._w3 = Web3(HTTPProvider(self.profile.rpc_url, request_kwargs={"timeout": 30}))
+            self._w3 = web3_http(self.profile.rpc_url)
         return self._w3
 
     def _checked_w3(self) -> Any:
@@ -117,11 +92,7 @@ class ChainClient:
         return self.w3
 
     def _token(self) -> Any:
-        from web3 import Web3
-
-        return self.w3.eth.contract(
-            address=Web3.to_checksum_address(self.profile.opg), abi=_ERC20_ABI
-        )
+        return self.w3.eth.contract(address=checksum(self.profile.opg), abi=_ERC20_ABI)
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         try:
@@ -136,11 +107,9 @@ class ChainClient:
 
     def balances(self, address: str) -> Balances:
         """OPG balance, Permit2 allowance and ETH balance of `address`."""
-        from web3 import Web3
-
-        owner = Web3.to_checksum_address(address)
+        owner = checksum(address)
         token = self._token()
-        permit2 = Web3.to_checksum_address(self.profile.permit2)
+        permit2 = checksum(self.profile.permit2)
         result: Balances = self._call(
             "reading balances",
             lambda: Balances(
@@ -167,7 +136,6 @@ class ChainClient:
         approval `approve_amount` (default 2× the minimum), capped at the balance.
         """
         from eth_account import Account
-        from web3 import Web3
 
         min_opg = Decimal(str(min_allowance))
         if min_opg < MIN_APPROVAL_OPG:
@@ -195,7 +163,7 @@ class ChainClient:
             )
         approve_base = min(approve_base, status.opg)
         token = self._token()
-        permit2 = Web3.to_checksum_address(self.profile.permit2)
+        permit2 = checksum(self.profile.permit2)
 
         def send() -> str:
             w3 = self._checked_w3()
@@ -213,11 +181,11 @@ class ChainClient:
             signed = account.sign_transaction(tx)
             tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
             if on_progress:
-                on_progress(f"approval sent: {tx_hash.to_0x_hex()}; waiting to be mined")
+                on_progress(f"approval sent: {hex0x(tx_hash)}; waiting to be mined")
             receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout)
             if receipt["status"] != 1:
-                raise ChainError(f"Permit2 approval transaction reverted: {tx_hash.to_0x_hex()}")
-            return str(tx_hash.to_0x_hex())
+                raise ChainError(f"Permit2 approval transaction reverted: {hex0x(tx_hash)}")
+            return hex0x(tx_hash)
 
         tx_hash = self._call("approving OPG for Permit2", send)
         deadline = time.monotonic() + timeout
@@ -243,11 +211,10 @@ class ChainClient:
         wallet already holds OPG.
         """
         from eth_account import Account
-        from web3 import Web3
 
         if self.profile.name != "devnet":
             raise ConfigurationError("funding from a dev account is only possible on the devnet")
-        target = Web3.to_checksum_address(address)
+        target = checksum(address)
         if self.balances(target).opg > 0:
             return None
         funder = Account.from_key(funder_key)
@@ -273,6 +240,6 @@ class ChainClient:
             receipt = w3.eth.wait_for_transaction_receipt(last, timeout=60)
             if receipt["status"] != 1:
                 raise ChainError("funding the wallet from the dev account reverted")
-            return str(last.to_0x_hex()) if last is not None else ""
+            return hex0x(last) if last is not None else ""
 
         return str(self._call("funding the wallet on the devnet", send))

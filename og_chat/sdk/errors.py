@@ -2,23 +2,41 @@
 
 Every error says what happened and what to do about it. Messages never contain
 key material: only addresses, amounts and field values from the wire.
+
+Errors are values: what a caller needs is a typed field (`hint`, `receipt`,
+`partial_text`, `result`), never parsed out of the message. `str(error)` is the
+message and, on its own line, the hint, as the CLI prints it.
 """
 
 from __future__ import annotations
+
+import json
+
+from .outputs import StreamChunk, TextGenerationOutput
+from .receipt import Receipt
+
+HINT_SEPARATOR = "\n  → "
+"""Between the message and the hint in `str(error)`."""
 
 
 class OGError(Exception):
     """Base class of every og-chat error."""
 
     hint: str = ""
+    """What to do about it (empty when there is nothing to suggest)."""
+    receipt: Receipt | None = None
+    """The receipt of the paid call this error ended, so nothing paid is lost."""
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, receipt: Receipt | None = None
+    ) -> None:
         self.hint = hint if hint is not None else self.hint
+        self.receipt = receipt
         super().__init__(message)
 
     def __str__(self) -> str:
         base = super().__str__()
-        return f"{base}\n  → {self.hint}" if self.hint else base
+        return f"{base}{HINT_SEPARATOR}{self.hint}" if self.hint else base
 
 
 class ConfigurationError(OGError, ValueError):
@@ -32,76 +50,113 @@ class PaymentError(OGError):
 class MalformedPaymentHeader(PaymentError):
     """An x402 header or body could not be decoded."""
 
+    hint = "the gateway sent an x402 message this client cannot read; nothing was signed"
+
     def __init__(self, header: str, reason: str) -> None:
         self.header = header
         self.reason = reason
-        super().__init__(
-            f"malformed {header}: {reason}",
-            hint="the gateway sent an x402 message this client cannot read; nothing was signed",
-        )
+        super().__init__(f"malformed {header}: {reason}")
 
 
 class PaymentRefused(PaymentError):
     """The payment policy refused a requirement; nothing was signed."""
 
+    hint = "nothing was signed; raise the cap in the config if you trust this gateway"
+
     def __init__(self, field: str, value: object, reason: str) -> None:
         self.field = field
+        """The requirement's field that was refused (`amount`, `payTo`, ...)."""
         self.value = value
         self.reason = reason
-        super().__init__(
-            f"payment refused: {field}={value!r}: {reason}",
-            hint="nothing was signed; raise the cap in the config if you trust this gateway",
-        )
+        super().__init__(f"payment refused: {field}={value!r}: {reason}")
 
 
 class PaymentRequired(PaymentError):
     """The gateway still demands payment after this client paid (or could not pay)."""
 
-    def __init__(self, message: str, *, reason: str | None = None, status: int = 402) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        status: int = 402,
+        receipt: Receipt | None = None,
+    ) -> None:
         self.reason = reason
         self.status = status
         hint = "check your OPG balance and Permit2 allowance (`og-chat wallet balance`)"
         if reason and "allowance" in reason:
             hint = "approve more OPG for Permit2 (`llm.ensure_opg_approval(...)`)"
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, receipt=receipt)
 
 
 class GatewayError(OGError):
     """The gateway answered with an error status or an unreadable body."""
 
-    def __init__(self, status: int, reason: str, *, url: str = "") -> None:
+    def __init__(
+        self, status: int, reason: str, *, url: str = "", receipt: Receipt | None = None
+    ) -> None:
         self.status = status
+        """The HTTP status; 0 when no answer came (unreachable, timed out, cut off)."""
         self.reason = reason
         self.url = url
         hint = "the gateway failed; try again or pick another model"
         if 400 <= status < 500:
             hint = "the request was rejected; check the model name and the arguments"
-        super().__init__(f"gateway error {status}: {reason}", hint=hint)
+        super().__init__(f"gateway error {status}: {reason}", hint=hint, receipt=receipt)
 
 
 class StreamInterrupted(OGError):
     """A streamed answer stopped before it finished; the text received so far is kept."""
 
-    def __init__(self, reason: str, *, partial_text: str = "") -> None:
+    hint = "the partial answer is kept; send again to retry (a new call is paid anew)"
+
+    def __init__(
+        self, reason: str, *, partial_text: str = "", receipt: Receipt | None = None
+    ) -> None:
         self.reason = reason
         self.partial_text = partial_text
-        super().__init__(
-            f"stream interrupted after {len(partial_text)} characters: {reason}",
-            hint="the partial answer is kept; send again to retry (a new call is paid anew)",
-        )
+        """The answer received before the stream stopped."""
+        message = f"stream interrupted after {len(partial_text)} characters: {reason}"
+        super().__init__(message, receipt=receipt)
 
 
 class VerificationFailed(OGError):
     """A TEE signature, TLS certificate or settlement proof did not verify."""
 
-    def __init__(self, what: str, reason: str) -> None:
+    hint = "do not trust this answer; pass verify=False only if you know why"
+
+    def __init__(
+        self,
+        what: str,
+        reason: str,
+        *,
+        result: TextGenerationOutput | StreamChunk | None = None,
+        receipt: Receipt | None = None,
+    ) -> None:
         self.what = what
         self.reason = reason
-        super().__init__(
-            f"{what} did not verify: {reason}",
-            hint="do not trust this answer; pass verify=False only if you know why",
-        )
+        self.result = result
+        """The answer that failed to verify (the output, or a stream's final chunk)."""
+        super().__init__(f"{what} did not verify: {reason}", receipt=receipt)
 
 
 class ChainError(OGError):
     """A chain call or transaction failed."""
+
+
+def error_reason(body: bytes | str) -> str:
+    """A short human reason from an error body (JSON `error`/`detail`/`message`, else text)."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.strip()[:300] or "(empty body)"
+    if isinstance(data, dict):
+        for key in ("error", "detail", "message"):
+            value = data.get(key)
+            if isinstance(value, dict):
+                value = value.get("message") or json.dumps(value)
+            if value:
+                return str(value)[:300]
+    return text.strip()[:300] or "(empty body)"

@@ -105,6 +105,25 @@ def parse_uint(value: object) -> int:
     return number
 
 
+def typed_fields(spec: str) -> list[dict[str, str]]:
+    """A field list (EIP-712 struct members, ABI inputs/outputs) from `"name:type name:type"`."""
+    pairs = (item.split(":") for item in spec.split())
+    return [{"name": name, "type": kind} for name, kind in pairs]
+
+
+def abi_function(
+    name: str, inputs: str, outputs: str | list[dict[str, Any]], *, view: bool = False
+) -> dict[str, Any]:
+    """One function's ABI entry; `inputs`/`outputs` as for `typed_fields` (`":uint256"`)."""
+    return {
+        "name": name,
+        "type": "function",
+        "stateMutability": "view" if view else "nonpayable",
+        "inputs": typed_fields(inputs),
+        "outputs": typed_fields(outputs) if isinstance(outputs, str) else outputs,
+    }
+
+
 def keccak(data: bytes) -> bytes:
     """keccak-256 (Ethereum's, not SHA3-256)."""
     from eth_hash.auto import keccak as _keccak

@@ -21,17 +21,8 @@ from __future__ import annotations
 
 import base64
 
-from eth_hash.auto import keccak
-
-from .types import Receipt
-
-
-def _word(value: bytes | str) -> bytes:
-    """A 32-byte word from bytes or (0x-)hex."""
-    raw = bytes.fromhex(value.removeprefix("0x")) if isinstance(value, str) else bytes(value)
-    if len(raw) != 32:
-        raise ValueError(f"expected 32 bytes, got {len(raw)}")
-    return raw
+from .eth import keccak, word, word32
+from .receipt import Receipt
 
 
 def leaf_hash(
@@ -50,11 +41,11 @@ def leaf_hash(
         base64.b64decode(tee_signature) if isinstance(tee_signature, str) else bytes(tee_signature)
     )
     return keccak(
-        _word(tee_id)
-        + _word(request_hash)
-        + _word(output_hash)
+        word32(tee_id)
+        + word32(request_hash)
+        + word32(output_hash)
         + keccak(sig)
-        + int(tee_timestamp).to_bytes(32, "big")
+        + word(int(tee_timestamp))
     )
 
 
@@ -77,11 +68,6 @@ def build_levels(leaves: list[bytes]) -> list[list[bytes]]:
     return levels
 
 
-def root_of(leaves: list[bytes]) -> bytes:
-    """The root of `leaves`."""
-    return build_levels(leaves)[-1][0]
-
-
 def proof_for(levels: list[list[bytes]], index: int) -> list[bytes]:
     """Sibling hashes from leaf `index` up to the root."""
     proof = []
@@ -95,10 +81,10 @@ def proof_for(levels: list[list[bytes]], index: int) -> list[bytes]:
 
 def verify_proof(leaf: bytes | str, proof: list[bytes] | list[str], root: bytes | str) -> bool:
     """True when folding `proof` into `leaf` gives `root` (OpenZeppelin `MerkleProof.verify`)."""
-    node = _word(leaf)
+    node = word32(leaf)
     for sibling in proof:
-        node = hash_pair(node, _word(sibling))
-    return node == _word(root)
+        node = hash_pair(node, word32(sibling))
+    return node == word32(root)
 
 
 def receipt_leaf(receipt: Receipt) -> str | None:

@@ -7,18 +7,21 @@ cannot talk it into paying another chain, token or spender.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import embedded
 from .addresses import (
     EXACT_PERMIT2_PROXY,
     MAINNET_BASE_RPC,
+    MAINNET_CHAIN_ID,
     MAINNET_OPG,
     MAINNET_REGISTRY,
     MAINNET_REGISTRY_RPC,
     PERMIT2_ADDRESS,
     UPTO_PERMIT2_PROXY,
 )
+from .embedded import EmbeddedDevnet
 from .errors import ConfigurationError
 
 OPG_DECIMALS = 18
@@ -33,6 +36,8 @@ that a hostile "devnet" cannot make the client sign an authorization or an
 `approve` that would be valid on a real network (EIP-712 and EIP-155 both bind
 the chain id).
 """
+DEVNET_DOCUMENT_TIMEOUT = 10.0
+"""Seconds to wait for a devnet's `/devnet` document."""
 PLACEHOLDER_API_KEY = "0x1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcdef"
 """The fixed bearer token the official client sends; not a secret."""
 
@@ -75,7 +80,7 @@ def mainnet_profile() -> NetworkProfile:
     """Base mainnet for payments, OpenGradient's registry for TEEs; env overrides apply."""
     return NetworkProfile(
         name="mainnet",
-        chain_id=8453,
+        chain_id=MAINNET_CHAIN_ID,
         rpc_url=os.environ.get("BASE_MAINNET_RPC", MAINNET_BASE_RPC),
         opg=MAINNET_OPG,
         registry_rpc=os.environ.get("OG_REGISTRY_RPC", MAINNET_REGISTRY_RPC),
@@ -118,3 +123,91 @@ def devnet_profile(doc: dict[str, Any], base_url: str) -> NetworkProfile:
             f"the devnet at {base_url} sent an unreadable /devnet document ({exc})",
             hint="is OG_DEVNET_URL pointing at an og-chat devnet?",
         ) from None
+
+
+@dataclass(frozen=True)
+class FoundNetwork:
+    """What `find_network` settled on."""
+
+    profile: NetworkProfile
+    devnet_url: str | None = None
+    """The devnet gateway in use, when the network was named `devnet`."""
+    dev_key: str | None = None
+    """A devnet's first published account key (the default wallet there)."""
+    embedded: EmbeddedDevnet | None = None
+    """A devnet started in-process for this client, which the client must stop."""
+
+
+def find_network(
+    *,
+    network: str,
+    fixed_url: str | None,
+    devnet_url: str | None,
+    have_key: bool,
+    rpc_url: str | None = None,
+    registry_address: str | None = None,
+) -> FoundNetwork:
+    """The profile a client pays on (blocking: it may read `/devnet` or start a devnet).
+
+    A fixed URL that serves `/devnet` is a devnet, any other is mainnet; the
+    `devnet` network uses `devnet_url`, else an embedded devnet; mainnet takes
+    the optional registry overrides.
+    """
+    if fixed_url:
+        doc = devnet_document(fixed_url)
+        if doc is not None:
+            return FoundNetwork(devnet_profile(doc, fixed_url), dev_key=_first_key(doc))
+        if not have_key:
+            raise ConfigurationError(
+                f"{fixed_url} is not an og-chat devnet and no private key was given"
+            )
+        return FoundNetwork(mainnet_profile())
+    if network == "devnet":
+        started = None if devnet_url else embedded.start()
+        url = (devnet_url or (started.url if started else "")).rstrip("/")
+        doc = devnet_document(url)
+        if doc is None:
+            if started is not None:
+                started.stop()
+            raise ConfigurationError(
+                f"no og-chat devnet answers at {url}",
+                hint="start one with `og-chat devnet` or unset OG_DEVNET_URL to embed one",
+            )
+        return FoundNetwork(devnet_profile(doc, url), url, _first_key(doc), started)
+    profile = mainnet_profile()
+    if rpc_url or registry_address:
+        profile = replace(
+            profile,
+            registry_rpc=rpc_url or profile.registry_rpc,
+            registry_address=registry_address or profile.registry_address,
+        )
+    return FoundNetwork(profile)
+
+
+def devnet_document(base_url: str) -> dict[str, Any] | None:
+    """`GET {base_url}/devnet`, the document a devnet describes itself with; None if none answers.
+
+    TLS is deliberately not verified here: a `--tls` devnet serves a certificate
+    that only its own registry names, and this document is what names the
+    registry. Nothing is signed over this link; payments go over the TLS pinned
+    to the registry's certificate (routing.py), and a "devnet" naming a public
+    chain is refused (`devnet_profile`).
+    """
+    import httpx
+
+    try:
+        resp = httpx.get(base_url + "/devnet", timeout=DEVNET_DOCUMENT_TIMEOUT, verify=False)
+    except httpx.HTTPError:
+        return None
+    if resp.status_code != 200:
+        return None
+    try:
+        data = resp.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _first_key(doc: dict[str, Any]) -> str | None:
+    accounts = doc.get("accounts") or []
+    return str(accounts[0]["private_key"]) if accounts else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import PaymentRefused
+from .eth import is_address
 from .networks import NetworkProfile
 from .x402 import PaymentRequired, PaymentRequirements, network_chain_id
 
@@ -69,10 +70,10 @@ class PaymentPolicy:
             raise PaymentRefused(
                 "extra.facilitatorAddress", None, "upto needs a facilitator address"
             )
-        if not _is_address(requirement.pay_to):
+        if not is_address(requirement.pay_to):
             raise PaymentRefused("payTo", requirement.pay_to, "not an address")
         facilitator = requirement.extra.get("facilitatorAddress")
-        if requirement.scheme == "upto" and not _is_address(facilitator):
+        if requirement.scheme == "upto" and not is_address(facilitator):
             raise PaymentRefused("extra.facilitatorAddress", facilitator, "not an address")
         amount = requirement.amount_int
         if amount <= 0:
@@ -83,7 +84,7 @@ class PaymentPolicy:
                 requirement.amount,
                 f"above the per-authorization cap of {self.max_amount} base units",
             )
-        timeout = requirement.max_timeout_seconds or 3600
+        timeout = requirement.timeout_seconds
         if timeout <= 0 or timeout > self.max_deadline_seconds:
             raise PaymentRefused(
                 "maxTimeoutSeconds",
@@ -105,10 +106,3 @@ class PaymentPolicy:
             return requirement
         assert first_error is not None
         raise first_error
-
-
-def _is_address(value: object) -> bool:
-    """A 20-byte hex address (the spender is ours to choose; recipients come from the 402)."""
-    from eth_utils.address import is_hex_address
-
-    return isinstance(value, str) and bool(is_hex_address(value))

@@ -13,56 +13,42 @@ from typing import Any
 
 from .addresses import EXACT_PERMIT2_PROXY, PERMIT2_ADDRESS, UPTO_PERMIT2_PROXY
 from .errors import PaymentError
+from .eth import checksum, from_hex, keccak, parse_uint, typed_fields, word32
 from .x402 import PaymentPayload, PaymentRequired, PaymentRequirements
 
-EIP712_DOMAIN_NO_VERSION = [
-    {"name": "name", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
-EIP712_DOMAIN = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
-TOKEN_PERMISSIONS = [{"name": "token", "type": "address"}, {"name": "amount", "type": "uint256"}]
-PERMIT_WITNESS_TRANSFER_FROM = [
-    {"name": "permitted", "type": "TokenPermissions"},
-    {"name": "spender", "type": "address"},
-    {"name": "nonce", "type": "uint256"},
-    {"name": "deadline", "type": "uint256"},
-    {"name": "witness", "type": "Witness"},
-]
-UPTO_WITNESS = [
-    {"name": "to", "type": "address"},
-    {"name": "facilitator", "type": "address"},
-    {"name": "validAfter", "type": "uint256"},
-]
-EXACT_WITNESS = [{"name": "to", "type": "address"}, {"name": "validAfter", "type": "uint256"}]
-TRANSFER_WITH_AUTHORIZATION = [
-    {"name": "from", "type": "address"},
-    {"name": "to", "type": "address"},
-    {"name": "value", "type": "uint256"},
-    {"name": "validAfter", "type": "uint256"},
-    {"name": "validBefore", "type": "uint256"},
-    {"name": "nonce", "type": "bytes32"},
-]
+TypeList = list[dict[str, str]]
+"""An EIP-712 struct's members, as `typed_fields` builds them."""
+EIP712_DOMAIN_NO_VERSION = typed_fields("name:string chainId:uint256 verifyingContract:address")
+EIP712_DOMAIN = typed_fields("name:string version:string chainId:uint256 verifyingContract:address")
+TOKEN_PERMISSIONS = typed_fields("token:address amount:uint256")
+PERMIT_WITNESS_TRANSFER_FROM = typed_fields(
+    "permitted:TokenPermissions spender:address nonce:uint256 deadline:uint256 witness:Witness"
+)
+UPTO_WITNESS = typed_fields("to:address facilitator:address validAfter:uint256")
+EXACT_WITNESS = typed_fields("to:address validAfter:uint256")
+TRANSFER_WITH_AUTHORIZATION = typed_fields(
+    "from:address to:address value:uint256 validAfter:uint256 validBefore:uint256 nonce:bytes32"
+)
 SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 VALID_AFTER_BACKDATE = 600
 """Seconds `validAfter` is backdated, as the official client does, to absorb clock skew."""
 
 
-def checksum(address: str) -> str:
-    """EIP-55 checksum form; ValueError when it is not a 20-byte hex address."""
-    from eth_utils.address import is_hex_address, to_checksum_address
+def permit2_witness(
+    scheme: str, to: str, facilitator: Any = None
+) -> tuple[TypeList, dict[str, Any]]:
+    """The witness type of a Permit2 scheme and its address fields (`validAfter` comes on top).
 
-    if not isinstance(address, str) or not is_hex_address(address):
-        raise ValueError(f"not an address: {address!r}")
-    return str(to_checksum_address(address))
+    upto binds `{to, facilitator, validAfter}`, exact `{to, validAfter}`.
+    """
+    if scheme == "upto":
+        return UPTO_WITNESS, {"to": checksum(to), "facilitator": checksum(facilitator)}
+    return EXACT_WITNESS, {"to": checksum(to)}
 
 
-def upto_typed_data(
+def permit2_typed_data(
+    witness_type: TypeList,
+    witness: dict[str, Any],
     *,
     chain_id: int,
     token: str,
@@ -70,18 +56,15 @@ def upto_typed_data(
     spender: str,
     nonce: int,
     deadline: int,
-    to: str,
-    facilitator: str,
-    valid_after: int,
     permit2: str = PERMIT2_ADDRESS,
 ) -> dict[str, Any]:
-    """Permit2 `PermitWitnessTransferFrom` with the upto witness `{to, facilitator, validAfter}`."""
+    """Permit2 `PermitWitnessTransferFrom`, what both Permit2 schemes sign (see `permit2_witness`)."""
     return {
         "types": {
             "EIP712Domain": EIP712_DOMAIN_NO_VERSION,
             "PermitWitnessTransferFrom": PERMIT_WITNESS_TRANSFER_FROM,
             "TokenPermissions": TOKEN_PERMISSIONS,
-            "Witness": UPTO_WITNESS,
+            "Witness": witness_type,
         },
         "primaryType": "PermitWitnessTransferFrom",
         "domain": {"name": "Permit2", "chainId": chain_id, "verifyingContract": checksum(permit2)},
@@ -90,43 +73,7 @@ def upto_typed_data(
             "spender": checksum(spender),
             "nonce": int(nonce),
             "deadline": int(deadline),
-            "witness": {
-                "to": checksum(to),
-                "facilitator": checksum(facilitator),
-                "validAfter": int(valid_after),
-            },
-        },
-    }
-
-
-def exact_permit2_typed_data(
-    *,
-    chain_id: int,
-    token: str,
-    amount: int,
-    spender: str,
-    nonce: int,
-    deadline: int,
-    to: str,
-    valid_after: int,
-    permit2: str = PERMIT2_ADDRESS,
-) -> dict[str, Any]:
-    """Permit2 `PermitWitnessTransferFrom` with the exact witness `{to, validAfter}`."""
-    return {
-        "types": {
-            "EIP712Domain": EIP712_DOMAIN_NO_VERSION,
-            "PermitWitnessTransferFrom": PERMIT_WITNESS_TRANSFER_FROM,
-            "TokenPermissions": TOKEN_PERMISSIONS,
-            "Witness": EXACT_WITNESS,
-        },
-        "primaryType": "PermitWitnessTransferFrom",
-        "domain": {"name": "Permit2", "chainId": chain_id, "verifyingContract": checksum(permit2)},
-        "message": {
-            "permitted": {"token": checksum(token), "amount": int(amount)},
-            "spender": checksum(spender),
-            "nonce": int(nonce),
-            "deadline": int(deadline),
-            "witness": {"to": checksum(to), "validAfter": int(valid_after)},
+            "witness": witness,
         },
     }
 
@@ -145,9 +92,7 @@ def eip3009_typed_data(
     nonce: str,
 ) -> dict[str, Any]:
     """EIP-3009 `TransferWithAuthorization` on the token's own domain; nonce is 0x + 32 bytes."""
-    nonce_bytes = bytes.fromhex(nonce.removeprefix("0x"))
-    if len(nonce_bytes) != 32:
-        raise ValueError("EIP-3009 nonce must be 32 bytes")
+    nonce_bytes = word32(nonce)
     return {
         "types": {
             "EIP712Domain": EIP712_DOMAIN,
@@ -179,8 +124,6 @@ def _signable(full_message: dict[str, Any]) -> Any:
 
 def typed_data_digest(full_message: dict[str, Any]) -> str:
     """The EIP-712 digest `keccak(0x1901 ‖ domainSeparator ‖ structHash)`, 0x-hex."""
-    from eth_hash.auto import keccak
-
     msg = _signable(full_message)
     return "0x" + keccak(b"\x19" + msg.version + msg.header + msg.body).hex()
 
@@ -206,7 +149,7 @@ def sign_typed_data(private_key: str | bytes, full_message: dict[str, Any]) -> s
 def split_signature(signature: str) -> tuple[int, bytes, bytes]:
     """`(v, r, s)` of a 65-byte signature, v normalised to 27/28; ValueError when malformed."""
     try:
-        raw = bytes.fromhex(signature.removeprefix("0x"))
+        raw = from_hex(signature)
     except (ValueError, AttributeError):
         raise ValueError("signature is not hex") from None
     if len(raw) != 65:
@@ -250,20 +193,15 @@ def typed_data_for_payload(
     chain_id = requirement.chain_id
     if requirement.transfer_method == "permit2":
         auth = inner["permit2Authorization"]
-        witness = auth["witness"]
-        common = {
-            "chain_id": chain_id,
-            "token": auth["permitted"]["token"],
-            "amount": int(auth["permitted"]["amount"]),
-            "spender": auth["spender"],
-            "nonce": _parse_uint(auth["nonce"]),
-            "deadline": int(auth["deadline"]),
-            "to": witness["to"],
-            "valid_after": int(witness["validAfter"]),
-        }
-        if requirement.scheme == "upto":
-            return upto_typed_data(facilitator=witness["facilitator"], **common)
-        return exact_permit2_typed_data(**common)
+        signed = auth["witness"]
+        facilitator = signed["facilitator"] if requirement.scheme == "upto" else None
+        witness_type, witness = permit2_witness(requirement.scheme, signed["to"], facilitator)
+        return permit2_typed_data(
+            witness_type, {**witness, "validAfter": int(signed["validAfter"])},
+            chain_id=chain_id, token=auth["permitted"]["token"],
+            amount=int(auth["permitted"]["amount"]), spender=auth["spender"],
+            nonce=parse_uint(auth["nonce"]), deadline=int(auth["deadline"]),
+        )  # fmt: skip
     auth = inner["authorization"]
     extra = requirement.extra
     return eip3009_typed_data(
@@ -278,12 +216,6 @@ def typed_data_for_payload(
         valid_before=int(auth["validBefore"]),
         nonce=str(auth["nonce"]),
     )
-
-
-def _parse_uint(value: Any) -> int:
-    """Permit2 nonces are decimal on the wire; accept 0x-hex too."""
-    text = str(value)
-    return int(text, 16) if text.startswith(("0x", "0X")) else int(text)
 
 
 @dataclass(frozen=True)
@@ -321,41 +253,30 @@ def sign_payment(
     payer = str(Account.from_key(private_key).address)
     now = int(time.time()) if now is None else now
     amount = requirement.amount_int
-    timeout = requirement.max_timeout_seconds or 3600
+    timeout = requirement.timeout_seconds
     method = requirement.transfer_method
     if method == "permit2":
         deadline = now + timeout
         if valid_after is None:
             valid_after = max(0, now - VALID_AFTER_BACKDATE)
         nonce_int = (
-            _parse_uint(nonce) if nonce is not None else int.from_bytes(os.urandom(32), "big")
+            parse_uint(nonce) if nonce is not None else int.from_bytes(os.urandom(32), "big")
         )
         to = checksum(requirement.pay_to)
         token = checksum(requirement.asset)
-        if requirement.scheme == "upto":
-            facilitator = requirement.extra.get("facilitatorAddress")
-            if not facilitator:
-                raise PaymentError(
-                    "upto requirement has no extra.facilitatorAddress; nothing was signed"
-                )
-            spender = checksum(spender or UPTO_PERMIT2_PROXY)
-            typed = upto_typed_data(
-                chain_id=requirement.chain_id, token=token, amount=amount, spender=spender,
-                nonce=nonce_int, deadline=deadline, to=to, facilitator=str(facilitator),
-                valid_after=valid_after, permit2=permit2,
-            )  # fmt: skip
-            witness = {
-                "to": to,
-                "facilitator": checksum(str(facilitator)),
-                "validAfter": str(valid_after),
-            }
-        else:
-            spender = checksum(spender or EXACT_PERMIT2_PROXY)
-            typed = exact_permit2_typed_data(
-                chain_id=requirement.chain_id, token=token, amount=amount, spender=spender,
-                nonce=nonce_int, deadline=deadline, to=to, valid_after=valid_after, permit2=permit2,
-            )  # fmt: skip
-            witness = {"to": to, "validAfter": str(valid_after)}
+        facilitator = requirement.extra.get("facilitatorAddress")
+        if requirement.scheme == "upto" and not facilitator:
+            raise PaymentError(
+                "upto requirement has no extra.facilitatorAddress; nothing was signed"
+            )
+        default = UPTO_PERMIT2_PROXY if requirement.scheme == "upto" else EXACT_PERMIT2_PROXY
+        spender = checksum(spender or default)
+        witness_type, witness = permit2_witness(requirement.scheme, to, facilitator)
+        typed = permit2_typed_data(
+            witness_type, {**witness, "validAfter": valid_after}, chain_id=requirement.chain_id,
+            token=token, amount=amount, spender=spender, nonce=nonce_int, deadline=deadline,
+            permit2=permit2,
+        )  # fmt: skip
         signature = sign_typed_data(private_key, typed)
         inner: dict[str, Any] = {
             "permit2Authorization": {
@@ -364,7 +285,7 @@ def sign_payment(
                 "spender": spender,
                 "nonce": str(nonce_int),
                 "deadline": str(deadline),
-                "witness": witness,
+                "witness": {**witness, "validAfter": str(valid_after)},
             },
             "signature": signature,
         }

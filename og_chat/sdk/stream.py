@@ -1,12 +1,25 @@
-"""Assembling a streamed answer: text, tool calls, usage and the TEE fields of the last event."""
+"""A streamed answer: SSE bytes to chunks, and the text, tool calls, usage and TEE fields.
+
+`sse_chunks` turns the body into `StreamChunk`s (holding back the final one
+until it is known to be the last); `StreamAssembler` folds every event into
+the whole answer, which the final chunk and the receipt are built from.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from typing import Any
 
+import httpx
+
+from .calls import blob_id, settlement_tx
 from .errors import StreamInterrupted
-from .types import StreamChoice, StreamChunk, StreamDelta, StreamUsage
+from .outputs import StreamChoice, StreamChunk, StreamDelta, StreamUsage
+from .sse import DONE, SSEParser
+
+TEE_FIELDS = ("tee_signature", "tee_timestamp", "tee_request_hash", "tee_output_hash")
+"""What the TEE signs an answer with, copied onto the final chunk."""
 
 
 class StreamAssembler:
@@ -75,8 +88,8 @@ class StreamAssembler:
                 total_tokens=_int(usage.get("total_tokens")),
             )
         for name in (
-            "tee_signature", "tee_timestamp", "tee_request_hash", "tee_output_hash", "tee_id",
-            "data_settlement_transaction_hash", "data_settlement_blob_id", "images",
+            *TEE_FIELDS, "tee_id", "data_settlement_transaction_hash", "data_settlement_blob_id",
+            "images",
         ):  # fmt: skip
             if event.get(name) is not None:
                 self.meta[name] = event[name]
@@ -90,6 +103,26 @@ class StreamAssembler:
                 is_final=is_final,
             )
         ]
+
+    def finish(self, final: StreamChunk, headers: Mapping[str, str]) -> StreamChunk:
+        """Complete the final chunk from the whole stream: finish reason, tool calls, usage,
+        the TEE fields and the data settlement (from the events, else the headers)."""
+        final.is_final = True
+        if not final.choices:
+            final.choices = [StreamChoice()]
+        choice = final.choices[0]
+        choice.finish_reason = choice.finish_reason or self.finish_reason
+        tool_calls = self.tool_calls()
+        if tool_calls:
+            choice.delta.tool_calls = tool_calls
+        final.usage = self.usage
+        meta = self.meta
+        for name in TEE_FIELDS:
+            setattr(final, name, meta.get(name))
+        final.data_settlement_transaction_hash = settlement_tx(meta, headers)
+        final.data_settlement_blob_id = blob_id(meta, headers)
+        final.images = meta.get("images")
+        return final
 
     def merge_tool_calls(self, calls: list[Any]) -> None:
         """Fold tool-call deltas in, by `index` (position in the list when it is missing)."""
@@ -128,6 +161,53 @@ class StreamAssembler:
             }
             for index, slot in sorted(self._calls.items())
         ]
+
+
+async def sse_chunks(
+    body: AsyncIterator[bytes], acc: StreamAssembler
+) -> AsyncGenerator[StreamChunk, None]:
+    """The chunks of an SSE body, folded into `acc` as they come.
+
+    A final-looking chunk is held back until we know it is the last: a finish
+    chunk followed by a usage chunk are both yielded, and only the very last one
+    is `is_final`. The stream ends with exactly one final chunk (a bare one when
+    `[DONE]` came first), or raises StreamInterrupted with the text so far.
+    """
+    parser = SSEParser()
+    held: StreamChunk | None = None
+
+    def handle(events: Iterator[Any]) -> Iterator[StreamChunk]:
+        nonlocal held
+        for event in events:
+            if event is DONE:
+                acc.done = True
+                return
+            for chunk in acc.add(event):
+                if held is not None:
+                    held.is_final = False
+                    yield held
+                    held = None
+                if chunk.is_final:
+                    held = chunk
+                else:
+                    yield chunk
+
+    try:
+        async for raw in body:
+            for chunk in handle(parser.feed(raw)):
+                yield chunk
+            if acc.done:
+                break
+        if not acc.done:
+            for chunk in handle(parser.close()):
+                yield chunk
+    except httpx.HTTPError as exc:
+        raise StreamInterrupted(f"connection lost: {exc}", partial_text=acc.text) from None
+    if not acc.done and not acc.final_seen:
+        raise StreamInterrupted("the stream ended before its final event", partial_text=acc.text)
+    final = held or StreamChunk(model=acc.model)
+    final.is_final = True
+    yield final
 
 
 def _int(value: Any) -> int:

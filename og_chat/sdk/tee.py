@@ -12,61 +12,41 @@ import base64
 import json
 import random
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import ChainError, ConfigurationError
+from .eth import abi_function, checksum, keccak, typed_fields, web3_http, word, word32
+from .receipt import SignatureStatus
+
+if TYPE_CHECKING:
+    from eth_typing import ChecksumAddress
 
 TEE_TYPE_LLM_PROXY = 0
 PSS_SALT_LENGTH = 32
 """Salt length the gateway signs with; verifiers must use the same."""
 
-_REGISTRY_ABI: list[dict[str, Any]] = [
-    {
-        "name": "getActiveTEEs",
-        "type": "function",
-        "stateMutability": "view",
-        "inputs": [{"name": "teeType", "type": "uint8"}],
-        "outputs": [
-            {
-                "name": "",
-                "type": "tuple[]",
-                "components": [
-                    {"name": "owner", "type": "address"},
-                    {"name": "paymentAddress", "type": "address"},
-                    {"name": "endpoint", "type": "string"},
-                    {"name": "publicKey", "type": "bytes"},
-                    {"name": "tlsCertificate", "type": "bytes"},
-                    {"name": "pcrHash", "type": "bytes32"},
-                    {"name": "teeType", "type": "uint8"},
-                    {"name": "enabled", "type": "bool"},
-                    {"name": "registeredAt", "type": "uint256"},
-                    {"name": "lastHeartbeatAt", "type": "uint256"},
-                    {
-                        "name": "ohttpConfig",
-                        "type": "tuple",
-                        "components": [
-                            {"name": "keyId", "type": "uint8"},
-                            {"name": "kemId", "type": "uint16"},
-                            {"name": "kdfId", "type": "uint16"},
-                            {"name": "aeadId", "type": "uint16"},
-                            {"name": "publicKey", "type": "bytes"},
-                            {"name": "keyConfig", "type": "bytes"},
-                            {"name": "registeredAt", "type": "uint256"},
-                        ],
-                    },
-                ],
-            }
-        ],
-    }
+_OHTTP_CONFIG = typed_fields(
+    "keyId:uint8 kemId:uint16 kdfId:uint16 aeadId:uint16 publicKey:bytes keyConfig:bytes"
+    " registeredAt:uint256"
+)
+_TEE_ENTRY = [
+    *typed_fields(
+        "owner:address paymentAddress:address endpoint:string publicKey:bytes"
+        " tlsCertificate:bytes pcrHash:bytes32 teeType:uint8 enabled:bool registeredAt:uint256"
+        " lastHeartbeatAt:uint256"
+    ),
+    {"name": "ohttpConfig", "type": "tuple", "components": _OHTTP_CONFIG},
 ]
-
-
-def keccak(data: bytes) -> bytes:
-    """keccak-256 (Ethereum's, not SHA3-256)."""
-    from eth_hash.auto import keccak as _keccak
-
-    return bytes(_keccak(data))
+_REGISTRY_ABI = [
+    abi_function(
+        "getActiveTEEs",
+        "teeType:uint8",
+        [{"name": "", "type": "tuple[]", "components": _TEE_ENTRY}],
+        view=True,
+    )
+]
 
 
 class CanonicalRequestError(ValueError):
@@ -222,21 +202,14 @@ def output_hash(content: str | None, tool_calls: Any = None) -> str:
     return hash_text(output_text(content, tool_calls)).hex()
 
 
-def _hex32(value: str) -> bytes:
-    raw = bytes.fromhex(value.removeprefix("0x"))
-    if len(raw) != 32:
-        raise ValueError("expected a 32-byte hash")
-    return raw
-
-
 def message_hash(input_hash: bytes, out_hash: bytes, timestamp: int) -> bytes:
     """`keccak(request_hash ‖ output_hash ‖ uint256_be(timestamp))`: what the TEE signs."""
-    return keccak(bytes(input_hash) + bytes(out_hash) + int(timestamp).to_bytes(32, "big"))
+    return keccak(bytes(input_hash) + bytes(out_hash) + word(int(timestamp)))
 
 
 def signed_message(req_hash: str, out_hash: str, timestamp: int) -> bytes:
     """`message_hash` from the hex hashes a response carries."""
-    return message_hash(_hex32(req_hash), _hex32(out_hash), timestamp)
+    return message_hash(word32(req_hash), word32(out_hash), timestamp)
 
 
 def tee_id_for(public_key_der: bytes) -> str:
@@ -384,6 +357,40 @@ def check_response(
     return results
 
 
+def check_answer(
+    public_key: bytes | str | None,
+    request_body: dict[str, Any],
+    content: str | None,
+    tool_calls: Any,
+    fields: Mapping[str, Any],
+) -> tuple[list[CheckResult], SignatureStatus]:
+    """The checks of one answer's TEE fields (`tee_signature`, hashes, timestamp) and the verdict.
+
+    UNAVAILABLE when the answer is unsigned or no key could be found to check it
+    with; FAILED when any check fails.
+    """
+    if not fields.get("tee_signature"):
+        return [CheckResult("tee signature", False, "no signature in the response")], (
+            SignatureStatus.UNAVAILABLE
+        )
+    if public_key is None:
+        return [CheckResult("tee signature", False, "the TEE key could not be fetched")], (
+            SignatureStatus.UNAVAILABLE
+        )
+    checks = check_response(
+        public_key=public_key,
+        request_body=request_body,
+        content=content,
+        tool_calls=tool_calls,
+        tee_request_hash=fields.get("tee_request_hash"),
+        tee_output_hash=fields.get("tee_output_hash"),
+        tee_signature=fields.get("tee_signature"),
+        tee_timestamp=fields.get("tee_timestamp"),
+    )
+    ok = all(c.ok for c in checks)
+    return checks, SignatureStatus.VERIFIED if ok else SignatureStatus.FAILED
+
+
 @dataclass(frozen=True)
 class TEEInfo:
     """One enclave from the registry."""
@@ -407,13 +414,10 @@ def fetch_active_tees(
     rpc_url: str, registry_address: str, tee_type: int = TEE_TYPE_LLM_PROXY
 ) -> list[TEEInfo]:
     """Read `getActiveTEEs(tee_type)`; skip entries without endpoint or certificate."""
-    from web3 import HTTPProvider, Web3
-
     try:
-        w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 20}))
-        contract = w3.eth.contract(
-            address=Web3.to_checksum_address(registry_address), abi=_REGISTRY_ABI
-        )
+        w3 = web3_http(rpc_url, timeout=20)
+        address = cast("ChecksumAddress", checksum(registry_address))
+        contract = w3.eth.contract(address=address, abi=_REGISTRY_ABI)
         rows = contract.functions.getActiveTEEs(tee_type).call()
     except Exception as exc:
         raise ChainError(

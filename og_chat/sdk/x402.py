@@ -24,6 +24,8 @@ X_PAYMENT_RESPONSE = "X-PAYMENT-RESPONSE"
 UPTO_SESSION = "X-Upto-Session"
 SETTLEMENT_TYPE = "X-SETTLEMENT-TYPE"
 MAX_HEADER_BYTES = 64 * 1024
+UNSET_TIMEOUT_SECONDS = 3600
+"""The authorization lifetime signed when a requirement says `maxTimeoutSeconds: 0`."""
 
 V1_NETWORKS = {
     "base": 8453,
@@ -79,6 +81,12 @@ class PaymentRequirements(_Wire):
     def chain_id(self) -> int:
         """The chain id named by `network` (CAIP-2 or a v1 name)."""
         return network_chain_id(self.network)
+
+    @property
+    def timeout_seconds(self) -> int:
+        """How long an authorization for this requirement lives: `maxTimeoutSeconds`, 0 meaning
+        unset (an hour)."""
+        return self.max_timeout_seconds or UNSET_TIMEOUT_SECONDS
 
     @property
     def amount_int(self) -> int:
@@ -245,11 +253,6 @@ def decode_payment_signature(header_value: str, header: str = PAYMENT_SIGNATURE)
 def encode_payment_required(required: PaymentRequired) -> str:
     """The `PAYMENT-REQUIRED` header value."""
     return b64_json_encode(required.wire())
-
-
-def encode_payment_response(response: SettleResponse) -> str:
-    """The `PAYMENT-RESPONSE` header value."""
-    return b64_json_encode(response.wire())
 
 
 def decode_payment_response(header_value: str, header: str = PAYMENT_RESPONSE) -> SettleResponse:

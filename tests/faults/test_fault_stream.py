@@ -31,7 +31,8 @@ async def test_stream_dropped_mid_answer_keeps_the_partial_answer_marked(
     exc = info.value
     assert seen.text and exc.partial_text == seen.text
     assert "send again" in str(exc) and "partial answer is kept" in str(exc)
-    receipt = exc.receipt  # type: ignore[attr-defined]
+    receipt = exc.receipt
+    assert receipt is not None and receipt.error is not None
     assert receipt.output_text == seen.text and "stream interrupted" in receipt.error
     assert receipt.signature_status == "unavailable"
     kept = stored(runtime.receipts)
@@ -51,7 +52,8 @@ async def test_stream_dropped_on_the_first_paid_call_signs_once(
     seen = Answer()
     with pytest.raises(StreamInterrupted) as info:
         await ask(runtime, seen)
-    receipt = info.value.receipt  # type: ignore[attr-defined]
+    receipt = info.value.receipt
+    assert receipt is not None
     assert runtime.llm.signatures_made == 1
     assert receipt.payer and receipt.nonce and receipt.authorization_digest  # what was signed
     assert receipt.payment_hash == receipt.authorization_digest
@@ -152,7 +154,8 @@ async def test_malformed_sse_mid_answer_is_a_typed_interruption(
     assert "Stream processing failed" in str(info.value)
     assert seen.text and info.value.partial_text == seen.text
     assert "{" not in seen.text or '"choices"' not in seen.text  # garbage never became text
-    assert info.value.receipt.id in stored(runtime.receipts)  # type: ignore[attr-defined]
+    assert info.value.receipt is not None
+    assert info.value.receipt.id in stored(runtime.receipts)
     assert runtime.llm.signatures_made == 1
 
 

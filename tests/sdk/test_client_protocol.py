@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,22 +21,6 @@ from tests.sdk.gateway_double import GatewayDouble
 
 KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 MSG = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture(scope="module")
-def double() -> Iterator[GatewayDouble]:
-    gateway = GatewayDouble()
-    yield gateway
-    gateway.stop()
-
-
-@pytest.fixture
-def gw(double: GatewayDouble) -> GatewayDouble:
-    double.knobs = type(double.knobs)()
-    double.payments.clear()
-    double.requests.clear()
-    double.sessions.clear()
-    return double
 
 
 def client(gw: GatewayDouble, receipts: list[Receipt] | None = None, **kw: Any) -> LLM:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import AsyncIterator
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -11,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 from og_chat.sdk import x402
 from og_chat.sdk.errors import MalformedPaymentHeader, OGError, StreamInterrupted
 from og_chat.sdk.sse import DONE, SSEParser
-from og_chat.sdk.stream import StreamAssembler
+from og_chat.sdk.stream import StreamAssembler, sse_chunks
 
 
 def parse(*parts: bytes) -> list[object]:
@@ -62,6 +63,40 @@ def test_finish_chunk_then_usage_chunk_both_kept() -> None:
     assert c[0].choices[0].delta.content is None
     assert state.text == "Hi!" and state.finish_reason == "stop"
     assert state.usage is not None and state.usage.total_tokens == 5
+
+
+async def _body(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+def _sse(*events: object) -> bytes:
+    return b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+
+
+async def test_sse_chunks_hold_the_final_chunk_back_until_it_is_the_last() -> None:
+    usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    raw = _sse(
+        {"choices": [{"delta": {"content": "Hi"}, "index": 0}]},
+        {"choices": [{"delta": {}, "index": 0, "finish_reason": "stop"}]},
+        {"choices": [], "usage": usage},
+    )
+    acc = StreamAssembler()
+    chunks = [c async for c in sse_chunks(_body(raw[:7], raw[7:], b"data: [DONE]\n\n"), acc)]
+    assert [c.is_final for c in chunks] == [False, False, True]
+    assert chunks[1].choices[0].finish_reason == "stop" and chunks[2].usage is not None
+    assert acc.text == "Hi" and acc.done
+
+
+async def test_sse_chunks_end_with_a_bare_final_chunk_or_an_interruption() -> None:
+    acc = StreamAssembler()
+    raw = _sse({"model": "m", "choices": [{"delta": {"content": "a"}, "index": 0}]})
+    chunks = [c async for c in sse_chunks(_body(raw, b"data: [DONE]\n\n"), acc)]
+    assert [c.is_final for c in chunks] == [False, True] and chunks[-1].model == "m"
+    cut = StreamAssembler()
+    with pytest.raises(StreamInterrupted) as info:
+        [c async for c in sse_chunks(_body(raw), cut)]
+    assert info.value.partial_text == "a"
 
 
 def test_tool_call_fragments_are_assembled() -> None:

@@ -32,7 +32,7 @@ async def _client_with_a_dead_tee(devnet: Any) -> tuple[og.LLM, tee.TEEInfo, tee
 
 async def test_an_unreachable_tee_fails_over_to_a_listed_one(sdk_devnet: Any) -> None:
     llm, live, dead = await _client_with_a_dead_tee(sdk_devnet)
-    llm._tees, llm._tees_read_at = [dead], time.monotonic()  # as if the registry listed it
+    llm.router.remember_registry([dead])  # as if the registry listed it
     async with llm:
         out = await llm.chat("openai/gpt-5", [{"role": "user", "content": "hi"}])
     assert out.tee_endpoint == live.endpoint
@@ -44,14 +44,14 @@ async def test_a_pinned_tee_the_registry_no_longer_lists_is_replaced(sdk_devnet:
     llm, live, dead = await _client_with_a_dead_tee(sdk_devnet)
     async with llm:
         await llm.chat("openai/gpt-5", [{"role": "user", "content": "hi"}])
-        route = llm._route
+        router = llm.router
+        route = router.route
         assert route is not None and route.tee is not None
         # Pinned to a TEE the registry no longer lists (still reachable), read long ago:
         # the periodic refresh, or the tee_id check on the answer, must move us off it.
-        gone = replace(live, tee_id=dead.tee_id)
-        llm._route = replace(route, tee=gone)
-        llm._tees_read_at = time.monotonic() - 10_000
+        route.tee = replace(live, tee_id=dead.tee_id)
+        router.remember_registry(router.tees, read_at=time.monotonic() - 10_000)
         out = await llm.chat("openai/gpt-5", [{"role": "user", "content": "hi again"}])
-        assert llm._route is not None and llm._route.tee is not None
-        assert llm._route.tee.tee_id == live.tee_id
+        assert router.route is not None and router.route.tee is not None
+        assert router.route.tee.tee_id == live.tee_id
     assert out.tee_endpoint == live.endpoint

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from og_chat.sdk import signing, x402
+from og_chat.sdk.calls import DEFAULT_SETTLEMENT, chat_call
 from og_chat.sdk.errors import MalformedPaymentHeader
 from tests.conftest import load_vector
 
@@ -121,17 +122,14 @@ def test_official_sdk_wire_capture_matches_field_by_field() -> None:
     assert signing.sign_typed_data(key, typed) == decoded.payload["signature"]
     assert signing.recover_typed_data(typed, decoded.payload["signature"]) == auth["from"]
     # And our own request body for the same call is the same JSON.
-    from og_chat.sdk.client import LLM
-
-    llm = LLM(key, llm_server_url="http://127.0.0.1:9")
-    body, provider, full = llm._build_body(
+    call = chat_call(
         "anthropic/claude-haiku-4-5", [{"role": "user", "content": "hi"}], max_tokens=50,
         temperature=0.0, stop_sequence=None, tools=None, tool_choice=None,
-        response_format=None, web_search=False, stream=False,
+        response_format=None, settlement=DEFAULT_SETTLEMENT, web_search=False, stream=False,
+        conversation_id=None,
     )  # fmt: skip
-    assert (
-        body == first["body"] and provider == "anthropic" and full == "anthropic/claude-haiku-4-5"
-    )
+    assert call.body == first["body"] and call.provider == "anthropic"
+    assert call.model == "anthropic/claude-haiku-4-5" and call.mode == "batch"
 
 
 def test_reference_verify_outcomes_signatures() -> None:

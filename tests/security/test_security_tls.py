@@ -10,7 +10,6 @@ back to an unverified connection.
 from __future__ import annotations
 
 import ssl
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -48,8 +47,7 @@ async def _registry_entry(net: Devnet) -> tee_mod.TEEInfo:
 
 def _client_trusting(net: Devnet, entry: tee_mod.TEEInfo) -> LLM:
     llm = LLM(network="devnet", devnet_url=net.url)
-    llm.resolve()
-    llm._tees, llm._tees_read_at = [entry], time.monotonic()  # what the registry said
+    llm.router.remember_registry([entry])  # what the registry said
     return llm
 
 

@@ -1,0 +1,203 @@
+"""One call to the gateway: its request body, its bookkeeping, and its non-streamed answer.
+
+The official SDK's defaults (`max_tokens` 100, `temperature` 0.0, batch
+settlement) are defined here once; `LLM.chat` and `LLM.completion` take them as
+their defaults and everything below receives the values, never restating them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigurationError, GatewayError
+from .models import TEE_LLM, split_model
+from .networks import PLACEHOLDER_API_KEY
+from .outputs import TextGenerationOutput
+from .payment import PaymentTrace
+from .types import ResponseFormat, x402SettlementMode
+from .x402 import SETTLEMENT_TYPE
+
+CHAT_PATH = "/v1/chat/completions"
+COMPLETION_PATH = "/v1/completions"
+DEFAULT_MAX_TOKENS = 100
+DEFAULT_TEMPERATURE = 0.0
+DEFAULT_SETTLEMENT = x402SettlementMode.BATCH_HASHED
+SETTLEMENT_TX_HEADER = "x-settlement-tx-hash"
+BLOB_ID_HEADER = "x-settlement-walrus-blob-id"
+
+
+@dataclass
+class Call:
+    """One request's bookkeeping, from sending to the receipt."""
+
+    path: str
+    body: dict[str, Any]
+    model: str
+    """`provider/model`."""
+    provider: str
+    mode: str
+    """The settlement mode's wire value (`batch`)."""
+    conversation_id: str | None
+    started: float = field(default_factory=time.time)
+    trace: PaymentTrace = field(default_factory=PaymentTrace)
+    """What the payment flow recorded: the payment and session the request used."""
+    network: str = ""
+    """The payment network's name, known once the client has resolved it."""
+    endpoint: str = ""
+    tee_id: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        """The request headers the official client sends (payment headers come from the flow)."""
+        return {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {PLACEHOLDER_API_KEY}",
+            SETTLEMENT_TYPE: self.mode,
+        }
+
+
+def chat_call(
+    model: str | TEE_LLM,
+    messages: list[dict[str, Any]],
+    *,
+    max_tokens: int,
+    temperature: float,
+    stop_sequence: list[str] | None,
+    tools: list[dict[str, Any]] | None,
+    tool_choice: str | None,
+    response_format: ResponseFormat | dict[str, Any] | None,
+    settlement: x402SettlementMode,
+    web_search: bool,
+    stream: bool,
+    conversation_id: str | None,
+) -> Call:
+    """A `/v1/chat/completions` call; its body is the JSON the official client sends."""
+    provider, bare = split_model(model)
+    fmt = (
+        response_format.to_dict()
+        if isinstance(response_format, ResponseFormat)
+        else response_format
+    )
+    if fmt and fmt.get("type") == "json_object" and provider == "anthropic":
+        raise ConfigurationError(
+            "Anthropic models do not support response_format json_object",
+            hint="use type='json_schema' with a schema",
+        )
+    if not isinstance(messages, list) or not messages:
+        raise ConfigurationError("messages must be a non-empty list of {role, content} dicts")
+    body = _body(bare, "messages", messages, max_tokens, temperature)
+    if stream:
+        body["stream"] = True
+    if stop_sequence:
+        body["stop"] = stop_sequence
+    if tools:
+        body["tools"] = tools
+        body["tool_choice"] = tool_choice or "auto"
+    if fmt:
+        body["response_format"] = fmt
+    if web_search:
+        body["web_search"] = True
+    full = f"{provider}/{bare}"
+    return Call(CHAT_PATH, body, full, provider, settlement.value, conversation_id)
+
+
+def completion_call(
+    model: str | TEE_LLM,
+    prompt: str,
+    *,
+    max_tokens: int,
+    temperature: float,
+    stop_sequence: list[str] | None,
+    settlement: x402SettlementMode,
+) -> Call:
+    """A plain `/v1/completions` call."""
+    provider, bare = split_model(model)
+    body = _body(bare, "prompt", prompt, max_tokens, temperature)
+    if stop_sequence:
+        body["stop"] = stop_sequence
+    return Call(COMPLETION_PATH, body, f"{provider}/{bare}", provider, settlement.value, None)
+
+
+def _body(bare: str, key: str, value: Any, max_tokens: int, temperature: float) -> dict[str, Any]:
+    """`{model, messages|prompt, max_tokens, temperature}`, in the official client's key order."""
+    return {"model": bare, key: value, "max_tokens": max_tokens, "temperature": temperature}
+
+
+@dataclass
+class Answer:
+    """A non-streamed answer, read from the gateway's JSON."""
+
+    fields: dict[str, Any]
+    """The whole JSON object (the TEE fields sit at its top level)."""
+    content: str | None
+    tool_calls: Any = None
+    finish_reason: str | None = None
+    message: dict[str, Any] | None = None
+    """The chat message, content parts joined into text."""
+    completion: str | None = None
+    """A completion's text."""
+    usage: dict[str, Any] | None = None
+
+    def output(self, headers: Mapping[str, str]) -> TextGenerationOutput:
+        """The official SDK's output for this answer; the client adds the trust and payment."""
+        fields = self.fields
+        return TextGenerationOutput(
+            data_settlement_transaction_hash=headers.get(SETTLEMENT_TX_HEADER),
+            data_settlement_blob_id=headers.get(BLOB_ID_HEADER),
+            finish_reason=self.finish_reason,
+            chat_output=self.message,
+            completion_output=self.completion,
+            images=(self.message or {}).get("images"),
+            usage=self.usage,
+            tee_signature=fields.get("tee_signature"),
+            tee_timestamp=fields.get("tee_timestamp"),
+            tee_request_hash=fields.get("tee_request_hash"),
+            tee_output_hash=fields.get("tee_output_hash"),
+        )
+
+
+def read_answer(call: Call, raw: bytes, status: int, url: str) -> Answer:
+    """Parse the JSON answer to `call`; GatewayError when it is not a usable answer."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise GatewayError(status, "the response is not JSON", url=url) from None
+    if not isinstance(data, dict):
+        raise GatewayError(status, "the response is not a JSON object", url=url)
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
+    if call.path == COMPLETION_PATH:
+        text = str(data.get("completion") or "")
+        return Answer(data, text, completion=text, usage=usage)
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise GatewayError(status, "'choices' missing or empty", url=url)
+    message = dict(choices[0].get("message") or {})
+    if isinstance(message.get("content"), list):
+        message["content"] = " ".join(
+            b.get("text", "")
+            for b in message["content"]
+            if isinstance(b, dict) and b.get("type") == "text"
+        ).strip()
+    return Answer(
+        data,
+        message.get("content"),
+        tool_calls=message.get("tool_calls"),
+        finish_reason=choices[0].get("finish_reason"),
+        message=message,
+        usage=usage,
+    )
+
+
+def settlement_tx(fields: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
+    """The data-settlement transaction an answer names (its body, else its headers)."""
+    found = fields.get("data_settlement_transaction_hash") or headers.get(SETTLEMENT_TX_HEADER)
+    return str(found) if found else None
+
+
+def blob_id(fields: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
+    """The Walrus blob id an answer names (its body, else its headers)."""
+    found = fields.get("data_settlement_blob_id") or headers.get(BLOB_ID_HEADER)
+    return str(found) if found else None

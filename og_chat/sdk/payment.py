@@ -1,0 +1,257 @@
+"""Paying for a request over x402, as an httpx auth flow.
+
+The shape is httpx's `DigestAuth`: send the request; on a 402, read the
+challenge, sign once, send it again with the signature. Around that sit the
+rules that keep a wallet safe: every requirement passes the payment policy
+before anything is signed, one request is never signed for twice, and an upto
+session is reused for as long as the gateway honours it.
+
+The flow never sees a transport failure (httpx raises it past the flow), so it
+records in a `PaymentTrace` what the request rode on; the client reads the trace
+to tell a failure before paying from one after it, and never retries the latter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from dataclasses import dataclass
+
+import httpx
+
+from .errors import MalformedPaymentHeader, OGError, PaymentError, PaymentRequired, error_reason
+from .networks import NetworkProfile
+from .policy import PaymentPolicy
+from .signing import SignedPayment, sign_payment
+from .x402 import (
+    PAYMENT_REQUIRED,
+    PAYMENT_RESPONSE,
+    PAYMENT_SIGNATURE,
+    UPTO_SESSION,
+    X_PAYMENT,
+    X_PAYMENT_RESPONSE,
+    PaymentRequired as PaymentRequiredDoc,
+    SettleResponse,
+    decode_payment_required,
+    decode_payment_required_body,
+    decode_payment_response,
+    encode_payment_signature,
+)
+
+EXPOSE_PAYMENT_HEADERS = f"{PAYMENT_RESPONSE},{X_PAYMENT_RESPONSE}"
+"""Sent with a payment, as the official client does, so a browser-facing gateway shows them."""
+
+
+class Secret:
+    """Holds the private key so that no repr, log line or traceback shows it."""
+
+    __slots__ = ("_address", "_value")
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+        self._address: str | None = None
+
+    def get(self) -> str:
+        """The key itself (for signing only)."""
+        return self._value
+
+    @property
+    def address(self) -> str:
+        """The key's checksummed address, derived once (eth_account is slow to derive it)."""
+        if self._address is None:
+            from eth_account import Account
+
+            self._address = str(Account.from_key(self._value).address)
+        return self._address
+
+    def __repr__(self) -> str:
+        return "<private key hidden>"
+
+    __str__ = __repr__
+
+
+class Payer:
+    """One wallet paying on one network under one policy: the only place a payment is signed."""
+
+    def __init__(self, key: Secret, profile: NetworkProfile, policy: PaymentPolicy) -> None:
+        self.key = key
+        self.profile = profile
+        self.policy = policy
+        self.signatures_made = 0
+        """Authorizations signed so far (never more than one per request)."""
+
+    def sign(self, required: PaymentRequiredDoc) -> SignedPayment:
+        """Sign the first requirement the policy accepts; PaymentRefused signs nothing."""
+        requirement = self.policy.choose(required)
+        profile = self.profile
+        spender = (
+            profile.upto_proxy if requirement.scheme == "upto" else profile.exact_permit2_proxy
+        )
+        try:
+            signed = sign_payment(
+                self.key.get(), required, requirement, permit2=profile.permit2, spender=spender
+            )
+        except OGError:
+            raise
+        except Exception as exc:  # a malformed field the policy could not see; no key in it
+            raise PaymentError(f"could not sign the payment: {exc}") from None
+        self.signatures_made += 1
+        return signed
+
+
+@dataclass(frozen=True)
+class Session:
+    """An open upto session and the authorization that opened it."""
+
+    id: str
+    payment: SignedPayment | None
+
+
+class SessionCache:
+    """Upto sessions by `POST scheme://host:port/path`: one signature serves a whole session."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Session] = {}
+
+    def get(self, key: str) -> Session | None:
+        """The open session for `key`, if any."""
+        return self._sessions.get(key)
+
+    def put(self, key: str, session: Session) -> None:
+        """Remember the session the gateway named for `key`."""
+        self._sessions[key] = session
+
+    def drop(self, key: str) -> None:
+        """Forget `key`'s session (the gateway no longer honours it)."""
+        self._sessions.pop(key, None)
+
+    def clear(self) -> None:
+        """Forget every session: the next request to each endpoint is challenged anew."""
+        self._sessions.clear()
+
+
+def session_key(request: httpx.Request) -> str:
+    """`POST scheme://host:port/path`: what one upto session pays for."""
+    url = request.url
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return f"{request.method} {url.scheme}://{url.host}:{port}{url.path}"
+
+
+@dataclass
+class PaymentTrace:
+    """Which payment a request used, for its receipt; written by the flow as it goes."""
+
+    payment: SignedPayment | None = None
+    """The authorization the request rode on: signed for it, or its session's."""
+    session: str | None = None
+    """The upto session it carried, or the one the gateway opened for it."""
+    settle: SettleResponse | None = None
+    """The gateway's PAYMENT-RESPONSE, when it sent one."""
+    paid: bool = False
+    """A request carrying a new signature has left: it must never be sent again."""
+
+
+class X402Auth(httpx.Auth):
+    """The x402 payment of one request: reuse its session, else answer the 402 once."""
+
+    def __init__(self, payer: Payer, sessions: SessionCache, trace: PaymentTrace) -> None:
+        self.payer = payer
+        self.sessions = sessions
+        self.trace = trace
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Send; on a 402 sign once and send again (the 402's body has been read by then)."""
+        key = session_key(request)
+        rechallenged = False
+        while True:
+            session = self.sessions.get(key)
+            self._carry(request, session)
+            response = yield request
+            if response.status_code != 402:
+                self._remember(key, response, None)
+                return
+            if session is not None:
+                self.sessions.drop(key)
+                self._carry(request, None)
+            required = _challenge(response)
+            if required is not None and required.accepts:
+                break
+            if session is not None and not rechallenged:
+                rechallenged = True  # the session expired: ask again, without it
+                continue
+            reason = error_reason(response.content)
+            raise PaymentRequired(
+                f"the gateway answered 402 without payment requirements: {reason}", reason=reason
+            )
+        signed = self.payer.sign(required)
+        header = X_PAYMENT if required.x402_version == 1 else PAYMENT_SIGNATURE
+        request.headers[header] = encode_payment_signature(signed.payload)
+        request.headers["Access-Control-Expose-Headers"] = EXPOSE_PAYMENT_HEADERS
+        self.trace.payment, self.trace.paid = signed, True
+        response = yield request
+        if response.status_code == 402:
+            again = _challenge(response)
+            reason = (again.error if again else None) or error_reason(response.content)
+            raise PaymentRequired(f"the gateway refused the payment: {reason}", reason=reason)
+        self._remember(key, response, signed)
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """`auth_flow`, reading only a 402's body (a streamed answer stays unread)."""
+        flow = self.auth_flow(request)
+        request = next(flow)
+        while True:
+            response = yield request
+            if response.status_code == 402:
+                response.read()
+            try:
+                request = flow.send(response)
+            except StopIteration:
+                return
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """`auth_flow`, reading only a 402's body, so that a 200 SSE answer still streams."""
+        flow = self.auth_flow(request)
+        request = next(flow)
+        while True:
+            response = yield request
+            if response.status_code == 402:
+                await response.aread()
+            try:
+                request = flow.send(response)
+            except StopIteration:
+                return
+
+    def _carry(self, request: httpx.Request, session: Session | None) -> None:
+        """Send the request on `session` (or on none), and say so in the trace."""
+        if session is None:
+            request.headers.pop(UPTO_SESSION, None)
+            self.trace.session = self.trace.payment = None
+        else:
+            request.headers[UPTO_SESSION] = session.id
+            self.trace.session, self.trace.payment = session.id, session.payment
+
+    def _remember(self, key: str, response: httpx.Response, signed: SignedPayment | None) -> None:
+        """Keep the session a successful answer names; note any PAYMENT-RESPONSE."""
+        opened = response.headers.get(UPTO_SESSION)
+        if opened and 200 <= response.status_code < 300:
+            held = self.sessions.get(key)
+            payment = signed or (held.payment if held else None)
+            self.sessions.put(key, Session(opened, payment))
+            self.trace.session = opened
+        raw = response.headers.get(PAYMENT_RESPONSE) or response.headers.get(X_PAYMENT_RESPONSE)
+        if raw:
+            try:
+                self.trace.settle = decode_payment_response(raw)
+            except MalformedPaymentHeader:
+                self.trace.settle = None
+
+
+def _challenge(response: httpx.Response) -> PaymentRequiredDoc | None:
+    """A 402's requirements: the v2 header, else a v1 JSON body (None when neither)."""
+    header = response.headers.get(PAYMENT_REQUIRED)
+    if header:
+        return decode_payment_required(header)
+    return decode_payment_required_body(response.content)

@@ -1,0 +1,113 @@
+"""`Receipt`: what was asked, what came back and what was paid, for one call.
+
+Its own module, below the exceptions, so that an error can carry the receipt of
+the call that failed (`errors.py` imports this; this imports nothing of ours).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+
+class SignatureStatus(str, Enum):
+    """Outcome of checking a response's `tee_signature`."""
+
+    VERIFIED = "verified"
+    FAILED = "failed"
+    UNAVAILABLE = "unavailable"
+
+
+class PaymentStatus(str, Enum):
+    """Where a call's payment stands."""
+
+    SETTLED = "settled"
+    PENDING = "pending"
+    FAILED = "failed"
+    REFUSED = "refused"
+
+
+RECEIPT_SCHEMA = 1
+
+
+@dataclass
+class Receipt:
+    """What was asked, what came back and what was paid, for one call.
+
+    Written before the call returns; later facts (settlement, proofs) are
+    appended as events by the store, never by rewriting.
+    """
+
+    id: str
+    created_at: float
+    model: str
+    provider: str
+    network: str
+    endpoint: str
+    settlement_mode: str
+    schema: int = RECEIPT_SCHEMA
+    conversation_id: str | None = None
+    tee_id: str | None = None
+    request_hash: str | None = None
+    output_hash: str | None = None
+    tee_signature: str | None = None
+    tee_timestamp: int | None = None
+    signature_status: str = SignatureStatus.UNAVAILABLE.value
+    signature_detail: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    price_opg: str | None = None
+    """Gateway price for this call in OPG (decimal string), when it tells us."""
+    charged_opg: str | None = None
+    """Amount actually settled for this call in OPG, when known."""
+    scheme: str | None = None
+    asset: str | None = None
+    pay_to: str | None = None
+    authorization_cap: str | None = None
+    """The signed maximum, in base units."""
+    nonce: str | None = None
+    deadline: int | None = None
+    payer: str | None = None
+    upto_session: str | None = None
+    authorization_digest: str | None = None
+    payment_hash: str | None = None
+    """Settlement tx hash when known, else the authorization digest."""
+    payment_status: str = PaymentStatus.PENDING.value
+    payment_tx: str | None = None
+    data_settlement_tx: str | None = None
+    batch_root_tx: str | None = None
+    batch_root: str | None = None
+    merkle_proof: list[str] | None = None
+    merkle_leaf: str | None = None
+    blob_id: str | None = None
+    output_text: str | None = None
+    """The answer as signed (content, or tool calls as sorted JSON), to re-check output_hash."""
+    finish_reason: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Receipt:
+        """Build from a dict, ignoring keys this version does not know."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def cost_opg(self) -> str | None:
+        """What the call cost in OPG: the charged amount once known, else the quoted price."""
+        return self.charged_opg or self.price_opg
+
+    @property
+    def tee_ok(self) -> bool | None:
+        """True/False when the signature was checked, None when it could not be."""
+        if self.signature_status == SignatureStatus.VERIFIED.value:
+            return True
+        if self.signature_status == SignatureStatus.FAILED.value:
+            return False
+        return None

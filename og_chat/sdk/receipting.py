@@ -1,0 +1,169 @@
+"""Building the `Receipt` of a call: from its answer, from a cut-off stream, from a failure.
+
+Every paid call gets one, written before the call returns or raises, so that
+nothing paid is ever lost: the payment fields come from the call's
+`PaymentTrace`, the TEE fields from the answer when there is one. A failed call's
+typed error is built here too, carrying that receipt.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from .calls import Call, blob_id, settlement_tx
+from .errors import GatewayError, PaymentRequired, error_reason
+from .outputs import StreamUsage
+from .receipt import PaymentStatus, Receipt, SignatureStatus
+from .tee import CheckResult, normalise_tee_id, output_text, parse_timestamp
+
+CALL_COST_HEADER = "x-og-call-cost"
+
+
+def base_receipt(call: Call) -> Receipt:
+    """What every receipt of `call` holds: what was asked, and the payment it rode on."""
+    trace = call.trace
+    receipt = Receipt(
+        id=uuid.uuid4().hex,
+        created_at=time.time(),
+        model=call.model,
+        provider=call.provider,
+        network=call.network,
+        endpoint=call.endpoint,
+        settlement_mode=call.mode,
+        conversation_id=call.conversation_id,
+        tee_id=call.tee_id,
+        upto_session=trace.session,
+    )
+    payment = trace.payment
+    if payment is not None:
+        accepted = payment.payload.accepted
+        receipt.scheme = payment.scheme
+        receipt.asset = accepted.asset if accepted else None
+        receipt.pay_to = accepted.pay_to if accepted else None
+        receipt.authorization_cap = str(payment.amount)
+        receipt.nonce = payment.nonce
+        receipt.deadline = payment.deadline
+        receipt.payer = payment.payer
+        receipt.authorization_digest = payment.digest
+        receipt.payment_hash = payment.digest
+    settle = trace.settle
+    if settle is not None and settle.success and settle.transaction:
+        receipt.payment_hash = settle.transaction
+        receipt.payment_tx = settle.transaction
+        receipt.payment_status = PaymentStatus.SETTLED.value
+        if settle.amount is not None:
+            receipt.charged_opg = str(settle.amount)
+    elif settle is not None and not settle.success:
+        receipt.payment_status = PaymentStatus.FAILED.value
+    return receipt
+
+
+def answer_receipt(
+    call: Call,
+    fields: Mapping[str, Any],
+    headers: Mapping[str, str],
+    usage: Mapping[str, Any] | StreamUsage | None,
+    content: str | None,
+    tool_calls: Any,
+    finish_reason: str | None,
+    status: SignatureStatus,
+    checks: list[CheckResult],
+) -> Receipt:
+    """The receipt of an answered call; `fields` are the answer's TEE and settlement fields."""
+    receipt = base_receipt(call)
+    receipt.tee_id = normalise_tee_id(fields.get("tee_id") or call.tee_id)
+    receipt.request_hash = fields.get("tee_request_hash")
+    receipt.output_hash = fields.get("tee_output_hash")
+    receipt.tee_signature = fields.get("tee_signature")
+    try:
+        ts = fields.get("tee_timestamp")
+        receipt.tee_timestamp = parse_timestamp(ts) if ts is not None else None
+    except (ValueError, TypeError):
+        receipt.tee_timestamp = None
+    receipt.signature_status = status.value
+    receipt.signature_detail = "; ".join(f"{c.name}: {c.detail}" for c in checks)
+    receipt.prompt_tokens, receipt.completion_tokens, receipt.total_tokens = _tokens(usage)
+    receipt.data_settlement_tx = settlement_tx(fields, headers)
+    receipt.blob_id = blob_id(fields, headers)
+    receipt.output_text = output_text(content, tool_calls)
+    receipt.finish_reason = finish_reason
+    cost = headers.get(CALL_COST_HEADER) or fields.get("cost")
+    if cost is not None:
+        receipt.price_opg = str(cost)
+    return receipt
+
+
+def interrupted_receipt(call: Call, text: str, reason: str) -> Receipt:
+    """The receipt of a stream cut off after `text`: the partial answer, marked unsigned."""
+    receipt = base_receipt(call)
+    receipt.output_text = text
+    receipt.error = f"stream interrupted: {reason}"
+    receipt.signature_status = SignatureStatus.UNAVAILABLE.value
+    receipt.signature_detail = "the stream ended before the TEE signed it"
+    return receipt
+
+
+def failed_receipt(
+    call: Call, error: str, payment_status: PaymentStatus | None = None
+) -> Receipt | None:
+    """The receipt of a call that failed once a payment was involved; None when none was."""
+    if call.trace.payment is None and call.trace.session is None:
+        return None
+    receipt = base_receipt(call)
+    receipt.error = error
+    if payment_status is not None:
+        receipt.payment_status = payment_status.value
+    receipt.signature_detail = "the call failed before the TEE signed an answer"
+    return receipt
+
+
+def transport_failure(call: Call, url: str, exc: httpx.TransportError) -> GatewayError:
+    """No answer came: the error says the call is not retried (never, once it was paid)."""
+    paid = call.trace.paid
+    after = " after paying" if paid else ""
+    if isinstance(exc, httpx.TimeoutException):
+        why = ", to avoid paying twice" if paid else ""
+        receipt = failed_receipt(call, f"timed out{after}: {exc!r}")
+        message = f"timed out{after} ({exc!r}); not retried{why}"
+        return GatewayError(0, message, url=url, receipt=receipt)
+    receipt = failed_receipt(call, f"connection failed{after}: {exc!r}")
+    return GatewayError(0, f"connection failed{after}: {exc!r}", url=url, receipt=receipt)
+
+
+def status_failure(call: Call, status: int, url: str, body: bytes) -> GatewayError:
+    """The gateway answered with an error status."""
+    reason = error_reason(body)
+    receipt = failed_receipt(call, f"gateway error {status}: {reason}")
+    return GatewayError(status, reason, url=url, receipt=receipt)
+
+
+def cut_off(call: Call, url: str, exc: httpx.HTTPError) -> GatewayError:
+    """The answer's body broke off while it was read."""
+    receipt = failed_receipt(call, f"the answer was cut off: {exc!r}")
+    return GatewayError(
+        0, f"the answer was cut off ({exc!r}); not retried", url=url, receipt=receipt
+    )
+
+
+def refusal(call: Call, exc: PaymentRequired) -> PaymentRequired:
+    """A 402 from the payment flow; once a payment was sent, it carries the refused receipt."""
+    if call.trace.paid:
+        error = f"payment refused by the gateway: {exc.reason}"
+        exc.receipt = failed_receipt(call, error, PaymentStatus.REFUSED)
+    return exc
+
+
+def _tokens(usage: Mapping[str, Any] | StreamUsage | None) -> tuple[int, int, int]:
+    if isinstance(usage, StreamUsage):
+        return usage.prompt_tokens, usage.completion_tokens, usage.total_tokens
+    usage = usage or {}
+    return (
+        int(usage.get("prompt_tokens") or 0),
+        int(usage.get("completion_tokens") or 0),
+        int(usage.get("total_tokens") or 0),
+    )
