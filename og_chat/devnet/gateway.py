@@ -530,7 +530,7 @@ class Gateway:
                 "error": {"code": -32602, "message": "params must be a list"},
             }
         try:
-            result = await self.chain.rpc_async(item["method"], params)
+            result = await self.chain.jsonrpc.call_async(item["method"], params)
         except Exception as exc:
             return {"jsonrpc": "2.0", "id": rid, "error": _rpc_error(exc)}
         return {"jsonrpc": "2.0", "id": rid, "result": result}
@@ -1159,28 +1159,13 @@ class Gateway:
         """
         import base64
 
-        chain = self.chain
-        sig = base64.b64decode(signed.signature)
-        data = bytes.fromhex(
-            chain.contract("DataSettlement")
-            .functions.settleIndividual(
-                _hex32(signed.tee_id),
-                _hex32(signed.request_hash),
-                _hex32(signed.output_hash),
-                sig,
-                signed.timestamp,
-            )
-            ._encode_transaction_data()
-            .removeprefix("0x")
+        return await self.chain.operator.submit_individual(
+            tee_id=signed.tee_id,
+            request_hash=signed.request_hash,
+            output_hash=signed.output_hash,
+            signature=base64.b64decode(signed.signature),
+            timestamp=signed.timestamp,
         )
-        gas = 80_000 + 30 * len(sig) + 700 * (len(sig) // 32 + 1)
-
-        def send(_w3: Any) -> str:
-            raw = chain.sign_operator_tx(chain.addresses.settlement, data, gas=gas)
-            return str(chain.rpc("eth_sendRawTransaction", ["0x" + raw.hex()]))
-
-        tx_hash: str = await chain.run(send)
-        return tx_hash
 
     async def _confirm_individual(self, request_hash: str, tx_hash: str) -> None:
         """Record whether an individual settlement was mined successfully."""
@@ -1219,7 +1204,7 @@ class Gateway:
             for i, r in enumerate(batch):
                 r.index, r.root, r.proof = i, root, merkle.proof_for(levels, i)
             try:
-                tx = await self.chain.post_batch_root(root, len(batch))
+                tx = await self.chain.operator.post_batch_root(root, len(batch))
             except Exception as exc:
                 log.warning("posting batch root failed: %s", exc)
                 for r in batch:

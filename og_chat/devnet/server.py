@@ -177,7 +177,7 @@ class Devnet:
         self.url = f"{'https' if tls else 'http'}://{shown_host}:{bound_port}"
         self.gateway.base_url = self.url
         say("registering the TEE in the registry")
-        self.tee_registry_id = await self.chain.register_tee(
+        self.tee_registry_id = await self.chain.operator.register_tee(
             payment_address=self.gateway.pay_to,
             endpoint=self.url,
             public_key_der=self.tee.public_key_der,

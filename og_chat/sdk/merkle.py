@@ -75,11 +75,6 @@ def build_levels(leaves: list[bytes]) -> list[list[bytes]]:
     return levels
 
 
-def root_of(leaves: list[bytes]) -> bytes:
-    """The root of `leaves`."""
-    return build_levels(leaves)[-1][0]
-
-
 def proof_for(levels: list[list[bytes]], index: int) -> list[bytes]:
     """Sibling hashes from leaf `index` up to the root."""
     proof = []

@@ -92,7 +92,7 @@ async def test_tee_signature_verifies_with_the_signing_key(
 
 
 async def test_tee_id_is_the_keccak_of_the_registered_key(devnet: Devnet) -> None:
-    tees = await devnet.chain.active_tees(0)
+    tees = await devnet.chain.operator.active_tees(0)
     mine = [t for t in tees if t["endpoint"] == devnet.url]
     assert mine, tees
     entry = mine[-1]
