@@ -24,9 +24,10 @@ from .faults import Faults
 from .gateway_config import GatewayConfig
 from .inference import Inference
 from .payments import Payments, build_requirement
-from .responder import Responder, UpstreamResponder
+from .responder import Responder
 from .sessions import Session, SessionBook, SettlementRecord
 from .tee import TeeKeys
+from .upstream import UpstreamResponder
 
 log = logging.getLogger("og_chat.devnet.gateway")
 

@@ -25,21 +25,14 @@ from og_chat.sdk.x402 import SETTLEMENT_TYPE, UPTO_SESSION
 
 from .data_settlement import DataSettlement, settlement_mode
 from .gateway_config import GatewayHost
+from .generation import Event, Finish, GenerationRequest, Text, ToolCalls, count_prompt_tokens
 from .http_errors import error_response
 from .payments import Payments
-from .responder import (
-    Event,
-    Finish,
-    GenerationRequest,
-    LocalResponder,
-    Text,
-    ToolCalls,
-    UpstreamError,
-    count_prompt_tokens,
-)
 from .sessions import Session
 from .tee import Signed
+from .upstream import UpstreamError
 from .validation import parse_generation_request, read_json
+from .writer import LocalResponder
 
 log = logging.getLogger("og_chat.devnet.gateway")
 

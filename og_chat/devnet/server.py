@@ -124,7 +124,7 @@ class Devnet:
         from .facilitator import Facilitator
         from .gateway import Gateway
         from .gateway_config import DEFAULT_SESSION_CAP, GatewayConfig
-        from .responder import LocalResponder, Responder, UpstreamResponder
+        from .responder import make_responder
         from .tee import TeeKeys
 
         self.tee = TeeKeys.generate(hosts)
@@ -137,17 +137,16 @@ class Devnet:
         self.chain_id = int(self.chain.chain_id)
         say(f"chain {self.chain_id} ready; contracts deployed")
         self.facilitator = Facilitator(self.chain, refuse_settlement=self.faults.refuse_settlement)
-        responder: Responder
-        if upstream:
-            responder = UpstreamResponder(upstream, model=upstream_model)
-        else:
-            responder = LocalResponder(tokens_per_second)
         self.gateway = Gateway(
             chain=self.chain,
             facilitator=self.facilitator,
             tee=self.tee,
             pay_to=_tee_payment_address(),
-            responder=responder,
+            responder=make_responder(
+                upstream=upstream,
+                upstream_model=upstream_model,
+                tokens_per_second=tokens_per_second,
+            ),
             config=GatewayConfig(
                 session_cap=session_cap if session_cap is not None else DEFAULT_SESSION_CAP,
                 session_idle=session_idle,

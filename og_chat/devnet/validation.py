@@ -18,8 +18,8 @@ from og_chat.sdk.tee import (
     canonical_completion_request,
 )
 
+from .generation import GenerationRequest
 from .http_errors import BadRequest
-from .responder import GenerationRequest
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 
