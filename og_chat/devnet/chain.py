@@ -61,7 +61,9 @@ class Chain:
         adds OPG (base units) to more addresses. `max_drift` bounds how far the chain
         clock may run ahead of the wall clock under load (py-evm only).
         """
-        return cls(Node.start(rpc_url=rpc_url, fund=fund, max_drift=max_drift))
+        node = Node(rpc_url=rpc_url, max_drift=max_drift)
+        node.boot(fund)
+        return cls(node)
 
     def stop(self) -> None:
         """Stop the worker thread; pending waiters fail with ChainError. Idempotent."""

@@ -22,6 +22,7 @@ from og_chat.sdk.eth import hex0x
 
 from .background import Background
 from .gateway_config import GatewayHost
+from .operator import CallMetadata
 from .sessions import remember
 from .tee import Signed
 
@@ -108,11 +109,13 @@ class DataSettlement:
         }
         try:
             tx_hash = await self.host.chain.operator.submit_individual(
-                tee_id=signed.tee_id,
-                request_hash=signed.request_hash,
-                output_hash=signed.output_hash,
-                signature=base64.b64decode(signed.signature),
-                timestamp=signed.timestamp,
+                CallMetadata(
+                    tee_id=signed.tee_id,
+                    request_hash=signed.request_hash,
+                    output_hash=signed.output_hash,
+                    signature=base64.b64decode(signed.signature),
+                    timestamp=signed.timestamp,
+                )
             )
             headers["X-Settlement-Status"] = "submitted"
             headers["X-Settlement-Tx-Hash"] = tx_hash

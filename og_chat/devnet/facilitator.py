@@ -19,7 +19,7 @@ import asyncio
 import concurrent.futures as cf
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from og_chat.sdk.x402 import (
@@ -48,6 +48,9 @@ from .schemes import (
 if TYPE_CHECKING:
     from aiohttp import web
 
+_Action = Callable[
+    [PaymentPayload, PaymentRequirements], Awaitable[VerifyResponse | SettleResponse]
+]
 SETTLE_GAS = 300_000
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 """topic0 of ERC-20 `Transfer(address,address,uint256)`."""
@@ -131,13 +134,11 @@ class Facilitator:
         """Settle on-chain and read the receipt back (upto: `requirements.amount` is the charge)."""
         network = requirements.network
         if self.refuse_settlement:
-            return SettleResponse(
-                success=False,
-                transaction="",
-                network=network,
-                payer=payer_of(payload),
-                errorReason=SETTLEMENT_REFUSED,
-                errorMessage="this devnet facilitator was started with refuse_settlement=True",
+            return self._failure(
+                network,
+                payer_of(payload),
+                SETTLEMENT_REFUSED,
+                "this devnet facilitator was started with refuse_settlement=True",
             )
         if not self.checks.chain_checks:
             return self._failure(
@@ -182,24 +183,20 @@ class Facilitator:
         async def supported(_: web.Request) -> web.Response:
             return web.json_response(self.supported())
 
-        async def verify(request: web.Request) -> web.Response:
-            body = await _parse_request(request)
-            if isinstance(body, web.Response):
-                return body
-            result = await self.verify(body.payment_payload, body.payment_requirements)
-            return web.json_response(result.wire())
+        def endpoint(action: _Action) -> Callable[[web.Request], Awaitable[web.Response]]:
+            async def handle(request: web.Request) -> web.Response:
+                body = await _parse_request(request)
+                if isinstance(body, web.Response):
+                    return body
+                result = await action(body.payment_payload, body.payment_requirements)
+                return web.json_response(result.wire())
 
-        async def settle(request: web.Request) -> web.Response:
-            body = await _parse_request(request)
-            if isinstance(body, web.Response):
-                return body
-            result = await self.settle(body.payment_payload, body.payment_requirements)
-            return web.json_response(result.wire())
+            return handle
 
         base = prefix.rstrip("/")
         app.router.add_get(f"{base}/supported", supported)
-        app.router.add_post(f"{base}/verify", verify)
-        app.router.add_post(f"{base}/settle", settle)
+        app.router.add_post(f"{base}/verify", endpoint(self.verify))
+        app.router.add_post(f"{base}/settle", endpoint(self.settle))
 
     # -- settle --------------------------------------------------------------------------
 
@@ -231,13 +228,12 @@ class Facilitator:
             diagnosis = await self.chain.run(
                 lambda _: self.checks.check(payload, requirements, settling=False)
             )
-            return SettleResponse(
-                success=False,
+            return self._failure(
+                network,
+                plan.payer,
+                diagnosis.reason or TRANSACTION_FAILED,
+                diagnosis.message or "the settlement transaction reverted",
                 transaction=result.tx_hash,
-                network=network,
-                payer=plan.payer,
-                errorReason=diagnosis.reason or TRANSACTION_FAILED,
-                errorMessage=diagnosis.message or "the settlement transaction reverted",
             )
         if not any(
             log.topics
@@ -245,12 +241,8 @@ class Facilitator:
             and log.address.lower() == requirements.asset.lower()
             for log in self.chain.index.logs_of(result.tx_hash)
         ):
-            return SettleResponse(
-                success=False,
-                transaction=result.tx_hash,
-                network=network,
-                payer=plan.payer,
-                errorReason=TRANSFER_EVENT_MISMATCH,
+            return self._failure(
+                network, plan.payer, TRANSFER_EVENT_MISMATCH, transaction=result.tx_hash
             )
         return SettleResponse(
             success=True,
@@ -262,11 +254,12 @@ class Facilitator:
 
     @staticmethod
     def _failure(
-        network: str, payer: str, reason: str, message: str | None = None
+        network: str, payer: str, reason: str, message: str | None = None, *, transaction: str = ""
     ) -> SettleResponse:
+        """A failed settlement, naming the reason (and the transaction when one was mined)."""
         return SettleResponse(
             success=False,
-            transaction="",
+            transaction=transaction,
             network=network,
             payer=payer,
             errorReason=reason,

@@ -88,14 +88,15 @@ class RpcError(ChainError):
 class Node:
     """A running EVM with the devnet's genesis, its worker thread and its block index.
 
-    Build it with `Node.start()`; stop it with `stop()`. All methods are safe to call
-    from any thread or event loop; the EVM itself only runs on the worker thread.
+    Build it with `Node(...)` and `boot()` (Chain.start does both); stop it with `stop()`.
+    All methods are safe to call from any thread or event loop; the EVM itself only runs
+    on the worker thread.
     """
 
     chain_id: int
 
     def __init__(self, *, rpc_url: str | None, max_drift: int) -> None:
-        # Use Node.start(); the constructor only sets fields.
+        # The constructor only sets fields; boot() starts the EVM.
         self.rpc_url = rpc_url
         self.max_drift = max_drift
         self.events = EventTable()
@@ -113,22 +114,13 @@ class Node:
 
     # -- lifecycle -----------------------------------------------------------------
 
-    @classmethod
-    def start(
-        cls,
-        *,
-        rpc_url: str | None = None,
-        fund: Sequence[tuple[str, int]] = (),
-        max_drift: int = DEFAULT_MAX_DRIFT,
-    ) -> Node:
-        """Start a node (blocking): genesis with every contract placed and every account funded."""
-        node = cls(rpc_url=rpc_url, max_drift=max_drift)
+    def boot(self, fund: Sequence[tuple[str, int]] = ()) -> None:
+        """Blocking: genesis with every contract placed and every account funded (`fund`: more OPG)."""
         try:
-            node._executor.submit(node._boot, list(fund)).result()
+            self._executor.submit(self._boot, list(fund)).result()
         except BaseException:
-            node._executor.shutdown(wait=False)
+            self._executor.shutdown(wait=False)
             raise
-        return node
 
     def _boot(self, fund: list[tuple[str, int]]) -> None:
         self._worker = threading.current_thread()
@@ -225,7 +217,7 @@ class Node:
     @property
     def w3(self) -> Web3:
         """The chain's Web3; only use it inside `run()` / `run_sync()`."""
-        assert self._w3 is not None, "Node.start() first"
+        assert self._w3 is not None, "Node.boot() first"
         return self._w3
 
     def contract(self, name: str) -> Any:

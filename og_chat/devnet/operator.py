@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+from dataclasses import dataclass
 from typing import Any
 
 from og_chat.sdk.addresses import DEVNET_OPG, DEVNET_SETTLEMENT, DEVNET_TEE_REGISTRY
@@ -33,6 +34,24 @@ _TEE_FIELDS = (
     "ohttpConfig",
 )
 _OHTTP_FIELDS = ("keyId", "kemId", "kdfId", "aeadId", "publicKey", "keyConfig", "registeredAt")
+
+
+@dataclass(frozen=True)
+class CallMetadata:
+    """One call's metadata as `settleIndividual` stores it (the TEE's signed fields)."""
+
+    tee_id: str
+    request_hash: bytes | str
+    """32 bytes, or their hex."""
+    output_hash: bytes | str
+    signature: bytes
+    """The raw RSA-PSS signature (base64-decoded)."""
+    timestamp: int
+
+    @property
+    def gas(self) -> int:
+        """What `settleIndividual` needs: the signature is stored, so it grows with it."""
+        return 80_000 + 30 * len(self.signature) + 700 * (len(self.signature) // 32 + 1)
 
 
 class Operator:
@@ -139,56 +158,31 @@ class Operator:
         call = self.node.contract("DataSettlement").functions.postBatchRoot(root, count)
         return await self.transact(DEVNET_SETTLEMENT, _encode(call), gas=120_000)
 
-    def _settle_individual_call(
-        self,
-        tee_id: str,
-        request_hash: bytes | str,
-        output_hash: bytes | str,
-        signature: bytes,
-        timestamp: int,
-    ) -> tuple[bytes, int]:
-        """`settleIndividual` calldata and the gas it needs (the signature is stored)."""
-        call = self.node.contract("DataSettlement").functions.settleIndividual(
-            word(tee_id), word32(request_hash), word32(output_hash), signature, int(timestamp)
+    def _individual_call(self, call: CallMetadata) -> bytes:
+        """`settleIndividual` calldata for one call's metadata."""
+        fn = self.node.contract("DataSettlement").functions.settleIndividual(
+            word(call.tee_id),
+            word32(call.request_hash),
+            word32(call.output_hash),
+            call.signature,
+            int(call.timestamp),
         )
-        gas = 80_000 + 30 * len(signature) + 700 * (len(signature) // 32 + 1)
-        return _encode(call), gas
+        return _encode(fn)
 
-    async def settle_individual(
-        self,
-        *,
-        tee_id: str,
-        request_hash: bytes | str,
-        output_hash: bytes | str,
-        signature: bytes,
-        timestamp: int,
-    ) -> TxResult:
+    async def settle_individual(self, call: CallMetadata) -> TxResult:
         """Post one call's metadata on-chain and wait for it; emits `IndividualSettled`."""
-        data, gas = self._settle_individual_call(
-            tee_id, request_hash, output_hash, signature, timestamp
-        )
-        return await self.transact(DEVNET_SETTLEMENT, data, gas=gas)
+        return await self.transact(DEVNET_SETTLEMENT, self._individual_call(call), gas=call.gas)
 
-    async def submit_individual(
-        self,
-        *,
-        tee_id: str,
-        request_hash: bytes | str,
-        output_hash: bytes | str,
-        signature: bytes,
-        timestamp: int,
-    ) -> str:
+    async def submit_individual(self, call: CallMetadata) -> str:
         """`settle_individual` without waiting for the block: the tx hash once it is queued.
 
         An answer should not wait for a block (up to ~1 s when the py-evm clock is
         paced); `Node.wait_for_tx` reports the outcome later.
         """
-        data, gas = self._settle_individual_call(
-            tee_id, request_hash, output_hash, signature, timestamp
-        )
+        data = self._individual_call(call)
 
         def send() -> str:
-            return self.node.queue_raw(self.sign_tx(DEVNET_SETTLEMENT, data, gas=gas))[0]
+            return self.node.queue_raw(self.sign_tx(DEVNET_SETTLEMENT, data, gas=call.gas))[0]
 
         return await asyncio.wrap_future(self.node.submit(send))
 

@@ -215,29 +215,14 @@ class SchemeChecks:
             raise _Invalid(VALID_BEFORE, "the authorization expires too soon to be settled")
         if valid_after > now:
             raise _Invalid(VALID_AFTER, "the authorization is not valid yet")
-        if not signature:
-            raise _Invalid(INVALID_SIGNATURE, "no signature")
-        try:
-            typed = typed_data_for_payload(payload, _with_method(req, "eip3009"))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _Invalid(INVALID_PAYLOAD, str(exc)) from None
-        if not self._signed_by(typed, signature, plan.payer):
-            raise _Invalid(
-                INVALID_SIGNATURE, "the signature does not recover to authorization.from"
-            )
+        self._check_signature(payload, req, plan, "eip3009", INVALID_SIGNATURE)
         token = self.node.contract("OPGToken")
         sig = from_hex(signature)
         call = token.functions.transferWithAuthorization(
             checksum(plan.payer), checksum(to), value, valid_after, valid_before, nonce_bytes, sig
         )
-        plan.to = req.asset
-        plan.data = from_hex(call._encode_transaction_data())
-        if not self.chain_checks:
+        if not self._plan_settlement(plan, req.asset, call, req.asset, settling=settling):
             return
-        if not self._has_code(req.asset):
-            raise _Invalid(ASSET_NOT_DEPLOYED)
-        if settling:
-            return  # the transaction is the final check; a revert is diagnosed afterwards
         try:
             self.node.simulate(req.asset, plan.data)
         except ChainRevert as exc:
@@ -326,17 +311,7 @@ class SchemeChecks:
         plan.amount = charge
         if token_address.lower() != req.asset.lower():
             raise _Invalid(PERMIT2_TOKEN_MISMATCH)
-        if not signature:
-            raise _Invalid(PERMIT2_INVALID_SIGNATURE, "no signature")
-        try:
-            typed = typed_data_for_payload(payload, _with_method(req, "permit2"))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _Invalid(INVALID_PAYLOAD, str(exc)) from None
-        if not self._signed_by(typed, signature, plan.payer):
-            raise _Invalid(
-                PERMIT2_INVALID_SIGNATURE,
-                "the signature does not recover to permit2Authorization.from",
-            )
+        self._check_signature(payload, req, plan, "permit2", PERMIT2_INVALID_SIGNATURE)
         sig = from_hex(signature)
         permit = ((checksum(token_address), permitted_amount), nonce, deadline)
         if upto:
@@ -351,14 +326,8 @@ class SchemeChecks:
             call = self.node.contract("x402ExactPermit2Proxy").functions.settle(
                 permit, checksum(plan.payer), (checksum(witness_to), valid_after), sig
             )
-        plan.to = proxy
-        plan.data = from_hex(call._encode_transaction_data())
-        if not self.chain_checks:
+        if not self._plan_settlement(plan, proxy, call, req.asset, settling=settling):
             return
-        if not self._has_code(req.asset):
-            raise _Invalid(ASSET_NOT_DEPLOYED)
-        if settling:
-            return  # the transaction is the final check; a revert is diagnosed afterwards
         revert: str | None = None
         if charge > 0:
             try:
@@ -400,6 +369,41 @@ class SchemeChecks:
             return None, None
         reason = next((code for needle, code in _PERMIT2_REVERTS if needle in revert), None)
         return reason or UPTO_TRANSACTION_FAILED, revert
+
+    def _plan_settlement(
+        self, plan: Plan, to: str, call: Any, asset: str, *, settling: bool
+    ) -> bool:
+        """Record the settlement call in the plan; whether the chain checks that follow apply.
+
+        At settle the transaction itself is the final check (a revert is diagnosed
+        afterwards), so only verify goes on to simulate it.
+        """
+        plan.to = to
+        plan.data = from_hex(call._encode_transaction_data())
+        if not self.chain_checks:
+            return False
+        if not self._has_code(asset):
+            raise _Invalid(ASSET_NOT_DEPLOYED)
+        return not settling
+
+    def _check_signature(
+        self,
+        payload: PaymentPayload,
+        req: PaymentRequirements,
+        plan: Plan,
+        method: str,
+        reason: str,
+    ) -> None:
+        """The payload's EIP-712 signature recovers to its payer (or its contract wallet agrees)."""
+        if not plan.signature:
+            raise _Invalid(reason, "no signature")
+        try:
+            typed = typed_data_for_payload(payload, _with_method(req, method))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _Invalid(INVALID_PAYLOAD, str(exc)) from None
+        if not self._signed_by(typed, plan.signature, plan.payer):
+            where = "permit2Authorization" if method == "permit2" else "authorization"
+            raise _Invalid(reason, f"the signature does not recover to {where}.from")
 
     # -- chain reads (worker) --------------------------------------------------------
 

@@ -12,6 +12,7 @@ from og_chat.devnet.chain import Chain
 from og_chat.devnet.genesis import OPERATOR_PATH
 from og_chat.devnet.jsonrpc import MAX_LOG_RANGE
 from og_chat.devnet.node import ChainRevert, RpcError
+from og_chat.devnet.operator import CallMetadata
 from og_chat.sdk.addresses import (
     DEVNET_ADDRESSES as DEV_ADDRESSES,
     DEVNET_KEYS as DEV_KEYS,
@@ -170,11 +171,13 @@ async def test_individual_settlement_emits_the_call_metadata(chain: Chain) -> No
     tee_id = "0x" + os.urandom(32).hex()
     request_hash, output_hash, signature = os.urandom(32), os.urandom(32), os.urandom(256)
     result = await chain.operator.settle_individual(
-        tee_id=tee_id,
-        request_hash=request_hash,
-        output_hash=output_hash,
-        signature=signature,
-        timestamp=1_750_000_000,
+        CallMetadata(
+            tee_id=tee_id,
+            request_hash=request_hash,
+            output_hash=output_hash,
+            signature=signature,
+            timestamp=1_750_000_000,
+        )
     )
     assert result.status == 1
     event = next(e for e in chain.index.individual_settlements() if e["tx_hash"] == result.tx_hash)
