@@ -15,7 +15,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from og_chat.sdk import merkle
 from og_chat.sdk.eth import hex0x
@@ -68,6 +68,18 @@ class LeafRecord:
         }
 
 
+class IndividualRecord(TypedDict):
+    """An individual settlement's outcome (`/v1/settlements/{request_hash}`)."""
+
+    mode: str
+    request_hash: str
+    tx_hash: str
+    status: NotRequired[str]
+    """mined | failed."""
+    block_number: NotRequired[int]
+    error: NotRequired[str]
+
+
 class DataSettlement:
     """The pending batch, its posted roots and proofs, and individual settlements."""
 
@@ -76,7 +88,7 @@ class DataSettlement:
         self.background = background
         self.leaves: OrderedDict[str, LeafRecord] = OrderedDict()
         """Batch leaves by request hash (the newest call wins)."""
-        self.individual: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.individual: OrderedDict[str, IndividualRecord] = OrderedDict()
         """Individual settlements by request hash, once mined."""
         self._pending: list[LeafRecord] = []
         self._pending_since: float | None = None
@@ -88,7 +100,8 @@ class DataSettlement:
         record = self.leaves.get(request_hash)
         if record is not None:
             return record.as_json()
-        return self.individual.get(request_hash)
+        individual = self.individual.get(request_hash)
+        return dict(individual) if individual is not None else None
 
     async def settle(self, mode: str, signed: Signed) -> dict[str, str]:
         """Settle one call's metadata per `mode`; the `X-Settlement-*` headers to send."""
@@ -127,18 +140,14 @@ class DataSettlement:
 
     async def _confirm_individual(self, request_hash: str, tx_hash: str) -> None:
         """Record whether an individual settlement was mined successfully."""
-        record: dict[str, Any] = {
-            "mode": "individual",
-            "request_hash": request_hash,
-            "tx_hash": tx_hash,
-        }
+        record = IndividualRecord(mode="individual", request_hash=request_hash, tx_hash=tx_hash)
         try:
             tx = await self.host.chain.wait_for_tx(tx_hash)
-            record.update(
-                status="mined" if tx.status == 1 else "failed", block_number=tx.block_number
-            )
+            record["status"] = "mined" if tx.status == 1 else "failed"
+            record["block_number"] = tx.block_number
         except Exception as exc:
-            record.update(status="failed", error=str(exc))
+            record["status"] = "failed"
+            record["error"] = str(exc)
         remember(self.individual, request_hash, record)
 
     # -- batches ---------------------------------------------------------------------------

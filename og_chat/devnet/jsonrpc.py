@@ -105,9 +105,8 @@ class JsonRpc:
         tx = _tx_from_rpc(params[0])
         # A revert surfaces with its reason first; then eth-tester's binary search sizes the gas.
         self._simulate(tx, "pending" if self.node.is_pyevm else "latest")
-        estimate: Any = self.node.w3.eth.estimate_gas
         try:
-            return hex(int(estimate(tx)))
+            return hex(int(self.node.eth.estimate_gas(tx)))
         except Exception as exc:
             raise RpcError(-32000, f"gas estimation failed: {exc}") from None
 
@@ -118,9 +117,8 @@ class JsonRpc:
         tx_hash = str(params[0]).lower()
         if tx_hash in self.node.index.pending:
             return None
-        get: Any = self.node.w3.eth.get_transaction_receipt
         try:
-            receipt = get(tx_hash)
+            receipt = self.node.eth.get_transaction_receipt(tx_hash)
         except Exception:
             return None
         if receipt.get("blockNumber") is None:
@@ -133,9 +131,8 @@ class JsonRpc:
         return out
 
     def eth_get_transaction_by_hash(self, params: list[Any]) -> Any:
-        get: Any = self.node.w3.eth.get_transaction
         try:
-            tx = get(str(params[0]))
+            tx = self.node.eth.get_transaction(str(params[0]))
         except Exception:
             return None
         out = _to_rpc(tx)
@@ -144,9 +141,8 @@ class JsonRpc:
         return out
 
     def eth_get_block(self, ident: BlockId, params: list[Any]) -> Any:
-        get: Any = self.node.w3.eth.get_block
         try:
-            return _to_rpc(get(ident, bool(_param(params, 1, False))))
+            return _to_rpc(self.node.eth.get_block(ident, bool(_param(params, 1, False))))
         except Exception:
             return None
 
@@ -154,13 +150,14 @@ class JsonRpc:
         address, block = checksum(params[0]), _param(params, 1)
         if block == "pending":
             return hex(self.node.pending_nonce(address))
-        count: Any = self.node.w3.eth.get_transaction_count
-        return hex(int(count(address, _block_id(block))))
+        return hex(int(self.node.eth.get_transaction_count(address, _block_id(block))))
 
     def eth_fee_history(self, params: list[Any]) -> Any:
         count = int(params[0], 16) if isinstance(params[0], str) else int(params[0])
-        history: Any = self.node.w3.eth.fee_history
-        return _to_rpc(history(count, _block_id(_param(params, 1)), _param(params, 2, [])))
+        history = self.node.eth.fee_history(
+            count, _block_id(_param(params, 1)), _param(params, 2, [])
+        )
+        return _to_rpc(history)
 
     def eth_get_logs(self, params: list[Any]) -> list[dict[str, Any]]:
         query: Mapping[str, Any] = params[0] if params else {}
@@ -193,8 +190,8 @@ class JsonRpc:
 
     def state_read(self, read: str, params: list[Any]) -> str:
         """`eth_getBalance` / `eth_getCode` / `eth_getStorageAt` at a block (last parameter)."""
-        address: Any = checksum(params[0])
-        eth: Any = self.node.w3.eth
+        address = checksum(params[0])
+        eth = self.node.eth
         if read == "balance":
             return hex(int(eth.get_balance(address, _block_id(_param(params, 1)))))
         if read == "code":
@@ -211,7 +208,7 @@ _METHODS: dict[str, Method] = {
     "eth_syncing": lambda r, p: False,
     "eth_accounts": lambda r, p: [],
     "eth_blockNumber": lambda r, p: hex(r.node.index.head),
-    "eth_gasPrice": lambda r, p: hex(int(r.node.w3.eth.gas_price)),
+    "eth_gasPrice": lambda r, p: hex(int(r.node.eth.gas_price)),
     "eth_maxPriorityFeePerGas": lambda r, p: hex(PRIORITY_FEE_PER_GAS),
     "eth_feeHistory": JsonRpc.eth_fee_history,
     "eth_getBalance": lambda r, p: r.state_read("balance", p),

@@ -128,8 +128,7 @@ class Node:
         self._w3 = w3
         self.chain_id = int(w3.eth.chain_id)
         for name, address in CONTRACT_ADDRESSES.items():
-            contract: Any = w3.eth.contract
-            self._contracts[name] = contract(address=address, abi=abi(name))
+            self._contracts[name] = self.eth.contract(address=address, abi=abi(name))
 
     def _boot_pyevm(self, fund: list[tuple[str, int]]) -> Web3:
         from eth_keys.main import KeyAPI
@@ -219,6 +218,15 @@ class Node:
         """The chain's Web3; only use it inside `run()` / `run_sync()`."""
         assert self._w3 is not None, "Node.boot() first"
         return self._w3
+
+    @property
+    def eth(self) -> Any:
+        """`w3.eth`, Any-typed: the devnet's one seam to web3's stubs.
+
+        They want NewTypes (ChecksumAddress, BlockIdentifier, TxParams) that addresses,
+        tags and transactions read from JSON-RPC never are. Worker thread only.
+        """
+        return self.w3.eth
 
     def contract(self, name: str) -> Any:
         """The web3 contract object of a devnet contract (`OPGToken`, `Permit2`, …)."""
@@ -318,8 +326,7 @@ class Node:
             w3 = self.w3
             try:
                 tx_hash = hex0x(w3.eth.send_raw_transaction(raw))
-                wait: Any = w3.eth.wait_for_transaction_receipt
-                receipt = wait(tx_hash, timeout=RECEIPT_TIMEOUT)
+                receipt = self.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT)
             except Exception as exc:
                 raise RpcError(-32000, str(exc)) from None
             fut: cf.Future[TxResult] = cf.Future()
@@ -368,14 +375,14 @@ class Node:
         if self._pyevm is not None:
             state = self._pyevm.chain.get_vm().state
             return len(state.get_code(from_hex(address)))
-        return len(self.w3.eth.get_code(_address(address)))
+        return len(self.eth.get_code(checksum(address)))
 
     def pending_nonce(self, address: str) -> int:
         """Worker: the next nonce of `address`, counting transactions not mined yet."""
         if self._pyevm is not None:
             state = self._pyevm.chain.get_vm().state
             return int(state.get_nonce(from_hex(address)))
-        return int(self.w3.eth.get_transaction_count(_address(address), "pending"))
+        return int(self.eth.get_transaction_count(checksum(address), "pending"))
 
     def simulate(
         self,
@@ -441,9 +448,8 @@ class Node:
         tx: dict[str, Any] = {"to": to, "data": data, "value": value, "gas": gas}
         if sender:
             tx["from"] = sender
-        call: Any = self.w3.eth.call
         try:
-            return bytes(call(tx, block))
+            return bytes(self.eth.call(tx, block))
         except (ContractLogicError, ContractCustomError) as exc:
             raw = _revert_data(exc)
             reason = self.events.revert_reason(raw) if raw else str(exc.message or exc)
@@ -457,11 +463,6 @@ class Node:
             err = response["error"]
             raise RpcError(int(err.get("code", -32000)), str(err.get("message")), err.get("data"))
         return response.get("result")
-
-
-def _address(address: str) -> Any:
-    """A checksummed address, typed Any: web3's stubs want a ChecksumAddress NewType."""
-    return checksum(address)
 
 
 def _revert_data(exc: Exception) -> bytes:

@@ -202,8 +202,8 @@ class Operator:
 
     async def eth_balance(self, owner: str) -> int:
         """ETH balance of `owner`, wei."""
-        target: Any = checksum(owner)
-        return int(await self.node.run(lambda w3: w3.eth.get_balance(target)))
+        target = checksum(owner)
+        return int(await self.node.run(lambda _: self.node.eth.get_balance(target)))
 
     async def permit2_nonce_used(self, owner: str, nonce: int) -> bool:
         """Whether `owner`'s Permit2 unordered nonce is consumed (or invalidated)."""

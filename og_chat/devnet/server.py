@@ -27,6 +27,7 @@ from .genesis import DevAccount
 
 if TYPE_CHECKING:
     from aiohttp import web
+    from rich.status import Status
 
     from .facilitator import Facilitator
     from .gateway import Gateway
@@ -317,8 +318,7 @@ def add_devnet_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_devnet_command(args: argparse.Namespace) -> int:
     """Start a devnet, print how to use it, and serve until Ctrl-C (settling open sessions)."""
-    console: Any = None
-    status: Any = None
+    status: Status | None = None
     try:
         from rich.console import Console
 
