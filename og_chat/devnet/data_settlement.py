@@ -21,7 +21,7 @@ from og_chat.sdk import merkle
 from og_chat.sdk.eth import hex0x
 
 from .background import Background
-from .gateway_config import GatewayHost
+from .gateway_host import GatewayHost
 from .operator import CallMetadata
 from .sessions import remember
 from .tee import Signed

@@ -1,7 +1,7 @@
 """The devnet's TEE gateway: the live gateway's HTTP API over a real chain and facilitator.
 
 Mirrors OpenGradient's gateway (og-sdk-wire.md §4, §5.2–5.7, §7, §9–§11). The
-`Gateway` holds what its parts share (gateway_config.GatewayHost) and composes them:
+`Gateway` holds what its parts share (gateway_host.GatewayHost) and composes them:
 
 * payments.py: the 402 challenge, upto sessions (sessions.py), charging, settlement;
 * inference.py: the completion routes, signed with the TEE key (tee.py);

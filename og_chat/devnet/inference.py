@@ -24,7 +24,7 @@ from og_chat.sdk.tee import output_text
 from og_chat.sdk.x402 import SETTLEMENT_TYPE, UPTO_SESSION
 
 from .data_settlement import DataSettlement, settlement_mode
-from .gateway_config import GatewayHost
+from .gateway_host import GatewayHost
 from .generation import Event, Finish, GenerationRequest, Text, ToolCalls, count_prompt_tokens
 from .http_errors import error_response
 from .payments import Payments

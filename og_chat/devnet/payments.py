@@ -34,7 +34,8 @@ from og_chat.sdk.x402 import (
 )
 
 from .background import Background
-from .gateway_config import GatewayConfig, GatewayHost
+from .gateway_config import GatewayConfig
+from .gateway_host import GatewayHost
 from .http_errors import BadRequest, error_response
 from .sessions import Session, SessionBook, SettlementRecord
 

@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .chain import Chain
 from .faults import Faults
+from .gateway_config import (
+    DEFAULT_BATCH_INTERVAL,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_SESSION_CAP,
+    DEFAULT_SESSION_IDLE,
+    GatewayConfig,
+)
 from .genesis import DevAccount
+from .writer import DEFAULT_TOKENS_PER_SECOND
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -79,11 +87,11 @@ class Devnet:
         rpc_url: str | None = None,
         upstream: str | None = None,
         upstream_model: str | None = None,
-        tokens_per_second: float = 60.0,
-        session_idle: float = 10.0,
+        tokens_per_second: float = DEFAULT_TOKENS_PER_SECOND,
+        session_idle: float = DEFAULT_SESSION_IDLE,
         session_cap: int | None = None,
-        batch_size: int = 8,
-        batch_interval: float = 5.0,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_interval: float = DEFAULT_BATCH_INTERVAL,
         tls: bool = False,
         fund: Iterable[str | tuple[str, int]] = (),
         faults: Faults | None = None,
@@ -124,7 +132,6 @@ class Devnet:
         # ready time is a benchmark). Nothing else in the devnet imports its own modules late.
         from .facilitator import Facilitator
         from .gateway import Gateway
-        from .gateway_config import DEFAULT_SESSION_CAP, GatewayConfig
         from .responder import make_responder
         from .tee import TeeKeys
 
@@ -295,12 +302,15 @@ def add_devnet_arguments(parser: argparse.ArgumentParser) -> None:
         "--upstream-model", help="model name to send upstream (default: as requested)"
     )
     parser.add_argument(
-        "--tokens-per-second", type=float, default=60.0, help="pace of local answers (0 = unpaced)"
+        "--tokens-per-second",
+        type=float,
+        default=DEFAULT_TOKENS_PER_SECOND,
+        help="pace of local answers (0 = unpaced)",
     )
     parser.add_argument(
         "--session-idle",
         type=float,
-        default=10.0,
+        default=DEFAULT_SESSION_IDLE,
         help="settle a session after this many idle seconds",
     )
     parser.add_argument(

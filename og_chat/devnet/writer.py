@@ -29,6 +29,8 @@ from .generation import (
     tokenize,
 )
 
+DEFAULT_TOKENS_PER_SECOND = 60.0
+"""How fast local answers are paced unless told otherwise (about a hosted model's speed)."""
 _WORD_RE = re.compile(r"[A-Za-z0-9_$/.-]+")
 
 
@@ -363,7 +365,7 @@ def _apply_stop(text: str, stop: list[str]) -> str:
 class LocalResponder:
     """Deterministic markdown answers and tool calls, paced like a real model."""
 
-    def __init__(self, tokens_per_second: float = 60.0) -> None:
+    def __init__(self, tokens_per_second: float = DEFAULT_TOKENS_PER_SECOND) -> None:
         self.tokens_per_second = tokens_per_second
 
     def plan(self, req: GenerationRequest) -> tuple[list[str], list[dict[str, Any]] | None, str]:
