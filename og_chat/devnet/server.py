@@ -21,6 +21,8 @@ from collections.abc import Callable, Coroutine, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from og_chat.sdk.eth import keccak
+
 from .chain import Chain
 from .faults import Faults
 from .gateway_config import (
@@ -52,7 +54,6 @@ DEFAULT_FUND_OPG = Decimal(1000)
 
 def _tee_payment_address() -> str:
     """A fixed address for the TEE's earnings, distinct from every test account."""
-    from eth_hash.auto import keccak
     from eth_keys.datatypes import PrivateKey
 
     return str(PrivateKey(keccak(_PAY_TO_SEED)).public_key.to_checksum_address())
@@ -130,6 +131,7 @@ class Devnet:
         # Deliberately here, not at the top: these pull aiohttp, pydantic and cryptography
         # (≈ 0.5 s), which load while the chain boots instead of before it (the devnet's
         # ready time is a benchmark). Nothing else in the devnet imports its own modules late.
+        from .app import make_app
         from .facilitator import Facilitator
         from .gateway import Gateway
         from .responder import make_responder
@@ -169,7 +171,8 @@ class Devnet:
         )
         self._thread.start()
         try:
-            fut = asyncio.run_coroutine_threadsafe(self._serve(host, port, tls, say), self._loop)
+            serving = self._serve(make_app(self.gateway), host, port, tls, say)
+            fut = asyncio.run_coroutine_threadsafe(serving, self._loop)
             fut.result(timeout=60)
         except BaseException:
             self.stop()
@@ -177,12 +180,12 @@ class Devnet:
         say(f"gateway listening on {self.url}")
         return self
 
-    async def _serve(self, host: str, port: int, tls: bool, say: Callable[[str], None]) -> None:
+    async def _serve(
+        self, app: web.Application, host: str, port: int, tls: bool, say: Callable[[str], None]
+    ) -> None:
         from aiohttp import web
 
-        from .app import make_app
-
-        self._runner = web.AppRunner(make_app(self.gateway), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(
             self._runner, host, port, ssl_context=self._ssl_context() if tls else None
