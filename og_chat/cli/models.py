@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from typing import Any
 
 from og_chat.app.costs import PriceTable
 from og_chat.sdk.chain import opg_text
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.models import CATALOGUE, PROVIDERS, ModelInfo
+from og_chat.sdk.pricing import devnet_price_table
 from og_chat.store.config import load_config
 
 from .connect import devnet_url
@@ -92,8 +92,4 @@ def _model_prices(args: argparse.Namespace) -> PriceTable | None:
 
 def _devnet_table() -> PriceTable:
     """The table a devnet serves in `/devnet`, without running one."""
-    # Until `og_chat.sdk.pricing` holds the devnet's table (the devnet's split moves it
-    # there), it is read from the devnet's gateway, which loads aiohttp: only for --prices.
-    from og_chat.devnet.gateway import PRICES
-
-    return {mid: dataclasses.asdict(p) for mid, p in PRICES.items()}
+    return devnet_price_table()

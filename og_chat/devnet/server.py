@@ -17,17 +17,36 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from og_chat.sdk.eth import keccak
+
+from .chain import Chain
 from .faults import Faults
+from .gateway_config import (
+    DEFAULT_BATCH_INTERVAL,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_SESSION_CAP,
+    DEFAULT_SESSION_IDLE,
+    GatewayConfig,
+)
+from .genesis import DevAccount
+from .writer import DEFAULT_TOKENS_PER_SECOND
 
 if TYPE_CHECKING:
+    from aiohttp import web
+    from rich.status import Status
+
+    from .facilitator import Facilitator
     from .gateway import Gateway
+    from .sessions import SettlementRecord
     from .tee import TeeKeys
 
 __all__ = ["Devnet", "Faults", "add_devnet_arguments", "run_devnet_command"]
+
+T = TypeVar("T")
 
 _PAY_TO_SEED = b"og-chat devnet TEE payment address"
 DEFAULT_FUND_OPG = Decimal(1000)
@@ -35,7 +54,6 @@ DEFAULT_FUND_OPG = Decimal(1000)
 
 def _tee_payment_address() -> str:
     """A fixed address for the TEE's earnings, distinct from every test account."""
-    from eth_hash.auto import keccak
     from eth_keys.datatypes import PrivateKey
 
     return str(PrivateKey(keccak(_PAY_TO_SEED)).public_key.to_checksum_address())
@@ -45,20 +63,20 @@ class Devnet:
     """A complete local OpenGradient network; `Devnet.start()` or `with Devnet.start() as d:`."""
 
     url: str
-    chain: Any
-    accounts: list[Any]
+    chain: Chain
+    accounts: list[DevAccount]
     chain_id: int
+    gateway: Gateway
+    faults: Faults
+    tee: TeeKeys
+    facilitator: Facilitator
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._runner: Any = None
+        self._runner: web.AppRunner | None = None
         self._stopped = False
         self._stop_lock = threading.Lock()
-        self.gateway: Gateway
-        self.faults: Faults
-        self.tee: TeeKeys
-        self.facilitator: Any
         self.tee_registry_id: str | None = None
 
     @classmethod
@@ -70,13 +88,13 @@ class Devnet:
         rpc_url: str | None = None,
         upstream: str | None = None,
         upstream_model: str | None = None,
-        tokens_per_second: float = 60.0,
-        session_idle: float = 10.0,
+        tokens_per_second: float = DEFAULT_TOKENS_PER_SECOND,
+        session_idle: float = DEFAULT_SESSION_IDLE,
         session_cap: int | None = None,
-        batch_size: int = 8,
-        batch_interval: float = 5.0,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_interval: float = DEFAULT_BATCH_INTERVAL,
         tls: bool = False,
-        fund: Iterable[Any] = (),
+        fund: Iterable[str | tuple[str, int]] = (),
         faults: Faults | None = None,
         on_progress: Callable[[str], None] | None = None,
     ) -> Devnet:
@@ -98,46 +116,47 @@ class Devnet:
         ]
         # The chain (web3/py-evm imports, genesis) is the long pole: boot it first, and
         # make the TEE key and import the gateway's stack while it runs.
-        booted: dict[str, Any] = {}
+        booted: list[Chain] = []
+        failed: list[BaseException] = []
 
         def boot_chain() -> None:
             try:
-                from .chain import Chain
-
-                booted["chain"] = Chain.start(rpc_url=rpc_url, fund=genesis_fund)
+                booted.append(Chain.start(rpc_url=rpc_url, fund=genesis_fund))
             except BaseException as exc:  # re-raised on the caller's thread below
-                booted["error"] = exc
+                failed.append(exc)
 
         say("starting the chain" + (f" at {rpc_url}" if rpc_url else " (py-evm, in-process)"))
         chain_thread = threading.Thread(target=boot_chain, name="og-devnet-boot", daemon=True)
         chain_thread.start()
-        from .gateway import DEFAULT_SESSION_CAP, Gateway, GatewayConfig
-        from .responder import LocalResponder, UpstreamResponder
+        # Deliberately here, not at the top: these pull aiohttp, pydantic and cryptography
+        # (≈ 0.5 s), which load while the chain boots instead of before it (the devnet's
+        # ready time is a benchmark). Nothing else in the devnet imports its own modules late.
+        from .app import make_app
+        from .facilitator import Facilitator
+        from .gateway import Gateway
+        from .responder import make_responder
         from .tee import TeeKeys
 
         self.tee = TeeKeys.generate(hosts)
         say(f"TEE key ready: {self.tee.tee_id[:18]}…")
         chain_thread.join()
-        if "error" in booted:
-            raise booted["error"]
-        from .facilitator import Facilitator
-
-        self.chain = booted["chain"]
+        if failed:
+            raise failed[0]
+        self.chain = booted[0]
         self.accounts = list(self.chain.accounts)
         self.chain_id = int(self.chain.chain_id)
         say(f"chain {self.chain_id} ready; contracts deployed")
         self.facilitator = Facilitator(self.chain, refuse_settlement=self.faults.refuse_settlement)
-        responder: LocalResponder | UpstreamResponder
-        if upstream:
-            responder = UpstreamResponder(upstream, model=upstream_model)
-        else:
-            responder = LocalResponder(tokens_per_second)
         self.gateway = Gateway(
             chain=self.chain,
             facilitator=self.facilitator,
             tee=self.tee,
             pay_to=_tee_payment_address(),
-            responder=responder,
+            responder=make_responder(
+                upstream=upstream,
+                upstream_model=upstream_model,
+                tokens_per_second=tokens_per_second,
+            ),
             config=GatewayConfig(
                 session_cap=session_cap if session_cap is not None else DEFAULT_SESSION_CAP,
                 session_idle=session_idle,
@@ -152,7 +171,8 @@ class Devnet:
         )
         self._thread.start()
         try:
-            fut = asyncio.run_coroutine_threadsafe(self._serve(host, port, tls, say), self._loop)
+            serving = self._serve(make_app(self.gateway), host, port, tls, say)
+            fut = asyncio.run_coroutine_threadsafe(serving, self._loop)
             fut.result(timeout=60)
         except BaseException:
             self.stop()
@@ -160,24 +180,24 @@ class Devnet:
         say(f"gateway listening on {self.url}")
         return self
 
-    async def _serve(self, host: str, port: int, tls: bool, say: Callable[[str], None]) -> None:
+    async def _serve(
+        self, app: web.Application, host: str, port: int, tls: bool, say: Callable[[str], None]
+    ) -> None:
         from aiohttp import web
 
-        app = self.gateway.make_app()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(
             self._runner, host, port, ssl_context=self._ssl_context() if tls else None
         )
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        bound_port = sockets[0].getsockname()[1] if sockets else port
+        sockets = self._runner.addresses
+        bound_port = int(sockets[0][1]) if sockets else port
         shown_host = f"[{host}]" if ":" in host else host
         self.url = f"{'https' if tls else 'http'}://{shown_host}:{bound_port}"
         self.gateway.base_url = self.url
         say("registering the TEE in the registry")
-        self.tee_registry_id = await self.chain.register_tee(
+        self.tee_registry_id = await self.chain.operator.register_tee(
             payment_address=self.gateway.pay_to,
             endpoint=self.url,
             public_key_der=self.tee.public_key_der,
@@ -196,20 +216,15 @@ class Devnet:
             ctx.load_cert_chain(cert, key)
         return ctx
 
-    def run(self, coro: Any, timeout: float = 60) -> Any:
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
         """Run a coroutine on the gateway's loop from another thread and return its result."""
         if self._loop is None:
             raise RuntimeError("the devnet is not running")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
-    def settle_open_sessions(self) -> list[dict[str, Any]]:
+    def settle_open_sessions(self) -> list[SettlementRecord]:
         """Settle every open session now (what the idle reaper would do later); their records."""
-
-        async def settle_all() -> list[dict[str, Any]]:
-            sessions = [s for s in self.gateway.sessions.values() if s.status == "open"]
-            return list(await asyncio.gather(*(self.gateway.settle_session(s) for s in sessions)))
-
-        return list(self.run(settle_all()))
+        return self.run(self.gateway.settle_open_sessions())
 
     def flush_batch(self) -> None:
         """Post the pending batch root now instead of waiting for the interval."""
@@ -290,12 +305,15 @@ def add_devnet_arguments(parser: argparse.ArgumentParser) -> None:
         "--upstream-model", help="model name to send upstream (default: as requested)"
     )
     parser.add_argument(
-        "--tokens-per-second", type=float, default=60.0, help="pace of local answers (0 = unpaced)"
+        "--tokens-per-second",
+        type=float,
+        default=DEFAULT_TOKENS_PER_SECOND,
+        help="pace of local answers (0 = unpaced)",
     )
     parser.add_argument(
         "--session-idle",
         type=float,
-        default=10.0,
+        default=DEFAULT_SESSION_IDLE,
         help="settle a session after this many idle seconds",
     )
     parser.add_argument(
@@ -313,8 +331,7 @@ def add_devnet_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_devnet_command(args: argparse.Namespace) -> int:
     """Start a devnet, print how to use it, and serve until Ctrl-C (settling open sessions)."""
-    console: Any = None
-    status: Any = None
+    status: Status | None = None
     try:
         from rich.console import Console
 

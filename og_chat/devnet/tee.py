@@ -1,9 +1,8 @@
 """The devnet TEE's identity and the gateway's signing scheme (og-sdk-wire.md §11).
 
 The signing scheme itself (canonical request, hashes, RSA-PSS) is the sdk's
-(`og_chat.sdk.tee`), so client and devnet agree by construction; this module
-re-exports it under the names the gateway uses and adds `TeeKeys`, the enclave
-stand-in: an RSA-2048 signing key made at start, its
+(`og_chat.sdk.tee`), so client and devnet agree by construction; this module adds
+`TeeKeys`, the enclave stand-in: an RSA-2048 signing key made at start, its
 `tee_id = 0x + keccak256(DER SPKI)`, and a self-signed TLS certificate (on a
 separate P-256 key: a small certificate is cheap to store on-chain) that the
 devnet registers so clients can pin it.
@@ -26,21 +25,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from og_chat.sdk.tee import (  # noqa: F401 - the devnet's names for the sdk's scheme
-    PSS_SALT_LENGTH,
-    CanonicalRequestError,
-    canonical_chat_request,
-    canonical_completion_request,
-    canonical_message,
-    canonical_tool_calls,
-    canonical_user_content,
-    hash_canonical as request_hash,
-    hash_text as output_hash,
+from og_chat.sdk.tee import (
+    hash_canonical,
+    hash_text,
     message_hash,
-    output_text,
     sign_message,
-    tee_id_for as tee_id_for_der,
-    verify_message as verify_signature,
+    tee_id_for,
+    verify_message,
 )
 
 
@@ -66,13 +57,13 @@ def verify_response(
     """
     try:
         ts = int(response["tee_timestamp"])
-        in_hash = request_hash(canonical_request)
-        out_hash = output_hash(output)
+        in_hash = hash_canonical(canonical_request)
+        out_hash = hash_text(output)
         if str(response["tee_request_hash"]).removeprefix("0x") != in_hash.hex():
             return False
         if str(response["tee_output_hash"]).removeprefix("0x") != out_hash.hex():
             return False
-        return verify_signature(
+        return verify_message(
             public_key_pem, str(response["tee_signature"]), message_hash(in_hash, out_hash, ts)
         )
     except (KeyError, TypeError, ValueError):
@@ -125,7 +116,7 @@ class TeeKeys:
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self.public_key_pem: str = pem_from_der(self.public_key_der)
-        self.tee_id: str = tee_id_for_der(self.public_key_der)
+        self.tee_id: str = tee_id_for(self.public_key_der)
         self.hosts = hosts
         self.certificate: x509.Certificate = _self_signed_certificate(self.tls_key, hosts)
         self.certificate_der: bytes = self.certificate.public_bytes(serialization.Encoding.DER)
@@ -152,8 +143,8 @@ class TeeKeys:
 
     def sign(self, canonical_request: dict[str, Any], output: str, timestamp: int) -> Signed:
         """Sign one response: hash request and output, then sign the combined hash."""
-        in_hash = request_hash(canonical_request)
-        out_hash = output_hash(output)
+        in_hash = hash_canonical(canonical_request)
+        out_hash = hash_text(output)
         signature = self.sign_hash(message_hash(in_hash, out_hash, timestamp))
         return Signed(signature, in_hash.hex(), out_hash.hex(), int(timestamp), self.tee_id)
 

@@ -10,6 +10,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from .models import CATALOGUE, ModelInfo
+
 
 def call_cost(
     prompt_per_million: int, completion_per_million: int, prompt_tokens: int, completion_tokens: int
@@ -35,3 +37,40 @@ def table_cost(
         )
     except (KeyError, TypeError, ValueError):
         return None
+
+
+# -- the devnet's price table -----------------------------------------------------------
+# A rule, not a list: a provider's base price times a tier factor read from the model's
+# name, so a model added to the catalogue gets a plausible price without an edit here.
+
+_PROVIDER_BASE = {  # OPG per 1M tokens (prompt, completion) for a mid-tier model
+    "openai": (0.125, 1.0),
+    "anthropic": (0.3, 1.5),
+    "google": (0.125, 1.0),
+    "x-ai": (0.3, 1.5),
+    "bytedance": (0.03, 0.12),
+    "nous": (0.1, 0.3),
+    "zai": (0.06, 0.22),
+}
+_OTHER_PROVIDER_BASE = (0.1, 0.5)
+_TIERS = (  # first match wins; no match is the mid tier (factor 1)
+    (("nano", "lite"), 0.1),
+    (("mini", "flash", "haiku", "fast", "70b", "seed"), 0.3),
+    (("opus", "405b", "o3", "-pro", "grok-4.20-r"), 3.0),
+    (("image", "seedream", "seedance"), 4.0),
+)
+
+
+def devnet_price(model: ModelInfo) -> dict[str, int]:
+    """The devnet's price of one model: `{"prompt_per_million", "completion_per_million"}`."""
+    prompt, completion = _PROVIDER_BASE.get(model.provider, _OTHER_PROVIDER_BASE)
+    factor = next((f for words, f in _TIERS if any(w in model.name for w in words)), 1.0)
+    return {
+        "prompt_per_million": int(prompt * factor * 10**18),
+        "completion_per_million": int(completion * factor * 10**18),
+    }
+
+
+def devnet_price_table() -> dict[str, dict[str, int]]:
+    """Full model id → `devnet_price`, for the whole catalogue: what `/devnet` serves as "prices"."""
+    return {mid: devnet_price(info) for mid, info in CATALOGUE.items()}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from og_chat.devnet.chain import Chain, DevAccount
+from og_chat.devnet.chain import Chain
+from og_chat.devnet.genesis import DevAccount
 from og_chat.sdk.x402 import PaymentRequired, PaymentRequirements
 
 ONE_OPG = 10**18

@@ -8,13 +8,11 @@ import time
 import pytest
 from chain_helpers import ONE_OPG
 
-from og_chat.devnet.chain import (
-    MAX_LOG_RANGE,
-    OPERATOR_PATH,
-    Chain,
-    ChainRevert,
-    RpcError,
-)
+from og_chat.devnet.chain import Chain
+from og_chat.devnet.genesis import OPERATOR_PATH
+from og_chat.devnet.jsonrpc import MAX_LOG_RANGE
+from og_chat.devnet.node import ChainRevert, RpcError
+from og_chat.devnet.operator import CallMetadata
 from og_chat.sdk.addresses import (
     DEVNET_ADDRESSES as DEV_ADDRESSES,
     DEVNET_KEYS as DEV_KEYS,
@@ -62,9 +60,9 @@ async def test_the_ten_mnemonic_accounts_hold_eth_and_1000_opg(chain: Chain) -> 
     assert [a.address for a in chain.accounts] == list(DEV_ADDRESSES)
     assert chain.accounts[0].address == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
     for account in chain.accounts:
-        assert await chain.opg_balance(account.address) >= 900 * ONE_OPG
-        assert await chain.eth_balance(account.address) > 10**18
-    assert await chain.eth_balance(chain.operator.address) > 10**18
+        assert await chain.operator.opg_balance(account.address) >= 900 * ONE_OPG
+        assert await chain.operator.eth_balance(account.address) > 10**18
+    assert await chain.operator.eth_balance(chain.operator.address) > 10**18
 
 
 def test_hardcoded_keys_are_the_mnemonic_derivations() -> None:
@@ -81,8 +79,8 @@ def test_hardcoded_keys_are_the_mnemonic_derivations() -> None:
 async def test_fund_adds_opg_and_eth(chain: Chain) -> None:
     target = "0x" + os.urandom(20).hex()
     await chain.fund(target, 3 * ONE_OPG, eth=5 * 10**17)
-    assert await chain.opg_balance(target) == 3 * ONE_OPG
-    assert await chain.eth_balance(target) == 5 * 10**17
+    assert await chain.operator.opg_balance(target) == 3 * ONE_OPG
+    assert await chain.operator.eth_balance(target) == 5 * 10**17
 
 
 def test_start_funds_extra_addresses() -> None:
@@ -92,7 +90,7 @@ def test_start_funds_extra_addresses() -> None:
         token = devnet.contract("OPGToken")
         assert (
             devnet.run_sync(
-                lambda _: token.functions.balanceOf(devnet.w3.to_checksum_address(extra)).call()
+                lambda w3: token.functions.balanceOf(w3.to_checksum_address(extra)).call()
             )
             == 7 * ONE_OPG
         )
@@ -105,7 +103,7 @@ def test_start_funds_extra_addresses() -> None:
 async def test_registry_returns_the_live_tuple_layout(chain: Chain) -> None:
     public_key = b"\x30\x82" + os.urandom(290)
     cert = b"\x30\x82" + os.urandom(500)
-    tee_id = await chain.register_tee(
+    tee_id = await chain.operator.register_tee(
         payment_address=chain.accounts[7].address,
         endpoint="https://127.0.0.1:8443",
         public_key_der=public_key,
@@ -114,7 +112,7 @@ async def test_registry_returns_the_live_tuple_layout(chain: Chain) -> None:
     from eth_hash.auto import keccak
 
     assert tee_id == "0x" + keccak(public_key).hex()
-    tees = {t["teeId"]: t for t in await chain.active_tees(0)}
+    tees = {t["teeId"]: t for t in await chain.operator.active_tees(0)}
     tee = tees[tee_id]
     assert list(tee) == [
         "owner", "paymentAddress", "endpoint", "publicKey", "tlsCertificate", "pcrHash", "teeType",
@@ -133,7 +131,7 @@ async def test_registry_returns_the_live_tuple_layout(chain: Chain) -> None:
         "keyConfig",
         "registeredAt",
     ]
-    assert tee_id not in {t["teeId"] for t in await chain.active_tees(1)}
+    assert tee_id not in {t["teeId"] for t in await chain.operator.active_tees(1)}
 
     # The raw ABI type is what the official SDK decodes.
     fn = next(e for e in chain.contract("TEERegistry").abi if e.get("name") == "getActiveTEEs")
@@ -150,12 +148,12 @@ async def test_registry_returns_the_live_tuple_layout(chain: Chain) -> None:
 
 async def test_batch_root_is_posted_once_and_readable(chain: Chain) -> None:
     root = os.urandom(32)
-    assert await chain.batch_root_info(root) is None
-    result = await chain.post_batch_root(root, 12)
+    assert await chain.operator.batch_root_info(root) is None
+    result = await chain.operator.post_batch_root(root, 12)
     assert result.status == 1 and result.gas_used > 21_000
-    count, ts = await chain.batch_root_info(root) or (0, 0)
+    count, ts = await chain.operator.batch_root_info(root) or (0, 0)
     assert count == 12 and abs(ts - time.time()) < 120
-    assert chain.batch_roots()["0x" + root.hex()][2] == result.tx_hash
+    assert chain.index.batch_roots()["0x" + root.hex()][2] == result.tx_hash
     block = hex(result.block_number)
     query = {"fromBlock": block, "toBlock": block, "address": chain.addresses.settlement}
     logs = chain.rpc("eth_getLogs", [query])
@@ -165,22 +163,24 @@ async def test_batch_root_is_posted_once_and_readable(chain: Chain) -> None:
         and logs[0]["transactionHash"] == result.tx_hash
     )
     with pytest.raises(ChainRevert) as info:
-        await chain.post_batch_root(root, 12)
+        await chain.operator.post_batch_root(root, 12)
     assert info.value.reason.startswith("RootAlreadyPosted")
 
 
 async def test_individual_settlement_emits_the_call_metadata(chain: Chain) -> None:
     tee_id = "0x" + os.urandom(32).hex()
     request_hash, output_hash, signature = os.urandom(32), os.urandom(32), os.urandom(256)
-    result = await chain.settle_individual(
-        tee_id=tee_id,
-        request_hash=request_hash,
-        output_hash=output_hash,
-        signature=signature,
-        timestamp=1_750_000_000,
+    result = await chain.operator.settle_individual(
+        CallMetadata(
+            tee_id=tee_id,
+            request_hash=request_hash,
+            output_hash=output_hash,
+            signature=signature,
+            timestamp=1_750_000_000,
+        )
     )
     assert result.status == 1
-    event = next(e for e in chain.individual_settlements() if e["tx_hash"] == result.tx_hash)
+    event = next(e for e in chain.index.individual_settlements() if e["tx_hash"] == result.tx_hash)
     assert event["tee_id"] == tee_id
     assert event["request_hash"] == "0x" + request_hash.hex()
     assert event["output_hash"] == "0x" + output_hash.hex()
@@ -196,7 +196,7 @@ async def test_only_the_operator_may_post_settlements(chain: Chain) -> None:
     )
     with pytest.raises(ChainRevert) as info:
         await chain.run(
-            lambda _: chain.simulate(
+            lambda _: chain.node.simulate(
                 chain.addresses.settlement,
                 bytes.fromhex(data[2:]),
                 sender=chain.accounts[0].address,
@@ -213,6 +213,6 @@ def test_get_logs_refuses_an_unbounded_range(chain: Chain) -> None:
 
 async def test_fast_blocks_keep_the_chain_clock_near_the_wall_clock(chain: Chain) -> None:
     for _ in range(5):
-        await chain.post_batch_root(os.urandom(32), 1)
+        await chain.operator.post_batch_root(os.urandom(32), 1)
     block = chain.rpc("eth_getBlockByNumber", ["latest", False])
-    assert int(block["timestamp"], 16) - time.time() <= chain.max_drift + 1
+    assert int(block["timestamp"], 16) - time.time() <= chain.node.max_drift + 1

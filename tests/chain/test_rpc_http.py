@@ -19,12 +19,12 @@ from og_chat.sdk.signing import sign_payment
 
 @pytest.fixture
 def rpc_url(chain: Chain) -> Iterator[str]:
-    """`POST /rpc` on 127.0.0.1, an ephemeral port, answered by `chain.rpc_response`."""
+    """`POST /rpc` on 127.0.0.1, an ephemeral port, answered by `chain.jsonrpc.response`."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            out = json.dumps(chain.rpc_response(body)).encode()
+            out = json.dumps(chain.jsonrpc.response(body)).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(out)))
@@ -84,10 +84,14 @@ def test_a_reverting_call_surfaces_its_reason(chain: Chain, rpc_url: str) -> Non
 
 
 def test_unknown_methods_and_bad_requests_get_json_rpc_errors(chain: Chain) -> None:
-    answer = chain.rpc_response({"jsonrpc": "2.0", "id": 7, "method": "eth_mining", "params": []})
+    answer = chain.jsonrpc.response(
+        {"jsonrpc": "2.0", "id": 7, "method": "eth_mining", "params": []}
+    )
     assert answer["id"] == 7 and answer["error"]["code"] == -32601
-    assert chain.rpc_response({"id": 1})["error"]["code"] == -32600
-    batch = chain.rpc_response([{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}])
+    assert chain.jsonrpc.response({"id": 1})["error"]["code"] == -32600
+    batch = chain.jsonrpc.response(
+        [{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}]
+    )
     assert batch == [{"jsonrpc": "2.0", "id": 1, "result": hex(chain.chain_id)}]
 
 

@@ -9,8 +9,9 @@ import time
 import pytest
 from chain_helpers import ONE_OPG, approve_permit2, new_payer, required_of, requirement
 
-from og_chat.devnet.chain import Chain, ChainRevert
+from og_chat.devnet.chain import Chain
 from og_chat.devnet.facilitator import Facilitator
+from og_chat.devnet.node import ChainRevert
 from og_chat.sdk.signing import sign_payment
 
 
@@ -20,7 +21,7 @@ async def test_eip3009_exact_settles_the_exact_amount(
     payer = await new_payer(chain, approve=0)
     req = requirement(chain, scheme="exact", amount=ONE_OPG // 4)
     signed = sign_payment(payer.key, required_of(req), req)
-    before = await chain.opg_balance(req.pay_to)
+    before = await chain.operator.opg_balance(req.pay_to)
 
     verdict = await facilitator.verify(signed.payload, req)
     assert verdict.is_valid, verdict
@@ -28,10 +29,10 @@ async def test_eip3009_exact_settles_the_exact_amount(
 
     assert result.success, result
     assert result.transaction.startswith("0x") and len(result.transaction) == 66
-    assert await chain.opg_balance(req.pay_to) == before + ONE_OPG // 4
-    assert await chain.opg_balance(payer.address) == 10 * ONE_OPG - ONE_OPG // 4
+    assert await chain.operator.opg_balance(req.pay_to) == before + ONE_OPG // 4
+    assert await chain.operator.opg_balance(payer.address) == 10 * ONE_OPG - ONE_OPG // 4
     nonce = int(signed.nonce, 16)
-    found = chain.find_settlement(payer=payer.address, nonce=nonce)
+    found = chain.index.find_settlement(payer=payer.address, nonce=nonce)
     assert found is not None and found.tx_hash == result.transaction and found.status == 1
 
 
@@ -39,18 +40,18 @@ async def test_upto_settles_the_charge_not_the_cap(chain: Chain, facilitator: Fa
     payer = await new_payer(chain)
     req = requirement(chain, scheme="upto", amount=ONE_OPG)
     signed = sign_payment(payer.key, required_of(req), req)
-    before = await chain.opg_balance(req.pay_to)
+    before = await chain.operator.opg_balance(req.pay_to)
 
     assert (await facilitator.verify(signed.payload, req)).is_valid
     charge = req.model_copy(update={"amount": str(123_456_789)})
     result = await facilitator.settle(signed.payload, charge)
 
     assert result.success and result.amount == "123456789", result
-    assert await chain.opg_balance(req.pay_to) == before + 123_456_789
-    assert await chain.opg_balance(payer.address) == 10 * ONE_OPG - 123_456_789
+    assert await chain.operator.opg_balance(req.pay_to) == before + 123_456_789
+    assert await chain.operator.opg_balance(payer.address) == 10 * ONE_OPG - 123_456_789
     nonce = int(signed.nonce)
-    assert await chain.permit2_nonce_used(payer.address, nonce)
-    found = chain.find_settlement(payer=payer.address, nonce=nonce)
+    assert await chain.operator.permit2_nonce_used(payer.address, nonce)
+    found = chain.index.find_settlement(payer=payer.address, nonce=nonce)
     assert found is not None and found.tx_hash == result.transaction
 
 
@@ -60,13 +61,13 @@ async def test_exact_permit2_settles_the_full_amount(
     payer = await new_payer(chain)
     req = requirement(chain, scheme="exact", method="permit2", amount=777)
     signed = sign_payment(payer.key, required_of(req), req)
-    before = await chain.opg_balance(req.pay_to)
+    before = await chain.operator.opg_balance(req.pay_to)
 
     assert (await facilitator.verify(signed.payload, req)).is_valid
     result = await facilitator.settle(signed.payload, req)
 
     assert result.success, result
-    assert await chain.opg_balance(req.pay_to) == before + 777
+    assert await chain.operator.opg_balance(req.pay_to) == before + 777
 
 
 async def test_settle_is_idempotent_and_a_replay_is_refused(
@@ -80,7 +81,7 @@ async def test_settle_is_idempotent_and_a_replay_is_refused(
     )
     again = await facilitator.settle(signed.payload, req)
     assert first.success and first.transaction == second.transaction == again.transaction
-    assert await chain.opg_balance(payer.address) == 10 * ONE_OPG - 1000
+    assert await chain.operator.opg_balance(payer.address) == 10 * ONE_OPG - 1000
 
     # A fresh facilitator has no memory of it: the chain refuses the used nonce.
     replay = await Facilitator(chain).settle(signed.payload, req)
@@ -112,7 +113,7 @@ async def test_upto_charge_above_the_cap_is_refused_and_reverts_on_chain(
     )
 
     # The proxy itself enforces it too.
-    plan = await chain.run(lambda _: facilitator._check(signed.payload, req, settling=True))
+    plan = await chain.run(lambda _: facilitator.checks.check(signed.payload, req, settling=True))
     proxy = chain.contract("x402UptoPermit2Proxy")
     auth = signed.payload.payload["permit2Authorization"]
     call = proxy.functions.settle(
@@ -124,7 +125,7 @@ async def test_upto_charge_above_the_cap_is_refused_and_reverts_on_chain(
     )
     assert plan.reason is None
     with pytest.raises(ChainRevert) as info:
-        await chain.operator_transact(
+        await chain.operator.transact(
             chain.addresses.upto_proxy, bytes.fromhex(call._encode_transaction_data()[2:])
         )
     assert info.value.reason == "AmountExceedsPermitted"
@@ -149,11 +150,11 @@ async def test_only_the_named_facilitator_can_settle_upto(chain: Chain) -> None:
     )
     data = bytes.fromhex(call._encode_transaction_data()[2:])
     with pytest.raises(ChainRevert) as info:
-        await chain.run(lambda _: chain.simulate(chain.addresses.upto_proxy, data))
+        await chain.run(lambda _: chain.node.simulate(chain.addresses.upto_proxy, data))
     assert info.value.reason == "UnauthorizedFacilitator"
     # …while the named facilitator's own call goes through.
     await chain.run(
-        lambda _: chain.simulate(chain.addresses.upto_proxy, data, sender=someone_else.address)
+        lambda _: chain.node.simulate(chain.addresses.upto_proxy, data, sender=someone_else.address)
     )
 
 
@@ -245,7 +246,7 @@ async def test_upto_charge_of_zero_settles_without_a_transaction(
     signed = sign_payment(payer.key, required_of(req), req)
     result = await facilitator.settle(signed.payload, req.model_copy(update={"amount": "0"}))
     assert result.success and result.transaction == "" and result.amount == "0"
-    assert not await chain.permit2_nonce_used(payer.address, int(signed.nonce))
+    assert not await chain.operator.permit2_nonce_used(payer.address, int(signed.nonce))
 
 
 async def test_refuse_settlement_fails_with_a_standard_reason(chain: Chain) -> None:
@@ -260,7 +261,7 @@ async def test_refuse_settlement_fails_with_a_standard_reason(chain: Chain) -> N
         and result.error_reason == "unexpected_settle_error"
         and result.transaction == ""
     )
-    assert await chain.opg_balance(payer.address) == 10 * ONE_OPG
+    assert await chain.operator.opg_balance(payer.address) == 10 * ONE_OPG
 
 
 async def test_supported_advertises_both_schemes_and_the_signer(

@@ -90,7 +90,7 @@ def test_a_paid_session_settles_on_anvil(anvil_url: str) -> None:
                 assert llm.signatures_made == 1
                 return out
 
-        before = asyncio.run(devnet.chain.opg_balance(payer))
+        before = asyncio.run(devnet.chain.operator.opg_balance(payer))
         results = asyncio.run(calls())
         assert all(r.signature_status is og.SignatureStatus.VERIFIED for r in results)
         assert results[2].data_settlement_transaction_hash
@@ -107,7 +107,7 @@ def test_a_paid_session_settles_on_anvil(anvil_url: str) -> None:
                 break
             time.sleep(0.3)
         assert record.get("tx_hash"), "the session was not settled on anvil"
-        after = asyncio.run(devnet.chain.opg_balance(payer))
+        after = asyncio.run(devnet.chain.operator.opg_balance(payer))
         assert before - after == int(str(record["amount"]))
     finally:
         devnet.stop()

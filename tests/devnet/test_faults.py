@@ -74,13 +74,13 @@ async def test_malformed_sse(devnet: Devnet, client: httpx.AsyncClient, payer: P
 async def test_refused_settlement_is_recorded_as_failed(
     devnet: Devnet, client: httpx.AsyncClient, payer: Payer
 ) -> None:
-    before = await devnet.chain.opg_balance(payer.address)
+    before = await devnet.chain.operator.opg_balance(payer.address)
     resp = await payer.post(client, chat_body("never paid"))
     devnet.faults.refuse_settlement = True
     record = await wait_settled(client, devnet, resp.headers["x-upto-session"])
     assert record["status"] == "failed" and record["error"]
     assert record["tx_hash"] is None
-    assert await devnet.chain.opg_balance(payer.address) == before
+    assert await devnet.chain.operator.opg_balance(payer.address) == before
 
 
 async def test_faults_over_http(devnet: Devnet, client: httpx.AsyncClient) -> None:

@@ -73,8 +73,8 @@ async def test_idle_settlement_moves_exactly_the_charged_total(
     devnet: Devnet, client: httpx.AsyncClient, payer: Payer
 ) -> None:
     pay_to = devnet.gateway.pay_to
-    before_payer = await devnet.chain.opg_balance(payer.address)
-    before_tee = await devnet.chain.opg_balance(pay_to)
+    before_payer = await devnet.chain.operator.opg_balance(payer.address)
+    before_tee = await devnet.chain.operator.opg_balance(pay_to)
     usages = []
     for i in range(3):
         resp = await payer.post(client, chat_body(f"settle me {i}"))
@@ -99,8 +99,10 @@ async def test_idle_settlement_moves_exactly_the_charged_total(
     assert int(record["amount"]) == expected > 0
     assert record["tx_hash"].startswith("0x")
     assert record["calls"] == 3
-    assert await devnet.chain.opg_balance(payer.address) == before_payer - expected
-    assert await devnet.chain.opg_balance(pay_to) >= before_tee + expected  # others settle too
+    assert await devnet.chain.operator.opg_balance(payer.address) == before_payer - expected
+    assert (
+        await devnet.chain.operator.opg_balance(pay_to) >= before_tee + expected
+    )  # others settle too
     receipt = await rpc(client, devnet.url, "eth_getTransactionReceipt", [record["tx_hash"]])
     transfer = "0x" + keccak(b"Transfer(address,address,uint256)").hex()
     opg = devnet.chain.addresses.opg
@@ -112,8 +114,8 @@ async def test_idle_settlement_moves_exactly_the_charged_total(
     assert int(moved["topics"][2], 16) == int(pay_to, 16)
     assert int(moved["data"], 16) == expected
     nonce = int(record["nonce"])
-    assert await devnet.chain.permit2_nonce_used(payer.address, nonce)
-    found = devnet.chain.find_settlement(payer=payer.address, nonce=nonce)
+    assert await devnet.chain.operator.permit2_nonce_used(payer.address, nonce)
+    found = devnet.chain.index.find_settlement(payer=payer.address, nonce=nonce)
     assert found is not None and found.tx_hash == record["tx_hash"] and found.status == 1
     by_auth = (
         await client.get(
@@ -255,7 +257,7 @@ async def test_payment_for_another_chain_is_refused(
 async def test_expired_authorization_is_refused_and_nothing_moves(
     devnet: Devnet, client: httpx.AsyncClient, payer: Payer
 ) -> None:
-    before = await devnet.chain.opg_balance(payer.address)
+    before = await devnet.chain.operator.opg_balance(payer.address)
     challenge = await client.post(devnet.url + CHAT, json=chat_body())
     required = decode_payment_required(challenge.headers["payment-required"])
     old = sign_payment(
@@ -269,8 +271,8 @@ async def test_expired_authorization_is_refused_and_nothing_moves(
     assert resp.status_code == 402
     reason = decode_payment_required(resp.headers["payment-required"]).error or ""
     assert "deadline" in reason or "expired" in reason, reason
-    assert await devnet.chain.opg_balance(payer.address) == before
-    assert not await devnet.chain.permit2_nonce_used(payer.address, int(old.nonce))
+    assert await devnet.chain.operator.opg_balance(payer.address) == before
+    assert not await devnet.chain.operator.permit2_nonce_used(payer.address, int(old.nonce))
 
 
 async def test_signature_from_the_wrong_key_is_refused(

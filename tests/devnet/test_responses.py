@@ -9,6 +9,7 @@ import pytest
 
 from og_chat.devnet import Devnet, tee as devtee
 from og_chat.sdk.models import CATALOGUE
+from og_chat.sdk.tee import canonical_chat_request, canonical_completion_request, tee_id_for
 from tests.devnet.paying_client import CHAT, Payer, chat_body, sse_events
 
 TOOLS = [
@@ -72,7 +73,7 @@ async def test_tee_signature_verifies_with_the_signing_key(
     data = (await payer.post(client, body)).json()
     content = data["choices"][0]["message"]["content"]
     assert devtee.verify_response(
-        canonical_request=devtee.canonical_chat_request(body),
+        canonical_request=canonical_chat_request(body),
         output=content,
         response=data,
         public_key_pem=pem,
@@ -84,7 +85,7 @@ async def test_tee_signature_verifies_with_the_signing_key(
     assert sdktee.output_hash(content) == data["tee_output_hash"]
     tampered = dict(data, tee_timestamp=data["tee_timestamp"] + 1)
     assert not devtee.verify_response(
-        canonical_request=devtee.canonical_chat_request(body),
+        canonical_request=canonical_chat_request(body),
         output=content,
         response=tampered,
         public_key_pem=pem,
@@ -92,11 +93,11 @@ async def test_tee_signature_verifies_with_the_signing_key(
 
 
 async def test_tee_id_is_the_keccak_of_the_registered_key(devnet: Devnet) -> None:
-    tees = await devnet.chain.active_tees(0)
+    tees = await devnet.chain.operator.active_tees(0)
     mine = [t for t in tees if t["endpoint"] == devnet.url]
     assert mine, tees
     entry = mine[-1]
-    assert devtee.tee_id_for_der(bytes(entry["publicKey"])) == devnet.tee.tee_id
+    assert tee_id_for(bytes(entry["publicKey"])) == devnet.tee.tee_id
     assert bytes(entry["tlsCertificate"]) == devnet.tee.certificate_der
     assert entry["paymentAddress"].lower() == devnet.gateway.pay_to.lower()
 
@@ -143,7 +144,7 @@ async def test_stream_is_the_gateway_sse_format(
     }
     pem = await signing_key(client, devnet)
     assert devtee.verify_response(
-        canonical_request=devtee.canonical_chat_request(body),
+        canonical_request=canonical_chat_request(body),
         output=content,
         response=final,
         public_key_pem=pem,
@@ -163,7 +164,7 @@ async def test_tool_call_non_stream(
     assert json.loads(call["function"]["arguments"]) == {"symbol": "ETH"}
     pem = await signing_key(client, devnet)
     assert devtee.verify_response(
-        canonical_request=devtee.canonical_chat_request(body),
+        canonical_request=canonical_chat_request(body),
         output=json.dumps(choice["message"]["tool_calls"], sort_keys=True),
         response=data,
         public_key_pem=pem,
@@ -191,7 +192,7 @@ async def test_tool_call_streams_as_one_complete_delta(
     assert final["choices"][0]["finish_reason"] == "tool_calls"
     signed_output = json.dumps([{k: v for k, v in call.items() if k != "index"}], sort_keys=True)
     assert devtee.verify_response(
-        canonical_request=devtee.canonical_chat_request(body),
+        canonical_request=canonical_chat_request(body),
         output=signed_output,
         response=final,
         public_key_pem=await signing_key(client, devnet),
@@ -298,7 +299,7 @@ async def test_completions_endpoint(
     text = data["choices"][0]["text"]
     assert data["completion"] == text
     assert devtee.verify_response(
-        canonical_request=devtee.canonical_completion_request(body),
+        canonical_request=canonical_completion_request(body),
         output=text,
         response=data,
         public_key_pem=await signing_key(client, devnet),

@@ -131,7 +131,7 @@ async def test_https_pinned_to_the_registry_certificate_and_funded_extra_account
     )
     try:
         assert net.url.startswith("https://")
-        tees = await net.chain.active_tees(0)
+        tees = await net.chain.operator.active_tees(0)
         (entry,) = [t for t in tees if t["endpoint"] == net.url]
         ctx = _pinned_context(bytes(entry["tlsCertificate"]))
         async with httpx.AsyncClient(verify=ctx, timeout=30) as client:
@@ -142,7 +142,7 @@ async def test_https_pinned_to_the_registry_certificate_and_funded_extra_account
         async with httpx.AsyncClient(timeout=10) as unpinned:  # system trust does not know it
             with pytest.raises(httpx.ConnectError):
                 await unpinned.get(net.url + "/health")
-        assert await net.chain.opg_balance(extra) == 5 * 10**18
+        assert await net.chain.operator.opg_balance(extra) == 5 * 10**18
     finally:
         await asyncio.to_thread(net.stop)
         await asyncio.to_thread(net.stop)  # idempotent
@@ -161,7 +161,7 @@ async def test_stop_settles_open_sessions() -> None:
         stopped = True
         record: dict[str, Any] = net.gateway.records[sid]
         assert record["status"] == "settled" and int(record["amount"]) > 0
-        found = net.chain.find_settlement(payer=payer.address, nonce=nonce)
+        found = net.chain.index.find_settlement(payer=payer.address, nonce=nonce)
         assert found is not None and found.tx_hash == record["tx_hash"]
     finally:
         if not stopped:

@@ -48,7 +48,7 @@ async def test_batch_leaves_prove_against_the_posted_root(
         )
         assert doc["leaf"] == "0x" + leaf.hex()
         assert merkle.verify_proof(leaf, doc["proof"], doc["root"])
-        info = await devnet.chain.batch_root_info(bytes.fromhex(doc["root"][2:]))
+        info = await devnet.chain.operator.batch_root_info(bytes.fromhex(doc["root"][2:]))
         assert info is not None and info[0] >= 1  # the root read back from the chain
         receipt = await rpc(client, devnet.url, "eth_getTransactionReceipt", [doc["tx_hash"]])
         assert int(receipt["status"], 16) == 1

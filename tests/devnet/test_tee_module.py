@@ -7,6 +7,7 @@ import sys
 
 from og_chat.devnet import tee as devtee
 from og_chat.sdk import merkle
+from og_chat.sdk.tee import canonical_chat_request, tee_id_for
 
 
 def test_tee_and_merkle_import_without_aiohttp_or_web3() -> None:
@@ -22,7 +23,7 @@ def test_tee_and_merkle_import_without_aiohttp_or_web3() -> None:
 def test_sign_and_verify_round_trip() -> None:
     keys = devtee.TeeKeys.generate()
     body = {"model": "gpt-5", "messages": [{"role": "developer", "content": "be brief"}]}
-    canonical = devtee.canonical_chat_request(body)
+    canonical = canonical_chat_request(body)
     assert canonical == {
         "model": "gpt-5",
         "messages": [{"role": "system", "content": "be brief"}],
@@ -30,7 +31,7 @@ def test_sign_and_verify_round_trip() -> None:
     }
     signed = keys.sign(canonical, "hello", 1_795_000_000)
     response = signed.fields()
-    assert response["tee_id"] == devtee.tee_id_for_der(keys.public_key_der)
+    assert response["tee_id"] == tee_id_for(keys.public_key_der)
     assert devtee.verify_response(
         canonical_request=canonical,
         output="hello",

@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 
 from og_chat.devnet import Devnet, tee as devtee
+from og_chat.sdk.tee import canonical_chat_request
 from tests.devnet.paying_client import CHAT, chat_body, make_payer, sse_events, wait_settled
 
 
@@ -117,7 +118,7 @@ async def test_upstream_answers_are_paid_signed_and_settled(
             assert server.requests[-1]["model"] == "tiny"
             pem = (await client.get(net.url + "/signing-key")).json()["public_key"]
             assert devtee.verify_response(
-                canonical_request=devtee.canonical_chat_request(body),
+                canonical_request=canonical_chat_request(body),
                 output=content,
                 response=data,
                 public_key_pem=pem,
@@ -130,7 +131,7 @@ async def test_upstream_answers_are_paid_signed_and_settled(
             assert text == "upstream says: streamed words "
             assert events[-2]["usage"]["completion_tokens"] == 4
             assert devtee.verify_response(
-                canonical_request=devtee.canonical_chat_request(stream_body),
+                canonical_request=canonical_chat_request(stream_body),
                 output=text,
                 response=events[-2],
                 public_key_pem=pem,

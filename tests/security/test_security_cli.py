@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from og_chat.devnet import Devnet
-from og_chat.devnet.responder import Finish, GenerationRequest, Text
+from og_chat.devnet.generation import Finish, GenerationRequest, Text
 from og_chat.devnet.tee import TeeKeys
 from og_chat.store.receipts import ReceiptStore
 from tests.security.conftest import Result

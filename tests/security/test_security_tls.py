@@ -34,7 +34,7 @@ def tls_devnet() -> Iterator[Devnet]:
 
 async def _registry_entry(net: Devnet) -> tee_mod.TEEInfo:
     """The devnet's TEE as its registry lists it (read in-process: the RPC is behind the TLS)."""
-    (row,) = [t for t in await net.chain.active_tees(0) if t["endpoint"] == net.url]
+    (row,) = [t for t in await net.chain.operator.active_tees(0) if t["endpoint"] == net.url]
     public_key = bytes(row["publicKey"])
     return tee_mod.TEEInfo(
         tee_id=tee_mod.tee_id_for(public_key),

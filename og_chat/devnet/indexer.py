@@ -1,0 +1,250 @@
+"""The chain's own index of mined blocks: logs, transaction results, and what they settled.
+
+`eth_getLogs` from block 0 is O(N²) on eth-tester, so it is never called: every mined
+block is indexed here as it is sealed (logs, tx results, Permit2 and EIP-3009 nonces
+consumed, batch roots, individual settlements), and `eth_getLogs`, the facilitator's
+receipt checks and the gateway's lookups are answered from this index.
+
+Written on the chain's worker thread only; reads from other threads are single dict
+lookups, atomic under the GIL.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from og_chat.sdk.addresses import DEVNET_OPG, DEVNET_SETTLEMENT, PERMIT2_ADDRESS
+from og_chat.sdk.errors import ChainError
+from og_chat.sdk.eth import from_hex, hex0x
+
+from .contracts import EventTable
+
+
+@dataclass(frozen=True)
+class TxResult:
+    """A mined transaction, read back from its receipt."""
+
+    tx_hash: str
+    """0x-hex, lower case."""
+    status: int
+    block_number: int
+    gas_used: int
+
+
+@dataclass(frozen=True)
+class IndexedLog:
+    """One log of a mined block, as kept by the index."""
+
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    tx_index: int
+    log_index: int
+    address: str
+    topics: tuple[str, ...]
+    data: str
+
+    def rpc(self) -> dict[str, Any]:
+        """The standard JSON-RPC log object."""
+        return {
+            "address": self.address,
+            "topics": list(self.topics),
+            "data": self.data,
+            "blockNumber": hex(self.block_number),
+            "blockHash": self.block_hash,
+            "transactionHash": self.tx_hash,
+            "transactionIndex": hex(self.tx_index),
+            "logIndex": hex(self.log_index),
+            "removed": False,
+        }
+
+
+class IndividualSettled(TypedDict):
+    """One `IndividualSettled` event, decoded."""
+
+    tx_hash: str
+    block_number: int
+    tee_id: str
+    request_hash: str
+    output_hash: str
+    signature_hash: str
+    tee_timestamp: int
+    signature: str
+
+
+class ChainIndex:
+    """Everything mined so far, and who waits for which transaction."""
+
+    def __init__(self, events: EventTable) -> None:
+        self.events = events
+        self.head = 0
+        """The highest block indexed."""
+        self._txs: dict[str, TxResult] = {}
+        self._logs_by_block: dict[int, list[IndexedLog]] = {}
+        self._block_hashes: dict[int, str] = {}
+        self._nonces: dict[tuple[str, int], str] = {}
+        self._batches: dict[bytes, tuple[int, int, str]] = {}
+        self._individual: list[IndividualSettled] = []
+        self.pending: set[str] = set()
+        """Hashes of transactions sent to the chain and not mined yet."""
+        self._waiters: dict[str, list[cf.Future[TxResult]]] = {}
+
+    # -- writing (worker thread) ---------------------------------------------------
+
+    def add_block(
+        self, number: int, block_hash: str, mined: Iterable[tuple[TxResult, list[IndexedLog]]]
+    ) -> None:
+        """Index one sealed block; waiters wake only once the whole block is indexed."""
+        self._block_hashes[number] = block_hash
+        results: list[TxResult] = []
+        logs: list[IndexedLog] = []
+        for result, tx_logs in mined:
+            results.append(result)
+            logs.extend(tx_logs)
+        if logs:
+            self._logs_by_block[number] = logs
+            for entry in logs:
+                self._index_event(entry)
+        self.head = number
+        for result in results:
+            self._record(result)
+
+    def add_receipt(self, receipt: Mapping[str, Any]) -> TxResult:
+        """Index one receipt fetched from a JSON-RPC node (the anvil backend)."""
+        tx_hash = hex0x(receipt["transactionHash"]).lower()
+        result = TxResult(
+            tx_hash, int(receipt["status"]), int(receipt["blockNumber"]), int(receipt["gasUsed"])
+        )
+        for log in receipt["logs"]:
+            entry = IndexedLog(
+                block_number=int(log["blockNumber"]),
+                block_hash=hex0x(log["blockHash"]),
+                tx_hash=tx_hash,
+                tx_index=int(log["transactionIndex"]),
+                log_index=int(log["logIndex"]),
+                address=str(log["address"]),
+                topics=tuple(hex0x(t) for t in log["topics"]),
+                data=hex0x(log["data"]),
+            )
+            self._logs_by_block.setdefault(entry.block_number, []).append(entry)
+            self._index_event(entry)
+        self._record(result)
+        self.head = max(self.head, result.block_number)
+        return result
+
+    def expect(self, tx_hash: str) -> cf.Future[TxResult]:
+        """A transaction just sent: a future that resolves when it is indexed as mined."""
+        fut: cf.Future[TxResult] = cf.Future()
+        self.pending.add(tx_hash)
+        self._waiters.setdefault(tx_hash, []).append(fut)
+        return fut
+
+    def watch(self, tx_hash: str) -> cf.Future[TxResult]:
+        """A future for a transaction sent earlier: done now if mined, failed if unknown."""
+        fut: cf.Future[TxResult] = cf.Future()
+        done = self._txs.get(tx_hash)
+        if done is not None:
+            fut.set_result(done)
+        elif tx_hash in self.pending:
+            self._waiters.setdefault(tx_hash, []).append(fut)
+        else:
+            fut.set_exception(ChainError(f"unknown transaction {tx_hash}"))
+        return fut
+
+    def fail_waiters(self, error: Exception) -> None:
+        """The chain stopped: every waiter fails with `error`."""
+        for futures in self._waiters.values():
+            for fut in futures:
+                if not fut.done():
+                    fut.set_exception(error)
+        self._waiters.clear()
+
+    def _record(self, result: TxResult) -> None:
+        self._txs[result.tx_hash] = result
+        self.pending.discard(result.tx_hash)
+        for fut in self._waiters.pop(result.tx_hash, []):
+            if not fut.done():
+                fut.set_result(result)
+
+    def _index_event(self, log: IndexedLog) -> None:
+        from eth_abi.abi import decode
+
+        name = self.events.event_name(log.topics[0]) if log.topics else None
+        address = log.address.lower()
+        if (name == "PermitNonceUsed" and address == PERMIT2_ADDRESS.lower()) or (
+            name == "AuthorizationUsed" and address == DEVNET_OPG.lower()
+        ):
+            owner = "0x" + log.topics[1][-40:]
+            self._nonces[(owner.lower(), int(log.topics[2], 16))] = log.tx_hash
+        elif name == "BatchSettled" and address == DEVNET_SETTLEMENT.lower():
+            count, ts = decode(["uint256", "uint256"], from_hex(log.data))
+            self._batches[from_hex(log.topics[1])] = (int(count), int(ts), log.tx_hash)
+        elif name == "IndividualSettled" and address == DEVNET_SETTLEMENT.lower():
+            sig_hash, tee_ts, signature = decode(
+                ["bytes32", "uint256", "bytes"], from_hex(log.data)
+            )
+            self._individual.append(
+                IndividualSettled(
+                    tx_hash=log.tx_hash,
+                    block_number=log.block_number,
+                    tee_id=log.topics[1],
+                    request_hash=log.topics[2],
+                    output_hash=log.topics[3],
+                    signature_hash=hex0x(sig_hash),
+                    tee_timestamp=int(tee_ts),
+                    signature=hex0x(signature),
+                )
+            )
+
+    # -- lookups (any thread) ----------------------------------------------------------
+
+    def find_settlement(self, *, payer: str, nonce: int) -> TxResult | None:
+        """The mined transaction that consumed `payer`'s Permit2 (or EIP-3009) nonce, if seen."""
+        tx_hash = self._nonces.get((payer.lower(), int(nonce)))
+        return self._txs.get(tx_hash) if tx_hash else None
+
+    def logs_of(self, tx_hash: str) -> list[IndexedLog]:
+        """The indexed logs a mined transaction emitted."""
+        result = self._txs.get(tx_hash.lower())
+        if result is None:
+            return []
+        return [
+            log
+            for log in self._logs_by_block.get(result.block_number, ())
+            if log.tx_hash == result.tx_hash
+        ]
+
+    def batch_roots(self) -> dict[str, tuple[int, int, str]]:
+        """Every batch root posted so far: root → (count, timestamp, tx hash)."""
+        return {hex0x(root): info for root, info in self._batches.items()}
+
+    def individual_settlements(self) -> list[IndividualSettled]:
+        """Every `IndividualSettled` event so far, decoded, oldest first."""
+        return list(self._individual)
+
+    def block_number_of(self, block_hash: str) -> int | None:
+        """The number of an indexed block, by its hash."""
+        wanted = block_hash.lower()
+        return next((n for n, h in self._block_hashes.items() if h == wanted), None)
+
+    def logs(
+        self,
+        start: int,
+        end: int,
+        addresses: set[str] | None = None,
+        topics: list[set[str] | None] | None = None,
+    ) -> Iterator[IndexedLog]:
+        """Logs of blocks `start..end` by lower-case address and topic filters (eth_getLogs rules)."""
+        for number in range(start, end + 1):
+            for log in self._logs_by_block.get(number, ()):
+                if addresses is not None and log.address.lower() not in addresses:
+                    continue
+                if any(
+                    want is not None and (i >= len(log.topics) or log.topics[i] not in want)
+                    for i, want in enumerate(topics or [])
+                ):
+                    continue
+                yield log

@@ -1,0 +1,477 @@
+"""The devnet's EVM node: a py-evm (or JSON-RPC) backend, its one worker thread, its miner.
+
+The default backend is py-evm in-process; `rpc_url=` uses any JSON-RPC node instead
+(anvil: genesis is written with `anvil_setCode` / `anvil_setStorageAt`).
+
+py-evm is neither thread-safe nor fast, so all chain access runs on ONE worker thread;
+`run()` / `run_sync()` hand a function `(Web3) -> T` to it. Two py-evm pitfalls are
+designed around (see reference/devnet-chain.md):
+
+* Timestamps: a block's timestamp must exceed its parent's, so more than one block a
+  second runs the chain clock ahead of the wall clock. Transactions sent through this
+  class are batched: a block is sealed as soon as the chain clock is at most
+  `max_drift` seconds ahead, otherwise when it is; every transaction queued meanwhile
+  joins that block. An idle chain's pending block is re-stamped to the wall clock
+  before use, so the chain never lags behind it either.
+* `eth_getLogs` from block 0 is O(N²) on eth-tester: every sealed block is handed to
+  the `ChainIndex` instead (indexer.py), which answers log queries.
+
+The py-evm objects (`PyEVMBackend`, its `chain`) are untyped and stay behind
+`self._pyevm`; web3's stubs want types the devnet never has at hand, so `w3` calls go
+through `checksum()` addresses and `Any`-typed call arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from og_chat.sdk.addresses import DEVNET_KEYS, DEVNET_OPERATOR, DEVNET_OPERATOR_KEY, ZERO_ADDRESS
+from og_chat.sdk.errors import ChainError
+from og_chat.sdk.eth import checksum, from_hex, hex0x, web3_http
+
+from .contracts import EventTable, abi
+from .genesis import CONTRACT_ADDRESSES, genesis_alloc
+from .indexer import ChainIndex, IndexedLog, TxResult
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+T = TypeVar("T")
+
+MAX_FEE_PER_GAS = 50 * 10**9
+PRIORITY_FEE_PER_GAS = 10**9
+DEFAULT_MAX_DRIFT = 30
+"""Seconds the chain clock may run ahead of the wall clock before blocks are paced."""
+RECEIPT_TIMEOUT = 30.0
+CALL_GAS = 2_000_000
+"""Gas of a `simulate()` call unless the caller says otherwise."""
+BlockId = int | str
+"""A block number or a tag (`latest`, `pending`, `earliest`, `safe`, `finalized`)."""
+
+
+class ChainRevert(ChainError):
+    """A call or transaction reverted; `reason` is the revert string or custom error name."""
+
+    def __init__(self, reason: str, *, data: str = "", tx_hash: str = "") -> None:
+        self.reason = reason
+        self.data = data
+        self.tx_hash = tx_hash
+        super().__init__(
+            f"the devnet chain reverted: {reason}",
+            hint="the transaction was not applied; the reason names the failed check",
+        )
+
+
+class RpcError(ChainError):
+    """A JSON-RPC error answer: `code`, `message` and optional `data`, as the wire has them."""
+
+    def __init__(self, code: int, message: str, data: str | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.data = data
+        super().__init__(f"JSON-RPC error {code}: {message}")
+
+    def rpc(self) -> dict[str, Any]:
+        """The JSON-RPC `error` object."""
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            out["data"] = self.data
+        return out
+
+
+class Node:
+    """A running EVM with the devnet's genesis, its worker thread and its block index.
+
+    Build it with `Node(...)` and `boot()` (Chain.start does both); stop it with `stop()`.
+    All methods are safe to call from any thread or event loop; the EVM itself only runs
+    on the worker thread.
+    """
+
+    chain_id: int
+
+    def __init__(self, *, rpc_url: str | None, max_drift: int) -> None:
+        # The constructor only sets fields; boot() starts the EVM.
+        self.rpc_url = rpc_url
+        self.max_drift = max_drift
+        self.events = EventTable()
+        self.index = ChainIndex(self.events)
+        self._executor = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="og-devnet-chain")
+        self._worker: threading.Thread | None = None
+        self._stopped = False
+        self._w3: Web3 | None = None
+        self._pyevm: Any = None
+        """eth-tester's PyEVMBackend (None on the JSON-RPC backend); untyped upstream."""
+        self._tester: Any = None
+        self._contracts: dict[str, Any] = {}
+        self._mine_scheduled = False
+        self._timer: threading.Timer | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def boot(self, fund: Sequence[tuple[str, int]] = ()) -> None:
+        """Blocking: genesis with every contract placed and every account funded (`fund`: more OPG)."""
+        try:
+            self._executor.submit(self._boot, list(fund)).result()
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            raise
+
+    def _boot(self, fund: list[tuple[str, int]]) -> None:
+        self._worker = threading.current_thread()
+        w3 = self._boot_pyevm(fund) if self.rpc_url is None else self._boot_rpc(self.rpc_url, fund)
+        self._w3 = w3
+        self.chain_id = int(w3.eth.chain_id)
+        for name, address in CONTRACT_ADDRESSES.items():
+            self._contracts[name] = self.eth.contract(address=address, abi=abi(name))
+
+    def _boot_pyevm(self, fund: list[tuple[str, int]]) -> Web3:
+        from eth_keys.main import KeyAPI
+        from eth_tester import EthereumTester, PyEVMBackend
+        from web3 import EthereumTesterProvider, Web3
+
+        state = {from_hex(address): account for address, account in genesis_alloc(fund).items()}
+        backend = PyEVMBackend(genesis_state=state)
+        keys = KeyAPI()
+        backend.account_keys = tuple(
+            keys.PrivateKey(from_hex(k)) for k in (*DEVNET_KEYS, DEVNET_OPERATOR_KEY)
+        )
+        self._pyevm = backend
+        self._tester = EthereumTester(backend=backend, auto_mine_transactions=True)
+        return Web3(EthereumTesterProvider(ethereum_tester=self._tester))
+
+    def _boot_rpc(self, url: str, fund: list[tuple[str, int]]) -> Web3:
+        w3 = web3_http(url, timeout=30)
+        request: Any = w3.provider.make_request
+        for address, account in genesis_alloc(fund).items():
+            request("anvil_setBalance", [address, hex(account["balance"])])
+            request("anvil_setNonce", [address, hex(account["nonce"])])
+            if account["code"]:
+                request("anvil_setCode", [address, hex0x(account["code"])])
+            for slot, value in account["storage"].items():
+                request(
+                    "anvil_setStorageAt", [address, hex(slot), hex0x(value.to_bytes(32, "big"))]
+                )
+        self.index.head = int(w3.eth.block_number)
+        return w3
+
+    def stop(self) -> None:
+        """Stop the worker thread; pending waiters fail with ChainError. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._timer is not None:
+            self._timer.cancel()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self.index.fail_waiters(
+            ChainError("the devnet chain stopped before the transaction was mined")
+        )
+
+    @property
+    def is_pyevm(self) -> bool:
+        """True for the in-process py-evm backend, False for a JSON-RPC node."""
+        return self._pyevm is not None
+
+    # -- worker access ---------------------------------------------------------------
+
+    def on_worker(self) -> bool:
+        """True on the chain's worker thread (where a job may touch the EVM directly)."""
+        return threading.current_thread() is self._worker
+
+    def submit(self, fn: Callable[[], T]) -> cf.Future[T]:
+        """Queue `fn()` on the worker thread; the future holds its result."""
+        if self._stopped:
+            raise ChainError("the devnet chain is stopped", hint="start a new Chain")
+        return self._executor.submit(self._job, fn)
+
+    def _job(self, fn: Callable[[], T]) -> T:
+        self._refresh_pending_timestamp()
+        try:
+            return fn()
+        finally:
+            self._after_job()
+
+    async def run(self, fn: Callable[[Web3], T]) -> T:
+        """Run `fn(w3)` on the chain thread; awaitable from any event loop.
+
+        Inside `fn`, do not wait for a receipt of a transaction sent with
+        `send_raw_transaction`: blocks are sealed after `fn` returns. Use
+        `send_raw_transaction()` / `wait_for_tx()` of this class instead.
+        """
+        w3 = self.w3
+        return await asyncio.wrap_future(self.submit(lambda: fn(w3)))
+
+    def run_sync(self, fn: Callable[[Web3], T]) -> T:
+        """Run `fn(w3)` on the chain thread and block until it returns."""
+        w3 = self.w3
+        if self.on_worker():
+            return fn(w3)
+        return self.submit(lambda: fn(w3)).result()
+
+    @property
+    def w3(self) -> Web3:
+        """The chain's Web3; only use it inside `run()` / `run_sync()`."""
+        assert self._w3 is not None, "Node.boot() first"
+        return self._w3
+
+    @property
+    def eth(self) -> Any:
+        """`w3.eth`, Any-typed: the devnet's one seam to web3's stubs.
+
+        They want NewTypes (ChecksumAddress, BlockIdentifier, TxParams) that addresses,
+        tags and transactions read from JSON-RPC never are. Worker thread only.
+        """
+        return self.w3.eth
+
+    def contract(self, name: str) -> Any:
+        """The web3 contract object of a devnet contract (`OPGToken`, `Permit2`, …)."""
+        return self._contracts[name]
+
+    # -- clock and mining --------------------------------------------------------------
+
+    def chain_time(self) -> int:
+        """The timestamp the next block will carry (py-evm), or the wall clock (RPC)."""
+        if self._pyevm is not None:
+            return max(int(self._pyevm.chain.header.timestamp), int(time.time()))
+        return int(time.time())
+
+    def _refresh_pending_timestamp(self) -> None:
+        """Re-stamp an empty pending block to now, so an idle chain does not lag the wall clock."""
+        if self._pyevm is None or self.index.pending:
+            return
+        chain = self._pyevm.chain
+        now = int(time.time())
+        if chain.header.timestamp < now and not chain.get_block().transactions:
+            chain.header = chain.header.copy(timestamp=now)
+
+    def _after_job(self) -> None:
+        if self._pyevm is None:
+            return
+        head = int(self._pyevm.chain.header.block_number) - 1
+        for number in range(self.index.head + 1, head + 1):
+            self._index_block(number)
+
+    def _schedule_mine(self) -> None:
+        if self._mine_scheduled or self._stopped:
+            return
+        self._mine_scheduled = True
+        delay = int(self._pyevm.chain.header.timestamp) - time.time() - self.max_drift
+        if delay <= 0:
+            # Queued behind whatever is already waiting for the worker, so concurrent
+            # senders share this block.
+            self._executor.submit(self._mine)
+        else:
+            self._timer = threading.Timer(delay, self._mine_from_timer)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _mine_from_timer(self) -> None:
+        if not self._stopped:
+            with contextlib.suppress(RuntimeError):  # shut down in between
+                self._executor.submit(self._mine)
+
+    def _mine(self) -> None:
+        self._mine_scheduled = False
+        if not self.index.pending:
+            return
+        if self._pyevm.chain.get_block().transactions:
+            self._tester.mine_blocks(1)
+        self._after_job()
+
+    def _index_block(self, number: int) -> None:
+        """Hand one sealed py-evm block to the index: tx results and logs."""
+        chain = self._pyevm.chain
+        block = chain.get_canonical_block_by_number(number)
+        block_hash = hex0x(block.hash)
+        receipts = block.get_receipts(chain.chaindb)
+        mined: list[tuple[TxResult, list[IndexedLog]]] = []
+        log_index = 0
+        previous_gas = 0
+        for tx_index, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
+            tx_hash = hex0x(tx.hash)
+            status = 1 if receipt.state_root == b"\x01" else 0
+            result = TxResult(tx_hash, status, number, receipt.gas_used - previous_gas)
+            previous_gas = receipt.gas_used
+            logs = []
+            for log in receipt.logs:
+                logs.append(
+                    IndexedLog(
+                        block_number=number,
+                        block_hash=block_hash,
+                        tx_hash=tx_hash,
+                        tx_index=tx_index,
+                        log_index=log_index,
+                        address=checksum(log.address),
+                        topics=tuple(hex0x(t.to_bytes(32, "big")) for t in log.topics),
+                        data=hex0x(log.data),
+                    )
+                )
+                log_index += 1
+            mined.append((result, logs))
+        self.index.add_block(number, block_hash, mined)
+
+    # -- transactions ------------------------------------------------------------------
+
+    def queue_raw(self, raw: bytes) -> tuple[str, cf.Future[TxResult]]:
+        """Worker: add a signed transaction to the pending block; the future resolves when mined.
+
+        RpcError(-32000) when the node refuses it (bad nonce, funds, chain id, …).
+        """
+        if self._pyevm is None:
+            w3 = self.w3
+            try:
+                tx_hash = hex0x(w3.eth.send_raw_transaction(raw))
+                receipt = self.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT)
+            except Exception as exc:
+                raise RpcError(-32000, str(exc)) from None
+            fut: cf.Future[TxResult] = cf.Future()
+            fut.set_result(self.index.add_receipt(receipt))
+            return tx_hash, fut
+        try:
+            tx_hash = hex0x(self._pyevm.send_raw_transaction(raw))
+        except Exception as exc:  # py-evm ValidationError: bad nonce, funds, chain id, …
+            raise RpcError(-32000, f"transaction rejected: {exc}") from None
+        fut = self.index.expect(tx_hash)
+        self._schedule_mine()
+        return tx_hash, fut
+
+    @property
+    def mined_timeout(self) -> float:
+        """How long a sent transaction may take to be mined, pacing included."""
+        return RECEIPT_TIMEOUT + self.max_drift
+
+    async def mined(self, fut: cf.Future[TxResult]) -> TxResult:
+        """Await a `queue_raw` future from an event loop, within `mined_timeout`."""
+        return await asyncio.wait_for(asyncio.wrap_future(fut), self.mined_timeout)
+
+    async def send_raw_transaction(self, raw: bytes) -> TxResult:
+        """Broadcast a signed transaction and wait until it is mined (status may be 0)."""
+        _, fut = await asyncio.wrap_future(self.submit(lambda: self.queue_raw(raw)))
+        return await self.mined(fut)
+
+    def send_raw_transaction_sync(self, raw: bytes) -> TxResult:
+        """Blocking `send_raw_transaction`."""
+        _, fut = self.submit(lambda: self.queue_raw(raw)).result()
+        try:
+            return fut.result(timeout=self.mined_timeout)
+        except cf.TimeoutError:
+            raise ChainError("the devnet chain did not mine the transaction in time") from None
+
+    async def wait_for_tx(self, tx_hash: str) -> TxResult:
+        """Wait until a transaction sent to this chain is mined."""
+        wanted = tx_hash.lower()
+        fut = await asyncio.wrap_future(self.submit(lambda: self.index.watch(wanted)))
+        return await self.mined(fut)
+
+    # -- state reads (worker) --------------------------------------------------------------
+
+    def code_size(self, address: str) -> int:
+        """Worker: bytes of code at `address` on the pending state."""
+        if self._pyevm is not None:
+            state = self._pyevm.chain.get_vm().state
+            return len(state.get_code(from_hex(address)))
+        return len(self.eth.get_code(checksum(address)))
+
+    def pending_nonce(self, address: str) -> int:
+        """Worker: the next nonce of `address`, counting transactions not mined yet."""
+        if self._pyevm is not None:
+            state = self._pyevm.chain.get_vm().state
+            return int(state.get_nonce(from_hex(address)))
+        return int(self.eth.get_transaction_count(checksum(address), "pending"))
+
+    def simulate(
+        self,
+        to: str | None,
+        data: bytes,
+        *,
+        sender: str | None = DEVNET_OPERATOR,
+        value: int = 0,
+        gas: int = CALL_GAS,
+        block: BlockId = "pending",
+    ) -> bytes:
+        """Worker: `eth_call`, on the pending block by default; ChainRevert with the decoded reason.
+
+        On py-evm this runs the EVM directly (no web3 round trip) and keeps the raw revert
+        data, which eth-tester would flatten to a string. The sender's balance is topped up
+        inside the throw-away state, so a call from an empty address still runs.
+        """
+        if self._pyevm is None:
+            return self._node_call(to, data, sender=sender, value=value, gas=gas, block=block)
+        from eth_tester.backends.pyevm.main import EVMSpoofTransaction, _get_vm_for_block_number
+
+        frm = from_hex(sender or ZERO_ADDRESS)
+        tx = {
+            "from": frm,
+            "to": from_hex(to) if to else b"",
+            "data": data,
+            "gas": gas,
+            "value": value,
+        }
+        try:
+            unsigned = self._pyevm._get_normalized_and_unsigned_evm_transaction(tx, block)
+            vm = _get_vm_for_block_number(self._pyevm.chain, block)
+        except Exception as exc:
+            raise RpcError(-32602, f"cannot build the call: {exc}") from None
+        state = vm.state
+        snapshot = state.snapshot()
+        try:
+            state.set_balance(frm, state.get_balance(frm) + gas * MAX_FEE_PER_GAS + value)
+            computation = state.apply_transaction(EVMSpoofTransaction(unsigned, from_=frm))
+        except Exception as exc:
+            raise RpcError(-32000, f"call failed: {exc}") from None
+        finally:
+            state.revert(snapshot)
+        if computation.is_error:
+            err = computation._error
+            raw = err.args[0] if err.args and isinstance(err.args[0], bytes) else b""
+            reason = self.events.revert_reason(raw) if raw else str(err) or type(err).__name__
+            raise ChainRevert(reason, data=hex0x(raw))
+        return bytes(computation.output)
+
+    def _node_call(
+        self,
+        to: str | None,
+        data: bytes,
+        *,
+        sender: str | None,
+        value: int,
+        gas: int,
+        block: BlockId,
+    ) -> bytes:
+        from web3.exceptions import ContractCustomError, ContractLogicError
+
+        tx: dict[str, Any] = {"to": to, "data": data, "value": value, "gas": gas}
+        if sender:
+            tx["from"] = sender
+        try:
+            return bytes(self.eth.call(tx, block))
+        except (ContractLogicError, ContractCustomError) as exc:
+            raw = _revert_data(exc)
+            reason = self.events.revert_reason(raw) if raw else str(exc.message or exc)
+            raise ChainRevert(reason, data=hex0x(raw)) from None
+
+    def passthrough(self, method: str, params: list[Any]) -> Any:
+        """Worker, JSON-RPC backend only: forward a call the devnet does not answer itself."""
+        request: Any = self.w3.provider.make_request
+        response = request(method, params)
+        if "error" in response:
+            err = response["error"]
+            raise RpcError(int(err.get("code", -32000)), str(err.get("message")), err.get("data"))
+        return response.get("result")
+
+
+def _revert_data(exc: Exception) -> bytes:
+    data = getattr(exc, "data", None)
+    if isinstance(data, bytes | bytearray):
+        return bytes(data)
+    if isinstance(data, str) and data.startswith("0x"):
+        try:
+            return from_hex(data)
+        except ValueError:
+            return b""
+    return b""
