@@ -86,6 +86,7 @@ class Devnet:
         host: str = "127.0.0.1",
         port: int = 0,
         rpc_url: str | None = None,
+        chain_id: int | None = None,
         upstream: str | None = None,
         upstream_model: str | None = None,
         tokens_per_second: float = DEFAULT_TOKENS_PER_SECOND,
@@ -102,7 +103,9 @@ class Devnet:
 
         `fund` takes addresses or `(address, opg_base_units)` pairs to credit
         besides the ten standard test accounts. `session_cap` (base units)
-        defaults to the live gateway's 0.1 OPG.
+        defaults to the live gateway's 0.1 OPG. `chain_id` runs the chain as that
+        id; 8453 makes a twin of Base mainnet (OPG at Base's address) that the
+        official SDK pays unchanged.
         """
         say = on_progress or (lambda _msg: None)
         self = cls()
@@ -121,7 +124,7 @@ class Devnet:
 
         def boot_chain() -> None:
             try:
-                booted.append(Chain.start(rpc_url=rpc_url, fund=genesis_fund))
+                booted.append(Chain.start(rpc_url=rpc_url, fund=genesis_fund, chain_id=chain_id))
             except BaseException as exc:  # re-raised on the caller's thread below
                 failed.append(exc)
 
@@ -179,6 +182,11 @@ class Devnet:
             raise
         say(f"gateway listening on {self.url}")
         return self
+
+    @property
+    def tls(self) -> bool:
+        """True when the gateway (and its `/rpc`) serve HTTPS with the registered certificate."""
+        return self.url.startswith("https://")
 
     async def _serve(
         self, app: web.Application, host: str, port: int, tls: bool, say: Callable[[str], None]
@@ -293,11 +301,28 @@ def _fund_arg(text: str) -> tuple[str, int]:
     return address, int(opg * 10**18)
 
 
+def _chain_id_arg(text: str) -> int:
+    """A positive chain id (EIP-155 ids fit in 64 bits on every client)."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a chain id") from None
+    if not 0 < value < 2**63:
+        raise argparse.ArgumentTypeError("a chain id is a positive 64-bit integer")
+    return value
+
+
 def add_devnet_arguments(parser: argparse.ArgumentParser) -> None:
     """The `og-chat devnet` options."""
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=8402, help="port (0 = any free port)")
     parser.add_argument("--rpc-url", help="use this JSON-RPC chain (e.g. anvil) instead of py-evm")
+    parser.add_argument(
+        "--chain-id",
+        type=_chain_id_arg,
+        default=None,
+        help="run the chain as this id; 8453 is a twin of Base mainnet for the official SDK",
+    )
     parser.add_argument(
         "--upstream", help="answer with this OpenAI-compatible server (Ollama, vLLM…)"
     )
@@ -353,6 +378,7 @@ def run_devnet_command(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             rpc_url=args.rpc_url,
+            chain_id=getattr(args, "chain_id", None),
             upstream=args.upstream,
             upstream_model=getattr(args, "upstream_model", None),
             tokens_per_second=args.tokens_per_second,
