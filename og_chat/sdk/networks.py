@@ -12,6 +12,7 @@ from typing import Any
 
 from . import embedded
 from .addresses import (
+    DEVNET_KEYS,
     EXACT_PERMIT2_PROXY,
     MAINNET_BASE_RPC,
     MAINNET_CHAIN_ID,
@@ -29,12 +30,13 @@ ONE_OPG = 10**OPG_DECIMALS
 PUBLIC_CHAIN_IDS = frozenset(
     {1, 10, 56, 137, 8453, 42161, 43114, 42220, 4689, 1329, 84532, 11155111, 43113, 80002, 10143}
 )
-"""Chains with real value (or public testnets): a devnet may never claim one.
+"""Chains with real value (or public testnets): only a devnet's published test keys sign for
+a devnet that names one (`require_test_key`).
 
-A devnet's profile comes from its own `/devnet` document; refusing these ids means
-that a hostile "devnet" cannot make the client sign an authorization or an
-`approve` that would be valid on a real network (EIP-712 and EIP-155 both bind
-the chain id).
+A devnet's profile comes from its own `/devnet` document; a user's key must never sign
+an authorization or an `approve` that would be valid on a real network (EIP-712 and
+EIP-155 both bind the chain id). `og-chat devnet --chain-id 8453` (a twin of Base
+mainnet for the official SDK) is such a devnet.
 """
 DEVNET_DOCUMENT_TIMEOUT = 10.0
 """Seconds to wait for a devnet's `/devnet` document."""
@@ -92,15 +94,6 @@ def mainnet_profile() -> NetworkProfile:
 def devnet_profile(doc: dict[str, Any], base_url: str) -> NetworkProfile:
     """Build the devnet profile from its `GET /devnet` document."""
     try:
-        chain_id = int(doc["chain_id"])
-    except (KeyError, TypeError, ValueError):
-        chain_id = -1
-    if chain_id in PUBLIC_CHAIN_IDS:
-        raise ConfigurationError(
-            f"{base_url} calls itself a devnet but names chain {chain_id}, a public network",
-            hint="refusing to sign anything for it; point OG_DEVNET_URL at an og-chat devnet",
-        )
-    try:
         contracts = doc["contracts"]
         token = doc.get("token", {})
         return NetworkProfile(
@@ -123,6 +116,24 @@ def devnet_profile(doc: dict[str, Any], base_url: str) -> NetworkProfile:
             f"the devnet at {base_url} sent an unreadable /devnet document ({exc})",
             hint="is OG_DEVNET_URL pointing at an og-chat devnet?",
         ) from None
+
+
+def require_test_key(profile: NetworkProfile, private_key: str) -> None:
+    """Refuse a user's key for a devnet that names a public chain (its published keys only).
+
+    Such a devnet (the mainnet twin, or a hostile server) would have that key sign what
+    is valid on the real network; the devnet's test keys are public, so nothing is lost.
+    """
+    if profile.name != "devnet" or profile.chain_id not in PUBLIC_CHAIN_IDS:
+        return
+    if "0x" + private_key.lower().removeprefix("0x") in DEVNET_KEYS:
+        return
+    url = profile.gateway_url or profile.rpc_url
+    raise ConfigurationError(
+        f"{url} calls itself a devnet but names chain {profile.chain_id}, a public network: "
+        "only its published test keys may sign for it, and nothing was signed",
+        hint="use one of the devnet's test keys (`og-chat devnet` lists them) or another devnet",
+    )
 
 
 @dataclass(frozen=True)
