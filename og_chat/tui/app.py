@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from og_chat.app.sanitize import neutralize
-from og_chat.sdk.errors import ConfigurationError
+from og_chat.sdk.errors import ConfigurationError, OGError
 from og_chat.sdk.models import CATALOGUE, resolve_model
 from og_chat.sdk.types import Receipt
 
@@ -47,6 +47,7 @@ from .screens.sessions import SessionsScreen
 from .screens.settings import SettingsScreen
 from .screens.wallet import WalletScreen
 from .themes import BUNDLED_THEMES, load_themes
+from .widgets.conversation import error_message
 
 if TYPE_CHECKING:
     from .host import Host
@@ -58,6 +59,8 @@ DEFAULT_MODEL = "anthropic/claude-haiku-4-5"
 DEFAULT_MODE = "batch"
 """Likewise for the settlement mode."""
 DEFAULT_THEME = "opengradient"
+RESTART_HINT = "check the network settings (F9) and restart og-chat"
+"""What to do when the runtime failed to open for a reason that carries no hint."""
 
 
 def valid_model(model: str | None) -> str:
@@ -126,7 +129,7 @@ class OGChatApp(App[None]):
         self.set_reactive(OGChatApp.mode, mode or DEFAULT_MODE)
         self.backend = Backend(network=network, devnet_url=devnet_url, mode=mode)
         self._backend_done = asyncio.Event()
-        self._backend_error: str | None = None
+        self._backend_failure: BackendFailed | None = None
         self.main_screen: MainScreen | None = None
 
     @property
@@ -213,8 +216,9 @@ class OGChatApp(App[None]):
         try:
             await self.backend.open(on_progress=lambda text: self._to_main(BackendProgress(text)))
         except Exception as error:
-            self._backend_error = f"could not start: {error}"
-            self._to_main(BackendFailed(self._backend_error))
+            hint = error.hint if isinstance(error, OGError) and error.hint else RESTART_HINT
+            self._backend_failure = BackendFailed(f"could not start: {error_message(error)}", hint)
+            self._to_main(self._backend_failure)
             raise
         finally:
             self._backend_done.set()
@@ -229,9 +233,10 @@ class OGChatApp(App[None]):
         """Wait until the runtime is open; raise if it failed to open."""
         await self._backend_done.wait()
         if not self.backend.ready:
+            failure = self._backend_failure
             raise ConfigurationError(
-                self._backend_error or "the runtime is not available",
-                hint="check the network settings (F9) and restart og-chat",
+                failure.text if failure else "the runtime is not available",
+                hint=failure.hint if failure else RESTART_HINT,
             )
 
     @work(exclusive=True, group="wallet", exit_on_error=False, description="Reading balances")

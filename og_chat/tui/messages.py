@@ -39,9 +39,10 @@ class BackendReady(Message):
 
 @dataclass
 class BackendFailed(Message):
-    """The runtime could not open; `text` says why and what to do."""
+    """The runtime could not open: `text` says why, `hint` what to do."""
 
     text: str
+    hint: str = ""
 
 
 @dataclass

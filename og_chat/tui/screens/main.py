@@ -171,7 +171,8 @@ class MainScreen(Screen[None]):
         header = self.query_one(StatusHeader)
         header.status = "offline"
         header.status_ok = False
-        self.run_worker(self._conversation.add(ErrorNotice(message.text)), group="ui")
+        notice = ErrorNotice(message.text, message.hint)
+        self.run_worker(self._conversation.add(notice), group="ui")
 
     def on_wallet_updated(self, message: WalletUpdated) -> None:
         self.query_one(StatusHeader).wallet = message.wallet
