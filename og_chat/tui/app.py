@@ -177,17 +177,17 @@ class OGChatApp(App[None]):
             self.register_theme(theme)
         for problem in problems:
             self.notify(neutralize(problem), title="theme file skipped", severity="warning")
-        wanted = local.theme or DEFAULT_THEME
+        wanted = local.config.theme or DEFAULT_THEME
         self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
         self.local_ready = True
         self.apply_keymap(local.keymap)
         choices = self.choices  # the config fills in only what the command line left open
-        if not choices.network and local.network:
-            self.requested_network = local.network
+        if not choices.network and local.config.network:
+            self.requested_network = local.config.network
         if not choices.model:
-            self.model = valid_model(local.model)
+            self.model = valid_model(local.config.model)
         if not choices.mode:
-            self.mode = local.mode
+            self.mode = local.config.settlement_mode
         if self.main_screen is not None:
             self.main_screen.restore_draft(draft)
         self.backend.config = local.config
@@ -200,7 +200,7 @@ class OGChatApp(App[None]):
             self.set_keymap(dict(keymap))
 
     def watch_theme(self, theme: str) -> None:
-        if self.local_ready and self.local.theme != theme:
+        if self.local_ready and self.local.config.theme != theme:
             self.local.set_theme(theme)
 
     # -- backend ---------------------------------------------------------------

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.types import Receipt, StreamChunk
+from og_chat.store.receipts import ReceiptStore
 
 from . import deferred
 from .amounts import opg
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # loaded after the first frame (deferred.py)
     from og_chat.app.runtime import Runtime
     from og_chat.store.config import Config
-    from og_chat.store.receipts import ReceiptStore
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
-"""What screens and widgets need from the App: the `Host` protocol.
+"""What screens need from the App: the `Host` protocol, and the screen bases that use it.
 
-Screens know the App only through this protocol (`app: HostApp` on each screen types
-`self.app`), never through `OGChatApp` itself, so the App can import every screen and no
-screen imports the App. The App satisfies `Host` structurally; `app.py` checks it for mypy.
+Screens know the App only through this protocol (`HostScreen` and `HostModal` type
+`self.app` as `HostApp`: Textual's App plus `Host`), never through `OGChatApp` itself, so
+the App can import every screen and no screen imports the App. The App satisfies `Host`
+structurally; `app.py` checks it for mypy.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
 
 from og_chat.sdk.types import Receipt
@@ -81,3 +83,17 @@ if TYPE_CHECKING:
 
     class HostApp(App[None], Host):
         """Textual's App plus the Host protocol: the type a screen gives `self.app`."""
+
+
+class HostScreen(Screen[None]):
+    """A full screen of og-chat: `self.app` is the Host."""
+
+    if TYPE_CHECKING:
+        app: HostApp
+
+
+class HostModal(ModalScreen[None]):
+    """A modal screen of og-chat over the chat: `self.app` is the Host."""
+
+    if TYPE_CHECKING:
+        app: HostApp

@@ -27,6 +27,7 @@ Owner = Literal[
     "wallet",
     "settings",
     "compare",
+    "table",
     "ask",
     "confirm",
 ]
@@ -54,7 +55,8 @@ class Key:
     palette: bool = True
     """Offered in the command palette (main-screen keys only)."""
     listed: bool = True
-    """In the settings screen's and the README's key table (dialog answers are not)."""
+    """In the settings screen's and the README's key table (dialog answers and the receipt
+    table's cursor keys are not: they stay the same everywhere)."""
 
     def binding(self) -> Binding:
         """The Textual binding for this row."""
@@ -159,6 +161,20 @@ KEYS: tuple[Key, ...] = (
         "Stop the answers if they are streaming, else go back to the chat."),
     Key("compare", "compare.models", "f2", "focus_models", "Models",
         "Choose which models to compare (Enter toggles)."),
+    Key("table", "table.up", "up,k", "cursor(-1)", "Up", "Move to the row above.",
+        show=False, listed=False),
+    Key("table", "table.down", "down,j", "cursor(1)", "Down", "Move to the row below.",
+        show=False, listed=False),
+    Key("table", "table.page_up", "pageup", "page(-1)", "Page up", "Move up a page of rows.",
+        show=False, listed=False),
+    Key("table", "table.page_down", "pagedown", "page(1)", "Page down",
+        "Move down a page of rows.", show=False, listed=False),
+    Key("table", "table.first", "home,g", "jump(0)", "First", "Move to the first row.",
+        show=False, listed=False),
+    Key("table", "table.last", "end,G", "jump(-1)", "Last", "Move to the last row.",
+        show=False, listed=False),
+    Key("table", "table.select", "enter", "select", "Details", "Open the highlighted row.",
+        listed=False),
     Key("ask", "dialog.cancel", "escape", "dismiss(None)", "Cancel",
         "Close without changing anything.", listed=False),
     Key("confirm", "dialog.no", "escape,n", "dismiss(False)", "No", "Do not do it.",

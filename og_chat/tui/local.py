@@ -42,22 +42,6 @@ class LocalState:
         self.config = load_config()
 
     @property
-    def network(self) -> str | None:
-        return self.config.network
-
-    @property
-    def model(self) -> str:
-        return self.config.model
-
-    @property
-    def mode(self) -> str:
-        return self.config.settlement_mode
-
-    @property
-    def theme(self) -> str:
-        return self.config.theme
-
-    @property
     def keymap(self) -> dict[str, str]:
         return dict(self.config.keymap)
 

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from og_chat.app.sanitize import neutralize
 
+from ..host import HostModal
 from ..keymap import bindings
 from ..widgets.key_footer import KeyFooter
-
-if TYPE_CHECKING:
-    from ..host import HostApp
 
 
 def _preview(block: str, index: int) -> Content:
@@ -29,13 +26,10 @@ def _preview(block: str, index: int) -> Content:
     return Content.assemble((f"{index + 1}. ", "bold"), head, (more, "dim"))
 
 
-class CodeBlocksScreen(ModalScreen[None]):
+class CodeBlocksScreen(HostModal):
     """Copy (OSC 52) or save a code block; saving works on every terminal."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("code")
-
-    if TYPE_CHECKING:
-        app: HostApp
 
     def __init__(self, blocks: list[str]) -> None:
         super().__init__()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -19,14 +18,12 @@ from og_chat.sdk.models import CATALOGUE, PROVIDERS, models_by_provider, resolve
 
 from ..amounts import cost_of, show_opg
 from ..chat import new_conversation_id
+from ..host import HostScreen
 from ..keymap import bindings
 from ..widgets.conversation import ThrottledStream, error_message
 from ..widgets.key_footer import KeyFooter
 from ..widgets.model_picker import step_provider
 from ..widgets.streamed_markdown import StreamedMarkdown
-
-if TYPE_CHECKING:
-    from ..host import HostApp
 
 MAX_MODELS = 4
 
@@ -64,15 +61,12 @@ class CompareColumn(Vertical):
         self.query_one(".stats", Static).update(Content(text))
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(HostScreen):
     """Pick 2–4 models on the left, type a prompt, and watch them race."""
 
     CSS_PATH = "compare.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("compare")
-
-    if TYPE_CHECKING:
-        app: HostApp
 
     def __init__(self, model: str) -> None:
         """Start from `model` and the closest models of the next providers."""

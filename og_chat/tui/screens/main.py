@@ -6,13 +6,12 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.timer import Timer
 
 from og_chat.app.tools import TOOL_SCHEMAS, ToolContext, execute, tool_message
@@ -23,6 +22,7 @@ from og_chat.sdk.types import Receipt
 
 from ..amounts import cost_of, show_opg
 from ..chat import ChatState
+from ..host import HostScreen
 from ..keymap import bindings
 from ..messages import (
     BackendFailed,
@@ -48,9 +48,6 @@ from ..widgets.prompt import PromptArea
 from ..widgets.receipts_panel import ReceiptsPanel
 from ..widgets.status_header import StatusHeader
 from .code_blocks import CodeBlocksScreen
-
-if TYPE_CHECKING:
-    from ..host import HostApp
 
 MODES = ("private", "batch", "individual")
 MAX_TOOL_ROUNDS = 4
@@ -104,15 +101,12 @@ def turn_stats(model_label: str, result: TurnResult) -> str:
     return " · ".join(parts)
 
 
-class MainScreen(Screen[None]):
+class MainScreen(HostScreen):
     """Where the user chats; owns the conversation and the turn worker."""
 
     CSS_PATH = "main.tcss"  # also listed in the App: the default screen is not pushed
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("chat")
-
-    if TYPE_CHECKING:
-        app: HostApp
 
     def __init__(self) -> None:
         super().__init__()

@@ -7,14 +7,13 @@ import json
 import time
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
@@ -26,15 +25,13 @@ from og_chat.store.query import ReceiptQuery, parse_since
 from og_chat.store.receipts import ReceiptStore, export_csv, export_json
 
 from ..amounts import cost_of, show_opg, total_cost
+from ..host import Host, HostModal, HostScreen
 from ..keymap import bindings
 from ..messages import ReceiptUpdated
 from ..widgets.conversation import error_message
 from ..widgets.key_footer import KeyFooter
 from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, model_label
 from ..widgets.virtual_table import VirtualTable
-
-if TYPE_CHECKING:
-    from ..host import Host, HostApp
 
 COLUMNS: list[tuple[str, int, bool]] = [
     ("time", 19, False),
@@ -99,7 +96,7 @@ def _open_store(app: Host) -> ReceiptStore:
     return ReceiptStore()
 
 
-class ReceiptsBrowser(Screen[None]):
+class ReceiptsBrowser(HostScreen):
     """All receipts ever recorded, newest last, with filters and export."""
 
     CSS_PATH = "receipts.tcss"
@@ -116,9 +113,6 @@ class ReceiptsBrowser(Screen[None]):
         self.query_shown = ReceiptQuery()
         """The filter the rows show: the last one typed that could be read."""
         self._complaint: Timer | None = None
-
-    if TYPE_CHECKING:
-        app: HostApp
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -243,15 +237,12 @@ def detail_lines(receipt: Receipt) -> list[tuple[str, str]]:
     return rows
 
 
-class ReceiptDetail(ModalScreen[None]):
+class ReceiptDetail(HostModal):
     """Every field of one receipt, with re-verification and export."""
 
     CSS_PATH = "receipts.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("receipt")
-
-    if TYPE_CHECKING:
-        app: HostApp
 
     def __init__(self, receipt: Receipt) -> None:
         super().__init__()

@@ -10,21 +10,19 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from og_chat.app.sanitize import neutralize
 
+from ..host import HostScreen
 from ..keymap import bindings
 from ..widgets.key_footer import KeyFooter
 from ..widgets.receipts_panel import model_label
 from .dialogs import AskText, Confirm
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pydantic: loaded after the first frame (deferred.py)
     from og_chat.store.sessions import SessionSummary
-
-    from ..host import HostApp
 
 
 def _prompt(summary: SessionSummary) -> Content:
@@ -36,7 +34,7 @@ def _prompt(summary: SessionSummary) -> Content:
     )
 
 
-class SessionsScreen(Screen[None]):
+class SessionsScreen(HostScreen):
     """Every saved conversation, newest first; filter by typing."""
 
     CSS_PATH = "sessions.tcss"
@@ -46,9 +44,6 @@ class SessionsScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.summaries: list[SessionSummary] = []
-
-    if TYPE_CHECKING:
-        app: HostApp
 
     def compose(self) -> ComposeResult:
         with Vertical(id="sessions-box"):

@@ -2,34 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import DataTable, Select, Static
 
+from ..host import HostScreen
 from ..keymap import bindings, keybinding_table
 from ..messages import SettingsChanged
 from ..widgets.key_footer import KeyFooter
 from .dialogs import AskText
 
-if TYPE_CHECKING:
-    from ..host import HostApp
 
-
-class SettingsScreen(Screen[None]):
+class SettingsScreen(HostScreen):
     """Change what the config file holds, from inside the app."""
 
     CSS_PATH = "settings.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("settings")
-
-    if TYPE_CHECKING:
-        app: HostApp
 
     def compose(self) -> ComposeResult:
         app = self.app

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..amounts import show_opg
 from ..backend import WalletView
+from ..host import HostModal
 from ..keymap import bindings
 from ..messages import WalletUpdated
 from ..widgets.key_footer import KeyFooter
 from .dialogs import AskText, Confirm
-
-if TYPE_CHECKING:
-    from ..host import HostApp
 
 
 def wallet_content(wallet: WalletView | None, network: str) -> Content:
@@ -41,13 +38,10 @@ def wallet_content(wallet: WalletView | None, network: str) -> Content:
     return Content.assemble(*parts)
 
 
-class WalletScreen(ModalScreen[None]):
+class WalletScreen(HostModal):
     """Balances of the paying wallet; top-up approves more OPG for Permit2."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("wallet")
-
-    if TYPE_CHECKING:
-        app: HostApp
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="wallet-dialog"):

@@ -107,7 +107,7 @@ class AssistantMessage(Vertical):
         self.query_one(".meta", Static).update(Content(text))
 
 
-def pretty_json(value: Any) -> str:
+def pretty_json(value: object) -> str:
     """Arguments or results, indented when they are JSON, as-is otherwise."""
     if isinstance(value, str):
         try:
@@ -120,7 +120,7 @@ def pretty_json(value: Any) -> str:
 class ToolCallCard(Vertical):
     """A tool call the model made: its name, arguments and, once run, its result."""
 
-    def __init__(self, name: str, arguments: Any) -> None:
+    def __init__(self, name: str, arguments: str | dict[str, Any] | None) -> None:
         super().__init__(classes="message tool")
         self.tool_name = name
         self.arguments = arguments
@@ -144,7 +144,7 @@ class ErrorNotice(Static):
     """An error where it happened, with what to do about it."""
 
     def __init__(self, message: str, hint: str = "") -> None:
-        parts: list[Any] = [("✗ ", "bold $error"), neutralize(message)]
+        parts: list[str | tuple[str, str]] = [("✗ ", "bold $error"), neutralize(message)]
         if hint:
             parts += ["\n", ("→ ", "bold"), neutralize(hint)]
         super().__init__(Content.assemble(*parts), classes="message error")

@@ -140,8 +140,8 @@ class KeyFooter(Footer):
     }
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, id: str | None = None, compact: bool = False) -> None:
+        super().__init__(id=id, compact=compact)
         self._shown: tuple[Any, ...] | None = None
         """What the last rebuild showed; None until the screen's bindings are known."""
 
