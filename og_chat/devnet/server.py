@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import os
 import ssl
 import tempfile
@@ -21,6 +22,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from og_chat.sdk.addresses import MAINNET_CHAIN_ID
 from og_chat.sdk.eth import keccak
 
 from .chain import Chain
@@ -410,6 +412,28 @@ def run_devnet_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tls_lines(doc: dict[str, Any]) -> list[str]:
+    """The served certificate, for a `--tls` devnet: clients pin it (it is in `/devnet`)."""
+    pem = doc.get("tls_certificate")
+    if not isinstance(pem, str):
+        return []
+    fingerprint = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+    return [
+        f"  TLS          certificate sha256 {fingerprint[:32]}…, registered on-chain;",
+        "               its PEM is `tls_certificate` in GET /devnet",
+    ]
+
+
+def _twin_lines(doc: dict[str, Any]) -> list[str]:
+    """A devnet on Base's chain id says what it is (and who may sign for it)."""
+    if doc.get("chain_id") != MAINNET_CHAIN_ID:
+        return []
+    return [
+        "  twin of Base mainnet: OPG at Base's OPG address, chain id 8453. Only the test",
+        "  keys below may sign for it: their signatures would be valid on the real Base.",
+    ]
+
+
 def describe(devnet: Devnet, seconds: float | None = None) -> str:
     """The banner `og-chat devnet` prints: URLs, chain, contracts, funded test accounts."""
     doc = devnet.gateway.devnet_document()
@@ -422,6 +446,8 @@ def describe(devnet: Devnet, seconds: float | None = None) -> str:
         f"  TEE id       {doc['tee_id']}",
         f"  pay to       {doc['pay_to']}",
         f"  facilitator  {doc['facilitator_address']}",
+        *_tls_lines(doc),
+        *_twin_lines(doc),
         f"  session      cap {int(doc['session']['cap']) / 10**18:g} OPG, "
         f"settled after {doc['session']['idle_seconds']:g} s idle",
         "",

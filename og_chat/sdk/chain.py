@@ -77,7 +77,7 @@ class ChainClient:
     def w3(self) -> Any:
         """The Web3 instance, created on first use."""
         if self._w3 is None:
-            self._w3 = web3_http(self.profile.rpc_url)
+            self._w3 = web3_http(self.profile.rpc_url, verify=self.profile.rpc_verify)
         return self._w3
 
     def _checked_w3(self) -> Any:
