@@ -186,6 +186,11 @@ class LLM:
         return self._resolved()[1]
 
     @property
+    def sponsors_approval(self) -> bool:
+        """True when a payment may carry a gas-sponsored Permit2 approval (resolves the network)."""
+        return self._resolved()[0].sponsor is not None
+
+    @property
     def signatures_made(self) -> int:
         """Payment authorizations signed by this client (never more than one per request)."""
         return self._payer.signatures_made if self._payer is not None else 0
