@@ -185,11 +185,6 @@ class Devnet:
         say(f"gateway listening on {self.url}")
         return self
 
-    @property
-    def tls(self) -> bool:
-        """True when the gateway (and its `/rpc`) serve HTTPS with the registered certificate."""
-        return self.url.startswith("https://")
-
     async def _serve(
         self, app: web.Application, host: str, port: int, tls: bool, say: Callable[[str], None]
     ) -> None:

@@ -209,6 +209,8 @@ class X402Auth(httpx.Auth):
         self.trace.payment, self.trace.paid = signed, True
         response = yield request
         if response.status_code == 402:
+            if self.payer.sponsor is not None:  # the allowance it counted on may be gone
+                self.payer.sponsor.forget()
             again = _challenge(response)
             reason = (again.error if again else None) or error_reason(response.content)
             raise PaymentRequired(f"the gateway refused the payment: {reason}", reason=reason)

@@ -132,6 +132,10 @@ class ApprovalSponsor:
         self._known_allowance = None  # read again once the approval has landed
         return self._sign(private_key, payer, needed * APPROVAL_HEADROOM)
 
+    def forget(self) -> None:
+        """Drop the allowance counted on (a refused payment): the next one reads the chain."""
+        self._known_allowance = None
+
     def _sign(self, private_key: str, payer: str, amount: int) -> SponsoredApproval:
         from eth_account import Account
 

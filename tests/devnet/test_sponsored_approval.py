@@ -23,7 +23,7 @@ from og_chat.sdk.eth import hex0x, keccak
 from og_chat.sdk.signing import sign_payment
 from og_chat.sdk.sponsoring import SponsoredApproval
 from og_chat.sdk.x402 import PaymentRequirements, decode_payment_required
-from tests.devnet.paying_client import CHAT, ONE_OPG, Payer, chat_body, rpc
+from tests.devnet.paying_client import CHAT, ONE_OPG, Payer, approve_permit2, chat_body, rpc
 
 MSG = [{"role": "user", "content": "my first paid call"}]
 MAX_UINT = 2**256 - 1
@@ -128,7 +128,7 @@ async def test_our_client_signs_the_approval_into_the_first_payment_only() -> No
     receipts: list[Any] = []
     llm = LLM(key, network="devnet", on_receipt=receipts.append)
     try:
-        out = await llm.chat("openai/gpt-4.1-mini", MSG)
+        out = await llm.chat("openai/gpt-4.1-mini", MSG, max_tokens=8)
         devnet = llm.embedded_devnet
         assert isinstance(devnet, Devnet)
         assert out.payment_hash and llm.signatures_made == 1
@@ -143,8 +143,18 @@ async def test_our_client_signs_the_approval_into_the_first_payment_only() -> No
         assert await _allowance(devnet, llm.address) > 0
 
         llm.forget_sessions()  # a new session: the allowance now covers it, no approval
-        await llm.chat("openai/gpt-4.1-mini", MSG)
+        await llm.chat("openai/gpt-4.1-mini", MSG, max_tokens=8)
         assert receipts[-1].approval_tx is None and llm.signatures_made == 2
+
+        # The wallet revokes the allowance behind the client's back: the next payment,
+        # counted on the old allowance, is refused; the one after reads the chain again.
+        (record,) = _settle_payer(devnet, llm.address)
+        await approve_permit2(devnet, key, amount=0)
+        llm.forget_sessions()
+        with pytest.raises(PaymentRequired, match="permit2_allowance_required"):
+            await llm.chat("openai/gpt-4.1-mini", MSG, max_tokens=8)
+        await llm.chat("openai/gpt-4.1-mini", MSG, max_tokens=8)
+        assert receipts[-1].approval_tx and llm.signatures_made == 4
     finally:
         await llm.close()
 
@@ -156,7 +166,7 @@ async def test_a_user_key_signs_no_transaction_for_a_devnet_it_only_reached_by_u
     llm = LLM(key, network="devnet", devnet_url=devnet.url)
     try:
         with pytest.raises(PaymentRequired, match="permit2_allowance_required"):
-            await llm.chat("openai/gpt-4.1-mini", MSG)
+            await llm.chat("openai/gpt-4.1-mini", MSG, max_tokens=8)
     finally:
         await llm.close()
     assert await _allowance(devnet, address) == 0
