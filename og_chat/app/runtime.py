@@ -147,7 +147,8 @@ class Runtime:
         say(f"connecting to the {network} gateway…")
         await asyncio.to_thread(llm.resolve)
         runtime = cls(config, llm, devnet, receipts, mode=mode)
-        if network == "devnet":
+        if network == "devnet" and not llm.sponsors_approval:
+            # Otherwise the first payment carries a gas-sponsored approval: no separate step.
             say("approving OPG for Permit2…")
             await runtime.top_up()
         say("ready")

@@ -51,6 +51,7 @@ def base_receipt(call: Call) -> Receipt:
         receipt.payer = payment.payer
         receipt.authorization_digest = payment.digest
         receipt.payment_hash = payment.digest
+        receipt.approval_tx = payment.approval.tx_hash if payment.approval else None
     settle = trace.settle
     if settle is not None and settle.success and settle.transaction:
         receipt.payment_hash = settle.transaction

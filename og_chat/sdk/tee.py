@@ -411,11 +411,18 @@ class TEEInfo:
 
 
 def fetch_active_tees(
-    rpc_url: str, registry_address: str, tee_type: int = TEE_TYPE_LLM_PROXY
+    rpc_url: str,
+    registry_address: str,
+    tee_type: int = TEE_TYPE_LLM_PROXY,
+    *,
+    verify: bool | str = True,
 ) -> list[TEEInfo]:
-    """Read `getActiveTEEs(tee_type)`; skip entries without endpoint or certificate."""
+    """Read `getActiveTEEs(tee_type)`; skip entries without endpoint or certificate.
+
+    `verify` is requests': a CA file pins an HTTPS RPC to one certificate (tls.py).
+    """
     try:
-        w3 = web3_http(rpc_url, timeout=20)
+        w3 = web3_http(rpc_url, timeout=20, verify=verify)
         address = cast("ChecksumAddress", checksum(registry_address))
         contract = w3.eth.contract(address=address, abi=_REGISTRY_ABI)
         rows = contract.functions.getActiveTEEs(tee_type).call()
