@@ -58,7 +58,8 @@ def official_sdk_python() -> Path:
 
 @pytest.fixture(scope="module")
 def twin() -> Iterator[Devnet]:
-    net = Devnet.start(chain_id=8453, tls=True, tokens_per_second=0, session_idle=1.0)
+    # Sessions stay open until the test settles them (an idle reaper would race it on a slow machine).
+    net = Devnet.start(chain_id=8453, tls=True, tokens_per_second=0, session_idle=600.0)
     try:
         yield net
     finally:
