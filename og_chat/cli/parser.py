@@ -153,13 +153,18 @@ def _add_ask(add: AddParser) -> None:
         help="ask one question; the answer streams to stdout",
         description=(
             "Ask one question and stream the answer to stdout. A receipt summary goes to stderr,\n"
-            "so `og-chat ask ... > answer.md` keeps only the answer."
+            "so `og-chat ask ... > answer.md` keeps only the answer. Each question and answer\n"
+            "is saved as a conversation (`og-chat sessions`, the TUI); -c or --session goes on\n"
+            "with one, sending its whole history."
         ),
         epilog=(
             "examples:\n"
             '  og-chat ask "Explain Permit2 in one paragraph"\n'
             '  og-chat ask -m anthropic/claude-sonnet-4-6 --mode individual "Hi"\n'
             "  cat notes.txt | og-chat ask -s 'Summarise in 3 bullets' -\n"
+            '  og-chat ask -c "and in one sentence?"        continue the latest conversation\n'
+            "  og-chat ask --persona reviewer --temperature 0.3 - < patch.diff\n"
+            '  og-chat ask -m gpt-image-2 -o fox.png "a red fox in the snow"\n'
             '  og-chat ask --json "2+2?" | jq -r .receipt.payment_hash\n\n' + EXIT_CODES
         ),
     )
@@ -178,18 +183,50 @@ def _add_ask(add: AddParser) -> None:
         default=argparse.SUPPRESS,
         help="settlement mode: private, batch (default) or individual",
     )
-    parser.add_argument("-s", "--system", help="a system prompt")
+    parser.add_argument("-s", "--system", metavar="TEXT", help="a system prompt")
     parser.add_argument(
-        "--json", action="store_true", help="print one JSON object: answer, model, usage, receipt"
-    )
-    parser.add_argument(
-        "--no-stream", action="store_true", help="print the answer only when it is complete"
+        "--temperature",
+        type=_temperature,
+        metavar="T",
+        help="sampling temperature from 0 to 2 (default: the persona's, else the sdk's 0.0)",
     )
     parser.add_argument(
         "--max-tokens",
         type=_positive_int,
         metavar="N",
         help="longest answer in tokens (default: the config's max_tokens)",
+    )
+    parser.add_argument(
+        "--persona",
+        metavar="NAME",
+        help="start from [personas.NAME] in the config (the flags above still win)",
+    )
+    thread = parser.add_mutually_exclusive_group()
+    thread.add_argument(
+        "-c",
+        "--continue",
+        dest="continue_",
+        action="store_true",
+        help="continue the latest conversation (its whole history is sent)",
+    )
+    thread.add_argument(
+        "--session", metavar="ID", help="continue this conversation (`og-chat sessions` lists them)"
+    )
+    parser.add_argument(
+        "--no-save", action="store_true", help="do not save this question and answer as a session"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write an image model's image to FILE (PNG); refuses to replace a file",
+    )
+    parser.add_argument("--force", action="store_true", help="with -o: replace an existing FILE")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object: answer, model, usage, receipt"
+    )
+    parser.add_argument(
+        "--no-stream", action="store_true", help="print the answer only when it is complete"
     )
     parser.set_defaults(handler=ask.cmd_ask)
 
@@ -384,6 +421,16 @@ def _add_config(add: AddParser) -> None:
     init = csub("init", help="write a commented default config")
     init.add_argument("--force", action="store_true", help="replace an existing file")
     init.set_defaults(handler=config.cmd_init)
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 2:
+        raise argparse.ArgumentTypeError("must be from 0 to 2")
+    return value
 
 
 def _positive_int(text: str) -> int:
