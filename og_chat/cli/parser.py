@@ -13,8 +13,9 @@ from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
 from og_chat import __version__
+from og_chat.store.search import DEFAULT_LIMIT
 
-from . import ask, chat, config, devnet, models, receipts, sessions, wallet
+from . import ask, chat, config, devnet, models, receipts, search, sessions, wallet
 from .output import EXIT_CODES
 
 AddParser = Callable[..., argparse.ArgumentParser]
@@ -113,6 +114,7 @@ def build_parser(*, with_devnet: bool = True) -> argparse.ArgumentParser:
     _add_models(sub)
     _add_receipts(sub)
     _add_sessions(sub)
+    _add_search(sub)
     _add_wallet(sub)
     _add_config(sub)
 
@@ -375,6 +377,36 @@ def _add_sessions(add: AddParser) -> None:
     export.add_argument("--format", choices=("md", "json"), default="md")
     export.add_argument("--out", metavar="FILE")
     export.set_defaults(handler=sessions.cmd_export)
+
+
+def _add_search(add: AddParser) -> None:
+    parser = add(
+        "search",
+        help="find words in every conversation and receipt",
+        description=(
+            "Full-text search over every conversation's messages and every receipt (model, id,\n"
+            "payment hash, answer). Every word must appear; end one with * to match a prefix.\n"
+            "The index sits beside the JSON files, which stay the truth: it is checked against\n"
+            "them before each search, and --reindex rebuilds it from them."
+        ),
+        epilog=(
+            "examples:\n"
+            "  og-chat search permit2 allowance\n"
+            "  og-chat search 'settle*' --json | jq -r '.messages[].session_id'\n"
+            "  og-chat search 0x3f2a            a payment hash or receipt id prefix\n"
+            "  og-chat search --reindex\n"
+        ),
+    )
+    parser.add_argument("term", nargs="*", metavar="WORD", help="words to find")
+    parser.add_argument("--json", action="store_true", help="one JSON object: messages, receipts")
+    parser.add_argument(
+        "--limit", type=_positive_int, default=DEFAULT_LIMIT, metavar="N",
+        help=f"at most N hits of each kind (default {DEFAULT_LIMIT})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--reindex", action="store_true", help="rebuild the index from the files first"
+    )
+    parser.set_defaults(handler=search.cmd_search)
 
 
 def _add_wallet(add: AddParser) -> None:
