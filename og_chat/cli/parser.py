@@ -15,7 +15,19 @@ from importlib.metadata import PackageNotFoundError, version
 from og_chat import __version__
 from og_chat.store.search import DEFAULT_LIMIT
 
-from . import ask, chat, config, devnet, models, receipts, search, sessions, wallet
+from . import (
+    ask,
+    chat,
+    completion,
+    config,
+    devnet,
+    models,
+    receipts,
+    search,
+    serve,
+    sessions,
+    wallet,
+)
 from .output import EXIT_CODES
 
 AddParser = Callable[..., argparse.ArgumentParser]
@@ -117,6 +129,8 @@ def build_parser(*, with_devnet: bool = True) -> argparse.ArgumentParser:
     _add_search(sub)
     _add_wallet(sub)
     _add_config(sub)
+    _add_serve(sub)
+    _add_completion(sub)
 
     devnet_parser = sub(
         "devnet",
@@ -407,6 +421,50 @@ def _add_search(add: AddParser) -> None:
         "--reindex", action="store_true", help="rebuild the index from the files first"
     )
     parser.set_defaults(handler=search.cmd_search)
+
+
+def _add_completion(add: AddParser) -> None:
+    parser = add(
+        "completion",
+        help="print a shell completion script (bash, zsh, fish)",
+        description=(
+            "A completion script for commands, options, model ids, session ids and receipt ids\n"
+            "(ids are looked up when Tab is pressed, so new ones complete at once)."
+        ),
+        epilog=(
+            "examples:\n"
+            '  eval "$(og-chat completion bash)"                      in ~/.bashrc\n'
+            '  og-chat completion zsh > "${fpath[1]}/_og-chat"\n'
+            "  og-chat completion fish > ~/.config/fish/completions/og-chat.fish\n"
+        ),
+    )
+    completion.add_arguments(parser)
+    parser.set_defaults(handler=_cmd_completion)
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    """`completion SHELL`, made from the whole command line (the devnet's options too)."""
+    return completion.cmd_completion(args, build_parser(with_devnet=True))
+
+
+def _add_serve(add: AddParser) -> None:
+    parser = add(
+        "serve",
+        help="serve the TUI to a web browser (textual-serve)",
+        description=(
+            "Serve the same app to a browser: every page load starts `og-chat chat` on this\n"
+            "machine and shows it in the page. Binds 127.0.0.1 unless told otherwise: anyone who\n"
+            "can reach the port drives your wallet (and sees your conversations and receipts)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  og-chat serve                      http://127.0.0.1:8000\n"
+            "  og-chat serve --port 8080 --devnet-url http://127.0.0.1:8402\n"
+        ),
+    )
+    serve.add_arguments(parser)
+    _tui_options(parser)
+    parser.set_defaults(handler=serve.cmd_serve)
 
 
 def _add_wallet(add: AddParser) -> None:
