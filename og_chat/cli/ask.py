@@ -20,7 +20,7 @@ from og_chat.app.sanitize import StreamNeutralizer
 from og_chat.sdk.errors import ConfigurationError, StreamInterrupted, VerificationFailed
 from og_chat.sdk.models import resolve_model
 from og_chat.sdk.types import Receipt, StreamChunk
-from og_chat.store.chat_settings import ChatSettings, resolve_settings
+from og_chat.store.chat_settings import ChatSettings, Requested, resolve_settings
 from og_chat.store.config import load_config
 from og_chat.store.image_files import refuse_overwrite, save_images
 from og_chat.store.sessions import Message, Session, SessionStore
@@ -34,16 +34,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
     prompt = _read_prompt(args)
     store = SessionStore()
     session = _continued(args, store)
-    settings = resolve_settings(
-        load_config(),
-        session=session,
-        persona=args.persona,
+    given = Requested(
         model=getattr(args, "model", None),
         mode=getattr(args, "mode", None),
         system_prompt=args.system,
         temperature=args.temperature,
         max_tokens=args.max_tokens,
     )
+    settings = resolve_settings(load_config(), given, args.persona, session)
     if args.output:  # checked before paying: a refused write after the call wastes the call
         if not resolve_model(settings.model).image_output:
             raise ConfigurationError(

@@ -45,41 +45,51 @@ class ChatSettings:
         session.persona = self.persona or session.persona
 
 
+@dataclass(frozen=True, slots=True)
+class Requested:
+    """What one level (flags, a persona, a session, the config) asks for; None: not this level."""
+
+    model: str | None = None
+    mode: str | None = None
+    system_prompt: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
 def resolve_settings(
     config: Config,
-    *,
-    session: Session | None = None,
+    given: Requested,
     persona: str | None = None,
-    model: str | None = None,
-    mode: str | None = None,
-    system_prompt: str | None = None,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
+    session: Session | None = None,
 ) -> ChatSettings:
-    """The settings of a call: given values, then `persona`, then `session`, then `config`.
+    """The settings of a call: `given`, then `persona`, then `session`, then `config`.
 
     An unknown persona or model raises a ConfigurationError naming the choices.
     """
+    levels = [given]
     chosen = config.persona(persona) if persona else None
-    p_model = chosen.model if chosen else None
-    p_tokens = chosen.max_tokens if chosen else None
-    p_system = chosen.system if chosen else None
-    p_temperature = chosen.temperature if chosen else None
-    s_model = session.model if session else None
-    s_mode = session.settlement_mode if session else None
-    s_tokens = session.max_tokens if session else None
-    s_system = session.system_prompt if session else None
-    s_temperature = session.temperature if session else None
+    if chosen is not None:
+        levels.append(
+            Requested(chosen.model, None, chosen.system, chosen.temperature, chosen.max_tokens)
+        )
+    if session is not None:
+        levels.append(
+            Requested(session.model, session.settlement_mode, session.system_prompt,
+                      session.temperature, session.max_tokens)
+        )  # fmt: skip
+    levels.append(Requested(config.model, config.settlement_mode, max_tokens=config.max_tokens))
+    model = _first([level.model for level in levels]) or config.model
+    mode = _first([level.mode for level in levels]) or config.settlement_mode
     return ChatSettings(
-        model=resolve_model(_first(model, p_model, s_model) or config.model).id,
-        settlement_mode=settlement_mode(_first(mode, s_mode) or config.settlement_mode).value,
-        max_tokens=_first(max_tokens, p_tokens, s_tokens) or config.max_tokens,
-        system_prompt=_first(system_prompt, p_system, s_system) or None,
-        temperature=_first(temperature, p_temperature, s_temperature),
+        model=resolve_model(model).id,
+        settlement_mode=settlement_mode(mode).value,
+        max_tokens=_first([level.max_tokens for level in levels]) or config.max_tokens,
+        system_prompt=_first([level.system_prompt for level in levels]) or None,
+        temperature=_first([level.temperature for level in levels]),
         persona=persona or (session.persona if session else None),
     )
 
 
-def _first(*values: T | None) -> T | None:
+def _first(values: list[T | None]) -> T | None:
     """The first value that is set (None means: not given at this level)."""
     return next((v for v in values if v is not None), None)

@@ -128,6 +128,28 @@ def _digest(*parts: str | None) -> bytes:
     return h.digest()
 
 
+_FTS_OF = {"messages": "message_fts", "receipts": "receipt_fts"}
+"""Each table of rows and the FTS5 table holding their text under the same rowid."""
+
+
+def _forget(db: sqlite3.Connection, table: str, rowid: int) -> None:
+    """Delete one row and its text."""
+    db.execute(f"DELETE FROM {_FTS_OF[table]} WHERE rowid=?", (rowid,))
+    db.execute(f"DELETE FROM {table} WHERE rowid=?", (rowid,))
+
+
+def _replaced(
+    db: sqlite3.Connection, table: str, old: tuple[int, bytes], digest: bytes
+) -> int | None:
+    """The rowid of an indexed row whose content changed (now deleted, to be written again);
+    None when it is unchanged (`digest` matches)."""
+    rowid, known = old
+    if known == digest:
+        return None
+    _forget(db, table, rowid)
+    return rowid
+
+
 def file_stamp(st: os.stat_result, *, with_mtime: bool = True) -> str:
     """What identifies one version of a file: inode, size (and mtime)."""
     if with_mtime:
@@ -244,11 +266,8 @@ class SearchIndex:
                 text = indexed_text(message.text)
                 digest = _digest(message.role, message.model, text)
                 old = known.pop(message.index, None)
-                if old is not None and old[1] == digest:
+                if old is not None and _replaced(db, "messages", old, digest) is None:
                     continue
-                if old is not None:
-                    db.execute("DELETE FROM message_fts WHERE rowid=?", (old[0],))
-                    db.execute("DELETE FROM messages WHERE rowid=?", (old[0],))
                 cur = db.execute(
                     "INSERT INTO messages(session_id, idx, role, model, digest) "
                     "VALUES(?, ?, ?, ?, ?)",
@@ -258,8 +277,7 @@ class SearchIndex:
                     "INSERT INTO message_fts(rowid, body) VALUES(?, ?)", (cur.lastrowid, text)
                 )
             for rowid, _ in known.values():  # messages the session no longer has
-                db.execute("DELETE FROM message_fts WHERE rowid=?", (rowid,))
-                db.execute("DELETE FROM messages WHERE rowid=?", (rowid,))
+                _forget(db, "messages", rowid)
             self._set_stamp(db, f"s:{session_id}", stamp)
 
     def drop_session(self, session_id: str) -> None:
@@ -287,11 +305,8 @@ class SearchIndex:
                 text = indexed_text(r.output_text)
                 digest = _digest(r.model, r.payment_hash, text)
                 old = known.get(r.id)
-                if old is not None and old[1] == digest:
+                if old is not None and _replaced(db, "receipts", old, digest) is None:
                     continue
-                if old is not None:
-                    db.execute("DELETE FROM receipt_fts WHERE rowid=?", (old[0],))
-                    db.execute("DELETE FROM receipts WHERE rowid=?", (old[0],))
                 cur = db.execute(
                     "INSERT INTO receipts(id, model, payment_hash, created_at, digest) "
                     "VALUES(?, ?, ?, ?, ?)",
@@ -305,8 +320,7 @@ class SearchIndex:
             if complete_stamp is not None:
                 for rid, (rowid, _) in known.items():
                     if rid not in seen:
-                        db.execute("DELETE FROM receipt_fts WHERE rowid=?", (rowid,))
-                        db.execute("DELETE FROM receipts WHERE rowid=?", (rowid,))
+                        _forget(db, "receipts", rowid)
                 self._set_stamp(db, RECEIPTS_SOURCE, complete_stamp)
 
     def advance_receipts(self, receipt: Receipt | None, before: str, after: str) -> None:
