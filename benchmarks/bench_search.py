@@ -111,8 +111,8 @@ def sequential_scan(root: Path, word: str) -> tuple[float, int]:
     t0 = time.perf_counter()
     hits = 0
     for entry in os.scandir(root / "sessions"):
-        if not entry.name.endswith(".json"):
-            continue
+        if not entry.name.endswith(".json") or entry.name.startswith("."):
+            continue  # .index.json is the session list's cache, not a conversation
         with open(entry.path, "rb") as f:
             doc = json.load(f)
         for message in doc["messages"]:
