@@ -27,6 +27,9 @@ Owner = Literal[
     "wallet",
     "settings",
     "compare",
+    "chat-settings",
+    "personas",
+    "search",
     "table",
     "ask",
     "confirm",
@@ -112,6 +115,19 @@ KEYS: tuple[Key, ...] = (
         "Write the last answer to a Markdown file.", show=False),
     Key("chat", "chat.toggle_tools", "alt+t", "toggle_tools", "Tools",
         "Offer the built-in tools (price, time) to the model, or not.", show=False),
+    Key("chat", "chat.settings", "f8", "chat_settings", "Chat settings",
+        "This conversation's system prompt, temperature, max tokens, mode and model.",
+        show=False),
+    Key("chat", "app.search", "ctrl+f", "app.open_search", "Search",
+        "Search every conversation and receipt; Enter opens the one found.", show=False),
+    Key("chat", "chat.edit_last", "alt+e", "edit_last_prompt", "Edit last prompt",
+        "Put the last prompt back in the prompt; sending it replaces the last exchange "
+        "(the old one is kept, marked superseded).", show=False),
+    Key("chat", "chat.regenerate", "alt+r", "regenerate", "Regenerate",
+        "Ask for the last answer again: a new paid call with its own receipt; both answers "
+        "are kept.", show=False),
+    Key("chat", "chat.save_image", "alt+i", "save_image", "Save image",
+        "Write the last answer's images to files in the exports directory.", show=False),
     Key("chat", "conversation.page_up", "pageup", "scroll_page(-1)", "Page up",
         "Scroll the conversation up a page.", show=False, priority=True, palette=False),
     Key("chat", "conversation.page_down", "pagedown", "scroll_page(1)", "Page down",
@@ -119,6 +135,12 @@ KEYS: tuple[Key, ...] = (
     Key("prompt", "chat.send", "enter", "submit", "Send", "Send the prompt."),
     Key("prompt", "chat.newline", "ctrl+j", "newline", "Newline",
         "Insert a newline in the prompt.", show=False),
+    Key("prompt", "prompt.history_back", "up", "history(-1)", "Earlier prompt",
+        "In an empty prompt: the previous prompt (this conversation's, then older ones).",
+        show=False),
+    Key("prompt", "prompt.history_forward", "down", "history(1)", "Later prompt",
+        "While walking earlier prompts: the next newer one (past the newest: empty).",
+        show=False),
     Key("conversation", "conversation.top", "g,home", "scroll_home", "Top",
         "Scroll to the first message.", show=False),
     Key("conversation", "conversation.bottom", "G,end", "scroll_end", "Bottom",
@@ -161,6 +183,15 @@ KEYS: tuple[Key, ...] = (
         "Stop the answers if they are streaming, else go back to the chat."),
     Key("compare", "compare.models", "f2", "focus_models", "Models",
         "Choose which models to compare (Enter toggles)."),
+    Key("chat-settings", "chat_settings.cancel", "escape", "dismiss(False)", "Cancel",
+        "Close without changing this conversation's settings."),
+    Key("chat-settings", "chat_settings.save", "ctrl+s", "save", "Save",
+        "Apply the settings to this conversation (saved with it)."),
+    Key("personas", "personas.cancel", "escape", "dismiss(None)", "Cancel",
+        "Do not start a new conversation."),
+    Key("search", "search.back", "escape", "app.pop_screen", "Back", BACK),
+    Key("search", "search.results", "down", "focus_results", "Results",
+        "Move from the search box to the results.", show=False),
     Key("table", "table.up", "up,k", "cursor(-1)", "Up", "Move to the row above.",
         show=False, listed=False),
     Key("table", "table.down", "down,j", "cursor(1)", "Down", "Move to the row below.",
@@ -192,6 +223,12 @@ def keys_on(owner: Owner) -> list[Key]:
 def bindings(owner: Owner) -> list[BindingType]:
     """`BINDINGS` for one App, screen or widget."""
     return [key.binding() for key in keys_on(owner)]
+
+
+def keys_of(binding_id: str, keymap: Mapping[str, str] | None = None) -> str:
+    """The keys a binding has (the config's `keymap` applied), for text that names them."""
+    default = next(key.keys for key in KEYS if key.id == binding_id)
+    return (keymap or {}).get(binding_id, default)
 
 
 def keybinding_table(keymap: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:

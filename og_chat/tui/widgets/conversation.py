@@ -16,12 +16,14 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Static
 
 from og_chat.app.sanitize import StreamNeutralizer, neutralize
 from og_chat.sdk.errors import OGError
 
 from ..keymap import bindings
+from .inline_images import InlineImages
 from .streamed_markdown import StreamedMarkdown
 
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -106,6 +108,10 @@ class AssistantMessage(Vertical):
         """Stats or status under the answer (time to first token, tokens, cost)."""
         self.query_one(".meta", Static).update(Content(text))
 
+    async def show_images(self, uris: list[str], save_keys: str) -> None:
+        """The answer's images, between its text and its stats line."""
+        await self.mount(InlineImages(uris, save_keys), before=self.query_one(".meta"))
+
 
 def pretty_json(value: object) -> str:
     """Arguments or results, indented when they are JSON, as-is otherwise."""
@@ -184,3 +190,25 @@ class Conversation(VerticalScroll):
     async def clear(self) -> None:
         """Remove every message (new chat)."""
         await self.remove_children()
+
+    def supersede_tail(self, *, with_prompt: bool) -> None:
+        """Dim the last exchange (the last live prompt's answers, and the prompt itself when
+        `with_prompt`): a regenerated answer or an edited prompt replaces it."""
+        shown = [c for c in self.children if not c.has_class(SUPERSEDED)]
+        prompts = [i for i, widget in enumerate(shown) if isinstance(widget, UserMessage)]
+        start = (prompts[-1] + (0 if with_prompt else 1)) if prompts else 0
+        for widget in shown[start:]:
+            widget.add_class(SUPERSEDED)
+
+    def show_found(self, widget: Widget, seconds: float = 2.5) -> None:
+        """Scroll `widget` to the top of the view and highlight it for a moment (search)."""
+        self.release_anchor()
+        self.scroll_to_widget(widget, top=True, animate=False)
+        widget.add_class(FOUND)
+        self.set_timer(seconds, lambda: widget.remove_class(FOUND))
+
+
+SUPERSEDED = "-superseded"
+"""The class of a message that a regenerated answer or an edited prompt replaced."""
+FOUND = "-found"
+"""The class of the message a search opened the conversation at, for a moment."""

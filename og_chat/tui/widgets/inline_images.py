@@ -1,0 +1,97 @@
+"""An answer's images, shown inline with textual-image.
+
+textual-image picks how to draw by asking the terminal when it is imported: sixel or the
+kitty graphics protocol where the terminal says it has them, coloured half-blocks in any
+other terminal, shaded characters when there is no terminal at all (tests, `og-chat
+serve`'s pipes). Asking means writing a query and reading the answer from stdin, which
+Textual's input thread owns once the app runs; so the first image of a session imports it
+with the app suspended for that moment (the terminal as it was before og-chat started),
+and the app, its first frame and every answer without images never load it (nor Pillow).
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import sys
+from collections.abc import Callable
+from typing import Any, cast
+
+from textual.app import App, ComposeResult, SuspendNotSupported
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import Static
+
+from og_chat.app.sanitize import neutralize
+from og_chat.sdk.images import DecodedImage, ImageDataError, decode_image
+
+IMAGE_MODULE = "textual_image.widget"
+IMAGE_WIDTH = 48
+"""Cells an image is drawn across (its height follows its aspect ratio)."""
+MAX_PIXELS = 40_000_000
+"""Larger images are not decoded: an answer's image is untrusted input, and a small file
+can claim a size that takes gigabytes to unpack."""
+
+
+ImageWidget = Callable[..., Widget]
+"""textual-image's `Image(picture, classes=...)`: typed here, as the package is loaded late."""
+
+
+def image_widget_class(app: App[Any]) -> ImageWidget:
+    """textual-image's `Image` widget, its drawing method chosen by the terminal."""
+    if IMAGE_MODULE not in sys.modules and _reads_a_terminal(app):
+        try:
+            with app.suspend():  # the terminal answers textual-image, not Textual's reader
+                importlib.import_module(IMAGE_MODULE)
+        except SuspendNotSupported:
+            pass
+    return cast("ImageWidget", importlib.import_module(IMAGE_MODULE).Image)
+
+
+def _reads_a_terminal(app: App[Any]) -> bool:
+    """True when the app is reading keys from a terminal (so a query must not race it)."""
+    stdout = sys.__stdout__
+    return not app.is_headless and stdout is not None and stdout.isatty()
+
+
+def caption(index: int, image: DecodedImage, size: tuple[int, int], save_keys: str) -> str:
+    """The line under an image: which one, what it is, how to keep it."""
+    width, height = size
+    return f"image {index} · {image.mime} · {width}×{height} px · {save_keys} saves it"
+
+
+class InlineImages(Vertical):
+    """The images of one answer, each with a caption; an unreadable one says so instead."""
+
+    DEFAULT_CSS = f"""
+    InlineImages {{ height: auto; }}
+    InlineImages .image {{ width: {IMAGE_WIDTH}; height: auto; }}
+    InlineImages .caption {{ color: $foreground-muted; height: auto; }}
+    """
+
+    def __init__(self, uris: list[str], save_keys: str) -> None:
+        super().__init__(classes="images")
+        self.uris = uris
+        self.save_keys = save_keys
+        """The keys of "Save image", for the captions."""
+
+    def compose(self) -> ComposeResult:
+        from PIL import Image as PILImage  # loaded with textual-image, on the first image
+
+        image_class = image_widget_class(self.app)
+        for index, uri in enumerate(self.uris, 1):
+            try:
+                decoded = decode_image(uri)
+                picture = PILImage.open(io.BytesIO(decoded.data))
+                if picture.width * picture.height > MAX_PIXELS:
+                    raise ValueError(f"{picture.width}×{picture.height} px is too large to show")
+                picture.load()
+            except (ImageDataError, OSError, ValueError, PILImage.DecompressionBombError) as error:
+                text = neutralize(str(error))
+                yield Static(Content(f"✗ image {index} cannot be shown: {text}"), classes="caption")
+                continue
+            yield image_class(picture, classes="image")
+            yield Static(
+                Content(caption(index, decoded, picture.size, self.save_keys)), classes="caption"
+            )
