@@ -104,12 +104,18 @@ class ChatSettingsScreen(ModalScreen[bool]):
                     prompt="none",
                     value=chat.persona if chat.persona in personas else Select.NULL,
                     id="cs-persona",
+                    compact=True,
                 )
             yield Static("Model", classes="field-label")
-            yield Select(_model_options(chat.model), value=chat.model or Select.NULL, id="cs-model")
+            yield Select(
+                _model_options(chat.model),
+                value=chat.model or Select.NULL,
+                id="cs-model",
+                compact=True,
+            )
             yield Static("Settlement mode", classes="field-label")
             modes = [(mode, mode) for mode in SETTLEMENT_MODES]
-            yield Select(modes, value=self.mode, allow_blank=False, id="cs-mode")
+            yield Select(modes, value=self.mode, allow_blank=False, id="cs-mode", compact=True)
             numbers = [
                 ("Temperature (0–2)", chat.temperature, f"{DEFAULT_TEMPERATURE:g}", "temperature"),
                 (
@@ -124,7 +130,10 @@ class ChatSettingsScreen(ModalScreen[bool]):
                     with Vertical():
                         yield Static(label, classes="field-label")
                         yield Input(
-                            _shown(value), placeholder=f"default: {default}", id=f"cs-{name}"
+                            _shown(value),
+                            placeholder=f"default: {default}",
+                            id=f"cs-{name}",
+                            compact=True,
                         )
             yield Static("System prompt (sent first on every call)", classes="field-label")
             yield TextArea(

@@ -61,6 +61,11 @@ def caption(index: int, image: DecodedImage, size: tuple[int, int], save_keys: s
     return f"image {index} · {image.mime} · {width}×{height} px · {save_keys} saves it"
 
 
+def _unshown(index: int, why: str) -> Static:
+    """What stands in for an image that cannot be drawn: which one, and why."""
+    return Static(Content(f"✗ image {index} cannot be shown: {neutralize(why)}"), classes="caption")
+
+
 class InlineImages(Vertical):
     """The images of one answer, each with a caption; an unreadable one says so instead."""
 
@@ -85,11 +90,13 @@ class InlineImages(Vertical):
                 decoded = decode_image(uri)
                 picture = PILImage.open(io.BytesIO(decoded.data))
                 if picture.width * picture.height > MAX_PIXELS:
-                    raise ValueError(f"{picture.width}×{picture.height} px is too large to show")
+                    raise ImageDataError(f"{picture.width}×{picture.height} px is too large")
                 picture.load()
-            except (ImageDataError, OSError, ValueError, PILImage.DecompressionBombError) as error:
-                text = neutralize(str(error))
-                yield Static(Content(f"✗ image {index} cannot be shown: {text}"), classes="caption")
+            except ImageDataError as error:
+                yield _unshown(index, str(error.args[0]))
+                continue
+            except (OSError, ValueError, PILImage.DecompressionBombError):
+                yield _unshown(index, f"not an image og-chat can read ({decoded.mime})")
                 continue
             yield image_class(picture, classes="image")
             yield Static(
