@@ -52,7 +52,12 @@ async def test_an_image_answer_shows_inline_is_saved_and_writes_a_png(
         await wait_until(pilot, lambda: bool(view.query(InlineImages)), what="image widget")
         pictures = view.query(".image")
         assert len(pictures) == len(answer["images"])
-        assert pictures.first().size.width > 0 and pictures.first().size.height > 0
+        picture = pictures.first()
+        assert picture.size.width > 0 and picture.size.height > 0
+        await pilot.pause(0.2)
+        meta = view.query_one(".meta")  # the answer grew around the image: nothing cut off
+        assert view.region.contains_region(picture.region)
+        assert view.region.contains_region(meta.region)
         assert "image/png" in _captions(view)[0] and "alt+i saves it" in _captions(view)[0]
         chat_id = main.chat.id
 

@@ -110,6 +110,7 @@ class AssistantMessage(Vertical):
 
     async def show_images(self, uris: list[str], save_keys: str) -> None:
         """The answer's images, between its text and its stats line."""
+        self.add_class("-with-images")  # laid out vertically: see transcript_marks.tcss
         await self.mount(InlineImages(uris, save_keys), before=self.query_one(".meta"))
 
 
