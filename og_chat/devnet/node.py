@@ -7,12 +7,12 @@ py-evm is neither thread-safe nor fast, so all chain access runs on ONE worker t
 `run()` / `run_sync()` hand a function `(Web3) -> T` to it. Two py-evm pitfalls are
 designed around (see reference/devnet-chain.md):
 
-* Timestamps: a block's timestamp must exceed its parent's, so more than one block a
-  second runs the chain clock ahead of the wall clock. Transactions sent through this
-  class are batched: a block is sealed as soon as the chain clock is at most
-  `max_drift` seconds ahead, otherwise when it is; every transaction queued meanwhile
-  joins that block. An idle chain's pending block is re-stamped to the wall clock
-  before use, so the chain never lags behind it either.
+* Timestamps: py-evm wants every block a second later than its parent, which runs the
+  chain clock ahead of the wall clock under load. The devnet's VM (evm_rules.py) lets
+  blocks share a second, as anvil's do, so a block carries the wall clock. Transactions
+  sent through this class are batched: the block is sealed by a job queued behind
+  whatever already waits for the worker, so concurrent senders share it. An idle
+  chain's pending block is re-stamped to the wall clock before use.
 * `eth_getLogs` from block 0 is O(N²) on eth-tester: every sealed block is handed to
   the `ChainIndex` instead (indexer.py), which answers log queries.
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +35,7 @@ from og_chat.sdk.errors import ChainError
 from og_chat.sdk.eth import checksum, from_hex, hex0x, web3_http
 
 from .contracts import EventTable, abi
+from .evm_rules import devnet_vm
 from .genesis import DEVNET_CHAIN_ID, Addresses, genesis_alloc
 from .indexer import ChainIndex, IndexedLog, TxResult
 
@@ -46,8 +46,6 @@ T = TypeVar("T")
 
 MAX_FEE_PER_GAS = 50 * 10**9
 PRIORITY_FEE_PER_GAS = 10**9
-DEFAULT_MAX_DRIFT = 30
-"""Seconds the chain clock may run ahead of the wall clock before blocks are paced."""
 RECEIPT_TIMEOUT = 30.0
 CALL_GAS = 2_000_000
 """Gas of a `simulate()` call unless the caller says otherwise."""
@@ -95,10 +93,9 @@ class Node:
 
     chain_id: int
 
-    def __init__(self, *, rpc_url: str | None, max_drift: int, chain_id: int | None = None) -> None:
+    def __init__(self, *, rpc_url: str | None, chain_id: int | None = None) -> None:
         # The constructor only sets fields; boot() starts the EVM.
         self.rpc_url = rpc_url
-        self.max_drift = max_drift
         self.requested_chain_id = chain_id
         """The chain id asked for (None: py-evm's DEVNET_CHAIN_ID, or whatever the RPC serves)."""
         self.addresses = Addresses.for_chain(chain_id or DEVNET_CHAIN_ID)
@@ -113,7 +110,6 @@ class Node:
         self._tester: Any = None
         self._contracts: dict[str, Any] = {}
         self._mine_scheduled = False
-        self._timer: threading.Timer | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -139,7 +135,7 @@ class Node:
 
         alloc = genesis_alloc(fund, self.addresses)
         state = {from_hex(address): account for address, account in alloc.items()}
-        backend = PyEVMBackend(genesis_state=state)
+        backend = PyEVMBackend(genesis_state=state, vm_configuration=((0, devnet_vm()),))
         self.chain_id = self.requested_chain_id or DEVNET_CHAIN_ID
         _set_chain_id(backend, self.chain_id)
         keys = KeyAPI()
@@ -177,8 +173,6 @@ class Node:
         if self._stopped:
             return
         self._stopped = True
-        if self._timer is not None:
-            self._timer.cancel()
         self._executor.shutdown(wait=True, cancel_futures=True)
         self.index.fail_waiters(
             ChainError("the devnet chain stopped before the transaction was mined")
@@ -272,20 +266,9 @@ class Node:
         if self._mine_scheduled or self._stopped:
             return
         self._mine_scheduled = True
-        delay = int(self._pyevm.chain.header.timestamp) - time.time() - self.max_drift
-        if delay <= 0:
-            # Queued behind whatever is already waiting for the worker, so concurrent
-            # senders share this block.
-            self._executor.submit(self._mine)
-        else:
-            self._timer = threading.Timer(delay, self._mine_from_timer)
-            self._timer.daemon = True
-            self._timer.start()
-
-    def _mine_from_timer(self) -> None:
-        if not self._stopped:
-            with contextlib.suppress(RuntimeError):  # shut down in between
-                self._executor.submit(self._mine)
+        # Queued behind whatever is already waiting for the worker, so concurrent
+        # senders share this block.
+        self._executor.submit(self._mine)
 
     def _mine(self) -> None:
         self._mine_scheduled = False
@@ -354,8 +337,8 @@ class Node:
 
     @property
     def mined_timeout(self) -> float:
-        """How long a sent transaction may take to be mined, pacing included."""
-        return RECEIPT_TIMEOUT + self.max_drift
+        """How long a sent transaction may take to be mined."""
+        return RECEIPT_TIMEOUT
 
     async def mined(self, fut: cf.Future[TxResult]) -> TxResult:
         """Await a `queue_raw` future from an event loop, within `mined_timeout`."""

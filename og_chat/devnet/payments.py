@@ -43,8 +43,8 @@ log = logging.getLogger("og_chat.devnet.gateway")
 
 SESSION_EXPIRED = "Session expired or exhausted"
 DEADLINE_MARGIN = 60
-"""Seconds before an authorization's deadline a busy session is settled anyway (the chain
-clock may run up to 30 s ahead of the wall clock under load)."""
+"""Seconds before an authorization's deadline a busy session is settled anyway: time for
+the settlement to be checked, queued and mined before the deadline passes."""
 EXTENSIONS: dict[str, Any] = {
     "erc20ApprovalGasSponsoring": {
         "info": {
