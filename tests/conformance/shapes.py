@@ -96,6 +96,8 @@ def kind(value: Any, key: str | None = None) -> str:
         return "quantity" if QUANTITY.fullmatch(text) else f"bad quantity {text!r}"
     if key in ADDRESS_KEYS:
         return "address" if DATA.fullmatch(text) and len(text) == 42 else f"bad address {text!r}"
+    if key == "logsBloom":
+        return "bloom" if DATA.fullmatch(text) and len(text) == 514 else f"bad bloom {text!r}"
     if key in HASH_KEYS:
         return "hash" if DATA.fullmatch(text) and len(text) == 66 else f"bad hash {text!r}"
     if DATA.fullmatch(text) or QUANTITY.fullmatch(text):
