@@ -11,13 +11,13 @@ py-evm's objects are untyped here (`Any`); every function only reads them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from og_chat.sdk.eth import keccak
 
 ZERO_HASH = "0x" + "00" * 32
-CANCUN_BLOB_FRACTION = 3_338_477
 PRAGUE_BLOB_FRACTION = 5_007_716
 """EIP-7691's blob base fee update fraction (py-evm's Prague)."""
 PRAGUE_MAX_BLOB_GAS = 1_179_648
@@ -213,6 +213,40 @@ def receipts(block: Any, chaindb: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _int_quantity(value: Any) -> str:
+    return quantity(int(value))
+
+
+def _int_bloom(value: Any) -> str:
+    return bloom(int(value))
+
+
+_HEADER_FIELDS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("parentHash", "parent_hash", data),
+    ("sha3Uncles", "uncles_hash", data),
+    ("miner", "coinbase", data),
+    ("stateRoot", "state_root", data),
+    ("transactionsRoot", "transaction_root", data),
+    ("receiptsRoot", "receipt_root", data),
+    ("logsBloom", "bloom", _int_bloom),
+    ("difficulty", "difficulty", _int_quantity),
+    ("number", "block_number", _int_quantity),
+    ("gasLimit", "gas_limit", _int_quantity),
+    ("gasUsed", "gas_used", _int_quantity),
+    ("timestamp", "timestamp", _int_quantity),
+    ("extraData", "extra_data", data),
+    ("mixHash", "mix_hash", data),
+    ("nonce", "nonce", data),
+    ("baseFeePerGas", "base_fee_per_gas", _int_quantity),
+    ("withdrawalsRoot", "withdrawals_root", data),
+    ("blobGasUsed", "blob_gas_used", _int_quantity),
+    ("excessBlobGas", "excess_blob_gas", _int_quantity),
+    ("parentBeaconBlockRoot", "parent_beacon_block_root", data),
+    ("requestsHash", "requests_hash", data),
+)
+"""A block header's fields in anvil's order: (JSON name, py-evm attribute, encoding)."""
+
+
 def block(block: Any, *, full: bool, size: int) -> dict[str, Any]:
     """A block object (`eth_getBlockByNumber`); `full` puts transaction objects in it."""
     h = block.header
@@ -222,29 +256,11 @@ def block(block: Any, *, full: bool, size: int) -> dict[str, Any]:
         if full
         else [data(tx.hash) for tx in block.transactions]
     )
+    out: dict[str, Any] = {"hash": where.block_hash}
+    for name, attribute, encode in _HEADER_FIELDS:
+        out[name] = encode(getattr(h, attribute))
     return {
-        "hash": where.block_hash,
-        "parentHash": data(h.parent_hash),
-        "sha3Uncles": data(h.uncles_hash),
-        "miner": "0x" + bytes(h.coinbase).hex(),
-        "stateRoot": data(h.state_root),
-        "transactionsRoot": data(h.transaction_root),
-        "receiptsRoot": data(h.receipt_root),
-        "logsBloom": bloom(int(h.bloom)),
-        "difficulty": quantity(int(h.difficulty)),
-        "number": quantity(where.number),
-        "gasLimit": quantity(int(h.gas_limit)),
-        "gasUsed": quantity(int(h.gas_used)),
-        "timestamp": quantity(where.timestamp),
-        "extraData": data(h.extra_data),
-        "mixHash": data(h.mix_hash),
-        "nonce": data(h.nonce),
-        "baseFeePerGas": quantity(where.base_fee),
-        "withdrawalsRoot": data(h.withdrawals_root),
-        "blobGasUsed": quantity(int(h.blob_gas_used)),
-        "excessBlobGas": quantity(int(h.excess_blob_gas)),
-        "parentBeaconBlockRoot": data(h.parent_beacon_block_root),
-        "requestsHash": data(h.requests_hash),
+        **out,
         "totalDifficulty": quantity(0),
         "size": quantity(size),
         "uncles": [],

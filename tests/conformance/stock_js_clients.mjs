@@ -9,9 +9,11 @@ const [url, key, recipient] = process.argv.slice(2);
 const out = {};
 
 // ethers: JsonRpcProvider + Wallet.sendTransaction back to back (ethers sends the nonce in
-// eth_estimateGas), then the receipts, a block, the fee data and the logs.
+// eth_estimateGas), then the receipts, a block and the fee data. The NonceManager is how
+// ethers sends back to back: the provider caches eth_getTransactionCount for 250 ms, so two
+// bare Wallet sends within that time pick the same nonce against any node, anvil included.
 const provider = new ethers.JsonRpcProvider(url, undefined, { staticNetwork: true, polling: true, pollingInterval: 50 });
-const wallet = new ethers.Wallet(key, provider);
+const wallet = new ethers.NonceManager(new ethers.Wallet(key, provider));
 const first = await wallet.sendTransaction({ to: recipient, value: 1n });
 const second = await wallet.sendTransaction({ to: recipient, value: 2n });
 const receipts = [await first.wait(), await second.wait()];

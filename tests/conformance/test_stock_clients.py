@@ -14,10 +14,12 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from og_chat.devnet import Devnet
+from tests.conformance.nodes import running_anvil
 from tests.conformance.scenario import LOGGER, TOPIC, init_code
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,26 +71,39 @@ def test_web3_py_filters_receipts_fee_history_and_send_transaction(devnet: Devne
     assert len(block["logsBloom"]) == 256 and tx_hash in block["transactions"]
 
 
-def test_ethers_and_viem_send_and_read_as_against_any_node(devnet: Devnet) -> None:
+def _run_js_clients(url: str, private_key: str, recipient: str) -> dict[str, Any]:
     node = shutil.which("node")
     if node is None or not (REPO / "node_modules" / "ethers").is_dir():
         pytest.fail("node and the npm devDependencies (ethers, viem) are needed: run `npm ci`")
-    account, recipient = devnet.accounts[6], devnet.accounts[7].address
     run = subprocess.run(
-        [node, str(SCRIPT), devnet.url + "/rpc", account.private_key, recipient],
+        [node, str(SCRIPT), url, private_key, recipient],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=REPO,
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    seen: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return seen
+
+
+def _check_js_clients(seen: dict[str, Any], first_nonce: int, chain_id: int) -> None:
     ethers, viem = seen["ethers"], seen["viem"]
-    assert ethers["nonces"] == [0, 1] and ethers["statuses"] == [1, 1]
+    assert ethers["nonces"] == [first_nonce, first_nonce + 1] and ethers["statuses"] == [1, 1]
     assert ethers["blooms"] == [514, 514] and ethers["fee"] is True
-    assert ethers["chainId"] == devnet.chain_id == viem["chainId"]
+    assert ethers["chainId"] == chain_id == viem["chainId"]
     assert viem["history"]["baseFees"] == 4 and viem["history"]["ratios"] == 3
     assert viem["history"]["rewards"] == [2, 2, 2]
     assert viem["history"]["oldestBlock"] == viem["head"] - 2 and viem["head"] >= ethers["block"]
     assert viem["receiptStatus"] == "success" and viem["receiptBloom"] == 514
     assert viem["blockHasTx"] and viem["blockBloom"] == 514 and viem["filterSawBlock"]
+
+
+def test_ethers_and_viem_send_and_read_as_against_anvil(devnet: Devnet) -> None:
+    account, recipient = devnet.accounts[6], devnet.accounts[7].address
+    for rounds in range(3):  # each round sends three more transactions from the account
+        seen = _run_js_clients(devnet.url + "/rpc", account.private_key, recipient)
+        _check_js_clients(seen, 3 * rounds, devnet.chain_id)
+    with running_anvil() as anvil_url:  # the same script holds against anvil itself
+        seen = _run_js_clients(anvil_url, account.private_key, recipient)
+        _check_js_clients(seen, 0, 31337)
