@@ -46,6 +46,7 @@ from ..widgets.conversation import (
     code_blocks,
     error_message,
 )
+from ..widgets.inline_images import InlineImages
 from ..widgets.key_footer import KeyFooter
 from ..widgets.model_picker import ModelPicker, step_provider
 from ..widgets.prompt import PromptArea
@@ -382,7 +383,7 @@ class MainScreen(HostScreen):
             view.text = result.text
             view.set_meta(turn_stats(label, result))
             if result.images:
-                await view.show_images(result.images, self._save_image_keys())
+                await view.show_images(self._images(result.images))
             self._record_answer(result)
             if result.stopped:
                 conversation.release_anchor()
@@ -478,7 +479,6 @@ class MainScreen(HostScreen):
         }
         widgets: list[Any] = []
         cards: list[tuple[ToolCallCard, str]] = []
-        pictures: list[tuple[AssistantMessage, list[str]]] = []
         info = CATALOGUE.get(chat.model)
         label = info.display_name if info else chat.model
         for index, message in enumerate(chat.messages):
@@ -488,10 +488,11 @@ class MainScreen(HostScreen):
                 widgets.append(UserMessage(str(message.get("content") or "")))
             elif role == "assistant":
                 if message.get("content") or message.get("images"):
-                    view = AssistantMessage(label, str(message.get("content") or ""))
-                    widgets.append(view)
-                    if message.get("images"):
-                        pictures.append((view, list(message["images"])))
+                    images = message.get("images")
+                    pictures = self._images(list(images)) if images else None
+                    widgets.append(
+                        AssistantMessage(label, str(message.get("content") or ""), pictures)
+                    )
                 for call in message.get("tool_calls") or []:
                     function = call.get("function") or {}
                     card = ToolCallCard(str(function.get("name")), function.get("arguments"))
@@ -508,8 +509,6 @@ class MainScreen(HostScreen):
         await conversation.mount_all(widgets)
         for card, result in cards:
             card.set_result(result, '"error"' not in result)
-        for view, uris in pictures:
-            await view.show_images(uris, self._save_image_keys())
         await conversation.add(Notice(f"resumed “{chat.title}”"))
         self._follow_chat_settings()
         found = self._message_widgets.get(at) if at is not None else None
@@ -570,8 +569,9 @@ class MainScreen(HostScreen):
             )
         self.run_turn()
 
-    def _save_image_keys(self) -> str:
-        return keys_of("chat.save_image", self.app.local.keymap)
+    def _images(self, uris: list[str]) -> InlineImages:
+        """An answer's images, captioned with the keys that save them."""
+        return InlineImages(uris, keys_of("chat.save_image", self.app.local.keymap))
 
     def action_save_image(self) -> None:
         """Write the images of the last answer that has some to new files."""

@@ -84,16 +84,22 @@ class UserMessage(Static):
 
 
 class AssistantMessage(Vertical):
-    """One answer: a streamed Markdown body and a line of stats under it."""
+    """One answer: a streamed Markdown body, its images if any, and a line of stats under it."""
 
-    def __init__(self, model_label: str, text: str = "") -> None:
+    def __init__(
+        self, model_label: str, text: str = "", images: InlineImages | None = None
+    ) -> None:
         super().__init__(classes="message assistant")
         self.model_label = model_label
         self.text = text
         """The answer as received (raw); the screen shows `neutralize(text)`."""
+        self.images = images
+        self.set_class(images is not None, WITH_IMAGES)
 
     def compose(self) -> ComposeResult:
         yield StreamedMarkdown(neutralize(self.text), classes="body")
+        if self.images is not None:
+            yield self.images
         yield Static("", classes="meta")
 
     def on_mount(self) -> None:
@@ -108,10 +114,15 @@ class AssistantMessage(Vertical):
         """Stats or status under the answer (time to first token, tokens, cost)."""
         self.query_one(".meta", Static).update(Content(text))
 
-    async def show_images(self, uris: list[str], save_keys: str) -> None:
-        """The answer's images, between its text and its stats line."""
-        self.add_class("-with-images")  # laid out vertically: see transcript_marks.tcss
-        await self.mount(InlineImages(uris, save_keys), before=self.query_one(".meta"))
+    async def show_images(self, images: InlineImages) -> None:
+        """Images that arrived with a streamed answer: between its text and its stats line."""
+        self.images = images
+        self.add_class(WITH_IMAGES)
+        await self.mount(images, before=self.query_one(".meta"))
+
+
+WITH_IMAGES = "-with-images"
+"""The class of an answer holding images (laid out vertically: see transcript_marks.tcss)."""
 
 
 def pretty_json(value: object) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from textual.app import App, ComposeResult, SuspendNotSupported
-from textual.containers import Vertical
+from textual.containers import Container, Vertical
 from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
@@ -28,7 +28,9 @@ from og_chat.sdk.images import DecodedImage, ImageDataError, decode_image
 
 IMAGE_MODULE = "textual_image.widget"
 IMAGE_WIDTH = 48
-"""Cells an image is drawn across (its height follows its aspect ratio)."""
+"""Cells a landscape image is drawn across (its height follows its aspect ratio)."""
+IMAGE_ROWS = 24
+"""Rows a portrait image may take (it is drawn narrower instead)."""
 MAX_PIXELS = 40_000_000
 """Larger images are not decoded: an answer's image is untrusted input, and a small file
 can claim a size that takes gigabytes to unpack."""
@@ -55,6 +57,13 @@ def _reads_a_terminal(app: App[Any]) -> bool:
     return not app.is_headless and stdout is not None and stdout.isatty()
 
 
+def cells_across(size: tuple[int, int]) -> int:
+    """How many cells wide to draw an image of `size` pixels: `IMAGE_WIDTH`, or narrower so
+    that it stays within `IMAGE_ROWS` (a cell is about twice as high as it is wide)."""
+    width, height = size
+    return max(1, min(IMAGE_WIDTH, int(IMAGE_ROWS * 2 * width / height)))
+
+
 def caption(index: int, image: DecodedImage, size: tuple[int, int], save_keys: str) -> str:
     """The line under an image: which one, what it is, how to keep it."""
     width, height = size
@@ -69,11 +78,15 @@ def _unshown(index: int, why: str) -> Static:
 class InlineImages(Vertical):
     """The images of one answer, each with a caption; an unreadable one says so instead."""
 
-    DEFAULT_CSS = f"""
-    InlineImages {{ height: auto; }}
-    InlineImages .image {{ width: {IMAGE_WIDTH}; height: auto; }}
-    InlineImages .caption {{ color: $foreground-muted; height: auto; }}
+    DEFAULT_CSS = """
+    InlineImages { height: auto; }
+    InlineImages .frame { height: auto; }
+    InlineImages .image { width: auto; height: auto; }
+    InlineImages .caption { color: $foreground-muted; height: auto; }
     """
+    """textual-image sizes an `auto` image by the space it is given, but reads a fixed width
+    from its own size, which is 0 until it is laid out (so it was measured 0 rows high):
+    each image is `auto` inside a frame as wide as it should be drawn."""
 
     def __init__(self, uris: list[str], save_keys: str) -> None:
         super().__init__(classes="images")
@@ -98,7 +111,9 @@ class InlineImages(Vertical):
             except (OSError, ValueError, PILImage.DecompressionBombError):
                 yield _unshown(index, f"not an image og-chat can read ({decoded.mime})")
                 continue
-            yield image_class(picture, classes="image")
+            frame = Container(image_class(picture, classes="image"), classes="frame")
+            frame.styles.width = cells_across(picture.size)
+            yield frame
             yield Static(
                 Content(caption(index, decoded, picture.size, self.save_keys)), classes="caption"
             )
