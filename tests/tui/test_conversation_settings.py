@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from textual.widgets import Input, OptionList, Static, TextArea
+from textual.widgets import Input, OptionList, Select, Static, TextArea
 
 from og_chat.devnet import Devnet
 from og_chat.store.config import Config, Persona, save_config
@@ -232,3 +232,45 @@ async def test_regenerate_sends_the_history_without_the_answer_it_replaces(
         sent = upstream.requests[-1]["messages"]
         assert [m["role"] for m in sent] == ["user", "assistant", "user"]
         assert sent[-1]["content"] == "two"
+
+
+async def test_the_palette_offers_each_setting_and_each_persona(
+    relay: Devnet, upstream: RecordingUpstream
+) -> None:
+    save_config(Config(personas={"terse": Persona(system="One line only.", max_tokens=50)}))
+    app = OGChatApp(devnet_url=relay.url, model=MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        for title in (
+            "Chat settings: system prompt",
+            "Chat settings: temperature",
+            "Chat settings: max tokens",
+            "Chat settings: settlement mode",
+            "Chat settings: model",
+            "Search",
+            "Regenerate",
+            "Edit last prompt",
+            "Save image",
+        ):
+            assert title in commands, title
+        commands["Chat settings: settlement mode"].callback()
+        await wait_until(pilot, lambda: isinstance(app.screen, ChatSettingsScreen), what="panel")
+        assert app.focused is not None and app.focused.id == "cs-mode"
+        app.screen.query_one("#cs-mode", Select).value = "private"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.mode == "private", what="mode")
+        assert "private" in _title(app)
+
+        commands["New chat with persona terse"].callback()
+        await wait_until(pilot, lambda: _main(app).chat.persona == "terse", what="persona")
+        await _send(pilot, "hello")
+        sent = upstream.requests[-1]
+        assert sent["messages"][0] == {"role": "system", "content": "One line only."}
+        assert sent["max_tokens"] == 50
+        main = _main(app)
+        receipt = app.backend.receipts.get(main.chat.receipt_ids[-1])
+        assert receipt.settlement_mode == "private"  # the mode chosen stays for the new chat
+        chat_id = main.chat.id
+
+    assert SessionStore().load(chat_id).settlement_mode == "private"

@@ -442,7 +442,10 @@ class MainScreen(HostScreen):
         self.app.save_session(self.chat)
         chat = ChatState(model=self.chat.model)
         if persona:
-            self.app.local.with_persona(chat, persona, self.app.mode)
+            try:
+                self.app.local.with_persona(chat, persona, self.app.mode)
+            except OGError as error:  # the config changed since the persona was offered
+                self.notify(error_message(error), title="Persona not applied", severity="error")
         self._forget_shown(chat)
         await self._conversation.clear()
         self._follow_chat_settings()
@@ -581,7 +584,7 @@ class MainScreen(HostScreen):
             return
         try:
             paths = self.app.local.save_images(list(images))
-        except OGError as error:
+        except (OGError, OSError) as error:
             self.notify(error_message(error), title="Image not saved", severity="error")
             return
         self.notify("Saved to " + ", ".join(str(path) for path in paths), timeout=8)
