@@ -79,7 +79,7 @@ class StreamedMarkdown(Vertical):
     """A Markdown document written at its end: static parts above, one streaming tail."""
 
     DEFAULT_CSS = """
-    StreamedMarkdown { height: auto; layout: stream; }
+    StreamedMarkdown { height: auto; }
     """
 
     def __init__(
