@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.message import Message
@@ -46,6 +46,7 @@ from .screens.receipts import ReceiptDetail, ReceiptsBrowser
 from .screens.sessions import SessionsScreen
 from .screens.settings import SettingsScreen
 from .screens.wallet import WalletScreen
+from .terminal_keys import claims_key, reported_key
 from .themes import BUNDLED_THEMES, load_themes
 from .widgets.conversation import error_message
 
@@ -198,6 +199,37 @@ class OGChatApp(App[None]):
         """Remap bindings by id (the config's `[keymap]` table)."""
         if keymap:
             self.set_keymap(dict(keymap))
+
+    # -- keys as terminals send them (terminal_keys.py) --------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Run a bound alt-key before the focused widget can type its character."""
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and claims_key(event.key, event.character)
+            and await self._run_bound_key(event.key)
+        ):
+            return
+        await super().on_event(event)
+
+    async def _run_bound_key(self, key: str) -> bool:
+        """Run the binding the focus chain has for `key` (keymap applied); False if none."""
+        active = self.screen.active_bindings.get(key)
+        if active is None:
+            return False
+        node, binding, enabled, _tooltip = active
+        if enabled:
+            await self.run_action(binding.action, node)
+        else:
+            self.bell()
+        return True
+
+    def on_cursor_position(self, event: events.CursorPosition) -> None:
+        """`CSI 1;2R` is shift+F3 (og-chat never asks for the cursor position)."""
+        key = reported_key(event.x, event.y)
+        if key is not None:
+            self.simulate_key(key)
 
     def watch_theme(self, theme: str) -> None:
         if self.local_ready and self.local.config.theme != theme:
