@@ -58,6 +58,9 @@ ANSWERS = {
     "- the batch root is on-chain\n\n" + FINAL["list"],
     "shape quote": "The gateway's rule:\n\n"
     "> Every paid call gets a receipt,\n> and every receipt can be checked.\n\n" + FINAL["quote"],
+    "shape wide": "A long line of code:\n\n```python\nsettle = ["
+    + ", ".join(f"receipt_{n:02d}" for n in range(14))
+    + ", 'WIDE-END']\n```\n\nThe whole line is on screen.",
     "shape long": "\n\n".join(
         f"## Part {n}\n\nParagraph {n} explains one more detail of verifiable inference, "
         "long enough to wrap over more than one line of the conversation pane."

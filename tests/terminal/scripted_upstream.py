@@ -28,8 +28,16 @@ _PIECE = re.compile(r"\S+\s*|\s+")
 
 
 def pieces(text: str) -> list[str]:
-    """The answer cut as a model streams it: a word and the spaces or newlines after it."""
-    return _PIECE.findall(text)
+    """The answer cut as a model streams it: a word and the spaces or newlines after it.
+
+    The last paragraph goes out whole, in one event, as a model's last event often carries
+    several tokens: then it lands in the same frame as the answer's footer, the frame in
+    which issue 13's lost paragraph went missing.
+    """
+    head, blank, last = text.rpartition("\n\n")
+    if not blank:
+        return _PIECE.findall(text)
+    return [*_PIECE.findall(head + blank), last]
 
 
 class ScriptedUpstream:

@@ -35,6 +35,7 @@ KEYS: dict[str, bytes] = {
     "f2": b"\x1bOQ",
     "f3": b"\x1bOR",
     "f4": b"\x1bOS",
+    "f5": b"\x1b[15~",
     "f9": b"\x1b[20~",
     "shift+f3": b"\x1b[1;2R",  # xterm and tmux: CSI 1;2 R (the same bytes as a cursor report)
     "pageup": b"\x1b[5~",

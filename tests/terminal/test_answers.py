@@ -18,30 +18,25 @@ LAUNCHES = 2
 
 
 def _ask(terminal: Terminal, home: Path, prompt: str, count: int) -> str:
-    """Send `prompt` and wait until its answer is saved and the screen has settled."""
+    """Send `prompt` and wait until its answer is saved."""
     terminal.wait_for(lambda: conversation_box(terminal), "the conversation pane")
     terminal.send(prompt)
     terminal.press("enter")
     terminal.wait_for(lambda: len(saved_answers(home)) >= count, f"answer {count} saved")
-    terminal.wait_until_stable()
     return saved_answers(home)[-1]
 
 
-def _assert_whole_on_screen(terminal: Terminal, shape: str, saved: str) -> None:
+def _whole_on_screen(terminal: Terminal, shape: str, saved: str) -> bool:
+    """The last paragraph, the words before it and the answer's footer under it, as saved."""
     box = conversation_box(terminal)
-    assert box is not None, terminal.text()
+    if box is None:
+        return False
     shown = pane_words(terminal, box)
-    final = FINAL[shape].split()
+    final = " ".join(FINAL[shape].split())
     joined = " ".join(shown)
-    assert " ".join(final) in joined, f"the last paragraph ({shape}) is not on screen:\n" + (
-        terminal.text()
-    )
-    tail = answer_words(saved)[-40:]
-    assert is_subsequence(tail, shown), f"the end of the {shape} answer differs:\n{terminal.text()}"
-    after = joined[joined.rindex(" ".join(final)) :]
-    assert "TTFT" in after, (
-        f"the answer's footer is not under its last paragraph:\n{terminal.text()}"
-    )
+    if final not in joined or not is_subsequence(answer_words(saved)[-40:], shown):
+        return False
+    return "TTFT" in joined[joined.rindex(final) :]
 
 
 def test_every_answer_ends_on_screen_as_saved(launch: Launch, tmp_path: Path) -> None:
@@ -51,4 +46,10 @@ def test_every_answer_ends_on_screen_as_saved(launch: Launch, tmp_path: Path) ->
             for count, shape in enumerate(SHAPES, start=1):
                 saved = _ask(terminal, home, f"shape {shape}", count)
                 assert saved == ANSWERS[f"shape {shape}"]
-                _assert_whole_on_screen(terminal, shape, saved)
+                # Waiting (with a deadline) is for a busy machine's late frame; the bug this
+                # catches never heals: the paragraph stayed off screen until a resize.
+                terminal.wait_for(
+                    lambda: _whole_on_screen(terminal, shape, saved),  # noqa: B023
+                    f"the {shape} answer whole on screen, footer under it",
+                    timeout=15,
+                )

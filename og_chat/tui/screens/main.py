@@ -43,14 +43,20 @@ from ..widgets.conversation import (
     code_blocks,
 )
 from ..widgets.key_footer import KeyFooter
+from ..widgets.model_bar import ModelBar
 from ..widgets.model_picker import ModelPicker, step_provider
 from ..widgets.prompt import PromptArea
 from ..widgets.receipts_panel import ReceiptsPanel
 from ..widgets.status_header import StatusHeader
 from .code_blocks import CodeBlocksScreen
+from .models import ModelPickerScreen
 
 MODES = ("private", "batch", "individual")
 MAX_TOOL_ROUNDS = 4
+SIDEBAR_AT = 180
+"""Terminal width from which the model sidebar is shown; narrower, it folds to one line."""
+RECEIPTS_AT = 100
+"""Terminal width from which the receipts panel is shown unless the user toggled it (F5)."""
 
 
 @dataclass
@@ -116,12 +122,15 @@ class MainScreen(HostScreen):
         self.max_tokens: int | None = None
         """Completion cap per call; None asks for the config's `max_tokens`."""
         self._draft_timer: Timer | None = None
+        self.receipts_shown: bool | None = None
+        """The user's F5 choice; None until then (the panel follows the terminal's width)."""
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status")
         with Horizontal(id="body"):
             yield ModelPicker(self.app.model, id="models")
             with Vertical(id="centre"):
+                yield ModelBar(self.app.model, id="model-bar")
                 yield Conversation(id="conversation")
                 yield PromptArea(id="prompt")
             yield ReceiptsPanel(id="receipts")
@@ -138,9 +147,24 @@ class MainScreen(HostScreen):
         self._fit(event.size.width)
 
     def _fit(self, width: int) -> None:
-        """Drop the side panels on narrow terminals so the conversation keeps its width."""
-        self.set_class(width < 130, "-narrow")
-        self.set_class(width < 90, "-tiny")
+        """Give the conversation the room: fold the model sidebar, drop the receipts panel.
+
+        The receipts panel is a fraction of the width (its columns follow its own width);
+        the sidebar has a fixed width and is worth it only on wide terminals.
+        """
+        self.set_class(width >= SIDEBAR_AT, "-sidebar")
+        shown = self.receipts_shown if self.receipts_shown is not None else width >= RECEIPTS_AT
+        self.set_class(not shown, "-no-receipts")
+
+    def action_toggle_receipts(self) -> None:
+        self.receipts_shown = self.has_class("-no-receipts")
+        self._fit(self.app.size.width)
+
+    def action_toggle_help(self) -> None:
+        if self.query("HelpPanel"):
+            self.app.action_hide_help_panel()
+        else:
+            self.app.action_show_help_panel()
 
     def _title(self) -> str:
         info = CATALOGUE.get(self.chat.model)
@@ -192,13 +216,21 @@ class MainScreen(HostScreen):
         """The App's model changed (picker, F3, config, resume): the chat and the title follow."""
         self.chat.model = model
         self.query_one(ModelPicker).selected = model
+        self.query_one(ModelBar).model = model
         self._conversation.border_title = self._title()
 
     def _mode_changed(self, mode: str) -> None:
         self.query_one(StatusHeader).mode = mode
 
     def action_focus_models(self) -> None:
-        self.query_one(ModelPicker).focus_filter()
+        if self.has_class("-sidebar"):
+            self.query_one(ModelPicker).focus_filter()
+        else:
+            self.app.push_screen(ModelPickerScreen())
+
+    @on(ModelBar.Open)
+    def _open_models(self) -> None:
+        self.action_focus_models()
 
     def action_next_provider(self) -> None:
         self.app.model = step_provider(resolve_model(self.chat.model), 1).id

@@ -80,7 +80,11 @@ class StreamedMarkdown(Vertical):
 
     DEFAULT_CSS = """
     StreamedMarkdown { height: auto; }
+    StreamedMarkdown MarkdownFence { overflow-x: hidden; }
+    StreamedMarkdown MarkdownFence > Label { width: 1fr; }
     """
+    """Code wraps: Textual's fences scroll sideways with no scrollbar, which cuts long lines
+    off unseen; the code picker (alt+k) copies a block exactly as written."""
 
     def __init__(
         self, markdown: str = "", *, freeze_at: int = FREEZE_AT, classes: str | None = None
