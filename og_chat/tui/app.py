@@ -362,6 +362,10 @@ class OGChatApp(App[None]):
         if self.main_screen is not None:
             await self.main_screen.show_chat(chat)
 
+    def conversation_renamed(self, session_id: str, title: str) -> None:
+        if self.main_screen is not None:
+            self.main_screen.renamed(session_id, title)
+
     def on_settings_changed(self, message: SettingsChanged) -> None:
         self.local.reload()
         self.apply_keymap(self.local.keymap)

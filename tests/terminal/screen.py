@@ -69,5 +69,6 @@ def saved_answers(home: Path) -> list[str]:
     return out
 
 
-SCIENTIFIC = re.compile(r"\d(?:\.\d+)?e[-+]?\d+\b", re.IGNORECASE)
-"""A number in scientific notation (`9.6e-5`): never on og-chat's screens."""
+SCIENTIFIC = re.compile(r"(?<![0-9A-Za-z])\d+(?:\.\d+)?[eE][-+]\d+(?![0-9A-Za-z])")
+"""A number in scientific notation (`9.6e-5`, `1e+20`): never on og-chat's screens. The sign
+is required, so hex ids and hashes (`…1e421…`) are not mistaken for it."""

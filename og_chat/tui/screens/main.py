@@ -15,12 +15,13 @@ from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 
 from og_chat.app.tools import TOOL_SCHEMAS, ToolContext, execute, tool_message
+from og_chat.sdk.chain import opg_display
 from og_chat.sdk.errors import OGError, StreamInterrupted
 from og_chat.sdk.models import CATALOGUE, resolve_model
 from og_chat.sdk.stream import StreamAssembler
 from og_chat.sdk.types import Receipt
 
-from ..amounts import cost_of, show_opg
+from ..amounts import cost_of
 from ..chat import ChatState
 from ..host import HostScreen
 from ..keymap import bindings
@@ -46,7 +47,7 @@ from ..widgets.key_footer import KeyFooter
 from ..widgets.model_bar import ModelBar
 from ..widgets.model_picker import ModelPicker, step_provider
 from ..widgets.prompt import PromptArea
-from ..widgets.receipts_panel import ReceiptsPanel
+from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, ReceiptsPanel
 from ..widgets.status_header import StatusHeader
 from .code_blocks import CodeBlocksScreen
 from .models import ModelPickerScreen
@@ -100,8 +101,10 @@ def turn_stats(model_label: str, result: TurnResult) -> str:
         parts.append(f"{tokens} tok · {rate:,.0f} tok/s")
     receipt = result.receipt
     if receipt is not None:
-        parts.append(f"{show_opg(cost_of(receipt))} OPG")
-        parts.append(f"receipt {receipt.id[:10]} {receipt.payment_status}")
+        parts.append(f"{opg_display(cost_of(receipt))} OPG")
+        parts.append(f"TEE {TEE_MARK.get(receipt.signature_status, '?')}")
+        status = receipt.payment_status
+        parts.append(f"receipt {receipt.id[:10]} {status} {PAYMENT_MARK.get(status, '')}".rstrip())
     if result.stopped:
         parts.append("stopped")
     return " · ".join(parts)
@@ -122,6 +125,9 @@ class MainScreen(HostScreen):
         self.max_tokens: int | None = None
         """Completion cap per call; None asks for the config's `max_tokens`."""
         self._draft_timer: Timer | None = None
+        self._footers: dict[str, tuple[AssistantMessage, str, TurnResult]] = {}
+        """Receipt id → the answer it paid for (its view, model label, stats), so a payment
+        that settles later updates that answer's footer."""
         self.receipts_shown: bool | None = None
         """The user's F5 choice; None until then (the panel follows the terminal's width)."""
 
@@ -199,7 +205,18 @@ class MainScreen(HostScreen):
         self.query_one(ReceiptsPanel).add_receipt(message.receipt)
 
     def on_receipt_updated(self, message: ReceiptUpdated) -> None:
+        """A payment settled (or failed): the panel's row and the answer's own footer follow."""
         self.query_one(ReceiptsPanel).update_receipt(message.receipt_id, message.fields)
+        shown = self._footers.get(message.receipt_id)
+        if shown is None:
+            return
+        view, label, result = shown
+        receipt = result.receipt
+        if receipt is not None and view.is_attached:
+            for name, value in message.fields.items():
+                if hasattr(receipt, name):
+                    setattr(receipt, name, value)
+            view.set_meta(turn_stats(label, result))
 
     @on(ReceiptsPanel.Open)
     def _open_receipt(self, event: ReceiptsPanel.Open) -> None:
@@ -358,11 +375,13 @@ class MainScreen(HostScreen):
                     if delta.content:
                         if result.first_token is None:
                             result.first_token = time.monotonic() - started
+                            view.set_meta(f"{label} · streaming…")
                         pieces.append(delta.content)
                         await stream.write(delta.content)
                     if delta.tool_calls:
                         if result.first_token is None:
                             result.first_token = time.monotonic() - started
+                            view.set_meta(f"{label} · calling a tool…")
                         result.add_tool_calls(delta.tool_calls, final=chunk.is_final)
                 if chunk.usage is not None:
                     result.completion_tokens = chunk.usage.completion_tokens
@@ -383,6 +402,8 @@ class MainScreen(HostScreen):
             await stream.stop()  # ends with one whole render of the tail: fences close
             view.text = result.text
             view.set_meta(turn_stats(label, result))
+            if result.receipt is not None:
+                self._footers[result.receipt.id] = (view, label, result)
             self._record_answer(result)
             if result.stopped:
                 conversation.release_anchor()
@@ -425,6 +446,7 @@ class MainScreen(HostScreen):
         self.workers.cancel_group(self, "llm")
         self.app.save_session(self.chat)
         self.chat = ChatState(model=self.chat.model)
+        self._footers.clear()
         await self._conversation.clear()
         self._conversation.border_title = self._title()
         self.query_one(PromptArea).focus()
@@ -434,6 +456,7 @@ class MainScreen(HostScreen):
         self.workers.cancel_group(self, "llm")
         self.app.save_session(self.chat)
         self.chat = chat
+        self._footers.clear()
         conversation = self._conversation
         await conversation.clear()
         results = {
@@ -466,6 +489,12 @@ class MainScreen(HostScreen):
         if chat.model in CATALOGUE:
             self.app.model = chat.model
         self._conversation.border_title = self._title()
+
+    def renamed(self, session_id: str, title: str) -> None:
+        """The sessions screen renamed a conversation; the next save must not undo it."""
+        if self.chat.id == session_id:
+            self.chat.title = title
+            self._conversation.border_title = self._title()
 
     # -- copying ---------------------------------------------------------------
 

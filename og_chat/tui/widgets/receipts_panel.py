@@ -14,10 +14,11 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from og_chat.app.sanitize import neutralize
+from og_chat.sdk.chain import opg_display
 from og_chat.sdk.models import CATALOGUE
 from og_chat.sdk.types import Receipt
 
-from ..amounts import cost_of, show_opg, total_cost
+from ..amounts import cost_of, total_cost
 
 Column = tuple[str, int]
 """A panel column: the cell's name in `receipt_cells` (also its header) and its width."""
@@ -57,7 +58,7 @@ def receipt_cells(receipt: Receipt, clock_width: int = 8) -> dict[str, str]:
         "time": datetime.fromtimestamp(receipt.created_at).strftime(clock),
         "model": neutralize(model_label(receipt.model)),
         "tok": str(receipt.total_tokens or ""),
-        "OPG": show_opg(cost_of(receipt)),
+        "OPG": opg_display(cost_of(receipt)),
         "mode": receipt.settlement_mode,
         "TEE": TEE_MARK.get(receipt.signature_status, "?"),
         "pay": PAYMENT_MARK.get(receipt.payment_status, receipt.payment_status),
@@ -145,7 +146,7 @@ class ReceiptsPanel(Vertical):
         receipts = list(self.receipts.values())
         pending = sum(1 for r in receipts if r.payment_status == "pending")
         calls = "1 call" if len(receipts) == 1 else f"{len(receipts)} calls"
-        text = f"{calls} · {show_opg(total_cost(receipts))} OPG"
+        text = f"{calls} · {opg_display(total_cost(receipts))} OPG"
         if pending:
             text += f" · {pending} pending"
         self.query_one("#receipts-total", Static).update(Content(text))

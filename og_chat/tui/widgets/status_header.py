@@ -6,7 +6,8 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ..amounts import show_opg
+from og_chat.sdk.chain import opg_display
+
 from ..backend import WalletView
 
 
@@ -70,8 +71,8 @@ class StatusHeader(Widget):
             (4, [("og-chat", "bold $primary")], False),
             (0, [(self.network, network_style)], False),
             (5, [("wallet ", "dim"), short_address(address)], False),
-            (2, [("OPG ", "dim"), (show_opg(wallet.opg, 2) if wallet else "—", "bold")], False),
-            (6, [("allowance ", "dim"), show_opg(wallet.allowance, 2) if wallet else "—"], False),
+            (2, [("OPG ", "dim"), (opg_display(wallet.opg) if wallet else "—", "bold")], False),
+            (6, [("allowance ", "dim"), opg_display(wallet.allowance) if wallet else "—"], False),
             (0, [("mode ", "dim"), (self.mode, "bold")], False),
             (0, [marker, state], False),
             (3, [(f" · {detail}", "dim")] if detail else [], True),
