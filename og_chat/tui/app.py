@@ -30,6 +30,7 @@ from og_chat.sdk.types import Receipt
 from . import deferred
 from .backend import Backend
 from .chat import ChatState
+from .clipboard import ClipboardTool, copy_with_tool, find_tool
 from .keymap import bindings, keys_on
 from .messages import (
     BackendFailed,
@@ -310,14 +311,29 @@ class OGChatApp(App[None]):
             self.local.save_session(chat, self.mode)
 
     def copy_text(self, text: str, *, what: str) -> None:
-        """Copy via OSC 52 and say honestly that it may not have reached the system clipboard."""
+        """Copy via OSC 52 and, where one exists, a local clipboard tool; say which was used."""
         self.copy_to_clipboard(text)
-        self.notify(
-            f"Sent {what} to the terminal clipboard (OSC 52). Not every terminal passes it on: "
-            "if pasting fails, use “Save … to file” (alt+s, or w in the code picker).",
-            title="Copied",
-            timeout=6,
-        )
+        tool = find_tool()
+        if tool is None:
+            self.notify(
+                f"Sent {what} to the terminal clipboard (OSC 52); no wl-copy, xclip, xsel or "
+                "pbcopy here. Not every terminal passes OSC 52 on: if pasting fails, use "
+                "“Save … to file” (alt+s, or w in the code picker).",
+                title="Copied (OSC 52)",
+                timeout=6,
+            )
+            return
+        self._copy_with(text, what, tool)
+
+    @work(thread=True, group="clipboard", exit_on_error=False, description="Copying")
+    def _copy_with(self, text: str, what: str, tool: ClipboardTool) -> None:
+        """Run the clipboard tool off the event loop (it may wait for its display)."""
+        if copy_with_tool(text, tool):
+            message, title = f"Copied {what} with {tool.name} and OSC 52.", f"Copied ({tool.name})"
+        else:
+            message = f"{tool.name} failed; sent {what} to the terminal clipboard (OSC 52) only."
+            title = "Copied (OSC 52)"
+        self.call_from_thread(self.notify, message, title=title, timeout=6)
 
     def write_export(self, stem: str, suffix: str, text: str) -> Path:
         """Write text to a new file in the exports directory; returns its path."""
