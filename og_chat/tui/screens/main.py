@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
+from textual.widget import Widget
 
 from og_chat.app.tools import TOOL_SCHEMAS, ToolContext, execute, tool_message
 from og_chat.sdk.chain import opg_display
@@ -47,7 +48,7 @@ from ..widgets.key_footer import KeyFooter
 from ..widgets.model_bar import ModelBar
 from ..widgets.model_picker import ModelPicker, step_provider
 from ..widgets.prompt import PromptArea
-from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, ReceiptsPanel
+from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, ReceiptsPanel, model_label
 from ..widgets.status_header import StatusHeader
 from .code_blocks import CodeBlocksScreen
 from .models import ModelPickerScreen
@@ -458,32 +459,31 @@ class MainScreen(HostScreen):
         self.chat = chat
         self._footers.clear()
         conversation = self._conversation
-        await conversation.clear()
         results = {
             str(m.get("tool_call_id")): str(m.get("content") or "")
             for m in chat.messages
             if m.get("role") == "tool"
         }
-        widgets: list[Any] = []
-        cards: list[tuple[ToolCallCard, str]] = []
-        info = CATALOGUE.get(chat.model)
-        label = info.display_name if info else chat.model
+        widgets: list[Widget] = []
         for message in chat.messages:
             role = message.get("role")
             if role == "user":
                 widgets.append(UserMessage(str(message.get("content") or "")))
             elif role == "assistant":
                 if message.get("content"):
+                    label = model_label(str(message.get("model") or chat.model))
                     widgets.append(AssistantMessage(label, str(message["content"])))
                 for call in message.get("tool_calls") or []:
                     function = call.get("function") or {}
-                    card = ToolCallCard(str(function.get("name")), function.get("arguments"))
-                    widgets.append(card)
-                    if str(call.get("id")) in results:
-                        cards.append((card, results[str(call.get("id"))]))
-        await conversation.mount_all(widgets)
-        for card, result in cards:
-            card.set_result(result, '"error"' not in result)
+                    result = results.get(str(call.get("id")))
+                    widgets.append(
+                        ToolCallCard(
+                            str(function.get("name")),
+                            function.get("arguments"),
+                            None if result is None else (result, '"error"' not in result),
+                        )
+                    )
+        await conversation.show_history(widgets)
         await conversation.add(Notice(f"resumed “{chat.title}”"))
         conversation.scroll_end(animate=False)
         if chat.model in CATALOGUE:
