@@ -150,6 +150,8 @@ class OGChatApp(App[None]):
         themes, _ = load_themes([BUNDLED_THEMES])
         for theme in themes:
             self.register_theme(theme)
+        if self.start_backend:  # at once: the devnet boots while the config is read
+            self.open_backend()
         if self._local is not None:
             self._apply_local(self._local, self._local.load_draft())
         else:
@@ -169,7 +171,7 @@ class OGChatApp(App[None]):
         self.call_from_thread(self._apply_local, local, draft)
 
     def _apply_local(self, local: LocalState, draft: str) -> None:
-        """Theme, keymap, model, mode and draft from the config; then open the runtime."""
+        """Theme, keymap, model, mode and draft from the config (the runtime reads its own)."""
         if self.main_screen is not None and not self.main_screen.is_mounted:
             self.call_after_refresh(self._apply_local, local, draft)  # read before the first frame
             return
@@ -192,9 +194,6 @@ class OGChatApp(App[None]):
             self.mode = local.config.settlement_mode
         if self.main_screen is not None:
             self.main_screen.restore_draft(draft)
-        self.backend.config = local.config
-        if self.start_backend:
-            self.open_backend()
 
     def apply_keymap(self, keymap: dict[str, str]) -> None:
         """Remap bindings by id (the config's `[keymap]` table)."""

@@ -74,7 +74,9 @@ class Backend:
         self._devnet_url = devnet_url
         self._mode = mode
         self.config = config
-        """The loaded Config; set by the App before `open()` (None: the runtime reads it)."""
+        """A loaded Config for `open()`; None (the App's case) lets the runtime read the file
+        itself, so the runtime starts opening at the first frame, not after the TUI's own
+        read of the config."""
         self.runtime: Runtime | None = None
         self._key: Callable[[], str | None] = lambda: None
 
