@@ -18,26 +18,27 @@ def conversation_box(terminal: Terminal) -> Box | None:
     return max(boxes, key=lambda b: b.inner_width, default=None)
 
 
-def prompt_box(terminal: Terminal) -> Box | None:
-    """The prompt: the untitled box below the conversation, in its columns."""
-    conversation = conversation_box(terminal)
-    if conversation is None:
-        return None
-    return next(
-        (
-            b
-            for b in terminal.boxes()
-            if b.top > conversation.bottom - 1 and b.left == conversation.left and not b.title
-        ),
-        None,
-    )
-
-
 def prompt_text(terminal: Terminal) -> str:
-    """What the prompt holds, as shown (its rows joined)."""
-    box = prompt_box(terminal)
-    assert box is not None, terminal.text()
-    return " ".join(line.strip() for line in terminal.inside(box)).strip()
+    """What the prompt holds, as shown: the box under the conversation, in its columns.
+
+    Read up to the first border or toast edge on each row: a notification may cover the
+    box's right end (toasts stack at the bottom right).
+    """
+    conversation = conversation_box(terminal)
+    assert conversation is not None, terminal.text()
+    lines = terminal.lines()
+    left = conversation.left
+    tops = [
+        y for y in range(conversation.bottom + 1, len(lines)) if lines[y][left : left + 1] == "╭"
+    ]
+    assert tops, terminal.text()
+    rows = []
+    for y in range(tops[0] + 1, len(lines)):
+        if lines[y][left : left + 1] == "╰":
+            break
+        row = lines[y][left + 1 : conversation.right]
+        rows.append(re.split("[│▌]", row, maxsplit=1)[0].strip())
+    return " ".join(rows).strip()
 
 
 def pane_words(terminal: Terminal, box: Box) -> list[str]:
