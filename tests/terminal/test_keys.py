@@ -64,3 +64,16 @@ def test_alt_keys_and_function_keys_from_the_prompt(launch: Launch, tmp_path: Pa
         terminal.press("shift+f3")  # CSI 1;2R, as tmux sends it
         terminal.wait_for(lambda: _title(terminal) == first, "shift+f3 to come back")
         assert prompt_text(terminal) == "draft", terminal.text()
+
+
+def test_a_prompt_typed_while_the_embedded_devnet_boots_is_sent_when_it_is_ready(
+    launch: Launch, tmp_path: Path
+) -> None:
+    home = tmp_path / "embedded"
+    with launch((100, 30), home=home, embedded=True, OG_DEVNET_TOKENS_PER_SECOND="0") as terminal:
+        terminal.wait_for_text("Ask anything")  # the first frame: typing works from here,
+        terminal.send("hello")  # while the devnet is still starting
+        terminal.press("enter")
+        terminal.wait_for(lambda: saved_answers(home), "the answer from the embedded devnet")
+        terminal.wait_for_text("TTFT")
+        assert "ready ·" in terminal.lines()[0]
