@@ -337,11 +337,13 @@ def bench_cpu_at_pace(tokens: int = 500, pace: float = 100.0) -> dict[str, float
 
 
 LONG_ANSWER = (
-    "## Part\n\nA paragraph of a long answer about verifiable inference, with `code`, "
-    "**bold** and a [link](https://example.com). "
+    "## Part\n\n"
+    + "A paragraph of a long answer about verifiable inference, with `code`, **bold** and a "
+    "[link](https://example.com). "
     * 4
     + "\n\n- a point\n- another point\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n\n"
-    + "```python\nprint('hello')\n```\n\nThe end of the answer, a paragraph again. " * 3
+    + "```python\nprint('hello')\n```\n\n"
+    + "The end of the answer, a paragraph again. " * 3
 )
 """About 300 tokens of markdown: 500 of these and 500 prompts make the 1,000-message chat."""
 
