@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -464,20 +466,21 @@ class MainScreen(HostScreen):
             for m in chat.messages
             if m.get("role") == "tool"
         }
-        widgets: list[Widget] = []
+        widgets: list[Callable[[], Widget]] = []
         for message in chat.messages:
             role = message.get("role")
             if role == "user":
-                widgets.append(UserMessage(str(message.get("content") or "")))
+                widgets.append(partial(UserMessage, str(message.get("content") or "")))
             elif role == "assistant":
                 if message.get("content"):
                     label = model_label(str(message.get("model") or chat.model))
-                    widgets.append(AssistantMessage(label, str(message["content"])))
+                    widgets.append(partial(AssistantMessage, label, str(message["content"])))
                 for call in message.get("tool_calls") or []:
                     function = call.get("function") or {}
                     result = results.get(str(call.get("id")))
                     widgets.append(
-                        ToolCallCard(
+                        partial(
+                            ToolCallCard,
                             str(function.get("name")),
                             function.get("arguments"),
                             None if result is None else (result, '"error"' not in result),

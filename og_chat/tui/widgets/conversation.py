@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -182,7 +183,7 @@ class Notice(Static):
         super().__init__(Content(neutralize(text)), classes="message notice")
 
 
-HISTORY_BATCH = 12
+HISTORY_BATCH = 6
 """Messages of a resumed conversation mounted at a time: the last ones first, then earlier
 batches as the user scrolls to the top (a 1,000-message conversation opens as fast as a
 short one; every message is a tree of Markdown widgets)."""
@@ -197,8 +198,9 @@ class Conversation(VerticalScroll):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._earlier: list[Widget] = []
-        """Messages of a resumed conversation not mounted yet, oldest first."""
+        self._earlier: list[Callable[[], Widget]] = []
+        """Messages of a resumed conversation not built yet, oldest first: building a widget
+        costs (a thousand unmounted ones took 0.5 s), so each is made when its batch mounts."""
         self._loading = False
 
     @property
@@ -216,11 +218,16 @@ class Conversation(VerticalScroll):
         self._earlier = []
         await self.remove_children()
 
-    async def show_history(self, messages: list[Widget], batch: int = HISTORY_BATCH) -> None:
-        """Show a saved conversation: its last `batch` messages now, the rest on scrolling up."""
+    async def show_history(
+        self, messages: list[Callable[[], Widget]], batch: int = HISTORY_BATCH
+    ) -> None:
+        """Show a saved conversation: its last `batch` messages now, the rest on scrolling up.
+
+        `messages` builds each message's widget when it is needed.
+        """
         await self.clear()
         self._earlier = messages[:-batch] if len(messages) > batch else []
-        await self.mount_all(messages[-batch:])
+        await self.mount_all([build() for build in messages[-batch:]])
         self._show_earlier()
         self.scroll_end(animate=False)
         self.call_after_refresh(self._fill)
@@ -246,7 +253,7 @@ class Conversation(VerticalScroll):
         try:
             first = self.children[0] if self.children else None
             chunk, self._earlier = self._earlier[-batch:], self._earlier[:-batch]
-            await self.mount_all(chunk, before=first)
+            await self.mount_all([build() for build in chunk], before=first)
             self._show_earlier()
             if first is not None:
                 self.call_after_refresh(self._keep_in_view, first)
