@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -23,7 +24,7 @@ from aiohttp import web
 from og_chat.sdk.tee import output_text
 from og_chat.sdk.x402 import SETTLEMENT_TYPE, UPTO_SESSION
 
-from .data_settlement import DataSettlement, settlement_mode
+from .data_settlement import AnsweredCall, DataSettlement, settlement_mode
 from .gateway_host import GatewayHost
 from .generation import Event, Finish, GenerationRequest, Text, ToolCalls, count_prompt_tokens
 from .http_errors import error_response
@@ -43,6 +44,8 @@ GARBAGE_SSE = (
     'data:{"choices": [{"delta": '
 )
 """What `malformed_sse` sends instead of the end of a stream."""
+CALL_ID_HEADER = "X-OG-Call-Id"
+"""The response header naming the call (also `call_id` in the JSON body and final SSE event)."""
 
 
 @dataclass
@@ -58,6 +61,9 @@ class Call:
     session: Session
     mode: str
     """Data settlement: private, batch or individual."""
+    call_id: str = field(default_factory=lambda: "0x" + os.urandom(32).hex())
+    """bytes32 hex naming this call and its on-chain record; random, so unique per call
+    even for the same prompt on the same session, across restarts and replays."""
 
 
 class Inference:
@@ -110,6 +116,27 @@ class Inference:
     def _sign(self, call: Call, content: str, calls: list[dict[str, Any]] | None) -> Signed:
         return self.host.tee.sign(call.canonical, output_text(content, calls), int(time.time()))
 
+    async def _record(
+        self,
+        call: Call,
+        signed: Signed,
+        content: str,
+        calls: list[dict[str, Any]] | None,
+        finish: Finish,
+    ) -> dict[str, str]:
+        """The call's on-chain record (data_settlement.py); the headers that announce it."""
+        answered = AnsweredCall(
+            call_id=call.call_id,
+            mode=call.mode,
+            model=call.gen.model_id,
+            input=json.dumps(call.canonical, sort_keys=True, ensure_ascii=False),
+            output=output_text(content, calls),
+            prompt_tokens=finish.prompt_tokens,
+            completion_tokens=finish.completion_tokens,
+            signed=signed,
+        )
+        return await self.data.settle(answered)
+
     def _charge(self, call: Call, finish: Finish) -> None:
         cost = self.payments.cost(call.gen.model_id, finish.prompt_tokens, finish.completion_tokens)
         self.payments.charge(call.session, cost)
@@ -134,8 +161,12 @@ class Inference:
         assert finish is not None
         content = "".join(pieces)
         signed = self._sign(call, content, calls)
-        headers = {UPTO_SESSION: call.session.id, "Cache-Control": "private"}
-        headers.update(await self.data.settle(call.mode, signed))
+        headers = {
+            UPTO_SESSION: call.session.id,
+            CALL_ID_HEADER: call.call_id,
+            "Cache-Control": "private",
+        }
+        headers.update(await self._record(call, signed, content, calls, finish))
         if call.request.path.endswith("/chat/completions"):
             message: dict[str, Any] = {"role": "assistant", "content": content}
             if calls:
@@ -158,6 +189,7 @@ class Inference:
             }
         body["usage"] = _usage(finish)
         body.update(signed.fields())
+        body["call_id"] = call.call_id
         self._charge(call, finish)
         return web.json_response(body, headers=headers)
 
@@ -173,6 +205,7 @@ class Inference:
                 "Cache-Control": "no-cache",
                 "Connection": "keep-alive",
                 UPTO_SESSION: call.session.id,
+                CALL_ID_HEADER: call.call_id,
             }
         )
         await resp.prepare(call.request)
@@ -222,14 +255,16 @@ class Inference:
         if faults.malformed_sse:  # short answers: still misbehave at the end
             return await misbehave()
         assert finish is not None
-        signed = self._sign(call, "".join(pieces), calls)
+        content = "".join(pieces)
+        signed = self._sign(call, content, calls)
         final: dict[str, Any] = {
             "choices": [{"delta": {}, "index": 0, "finish_reason": finish.reason}],
             "model": call.model,
             **signed.fields(),
+            "call_id": call.call_id,
             "usage": _usage(finish),
         }
-        data_headers = await self.data.settle(call.mode, signed)
+        data_headers = await self._record(call, signed, content, calls, finish)
         if call.mode == "individual":
             final["data_settlement_success"] = (
                 data_headers.get("X-Settlement-Status") == "submitted"

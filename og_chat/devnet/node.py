@@ -16,6 +16,11 @@ designed around (see reference/devnet-chain.md):
 * `eth_getLogs` from block 0 is O(N²) on eth-tester: every sealed block is handed to
   the `ChainIndex` instead (indexer.py), which answers log queries.
 
+With a `store` path the chain is kept on disk (chain_store.py): py-evm's key-value store
+on sqlite, written one transaction per sealed block together with the block's index
+rows, and a restart resumes from the stored canonical head instead of a new genesis.
+Stopping seals the pending block first, so nothing sent is lost.
+
 The py-evm objects (`PyEVMBackend`, its `chain`) are untyped and stay behind
 `self._pyevm`; web3's stubs want types the devnet never has at hand, so `w3` calls go
 through `checksum()` addresses and `Any`-typed call arguments.
@@ -26,16 +31,20 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from og_chat.sdk.addresses import DEVNET_KEYS, DEVNET_OPERATOR, DEVNET_OPERATOR_KEY, ZERO_ADDRESS
-from og_chat.sdk.errors import ChainError
-from og_chat.sdk.eth import checksum, from_hex, hex0x, web3_http
+from og_chat.sdk.errors import ChainError, ConfigurationError
+from og_chat.sdk.eth import checksum, from_hex, hex0x, keccak, web3_http
 
-from .contracts import EventTable, abi
+from .chain_store import SCHEMA, ChainStore, MinedRows
+from .contracts import CONTRACT_NAMES, EventTable, abi, artifact
 from .genesis import CONTRACT_ADDRESSES, genesis_alloc
 from .indexer import ChainIndex, IndexedLog, TxResult
 
@@ -85,6 +94,30 @@ class RpcError(ChainError):
         return out
 
 
+class StateMismatch(ConfigurationError):
+    """A stored chain was made for other contracts or another chain id: it cannot be resumed."""
+
+    hint = "start over with `og-chat devnet --state DIR --fresh` (the old chain is then gone)"
+
+
+@dataclass(frozen=True)
+class ChainIdentity:
+    """Which chain this is: a receipt records it, so a verifier can tell a reset from tampering.
+
+    The genesis hash alone is not enough (two devnets started in the same second with the
+    same accounts have the same block 0); the instance id is random, made at the chain's
+    first start and kept with its state.
+    """
+
+    genesis_hash: str
+    instance_id: str
+    """32 hex digits; new for every chain that is not kept."""
+    persistent: bool
+    """True when the chain is kept on disk (`--state DIR`, the embedded devnet)."""
+    resumed: bool
+    """True when this start continued a stored chain."""
+
+
 class Node:
     """A running EVM with the devnet's genesis, its worker thread and its block index.
 
@@ -95,10 +128,18 @@ class Node:
 
     chain_id: int
 
-    def __init__(self, *, rpc_url: str | None, max_drift: int) -> None:
+    def __init__(self, *, rpc_url: str | None, max_drift: int, store: Path | None = None) -> None:
         # The constructor only sets fields; boot() starts the EVM.
+        if store is not None and rpc_url is not None:
+            raise ConfigurationError(
+                "a chain at --rpc-url keeps its own state",
+                hint="use the node's own persistence (e.g. `anvil --state`), not --state",
+            )
         self.rpc_url = rpc_url
         self.max_drift = max_drift
+        self.store_path = store
+        self._store: ChainStore | None = None
+        self.identity: ChainIdentity
         self.events = EventTable()
         self.index = ChainIndex(self.events)
         self._executor = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="og-devnet-chain")
@@ -124,7 +165,16 @@ class Node:
 
     def _boot(self, fund: list[tuple[str, int]]) -> None:
         self._worker = threading.current_thread()
-        w3 = self._boot_pyevm(fund) if self.rpc_url is None else self._boot_rpc(self.rpc_url, fund)
+        try:
+            w3 = (
+                self._boot_pyevm(fund)
+                if self.rpc_url is None
+                else self._boot_rpc(self.rpc_url, fund)
+            )
+        except BaseException:
+            if self._store is not None:
+                self._store.close()
+            raise
         self._w3 = w3
         self.chain_id = int(w3.eth.chain_id)
         for name, address in CONTRACT_ADDRESSES.items():
@@ -142,8 +192,52 @@ class Node:
             keys.PrivateKey(from_hex(k)) for k in (*DEVNET_KEYS, DEVNET_OPERATOR_KEY)
         )
         self._pyevm = backend
+        self.identity = self._attach_store(backend) if self.store_path else self._new_identity()
         self._tester = EthereumTester(backend=backend, auto_mine_transactions=True)
         return Web3(EthereumTesterProvider(ethereum_tester=self._tester))
+
+    def _new_identity(self, resumed: bool = False, instance_id: str = "") -> ChainIdentity:
+        genesis = self._pyevm.chain.get_canonical_block_header_by_number(0)
+        return ChainIdentity(
+            genesis_hash=hex0x(genesis.hash),
+            instance_id=instance_id or os.urandom(16).hex(),
+            persistent=self.store_path is not None,
+            resumed=resumed,
+        )
+
+    def _attach_store(self, backend: Any) -> ChainIdentity:
+        """Put the chain on disk: store the genesis just built, or resume the stored chain.
+
+        The backend's in-memory chain is built first either way (≈ 30 ms), so the chain
+        class, chain id and genesis are eth-tester's own; only its database is swapped for
+        the stored one, and the chain resumes from the stored canonical head.
+        """
+        from eth.db.atomic import AtomicDB
+
+        assert self.store_path is not None
+        store = self._store = ChainStore(self.store_path)
+        chain = backend.chain
+        expected = {"chain_id": str(int(chain.chain_id)), "code": _code_digest()}
+        resumed = not store.is_empty()
+        if resumed:
+            meta = store.meta()
+            wrong = [k for k, v in {**expected, "schema": str(SCHEMA)}.items() if meta.get(k) != v]
+            if wrong:
+                raise StateMismatch(
+                    f"the chain stored in {self.store_path.parent} was made with another "
+                    f"{' and '.join(wrong)} than this og-chat's devnet"
+                )
+            instance_id = meta["instance_id"]
+        else:
+            instance_id = os.urandom(16).hex()
+            # eth-tester builds its genesis in an AtomicDB over a MemoryDB: copy that.
+            genesis = dict(chain.chaindb.db.wrapped_db.kv_store)
+            store.commit_genesis(genesis, {**expected, "instance_id": instance_id})
+        backend.chain = type(chain)(AtomicDB(store.kv))  # type: ignore[arg-type]  # duck-typed
+        if resumed:
+            for number, block_hash, mined in store.blocks():
+                self.index.add_block(number, block_hash, mined)
+        return self._new_identity(resumed, instance_id)
 
     def _boot_rpc(self, url: str, fund: list[tuple[str, int]]) -> Web3:
         w3 = web3_http(url, timeout=30)
@@ -158,15 +252,28 @@ class Node:
                     "anvil_setStorageAt", [address, hex(slot), hex0x(value.to_bytes(32, "big"))]
                 )
         self.index.head = int(w3.eth.block_number)
+        genesis = w3.eth.get_block(0)
+        self.identity = ChainIdentity(
+            genesis_hash=hex0x(genesis["hash"]),
+            instance_id=os.urandom(16).hex(),
+            persistent=False,
+            resumed=False,
+        )
         return w3
 
     def stop(self) -> None:
-        """Stop the worker thread; pending waiters fail with ChainError. Idempotent."""
+        """Seal what is pending, close the store, stop the worker thread. Idempotent.
+
+        Jobs already queued run first; waiters still pending after that fail with ChainError.
+        """
         if self._stopped:
             return
         self._stopped = True
         if self._timer is not None:
             self._timer.cancel()
+        if self._pyevm is not None:
+            with contextlib.suppress(RuntimeError, cf.TimeoutError):  # shut down already
+                self._executor.submit(self._seal_and_close).result(timeout=RECEIPT_TIMEOUT)
         self._executor.shutdown(wait=True, cancel_futures=True)
         self.index.fail_waiters(
             ChainError("the devnet chain stopped before the transaction was mined")
@@ -283,13 +390,21 @@ class Node:
             self._tester.mine_blocks(1)
         self._after_job()
 
+    def _seal_and_close(self) -> None:
+        """Worker, at stop: mine the pending block (pacing aside), index it, close the store."""
+        if self.index.pending and self._pyevm.chain.get_block().transactions:
+            self._tester.mine_blocks(1)
+        self._after_job()
+        if self._store is not None:
+            self._store.close()
+
     def _index_block(self, number: int) -> None:
-        """Hand one sealed py-evm block to the index: tx results and logs."""
+        """Hand one sealed py-evm block to the store (first) and to the index: results and logs."""
         chain = self._pyevm.chain
         block = chain.get_canonical_block_by_number(number)
         block_hash = hex0x(block.hash)
         receipts = block.get_receipts(chain.chaindb)
-        mined: list[tuple[TxResult, list[IndexedLog]]] = []
+        mined: MinedRows = []
         log_index = 0
         previous_gas = 0
         for tx_index, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
@@ -313,6 +428,8 @@ class Node:
                 )
                 log_index += 1
             mined.append((result, logs))
+        if self._store is not None:  # on disk before any waiter hears "mined"
+            self._store.commit_block(number, block_hash, mined)
         self.index.add_block(number, block_hash, mined)
 
     # -- transactions ------------------------------------------------------------------
@@ -463,6 +580,11 @@ class Node:
             err = response["error"]
             raise RpcError(int(err.get("code", -32000)), str(err.get("message")), err.get("data"))
         return response.get("result")
+
+
+def _code_digest() -> str:
+    """keccak of every genesis contract's runtime code: a stored chain runs this og-chat's code."""
+    return hex0x(keccak(b"".join(artifact(name).deployed_bytecode for name in CONTRACT_NAMES)))
 
 
 def _revert_data(exc: Exception) -> bytes:
