@@ -1,7 +1,8 @@
 """The og-chat Textual app: one App owning settings, theme, keymap and the backend.
 
-Importing this module loads Textual and og-chat's light modules only; the
-runtime (web3, the devnet) is imported in a worker after the first frame.
+Importing this module loads Textual and og-chat's light modules only; the config
+(pydantic) and the runtime (web3, the devnet) are imported in threads after the
+first frame (`deferred.py`).
 """
 
 from __future__ import annotations
@@ -9,32 +10,78 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
+from textual.message import Message
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from og_chat.app.sanitize import neutralize
+from og_chat.sdk.errors import ConfigurationError, OGError
+from og_chat.sdk.models import CATALOGUE, resolve_model
+from og_chat.sdk.types import Receipt
 
-from .backend import Backend, LocalState
+from . import deferred
+from .backend import Backend
 from .chat import ChatState
+from .keymap import bindings, keys_on
 from .messages import (
     BackendFailed,
     BackendProgress,
     BackendReady,
+    ReceiptAdded,
     ReceiptUpdated,
     SettingsChanged,
     WalletUpdated,
 )
+from .screens.compare import CompareScreen
 from .screens.main import MainScreen
+from .screens.receipts import ReceiptDetail, ReceiptsBrowser
+from .screens.sessions import SessionsScreen
+from .screens.settings import SettingsScreen
+from .screens.wallet import WalletScreen
+from .themes import BUNDLED_THEMES, load_themes
+from .widgets.conversation import error_message
+
+if TYPE_CHECKING:
+    from .host import Host
+    from .local import LocalState
 
 _HERE = Path(__file__).parent
 DEFAULT_MODEL = "anthropic/claude-haiku-4-5"
+"""What the first frame shows until the config (whose default is the same) is read."""
+DEFAULT_MODE = "batch"
+"""Likewise for the settlement mode."""
 DEFAULT_THEME = "opengradient"
+RESTART_HINT = "check the network settings (F9) and restart og-chat"
+"""What to do when the runtime failed to open for a reason that carries no hint."""
+
+
+def valid_model(model: str | None) -> str:
+    """A catalogue id for `model` (full id, bare name or alias), else the default model."""
+    if not model:
+        return DEFAULT_MODEL
+    if model in CATALOGUE:
+        return model
+    try:
+        return resolve_model(model).id
+    except ValueError:
+        return DEFAULT_MODEL
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """What the command line asked for; the config fills in only what it left open."""
+
+    network: str | None = None
+    model: str | None = None
+    mode: str | None = None
 
 
 class OGChatApp(App[None]):
@@ -53,24 +100,12 @@ class OGChatApp(App[None]):
     TITLE = "og-chat"
     ENABLE_COMMAND_PALETTE = True
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "ctrl+q",
-            "quit",
-            "Quit",
-            id="quit",
-            priority=True,
-            tooltip="Quit og-chat (the draft and the conversation are saved).",
-        ),
-        Binding(
-            "ctrl+p",
-            "command_palette",
-            "Commands",
-            id="app.palette",
-            priority=True,
-            tooltip="Search and run any action.",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("app")
+
+    model: reactive[str] = reactive(DEFAULT_MODEL, init=False)
+    """The model the next call goes to; the picker, the chat title and compare follow it."""
+    mode: reactive[str] = reactive(DEFAULT_MODE, init=False)
+    """The settlement mode of the next call; the header shows it and sessions record it."""
 
     def __init__(
         self,
@@ -85,44 +120,36 @@ class OGChatApp(App[None]):
         super().__init__()
         self.start_backend = start_backend
         """False for layout tests and snapshots: paint without opening the runtime."""
-        self.local = local or LocalState(None)
-        """Config, drafts, sessions; read in a thread after the first frame (pydantic is slow
-        to import), so until `local_ready` it holds defaults."""
+        self.choices = Choices(network=network, model=model, mode=mode)
+        self._local = local
         self.local_ready = local is not None
-        self._flags = {"network": network, "model": model, "mode": mode}
+        """True once the config is read and applied (theme, keymap, model, mode, draft)."""
         self.requested_network = network or "devnet"
-        self.model = self._valid_model(model)
-        self.mode = mode or "batch"
+        self.set_reactive(OGChatApp.model, valid_model(model))
+        self.set_reactive(OGChatApp.mode, mode or DEFAULT_MODE)
         self.backend = Backend(network=network, devnet_url=devnet_url, mode=mode)
         self._backend_done = asyncio.Event()
-        self._backend_error: str | None = None
+        self._backend_failure: BackendFailed | None = None
         self.main_screen: MainScreen | None = None
 
-    @staticmethod
-    def _valid_model(model: str | None) -> str:
-        from og_chat.sdk.models import CATALOGUE, resolve_model
-
-        if not model:
-            return DEFAULT_MODEL
-        if model in CATALOGUE:
-            return model
-        try:
-            return resolve_model(model).id
-        except ValueError:
-            return DEFAULT_MODEL
+    @property
+    def local(self) -> LocalState:
+        """Config, drafts, sessions: read in a thread after the first frame (pydantic is slow
+        to import), or here on first use if a screen needs them sooner."""
+        if self._local is None:
+            self._local = deferred.local_state().load()
+        return self._local
 
     def get_default_screen(self) -> Screen[Any]:
-        self.main_screen = MainScreen(model=self.model, mode=self.mode)
+        self.main_screen = MainScreen()
         return self.main_screen
 
     def on_mount(self) -> None:
-        from .themes import BUNDLED_THEMES, load_themes
-
         themes, _ = load_themes([BUNDLED_THEMES])
         for theme in themes:
             self.register_theme(theme)
-        if self.local_ready:
-            self._apply_local(self.local, self.local.load_draft())
+        if self._local is not None:
+            self._apply_local(self._local, self._local.load_draft())
         else:
             self.load_local()
 
@@ -135,40 +162,34 @@ class OGChatApp(App[None]):
     )
     def load_local(self) -> None:
         """Read config and draft off the event loop, then apply them."""
-        local = LocalState.load()
+        local = deferred.local_state().load()
         draft = local.load_draft()
         self.call_from_thread(self._apply_local, local, draft)
 
     def _apply_local(self, local: LocalState, draft: str) -> None:
         """Theme, keymap, model, mode and draft from the config; then open the runtime."""
-        from .themes import load_themes
-
         if self.main_screen is not None and not self.main_screen.is_mounted:
             self.call_after_refresh(self._apply_local, local, draft)  # read before the first frame
             return
-        self.local = local
+        self._local = local
         themes, problems = load_themes([local.themes_dir])
         for theme in themes:
             self.register_theme(theme)
         for problem in problems:
             self.notify(neutralize(problem), title="theme file skipped", severity="warning")
-        wanted = local.theme or DEFAULT_THEME
+        wanted = local.config.theme or DEFAULT_THEME
         self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
         self.local_ready = True
         self.apply_keymap(local.keymap)
-        main = self.main_screen
-        if not self._flags["network"] and local.network:
-            self.requested_network = local.network
-        if not self._flags["model"] and local.model:
-            self.model = self._valid_model(local.model)
-            if main is not None:
-                main.set_model(self.model)
-        if not self._flags["mode"] and local.mode:
-            self.mode = local.mode
-            if main is not None:
-                main.set_mode(self.mode)
-        if main is not None:
-            main.restore_draft(draft)
+        choices = self.choices  # the config fills in only what the command line left open
+        if not choices.network and local.config.network:
+            self.requested_network = local.config.network
+        if not choices.model:
+            self.model = valid_model(local.config.model)
+        if not choices.mode:
+            self.mode = local.config.settlement_mode
+        if self.main_screen is not None:
+            self.main_screen.restore_draft(draft)
         self.backend.config = local.config
         if self.start_backend:
             self.open_backend()
@@ -179,12 +200,12 @@ class OGChatApp(App[None]):
             self.set_keymap(dict(keymap))
 
     def watch_theme(self, theme: str) -> None:
-        if self.local_ready and self.local.theme != theme:
+        if self.local_ready and self.local.config.theme != theme:
             self.local.set_theme(theme)
 
     # -- backend ---------------------------------------------------------------
 
-    def _to_main(self, message: Any) -> None:
+    def _to_main(self, message: Message) -> None:
         if self.main_screen is not None:
             self.main_screen.post_message(message)
 
@@ -195,8 +216,9 @@ class OGChatApp(App[None]):
         try:
             await self.backend.open(on_progress=lambda text: self._to_main(BackendProgress(text)))
         except Exception as error:
-            self._backend_error = f"could not start: {error}"
-            self._to_main(BackendFailed(self._backend_error))
+            hint = error.hint if isinstance(error, OGError) and error.hint else RESTART_HINT
+            self._backend_failure = BackendFailed(f"could not start: {error_message(error)}", hint)
+            self._to_main(self._backend_failure)
             raise
         finally:
             self._backend_done.set()
@@ -211,11 +233,10 @@ class OGChatApp(App[None]):
         """Wait until the runtime is open; raise if it failed to open."""
         await self._backend_done.wait()
         if not self.backend.ready:
-            from og_chat.sdk.errors import ConfigurationError
-
+            failure = self._backend_failure
             raise ConfigurationError(
-                self._backend_error or "the runtime is not available",
-                hint="check the network settings (F9) and restart og-chat",
+                failure.text if failure else "the runtime is not available",
+                hint=failure.hint if failure else RESTART_HINT,
             )
 
     @work(exclusive=True, group="wallet", exit_on_error=False, description="Reading balances")
@@ -247,10 +268,6 @@ class OGChatApp(App[None]):
 
     # -- state the screens share -----------------------------------------------
 
-    def remember_model(self, model: str) -> None:
-        """The model new chats and compare start from (not written to the config file)."""
-        self.model = model
-
     def save_draft(self, text: str) -> None:
         """Keep the prompt across restarts."""
         self.local.save_draft(text)
@@ -258,8 +275,7 @@ class OGChatApp(App[None]):
     def save_session(self, chat: ChatState) -> None:
         """Persist the conversation (nothing to save for an empty one)."""
         if chat.messages:
-            mode = self.main_screen.mode if self.main_screen else self.mode
-            self.local.save_session(chat, mode)
+            self.local.save_session(chat, self.mode)
 
     def copy_text(self, text: str, *, what: str) -> None:
         """Copy via OSC 52 and say honestly that it may not have reached the system clipboard."""
@@ -283,40 +299,31 @@ class OGChatApp(App[None]):
         path.chmod(0o600)
         return path
 
+    def show_receipt(self, receipt: Receipt) -> None:
+        """Add a new receipt to the chat's receipts panel."""
+        self._to_main(ReceiptAdded(receipt))
+
     # -- screens ---------------------------------------------------------------
 
     def action_open_sessions(self) -> None:
-        from .screens.sessions import SessionsScreen
-
         self.push_screen(SessionsScreen())
 
     def action_open_receipts(self) -> None:
-        from .screens.receipts import ReceiptsBrowser
-
         self.push_screen(ReceiptsBrowser())
 
-    def open_receipt_detail(self, receipt: Any) -> None:
+    def open_receipt_detail(self, receipt: Receipt) -> None:
         """Show every field of a receipt, with re-verify."""
-        from .screens.receipts import ReceiptDetail
-
         self.push_screen(ReceiptDetail(receipt))
 
     def action_open_wallet(self) -> None:
-        from .screens.wallet import WalletScreen
-
         self.push_screen(WalletScreen())
 
     def action_open_settings(self) -> None:
-        from .screens.settings import SettingsScreen
-
         self.push_screen(SettingsScreen())
 
     def action_open_compare(self) -> None:
-        from .screens.compare import CompareScreen
-
         model = self.main_screen.chat.model if self.main_screen else self.model
-        mode = self.main_screen.mode if self.main_screen else self.mode
-        self.push_screen(CompareScreen(model, mode))
+        self.push_screen(CompareScreen(model))
 
     async def resume(self, chat: ChatState) -> None:
         """Show a saved conversation on the main screen."""
@@ -334,61 +341,17 @@ class OGChatApp(App[None]):
         main = self.main_screen
         if main is None:
             return
-        for binding in MainScreen.BINDINGS:
-            assert isinstance(binding, Binding)
-            if binding.id and binding.id.startswith("conversation."):
-                continue
-            yield SystemCommand(
-                binding.description,
-                binding.tooltip,
-                lambda action=binding.action: self.call_later(main.run_action, action),
-            )
+        for key in keys_on("chat"):
+            if key.palette:
+                yield SystemCommand(
+                    key.description,
+                    key.tooltip,
+                    lambda action=key.action: self.call_later(main.run_action, action),
+                )
 
 
-def _binding_classes() -> list[type[Any]]:
-    from .screens.code_blocks import CodeBlocksScreen
-    from .screens.compare import CompareScreen
-    from .screens.receipts import ReceiptDetail, ReceiptsBrowser
-    from .screens.sessions import SessionsScreen
-    from .screens.settings import SettingsScreen
-    from .screens.wallet import WalletScreen
-    from .widgets.conversation import Conversation
-    from .widgets.model_picker import ModelPicker
-    from .widgets.prompt import PromptArea
-
-    return [
-        OGChatApp,
-        MainScreen,
-        PromptArea,
-        Conversation,
-        ModelPicker,
-        CodeBlocksScreen,
-        SessionsScreen,
-        ReceiptsBrowser,
-        ReceiptDetail,
-        WalletScreen,
-        SettingsScreen,
-        CompareScreen,
-    ]
-
-
-def keybinding_table(keymap: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
-    """Every remappable binding as `(id, keys, description)`, with `keymap` applied.
-
-    The README's key table and the settings screen are generated from this.
-    """
-    keymap = keymap or {}
-    rows: list[tuple[str, str, str]] = []
-    seen: set[str] = set()
-    for cls in _binding_classes():
-        bindings: list[BindingType] = list(cls.__dict__.get("BINDINGS", []))
-        for binding in bindings:
-            if not isinstance(binding, Binding) or not binding.id or binding.id in seen:
-                continue
-            seen.add(binding.id)
-            keys = keymap.get(binding.id, binding.key)
-            rows.append((binding.id, keys, binding.tooltip or binding.description))
-    return rows
+if TYPE_CHECKING:
+    _HOST: type[Host] = OGChatApp  # mypy checks here that the App is what its screens expect
 
 
 def run(

@@ -8,14 +8,13 @@ the runtime's thread can post them directly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.message import Message
 
-if TYPE_CHECKING:
-    from og_chat.sdk.types import Receipt
+from og_chat.sdk.types import Receipt
 
-    from .backend import WalletView
+from .backend import WalletView
 
 
 @dataclass
@@ -39,9 +38,10 @@ class BackendReady(Message):
 
 @dataclass
 class BackendFailed(Message):
-    """The runtime could not open; `text` says why and what to do."""
+    """The runtime could not open: `text` says why, `hint` what to do."""
 
     text: str
+    hint: str = ""
 
 
 @dataclass

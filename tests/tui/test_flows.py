@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from og_chat.sdk.errors import GatewayError
 from og_chat.tui.app import OGChatApp
 from og_chat.tui.screens.compare import CompareColumn, CompareScreen
 from og_chat.tui.screens.main import MainScreen
 from og_chat.tui.screens.receipts import ReceiptDetail, ReceiptsBrowser
 from og_chat.tui.screens.sessions import SessionsScreen
-from og_chat.tui.widgets.conversation import AssistantMessage, ToolCallCard, UserMessage
+from og_chat.tui.widgets.conversation import (
+    AssistantMessage,
+    ErrorNotice,
+    ToolCallCard,
+    UserMessage,
+)
 from og_chat.tui.widgets.receipts_panel import ReceiptsPanel
 
 from .conftest import wait_until
@@ -91,6 +97,21 @@ async def test_f3_switches_provider_and_the_next_call_uses_it(devnet: Any) -> No
         await wait_until(pilot, lambda: main.chat.receipt_ids and _turn_done(app), what="receipt")
         receipt = next(iter(main.query_one(ReceiptsPanel).receipts.values()))
         assert receipt.model == main.chat.model
+
+
+async def test_a_rejected_call_shows_the_errors_message_and_then_its_hint(devnet: Any) -> None:
+    app = _app(devnet)
+    async with app.run_test(size=SIZE) as pilot:
+        main = _main(app)
+        await wait_until(pilot, lambda: app.backend.ready, what="runtime")
+        main.chat.model = "nobody/no-such-model"  # e.g. a resumed chat's model, since retired
+        await _send(pilot, "hi")
+        await wait_until(
+            pilot, lambda: bool(main.query(ErrorNotice)) and _turn_done(app), what="error"
+        )
+        lines = str(main.query_one(ErrorNotice).render()).splitlines()
+        assert lines[0].startswith("✗ gateway error 400")
+        assert lines[-1] == "→ " + GatewayError(400, "").hint
 
 
 async def test_tool_loop_runs_the_tool_and_streams_the_final_answer(devnet: Any) -> None:

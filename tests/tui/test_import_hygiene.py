@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -34,3 +36,21 @@ def test_building_the_app_imports_no_chain_library() -> None:
     code = "from og_chat.tui.app import OGChatApp\nOGChatApp(start_backend=False)"
     loaded = _loaded_after(code)
     assert not loaded & {"web3", "eth_account", "aiohttp"}
+
+
+def test_the_tui_imports_no_private_textual_module() -> None:
+    """Textual's `_private` modules change without notice: only its public API is used."""
+    tui = Path(__file__).resolve().parents[2] / "og_chat" / "tui"
+    private = []
+    for path in sorted(tui.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                parts = name.split(".")
+                if parts[0] in ("textual", "rich") and any(p.startswith("_") for p in parts):
+                    private.append(f"{path.relative_to(tui)}: {name}")
+    assert not private, private

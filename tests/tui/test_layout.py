@@ -6,12 +6,14 @@ from typing import Any
 
 from textual.binding import Binding
 
-from og_chat.tui.app import OGChatApp, keybinding_table
+from og_chat.tui.app import OGChatApp
 from og_chat.tui.chat import ChatState
+from og_chat.tui.keymap import keybinding_table
 from og_chat.tui.screens.main import MainScreen
 from og_chat.tui.widgets.conversation import AssistantMessage, UserMessage, code_blocks
 from og_chat.tui.widgets.model_picker import ModelPicker
 from og_chat.tui.widgets.prompt import PromptArea
+from og_chat.tui.widgets.status_header import StatusHeader
 
 from .conftest import wait_until
 
@@ -117,10 +119,11 @@ async def test_f3_and_shift_f3_step_through_providers() -> None:
 async def test_ctrl_t_cycles_the_settlement_mode() -> None:
     app = OGChatApp(start_backend=False, mode="batch")
     async with app.run_test(size=(140, 40)) as pilot:
+        header = app.screen.query_one(StatusHeader)
         await pilot.press("ctrl+t")
-        assert app.main_screen and app.main_screen.mode == "individual"
+        assert app.mode == header.mode == "individual"
         await pilot.press("ctrl+t")
-        assert app.main_screen.mode == "private"
+        assert app.mode == header.mode == "private"
 
 
 def test_code_blocks_are_found_in_order() -> None:

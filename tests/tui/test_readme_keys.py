@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from og_chat.tui.app import keybinding_table
+from og_chat.tui.keymap import keybinding_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -1,4 +1,8 @@
-"""Built-in tools: schemas, execution that never raises, and streamed-call assembly."""
+"""Built-in tools: schemas, execution that never raises, and streamed-call assembly.
+
+The chat screen joins streamed tool-call deltas with the SDK's one `StreamAssembler`
+(`TurnResult.add_tool_calls`); the tests of the rule it applies live here.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ from typing import Any
 from og_chat.app.tools import (
     EXECUTORS,
     TOOL_SCHEMAS,
-    ToolCallAssembler,
     ToolContext,
+    ToolResult,
     execute,
     tool_message,
 )
+from og_chat.tui.screens.main import TurnResult
 
 
 def test_every_schema_has_an_executor() -> None:
@@ -50,34 +55,59 @@ async def test_model_price_comes_from_the_devnet(devnet: Any) -> None:
 
 
 def test_tool_message_carries_the_call_id() -> None:
-    from og_chat.app.tools import ToolResult
-
     result = ToolResult("current_time", "call_9", {}, '{"x": 1}', True)
     assert tool_message(result) == {"role": "tool", "content": '{"x": 1}', "tool_call_id": "call_9"}
 
 
-def test_assembler_joins_argument_fragments_by_index() -> None:
-    assembler = ToolCallAssembler()
-    assembler.feed(
-        [{"index": 0, "id": "call_a", "function": {"name": "get_", "arguments": '{"sy'}}]
+def test_fragments_join_by_index_and_the_first_name_sticks() -> None:
+    turn = TurnResult()
+    turn.add_tool_calls(
+        [
+            {
+                "index": 0,
+                "id": "call_a",
+                "function": {"name": "get_token_price", "arguments": '{"sy'},
+            }
+        ],
+        final=False,
     )
-    assembler.feed(
-        [{"index": 0, "function": {"name": "token_price", "arguments": 'mbol": "OPG"}'}}]
+    turn.add_tool_calls(
+        [{"index": 0, "function": {"name": "get_token_price", "arguments": 'mbol": "OPG"}'}}],
+        final=False,
     )
-    assembler.feed([{"index": 1, "function": {"name": "current_time", "arguments": "{}"}}])
-    calls = assembler.calls
+    turn.add_tool_calls(
+        [{"index": 1, "function": {"name": "current_time", "arguments": "{}"}}], final=False
+    )
+    calls = turn.tool_calls
     assert calls[0]["id"] == "call_a"
     assert calls[0]["function"] == {"name": "get_token_price", "arguments": '{"symbol": "OPG"}'}
     assert calls[1]["id"] == "call_1" and calls[1]["function"]["name"] == "current_time"
 
 
 def test_final_chunk_repeating_whole_calls_replaces_the_fragments() -> None:
-    assembler = ToolCallAssembler()
+    turn = TurnResult()
     call = {
         "id": "c1",
         "type": "function",
         "function": {"name": "get_token_price", "arguments": '{"symbol": "OPG"}'},
     }
-    assembler.feed([{"index": 0, **call}])
-    assembler.feed([call], final=True)
-    assert assembler.calls == [call]
+    turn.add_tool_calls([{"index": 0, **call}], final=False)
+    turn.add_tool_calls([call], final=True)
+    assert turn.tool_calls == [call]
+
+
+def test_dict_arguments_become_json_and_missing_ones_an_empty_object() -> None:
+    turn = TurnResult()
+    turn.add_tool_calls(
+        [
+            {"index": 0, "function": {"name": "get_model_price", "arguments": {"model": "x"}}},
+            {"index": 1, "function": {"name": "current_time"}},
+        ],
+        final=False,
+    )
+    arguments = [call["function"]["arguments"] for call in turn.tool_calls]
+    assert [json.loads(a) for a in arguments] == [{"model": "x"}, {}]
+
+
+def test_a_turn_without_tool_calls_has_none() -> None:
+    assert TurnResult().tool_calls == []

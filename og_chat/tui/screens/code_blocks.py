@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from og_chat.app.sanitize import neutralize
 
+from ..host import HostModal
+from ..keymap import bindings
 from ..widgets.key_footer import KeyFooter
-
-if TYPE_CHECKING:
-    from ..app import OGChatApp
 
 
 def _preview(block: str, index: int) -> Content:
@@ -28,19 +26,10 @@ def _preview(block: str, index: int) -> Content:
     return Content.assemble((f"{index + 1}. ", "bold"), head, (more, "dim"))
 
 
-class CodeBlocksScreen(ModalScreen[None]):
+class CodeBlocksScreen(HostModal):
     """Copy (OSC 52) or save a code block; saving works on every terminal."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "Close", id="code.close", tooltip="Close without copying."),
-        Binding(
-            "w",
-            "save",
-            "Save to file",
-            id="code.save",
-            tooltip="Write the highlighted code block to a file.",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("code")
 
     def __init__(self, blocks: list[str]) -> None:
         super().__init__()
@@ -62,20 +51,16 @@ class CodeBlocksScreen(ModalScreen[None]):
         option_list.highlighted = len(self.blocks) - 1
         option_list.focus()
 
-    @property
-    def _app(self) -> OGChatApp:
-        return self.app  # type: ignore[return-value]
-
     def _highlighted(self) -> str:
         index = self.query_one(OptionList).highlighted or 0
         return self.blocks[index]
 
     @on(OptionList.OptionSelected)
     def _copy(self) -> None:
-        self._app.copy_text(self._highlighted(), what="the code block")
+        self.app.copy_text(self._highlighted(), what="the code block")
         self.dismiss()
 
     def action_save(self) -> None:
-        path = self._app.write_export("code", ".txt", self._highlighted())
+        path = self.app.write_export("code", ".txt", self._highlighted())
         self.notify(f"Saved to {path}", timeout=6)
         self.dismiss()

@@ -4,30 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from og_chat.sdk.models import CATALOGUE, PROVIDERS, models_by_provider, resolve_model
 
-from ..backend import show_opg
+from ..amounts import cost_of, show_opg
 from ..chat import new_conversation_id
-from ..messages import ReceiptAdded
-from ..widgets.conversation import ThrottledStream
+from ..host import HostScreen
+from ..keymap import bindings
+from ..widgets.conversation import ThrottledStream, error_message
 from ..widgets.key_footer import KeyFooter
 from ..widgets.model_picker import step_provider
-from ..widgets.receipts_panel import cost_of
 from ..widgets.streamed_markdown import StreamedMarkdown
-
-if TYPE_CHECKING:
-    from ..app import OGChatApp
 
 MAX_MODELS = 4
 
@@ -65,36 +61,17 @@ class CompareColumn(Vertical):
         self.query_one(".stats", Static).update(Content(text))
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(HostScreen):
     """Pick 2–4 models on the left, type a prompt, and watch them race."""
 
     CSS_PATH = "compare.tcss"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "escape",
-            "back",
-            "Back / stop",
-            id="compare.back",
-            tooltip="Stop the answers if they are streaming, else go back to the chat.",
-        ),
-        Binding(
-            "f2",
-            "focus_models",
-            "Models",
-            id="compare.models",
-            tooltip="Choose which models to compare (Enter toggles).",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("compare")
 
-    def __init__(self, model: str, mode: str) -> None:
+    def __init__(self, model: str) -> None:
+        """Start from `model` and the closest models of the next providers."""
         super().__init__()
-        self.mode = mode
         self.lineup = default_lineup(model)
-
-    @property
-    def og_app(self) -> OGChatApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="compare-body"):
@@ -178,7 +155,7 @@ class CompareScreen(Screen[None]):
 
     async def _stream(self, column: CompareColumn, text: str, conversation_id: str) -> None:
         """Stream one model's answer into its column and keep its numbers up to date."""
-        app = self.og_app
+        app = self.app
         column.set_stats("waiting for the runtime…")
         await app.wait_for_backend()
         column.query_one(VerticalScroll).anchor()
@@ -193,7 +170,7 @@ class CompareScreen(Screen[None]):
             async for chunk in app.backend.stream_chat(
                 column.model,
                 [{"role": "user", "content": text}],
-                mode=self.mode,
+                mode=app.mode,
                 conversation_id=conversation_id,
             ):
                 for choice in chunk.choices:
@@ -206,13 +183,13 @@ class CompareScreen(Screen[None]):
                     tokens = chunk.usage.completion_tokens or tokens
                 if chunk.receipt is not None:
                     receipt = chunk.receipt
-                    app._to_main(ReceiptAdded(receipt))
+                    app.show_receipt(receipt)
             state = "done"
         except asyncio.CancelledError:
             state = "stopped"
             raise
         except Exception as error:
-            state = f"failed: {str(error).splitlines()[0]}"
+            state = "failed: " + error_message(error).partition("\n")[0]
             raise
         finally:
             await stream.stop()

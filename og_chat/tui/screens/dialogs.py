@@ -6,25 +6,19 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from ..keymap import bindings
+
 
 class AskText(ModalScreen[str | None]):
     """Ask for one line of text; dismisses with it, or None on Escape."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "escape",
-            "dismiss(None)",
-            "Cancel",
-            id="dialog.cancel",
-            tooltip="Close without changing anything.",
-        )
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("ask")
 
     def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
         super().__init__()
@@ -48,10 +42,7 @@ class AskText(ModalScreen[str | None]):
 class Confirm(ModalScreen[bool]):
     """Yes or no, defaulting to no; used before deleting or paying on mainnet."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,n", "dismiss(False)", "No", id="dialog.no", tooltip="Do not do it."),
-        Binding("y", "dismiss(True)", "Yes", id="dialog.yes", tooltip="Do it."),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("confirm")
 
     def __init__(self, question: str, yes: str = "Yes") -> None:
         super().__init__()

@@ -6,19 +6,24 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
+from textual.timer import Timer
 
+from og_chat.app.tools import TOOL_SCHEMAS, ToolContext, execute, tool_message
+from og_chat.sdk.errors import OGError, StreamInterrupted
 from og_chat.sdk.models import CATALOGUE, resolve_model
+from og_chat.sdk.stream import StreamAssembler
 from og_chat.sdk.types import Receipt
 
-from ..backend import show_opg
+from ..amounts import cost_of, show_opg
 from ..chat import ChatState
+from ..host import HostScreen
+from ..keymap import bindings
 from ..messages import (
     BackendFailed,
     BackendProgress,
@@ -40,11 +45,9 @@ from ..widgets.conversation import (
 from ..widgets.key_footer import KeyFooter
 from ..widgets.model_picker import ModelPicker, step_provider
 from ..widgets.prompt import PromptArea
-from ..widgets.receipts_panel import ReceiptsPanel, cost_of
+from ..widgets.receipts_panel import ReceiptsPanel
 from ..widgets.status_header import StatusHeader
-
-if TYPE_CHECKING:
-    from ..app import OGChatApp
+from .code_blocks import CodeBlocksScreen
 
 MODES = ("private", "batch", "individual")
 MAX_TOOL_ROUNDS = 4
@@ -55,12 +58,29 @@ class TurnResult:
     """What one streamed call produced."""
 
     text: str = ""
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
     receipt: Receipt | None = None
     first_token: float | None = None
     elapsed: float = 0.0
     completion_tokens: int = 0
     stopped: bool = False
+    calls: StreamAssembler = field(default_factory=StreamAssembler)
+    """Tool-call fragments, joined by the SDK's one assembler."""
+
+    def add_tool_calls(self, deltas: list[dict[str, Any]], *, final: bool) -> None:
+        """Fold one chunk's `delta.tool_calls` in.
+
+        Fragments join by index (OpenAI's rule: the first name sticks, arguments
+        concatenate). The SDK's final chunk repeats the calls whole, already joined by
+        the same assembler: those replace the fragments, so nothing is counted twice.
+        """
+        if final:
+            self.calls = StreamAssembler()
+        self.calls.merge_tool_calls(deltas)
+
+    @property
+    def tool_calls(self) -> list[dict[str, Any]]:
+        """The whole calls in index order, each with an id (made up if the model sent none)."""
+        return self.calls.tool_calls() or []
 
 
 def turn_stats(model_label: str, result: TurnResult) -> str:
@@ -81,181 +101,38 @@ def turn_stats(model_label: str, result: TurnResult) -> str:
     return " · ".join(parts)
 
 
-class MainScreen(Screen[None]):
+class MainScreen(HostScreen):
     """Where the user chats; owns the conversation and the turn worker."""
 
     CSS_PATH = "main.tcss"  # also listed in the App: the default screen is not pushed
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "ctrl+n",
-            "new_chat",
-            "New chat",
-            id="chat.new",
-            tooltip="Save this conversation and start a new one.",
-        ),
-        Binding(
-            "escape",
-            "stop",
-            "Stop",
-            id="chat.stop",
-            show=False,
-            tooltip="Stop the answer that is streaming (the partial answer is kept).",
-        ),
-        Binding(
-            "f2",
-            "focus_models",
-            "Models",
-            id="models.focus",
-            show=False,
-            tooltip="Focus the model picker and its filter.",
-        ),
-        Binding(
-            "f3",
-            "next_provider",
-            "Next provider",
-            id="models.next_provider",
-            tooltip="Switch to the closest model of the next provider.",
-        ),
-        Binding(
-            "shift+f3",
-            "previous_provider",
-            "Prev provider",
-            id="models.previous_provider",
-            show=False,
-            tooltip="Switch to the closest model of the previous provider.",
-        ),
-        Binding(
-            "ctrl+t",
-            "cycle_mode",
-            "Mode",
-            id="chat.cycle_mode",
-            show=False,
-            tooltip="Cycle the settlement mode: private, batch, individual.",
-        ),
-        Binding(
-            "ctrl+o",
-            "app.open_sessions",
-            "Sessions",
-            id="app.sessions",
-            tooltip="Browse, resume, rename, delete and export conversations.",
-        ),
-        Binding(
-            "ctrl+r",
-            "app.open_receipts",
-            "Receipts",
-            id="app.receipts",
-            tooltip="Browse, filter, verify and export every receipt.",
-        ),
-        Binding(
-            "ctrl+b",
-            "app.open_wallet",
-            "Wallet",
-            id="app.wallet",
-            show=False,
-            tooltip="Wallet address, balances, allowance and top-up.",
-        ),
-        Binding(
-            "f4",
-            "app.open_compare",
-            "Compare",
-            id="app.compare",
-            tooltip="Send one prompt to 2–4 models side by side.",
-        ),
-        Binding(
-            "f9",
-            "app.open_settings",
-            "Settings",
-            id="app.settings",
-            tooltip="Theme, spend caps, keymap and file paths.",
-        ),
-        Binding(
-            "alt+c",
-            "copy_answer",
-            "Copy answer",
-            show=False,
-            id="copy.answer",
-            tooltip="Copy the last answer to the clipboard (OSC 52).",
-        ),
-        Binding(
-            "alt+k",
-            "copy_code",
-            "Copy code",
-            show=False,
-            id="copy.code",
-            tooltip="Copy a code block of the last answer, or save it to a file.",
-        ),
-        Binding(
-            "alt+s",
-            "save_answer",
-            "Save answer",
-            show=False,
-            id="copy.save_answer",
-            tooltip="Write the last answer to a Markdown file.",
-        ),
-        Binding(
-            "alt+t",
-            "toggle_tools",
-            "Tools",
-            show=False,
-            id="chat.toggle_tools",
-            tooltip="Offer the built-in tools (price, time) to the model, or not.",
-        ),
-        Binding(
-            "pageup",
-            "scroll_page(-1)",
-            "Page up",
-            show=False,
-            priority=True,
-            id="conversation.page_up",
-            tooltip="Scroll the conversation up a page.",
-        ),
-        Binding(
-            "pagedown",
-            "scroll_page(1)",
-            "Page down",
-            show=False,
-            priority=True,
-            id="conversation.page_down",
-            tooltip="Scroll the conversation down a page.",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("chat")
 
-    def __init__(self, *, model: str, mode: str, draft: str = "", tools: bool = True) -> None:
-        """`draft` prefills the prompt; the App restores the saved one once the store is read."""
+    def __init__(self) -> None:
         super().__init__()
-        self.chat = ChatState(model=model)
-        self.mode = mode
-        self.tools_enabled = tools
-        self.max_tokens = 4096
-        """Completion cap per call (the gateway bills what is used, not the cap)."""
-        self._draft = draft
-        self._draft_timer: Any = None
-
-    @property
-    def og_app(self) -> OGChatApp:
-        from ..app import OGChatApp
-
-        assert isinstance(self.app, OGChatApp)
-        return self.app
+        self.chat = ChatState()
+        """The conversation shown; its model follows the App's `model`."""
+        self.tools_enabled = True
+        self.max_tokens: int | None = None
+        """Completion cap per call; None asks for the config's `max_tokens`."""
+        self._draft_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status")
         with Horizontal(id="body"):
-            yield ModelPicker(self.chat.model, id="models")
+            yield ModelPicker(self.app.model, id="models")
             with Vertical(id="centre"):
                 yield Conversation(id="conversation")
-                yield PromptArea(self._draft, id="prompt")
+                yield PromptArea(id="prompt")
             yield ReceiptsPanel(id="receipts")
         yield KeyFooter()
 
     def on_mount(self) -> None:
         self._fit(self.app.size.width)
-        header = self.query_one(StatusHeader)
-        header.mode = self.mode
-        header.network = self.og_app.requested_network
+        self.query_one(StatusHeader).network = self.app.requested_network
+        self.watch(self.app, "model", self._model_changed)
+        self.watch(self.app, "mode", self._mode_changed)
         self.query_one(PromptArea).focus()
-        self.query_one("#conversation", Conversation).border_title = self._title()
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width)
@@ -288,7 +165,8 @@ class MainScreen(Screen[None]):
         header = self.query_one(StatusHeader)
         header.status = "offline"
         header.status_ok = False
-        self.run_worker(self._conversation.add(ErrorNotice(message.text)), group="ui")
+        notice = ErrorNotice(message.text, message.hint)
+        self.run_worker(self._conversation.add(notice), group="ui")
 
     def on_wallet_updated(self, message: WalletUpdated) -> None:
         self.query_one(StatusHeader).wallet = message.wallet
@@ -301,40 +179,38 @@ class MainScreen(Screen[None]):
 
     @on(ReceiptsPanel.Open)
     def _open_receipt(self, event: ReceiptsPanel.Open) -> None:
-        self.og_app.open_receipt_detail(event.receipt)
+        self.app.open_receipt_detail(event.receipt)
 
     # -- model and mode --------------------------------------------------------
 
     @on(ModelPicker.Picked)
     def _model_picked(self, event: ModelPicker.Picked) -> None:
-        self.set_model(event.model.id)
+        self.app.model = event.model.id
         self.query_one(PromptArea).focus()
 
-    def set_model(self, model_id: str) -> None:
-        """Send the next call to `model_id` and show it everywhere."""
-        self.chat.model = model_id
-        self.query_one(ModelPicker).selected = model_id
+    def _model_changed(self, model: str) -> None:
+        """The App's model changed (picker, F3, config, resume): the chat and the title follow."""
+        self.chat.model = model
+        self.query_one(ModelPicker).selected = model
         self._conversation.border_title = self._title()
-        self.og_app.remember_model(model_id)
+
+    def _mode_changed(self, mode: str) -> None:
+        self.query_one(StatusHeader).mode = mode
 
     def action_focus_models(self) -> None:
         self.query_one(ModelPicker).focus_filter()
 
     def action_next_provider(self) -> None:
-        self.set_model(step_provider(resolve_model(self.chat.model), 1).id)
+        self.app.model = step_provider(resolve_model(self.chat.model), 1).id
 
     def action_previous_provider(self) -> None:
-        self.set_model(step_provider(resolve_model(self.chat.model), -1).id)
+        self.app.model = step_provider(resolve_model(self.chat.model), -1).id
 
     def action_cycle_mode(self) -> None:
-        index = MODES.index(self.mode) if self.mode in MODES else 0
-        self.set_mode(MODES[(index + 1) % len(MODES)])
-        self.notify(f"settlement mode: {self.mode}", timeout=2)
-
-    def set_mode(self, mode: str) -> None:
-        """Send the next calls with this settlement mode."""
-        self.mode = mode
-        self.query_one(StatusHeader).mode = mode
+        mode = self.app.mode
+        index = MODES.index(mode) if mode in MODES else 0
+        self.app.mode = MODES[(index + 1) % len(MODES)]
+        self.notify(f"settlement mode: {self.app.mode}", timeout=2)
 
     def restore_draft(self, draft: str) -> None:
         """Put the saved draft back, unless the user already started typing."""
@@ -368,7 +244,7 @@ class MainScreen(Screen[None]):
         if self._draft_timer is not None:
             self._draft_timer.stop()
         text = event.text
-        self._draft_timer = self.set_timer(0.5, lambda: self.og_app.save_draft(text))
+        self._draft_timer = self.set_timer(0.5, lambda: self.app.save_draft(text))
 
     # -- sending ---------------------------------------------------------------
 
@@ -376,7 +252,7 @@ class MainScreen(Screen[None]):
     async def _submitted(self, event: PromptArea.Submitted) -> None:
         await self.send(event.text)
         event.prompt.clear()
-        self.og_app.save_draft("")
+        self.app.save_draft("")
 
     async def send(self, text: str) -> None:
         """Show the prompt and start the turn (which waits for the runtime if it is starting)."""
@@ -400,34 +276,29 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="llm", exit_on_error=False, description="Streaming an answer")
     async def run_turn(self) -> None:
         """Stream the answer; run any tool calls and stream again until the model is done."""
-        app = self.og_app
+        app = self.app
         if not app.backend.ready:
             waiting = Notice("waiting for the wallet and gateway to start…")
             await self._conversation.add(waiting)
             await app.wait_for_backend()
             await waiting.remove()
-        from og_chat.app import tools as builtin_tools
-        from og_chat.sdk.errors import OGError
-
         try:
             for _round in range(MAX_TOOL_ROUNDS + 1):
                 result = await self._stream_answer()
                 if result.stopped or not result.tool_calls:
                     break
-                await self._run_tools(result.tool_calls, builtin_tools)
+                await self._run_tools(result.tool_calls)
             else:
                 await self._conversation.add(
                     Notice(f"stopped after {MAX_TOOL_ROUNDS} rounds of tool calls")
                 )
         except OGError as error:
-            message, _, hint = str(error).partition("\n  → ")
-            await self._conversation.add(ErrorNotice(message, hint))
+            await self._conversation.add(ErrorNotice.of(error))
         finally:
             app.save_session(self.chat)
 
     async def _stream_answer(self) -> TurnResult:
         """One paid, streamed call; the answer is shown as it arrives."""
-        app = self.og_app
         model = self.chat.model
         info = CATALOGUE.get(model)
         label = info.display_name if info else model
@@ -436,19 +307,16 @@ class MainScreen(Screen[None]):
         await conversation.add(view)
         conversation.anchor()
         stream = ThrottledStream(view.body)
-        from og_chat.app.tools import TOOL_SCHEMAS, ToolCallAssembler
-
-        assembler = ToolCallAssembler()
         pieces: list[str] = []
         result = TurnResult()
         offer_tools = self.tools_enabled and (info is None or info.tools)
         started = time.monotonic()
         view.set_meta(f"{label} · waiting for the first token…")
         try:
-            async for chunk in app.backend.stream_chat(
+            async for chunk in self.app.backend.stream_chat(
                 model,
                 self.chat.wire_messages(),
-                mode=self.mode,
+                mode=self.app.mode,
                 tools=TOOL_SCHEMAS if offer_tools else None,
                 conversation_id=self.chat.id,
                 max_tokens=self.max_tokens,
@@ -463,7 +331,7 @@ class MainScreen(Screen[None]):
                     if delta.tool_calls:
                         if result.first_token is None:
                             result.first_token = time.monotonic() - started
-                        assembler.feed(delta.tool_calls, final=chunk.is_final)
+                        result.add_tool_calls(delta.tool_calls, final=chunk.is_final)
                 if chunk.usage is not None:
                     result.completion_tokens = chunk.usage.completion_tokens
                 if chunk.receipt is not None:
@@ -473,15 +341,13 @@ class MainScreen(Screen[None]):
         except asyncio.CancelledError:
             result.stopped = True
             raise
-        except Exception as error:
-            partial = getattr(error, "partial_text", "")
-            if partial and not pieces:
-                pieces.append(partial)
+        except StreamInterrupted as error:
+            if error.partial_text and not pieces:
+                pieces.append(error.partial_text)
             raise
         finally:
             result.elapsed = time.monotonic() - started
             result.text = "".join(pieces)
-            result.tool_calls = assembler.calls
             await stream.stop()  # ends with one whole render of the tail: fences close
             view.text = result.text
             view.set_meta(turn_stats(label, result))
@@ -506,27 +372,26 @@ class MainScreen(Screen[None]):
             return
         self.chat.add(message)
 
-    async def _run_tools(self, calls: list[dict[str, Any]], builtin_tools: Any) -> None:
+    async def _run_tools(self, calls: list[dict[str, Any]]) -> None:
         """Show each call, run it, and queue its result for the next request."""
-        context = builtin_tools.ToolContext(
-            devnet_url=self.og_app.backend.devnet_url, network=self.og_app.backend.network
-        )
+        backend = self.app.backend
+        context = ToolContext(devnet_url=backend.devnet_url, network=backend.network)
         for call in calls:
             function = call.get("function") or {}
             name = str(function.get("name") or "")
             card = ToolCallCard(name, function.get("arguments") or "{}")
             await self._conversation.add(card)
-            outcome = await builtin_tools.execute(
+            outcome = await execute(
                 name, function.get("arguments"), call_id=str(call.get("id")), context=context
             )
             card.set_result(outcome.content, outcome.ok)
-            self.chat.add(builtin_tools.tool_message(outcome))
+            self.chat.add(tool_message(outcome))
 
     # -- chats -----------------------------------------------------------------
 
     async def action_new_chat(self) -> None:
         self.workers.cancel_group(self, "llm")
-        self.og_app.save_session(self.chat)
+        self.app.save_session(self.chat)
         self.chat = ChatState(model=self.chat.model)
         await self._conversation.clear()
         self._conversation.border_title = self._title()
@@ -535,7 +400,7 @@ class MainScreen(Screen[None]):
     async def show_chat(self, chat: ChatState) -> None:
         """Replace the transcript with a saved conversation (resume)."""
         self.workers.cancel_group(self, "llm")
-        self.og_app.save_session(self.chat)
+        self.app.save_session(self.chat)
         self.chat = chat
         conversation = self._conversation
         await conversation.clear()
@@ -567,7 +432,7 @@ class MainScreen(Screen[None]):
         await conversation.add(Notice(f"resumed “{chat.title}”"))
         conversation.scroll_end(animate=False)
         if chat.model in CATALOGUE:
-            self.set_model(chat.model)
+            self.app.model = chat.model
         self._conversation.border_title = self._title()
 
     # -- copying ---------------------------------------------------------------
@@ -583,7 +448,7 @@ class MainScreen(Screen[None]):
         if text is None:
             self.notify("No answer to copy yet.", severity="warning")
             return
-        self.og_app.copy_text(text, what="the last answer")
+        self.app.copy_text(text, what="the last answer")
 
     def action_copy_code(self) -> None:
         text = self._last_answer_text()
@@ -591,8 +456,6 @@ class MainScreen(Screen[None]):
         if not blocks:
             self.notify("The last answer has no code block.", severity="warning")
             return
-        from .code_blocks import CodeBlocksScreen
-
         self.app.push_screen(CodeBlocksScreen(blocks))
 
     def action_save_answer(self) -> None:
@@ -600,5 +463,5 @@ class MainScreen(Screen[None]):
         if text is None:
             self.notify("No answer to save yet.", severity="warning")
             return
-        path: Path = self.og_app.write_export("answer", ".md", text)
+        path: Path = self.app.write_export("answer", ".md", text)
         self.notify(f"Saved to {path}", timeout=6)

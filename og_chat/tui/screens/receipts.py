@@ -6,28 +6,32 @@ import dataclasses
 import json
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from functools import partial
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from og_chat.app.sanitize import neutralize
+from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.models import PROVIDERS
 from og_chat.sdk.types import Receipt
+from og_chat.store.query import ReceiptQuery, parse_since
+from og_chat.store.receipts import ReceiptStore, export_csv, export_json
 
-from ..backend import show_opg
+from ..amounts import cost_of, show_opg, total_cost
+from ..host import Host, HostModal, HostScreen
+from ..keymap import bindings
 from ..messages import ReceiptUpdated
+from ..widgets.conversation import error_message
 from ..widgets.key_footer import KeyFooter
-from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, cost_of, model_label, total_cost
+from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, model_label
 from ..widgets.virtual_table import VirtualTable
-
-if TYPE_CHECKING:
-    from ..app import OGChatApp
 
 COLUMNS: list[tuple[str, int, bool]] = [
     ("time", 19, False),
@@ -57,62 +61,15 @@ def browser_cells(receipt: Receipt) -> tuple[str, ...]:
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class ReceiptFilter:
-    """What the browser shows; empty fields match everything."""
-
-    model: str = ""
-    provider: str = ""
-    mode: str = ""
-    status: str = ""
-    since: float | None = None
-
-    def apply(self, receipts: list[Receipt]) -> list[Receipt]:
-        """The matching receipts, in order; the same list when nothing is filtered."""
-        if not (self.model or self.provider or self.mode or self.status or self.since):
-            return receipts
-        needle = self.model.lower()
-        out = []
-        for r in receipts:
-            if (
-                needle
-                and needle not in r.model.lower()
-                and needle not in model_label(r.model).lower()
-            ):
-                continue
-            if self.provider and r.provider != self.provider:
-                continue
-            if self.mode and r.settlement_mode != self.mode:
-                continue
-            if self.status and r.payment_status != self.status:
-                continue
-            if self.since is not None and r.created_at < self.since:
-                continue
-            out.append(r)
-        return out
-
-
-def parse_since(text: str) -> float | None:
-    """`2026-07-01` (or with a time) → unix time; None when blank or unreadable."""
-    text = text.strip()
-    if not text:
-        return None
-    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, pattern).timestamp()
-        except ValueError:
-            continue
-    return None
-
-
 _PROVIDER_NAMES = {name.lower(): key for key, name in PROVIDERS.items()}
 
 
-def parse_filter(text: str) -> ReceiptFilter:
-    """`haiku provider:anthropic mode:batch status:pending since:2026-07-01` → a filter.
+def parse_filter(text: str) -> ReceiptQuery:
+    """`haiku provider:anthropic mode:batch status:pending since:7d` → the store's query.
 
-    Bare words match the model; `key:value` words set the other fields.
-    Unknown keys are treated as words, so nothing typed is silently dropped.
+    Bare words match the model; `key:value` words set the other fields. Unknown keys are
+    treated as words, so nothing typed is silently dropped; an unreadable `since:` raises
+    ConfigurationError (`store.query.parse_since` reads ages, ISO dates and unix seconds).
     """
     words: list[str] = []
     fields: dict[str, str] = {}
@@ -123,55 +80,28 @@ def parse_filter(text: str) -> ReceiptFilter:
         else:
             words.append(token)
     provider = fields.get("provider", "").lower()
-    return ReceiptFilter(
+    return ReceiptQuery(
         model=" ".join([*words, fields.get("model", "")]).strip(),
         provider=_PROVIDER_NAMES.get(provider, provider),
         mode=fields.get("mode", "").lower(),
         status=fields.get("status", "").lower(),
-        since=parse_since(fields.get("since", "")),
+        since=parse_since(fields.get("since")),
     )
 
 
-def _open_store(app: OGChatApp) -> Any:
+def _open_store(app: Host) -> ReceiptStore:
     """The runtime's ReceiptStore, or one on the same file before the runtime is up."""
     if app.backend.ready:
         return app.backend.receipts
-    from og_chat.store.receipts import ReceiptStore
-
     return ReceiptStore()
 
 
-class ReceiptsBrowser(Screen[None]):
+class ReceiptsBrowser(HostScreen):
     """All receipts ever recorded, newest last, with filters and export."""
 
     CSS_PATH = "receipts.tcss"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "escape", "app.pop_screen", "Back", id="receipts.back", tooltip="Back to the chat."
-        ),
-        Binding(
-            "slash",
-            "focus_filter",
-            "Filter",
-            id="receipts.filter",
-            tooltip="Filter by model, provider, mode, status and date.",
-        ),
-        Binding(
-            "f5",
-            "export('json')",
-            "Export JSON",
-            id="receipts.export_json",
-            tooltip="Write the shown receipts to a JSON file.",
-        ),
-        Binding(
-            "f6",
-            "export('csv')",
-            "Export CSV",
-            id="receipts.export_csv",
-            tooltip="Write the shown receipts to a CSV file.",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("receipts")
 
     def __init__(self) -> None:
         super().__init__()
@@ -180,10 +110,9 @@ class ReceiptsBrowser(Screen[None]):
         self.opened_at = time.perf_counter()
         self.loaded_in: float | None = None
         """Seconds from opening to rows on screen (the benchmark reads it)."""
-
-    @property
-    def og_app(self) -> OGChatApp:
-        return self.app  # type: ignore[return-value]
+        self.query_shown = ReceiptQuery()
+        """The filter the rows show: the last one typed that could be read."""
+        self._complaint: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -208,7 +137,7 @@ class ReceiptsBrowser(Screen[None]):
     )
     def load(self) -> None:
         """Read the receipt log off the UI thread (it may hold 100,000 lines)."""
-        receipts = _open_store(self.og_app).load()
+        receipts = _open_store(self.app).load()
         self.app.call_from_thread(self._loaded, receipts)
 
     def _loaded(self, receipts: list[Receipt]) -> None:
@@ -216,11 +145,29 @@ class ReceiptsBrowser(Screen[None]):
         self._apply_filter()
         self.loaded_in = time.perf_counter() - self.opened_at
 
-    def _current_filter(self) -> ReceiptFilter:
-        return parse_filter(self.query_one("#f-query", Input).value)
+    def _read_filter(self) -> None:
+        """Take the typed filter if it can be read; else say why, once typing pauses."""
+        if self._complaint is not None:
+            self._complaint.stop()
+            self._complaint = None
+        try:
+            self.query_shown = parse_filter(self.query_one("#f-query", Input).value)
+        except ConfigurationError as error:
+            self._complaint = self.set_timer(0.6, partial(self._complain, error))
+
+    def _complain(self, error: ConfigurationError) -> None:
+        self._complaint = None
+        self.notify(
+            f"{error_message(error)}: {error.hint}",
+            title="Filter: since: not understood",
+            severity="warning",
+            timeout=6,
+        )
 
     def _apply_filter(self) -> None:
-        self.shown = self._current_filter().apply(self.all)
+        self._read_filter()
+        query = self.query_shown
+        self.shown = self.all if query.empty else query.apply(self.all)
         self.query_one(VirtualTable).set_rows(self.shown)
         self.query_one("#browser-summary", Static).update(
             Content(f"{len(self.shown):,} of {len(self.all):,} receipts · adding up…")
@@ -247,6 +194,8 @@ class ReceiptsBrowser(Screen[None]):
     def _filter_changed(self) -> None:
         if self.all:
             self._apply_filter()
+        else:
+            self._read_filter()  # nothing to filter yet (or still loading): still say what is wrong
 
     def action_focus_filter(self) -> None:
         self.query_one("#f-query", Input).focus()
@@ -266,10 +215,8 @@ class ReceiptsBrowser(Screen[None]):
                 break
 
     def action_export(self, kind: str) -> None:
-        from og_chat.store.receipts import export_csv, export_json
-
         text = export_json(self.shown) if kind == "json" else export_csv(self.shown)
-        path = self.og_app.write_export("receipts", f".{kind}", text)
+        path = self.app.write_export("receipts", f".{kind}", text)
         self.notify(f"{len(self.shown):,} receipts written to {path}", timeout=6)
 
 
@@ -290,28 +237,12 @@ def detail_lines(receipt: Receipt) -> list[tuple[str, str]]:
     return rows
 
 
-class ReceiptDetail(ModalScreen[None]):
+class ReceiptDetail(HostModal):
     """Every field of one receipt, with re-verification and export."""
 
     CSS_PATH = "receipts.tcss"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "Close", id="receipt.close", tooltip="Close the receipt."),
-        Binding(
-            "v",
-            "verify",
-            "Re-verify",
-            id="receipt.verify",
-            tooltip="Check the TEE signature, hashes and the payment on-chain again.",
-        ),
-        Binding(
-            "x",
-            "export",
-            "Export JSON",
-            id="receipt.export",
-            tooltip="Write this receipt to a JSON file.",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("receipt")
 
     def __init__(self, receipt: Receipt) -> None:
         super().__init__()
@@ -336,10 +267,10 @@ class ReceiptDetail(ModalScreen[None]):
         """Run the runtime's checks again and list each outcome."""
         results = self.query_one("#verify-results", Static)
         results.update(Content("verifying…"))
-        app: OGChatApp = self.app  # type: ignore[assignment]
+        app = self.app
         await app.wait_for_backend()
         checks = await app.backend.verify_receipt(self.receipt)
-        parts: list[Any] = []
+        parts: list[str | tuple[str, str]] = []
         for check, ok, detail in checks:
             parts += [
                 ("✓ " if ok else "✗ ", "bold $success" if ok else "bold $error"),
@@ -351,10 +282,7 @@ class ReceiptDetail(ModalScreen[None]):
         results.update(Content.assemble(*parts) if parts else Content("no checks ran"))
 
     def action_export(self) -> None:
-        from og_chat.store.receipts import export_json
-
-        app: OGChatApp = self.app  # type: ignore[assignment]
-        path = app.write_export(
+        path = self.app.write_export(
             f"receipt-{self.receipt.id[:12]}", ".json", export_json([self.receipt])
         )
         self.notify(f"Saved to {path}", timeout=6)

@@ -7,72 +7,43 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from og_chat.app.sanitize import neutralize
 
+from ..host import HostScreen
+from ..keymap import bindings
 from ..widgets.key_footer import KeyFooter
 from ..widgets.receipts_panel import model_label
 from .dialogs import AskText, Confirm
 
-if TYPE_CHECKING:
-    from ..app import OGChatApp
-    from ..backend import SessionSummary
+if TYPE_CHECKING:  # pydantic: loaded after the first frame (deferred.py)
+    from og_chat.store.sessions import SessionSummary
 
 
 def _prompt(summary: SessionSummary) -> Content:
     when = datetime.fromtimestamp(summary.updated_at).strftime("%Y-%m-%d %H:%M")
     return Content.assemble(
-        (neutralize(summary.title), "bold"),
+        (neutralize(summary.title or "New chat"), "bold"),
         "\n",
-        (f"{when} · {model_label(summary.model)} · {summary.messages} messages", "dim"),
+        (f"{when} · {model_label(summary.model or '')} · {summary.message_count} messages", "dim"),
     )
 
 
-class SessionsScreen(Screen[None]):
+class SessionsScreen(HostScreen):
     """Every saved conversation, newest first; filter by typing."""
 
     CSS_PATH = "sessions.tcss"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "escape", "app.pop_screen", "Back", id="sessions.back", tooltip="Back to the chat."
-        ),
-        Binding(
-            "f2",
-            "rename",
-            "Rename",
-            id="sessions.rename",
-            tooltip="Rename the highlighted conversation.",
-        ),
-        Binding(
-            "f8",
-            "delete",
-            "Delete",
-            id="sessions.delete",
-            tooltip="Delete the highlighted conversation (asks first).",
-        ),
-        Binding(
-            "f5",
-            "export",
-            "Export Markdown",
-            id="sessions.export",
-            tooltip="Write the highlighted conversation to a Markdown file.",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("sessions")
 
     def __init__(self) -> None:
         super().__init__()
         self.summaries: list[SessionSummary] = []
-
-    @property
-    def og_app(self) -> OGChatApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="sessions-box"):
@@ -88,13 +59,15 @@ class SessionsScreen(Screen[None]):
 
     def reload(self) -> None:
         """Re-read the list of sessions and redraw it."""
-        self.summaries = self.og_app.local.list_sessions()
+        self.summaries = self.app.local.list_sessions()
         self._fill()
 
     def _fill(self) -> None:
         words = self.query_one("#sessions-filter", Input).value.lower().split()
         shown = [
-            s for s in self.summaries if all(w in f"{s.title} {s.model}".lower() for w in words)
+            s
+            for s in self.summaries
+            if all(w in f"{s.title} {s.model or ''}".lower() for w in words)
         ]
         option_list = self.query_one("#sessions-list", OptionList)
         option_list.set_options(Option(_prompt(s), id=s.id) for s in shown)
@@ -125,9 +98,9 @@ class SessionsScreen(Screen[None]):
     async def _resume(self, event: OptionList.OptionSelected) -> None:
         if event.option.id is None:
             return
-        chat = self.og_app.local.load_session(event.option.id)
+        chat = self.app.local.load_session(event.option.id)
         self.app.pop_screen()
-        await self.og_app.resume(chat)
+        await self.app.resume(chat)
 
     @work(exit_on_error=False, description="Renaming")
     async def action_rename(self) -> None:
@@ -137,7 +110,7 @@ class SessionsScreen(Screen[None]):
         current = next((s.title for s in self.summaries if s.id == session_id), "")
         title = await self.app.push_screen_wait(AskText("Rename conversation", current))
         if title and title.strip():
-            self.og_app.local.rename_session(session_id, title.strip())
+            self.app.local.rename_session(session_id, title.strip())
             self.reload()
 
     @work(exit_on_error=False, description="Deleting")
@@ -147,13 +120,13 @@ class SessionsScreen(Screen[None]):
             return
         title = next((s.title for s in self.summaries if s.id == session_id), session_id)
         if await self.app.push_screen_wait(Confirm(f"Delete “{neutralize(title)}”?", "Delete")):
-            self.og_app.local.delete_session(session_id)
+            self.app.local.delete_session(session_id)
             self.reload()
 
     def action_export(self) -> None:
         session_id = self._highlighted()
         if session_id is None:
             return
-        text = self.og_app.local.export_session_markdown(session_id)
-        path = self.og_app.write_export(f"conversation-{session_id}", ".md", text)
+        text = self.app.local.export_session_markdown(session_id)
+        path = self.app.write_export(f"conversation-{session_id}", ".md", text)
         self.notify(f"Saved to {path}", timeout=6)

@@ -2,41 +2,31 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import DataTable, Select, Static
 
+from ..host import HostScreen
+from ..keymap import bindings, keybinding_table
 from ..messages import SettingsChanged
 from ..widgets.key_footer import KeyFooter
 from .dialogs import AskText
 
-if TYPE_CHECKING:
-    from ..app import OGChatApp
 
-
-class SettingsScreen(Screen[None]):
+class SettingsScreen(HostScreen):
     """Change what the config file holds, from inside the app."""
 
     CSS_PATH = "settings.tcss"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "escape", "app.pop_screen", "Back", id="settings.back", tooltip="Back to the chat."
-        ),
-    ]
-
-    @property
-    def og_app(self) -> OGChatApp:
-        return self.app  # type: ignore[return-value]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("settings")
 
     def compose(self) -> ComposeResult:
-        app = self.og_app
+        app = self.app
         local = app.local
         with VerticalScroll(id="settings-body"):
             yield Static("Theme", classes="section")
@@ -65,17 +55,15 @@ class SettingsScreen(Screen[None]):
         table = self.query_one("#caps", DataTable)
         table.clear(columns=True)
         table.add_columns("setting", "value")
-        for name, value in self.og_app.local.spend_settings():
+        for name, value in self.app.local.spend_settings():
             table.add_row(name, str(value), key=name)
 
     def fill_keys(self) -> None:
         """Every binding with its current keys."""
-        from ..app import keybinding_table
-
         table = self.query_one("#keys", DataTable)
         table.clear(columns=True)
         table.add_columns("action", "keys", "what it does")
-        for binding_id, keys, description in keybinding_table(self.og_app.local.keymap):
+        for binding_id, keys, description in keybinding_table(self.app.local.keymap):
             table.add_row(binding_id, keys, description, key=binding_id)
 
     @on(Select.Changed, "#theme")
@@ -94,24 +82,22 @@ class SettingsScreen(Screen[None]):
     @work(exit_on_error=False, description="Remapping a key")
     async def remap(self, binding_id: str) -> None:
         """Ask for new keys (comma-separated Textual key names) and save them to the keymap."""
-        from ..app import keybinding_table
-
-        current = {b: k for b, k, _ in keybinding_table(self.og_app.local.keymap)}
+        current = {b: k for b, k, _ in keybinding_table(self.app.local.keymap)}
         keys = await self.app.push_screen_wait(
             AskText(f"Keys for {binding_id}", current.get(binding_id, ""), "e.g. ctrl+s,f5")
         )
         if keys and keys.strip():
-            self.og_app.local.set_keymap(binding_id, keys.strip())
+            self.app.local.set_keymap(binding_id, keys.strip())
             self.app.post_message(SettingsChanged())
             self.fill_keys()
 
     @work(exit_on_error=False, description="Changing a setting")
     async def edit_cap(self, name: str) -> None:
         """Ask for a new value and write it to the config (validated by the store)."""
-        current = dict(self.og_app.local.spend_settings()).get(name, "")
+        current = dict(self.app.local.spend_settings()).get(name, "")
         value = await self.app.push_screen_wait(AskText(f"New value for {name}", str(current)))
         if value is None:
             return
-        self.og_app.local.set_setting(name, value.strip())
+        self.app.local.set_setting(name, value.strip())
         self.app.post_message(SettingsChanged())
         self.fill_caps()

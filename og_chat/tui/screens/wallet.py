@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..backend import WalletView, show_opg
+from ..amounts import show_opg
+from ..backend import WalletView
+from ..host import HostModal
+from ..keymap import bindings
 from ..messages import WalletUpdated
 from ..widgets.key_footer import KeyFooter
 from .dialogs import AskText, Confirm
-
-if TYPE_CHECKING:
-    from ..app import OGChatApp
 
 
 def wallet_content(wallet: WalletView | None, network: str) -> Content:
@@ -33,36 +32,16 @@ def wallet_content(wallet: WalletView | None, network: str) -> Content:
         ("Permit2 allowance", show_opg(wallet.allowance, 6) + " OPG"),
         ("ETH (gas)", show_opg(wallet.eth, 6)),
     ]
-    parts: list[object] = []
+    parts: list[str | tuple[str, str]] = []
     for name, value in rows:
         parts += [(f"{name:<19}", "$secondary"), (value, "bold"), "\n"]
-    return Content.assemble(*parts)  # type: ignore[arg-type]
+    return Content.assemble(*parts)
 
 
-class WalletScreen(ModalScreen[None]):
+class WalletScreen(HostModal):
     """Balances of the paying wallet; top-up approves more OPG for Permit2."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "Close", id="wallet.close", tooltip="Back to the chat."),
-        Binding(
-            "r",
-            "refresh_wallet",
-            "Refresh",
-            id="wallet.refresh",
-            tooltip="Read balances and allowance again.",
-        ),
-        Binding(
-            "t",
-            "top_up",
-            "Top up",
-            id="wallet.top_up",
-            tooltip="Approve more OPG for Permit2 (asks first on mainnet).",
-        ),
-    ]
-
-    @property
-    def og_app(self) -> OGChatApp:
-        return self.app  # type: ignore[return-value]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("wallet")
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="wallet-dialog"):
@@ -78,17 +57,17 @@ class WalletScreen(ModalScreen[None]):
         self.action_refresh_wallet()
 
     def action_refresh_wallet(self) -> None:
-        self.og_app.refresh_wallet()
+        self.app.refresh_wallet()
 
     def on_wallet_updated(self, message: WalletUpdated) -> None:
         self.query_one("#wallet-facts", Static).update(
-            wallet_content(message.wallet, self.og_app.backend.network)
+            wallet_content(message.wallet, self.app.backend.network)
         )
 
     @work(exclusive=True, group="top-up", exit_on_error=False, description="Top-up")
     async def action_top_up(self) -> None:
         """Ask how much to approve, confirm on mainnet, then send the approval."""
-        app = self.og_app
+        app = self.app
         answer = await app.push_screen_wait(
             AskText("Approve how many OPG for Permit2?", "100", "amount in OPG")
         )

@@ -13,13 +13,15 @@ import time
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
 from og_chat.app.sanitize import StreamNeutralizer, neutralize
+from og_chat.sdk.errors import OGError
 
+from ..keymap import bindings
 from .streamed_markdown import StreamedMarkdown
 
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -105,7 +107,7 @@ class AssistantMessage(Vertical):
         self.query_one(".meta", Static).update(Content(text))
 
 
-def pretty_json(value: Any) -> str:
+def pretty_json(value: object) -> str:
     """Arguments or results, indented when they are JSON, as-is otherwise."""
     if isinstance(value, str):
         try:
@@ -118,7 +120,7 @@ def pretty_json(value: Any) -> str:
 class ToolCallCard(Vertical):
     """A tool call the model made: its name, arguments and, once run, its result."""
 
-    def __init__(self, name: str, arguments: Any) -> None:
+    def __init__(self, name: str, arguments: str | dict[str, Any] | None) -> None:
         super().__init__(classes="message tool")
         self.tool_name = name
         self.arguments = arguments
@@ -142,10 +144,22 @@ class ErrorNotice(Static):
     """An error where it happened, with what to do about it."""
 
     def __init__(self, message: str, hint: str = "") -> None:
-        parts: list[Any] = [("✗ ", "bold $error"), neutralize(message)]
+        parts: list[str | tuple[str, str]] = [("✗ ", "bold $error"), neutralize(message)]
         if hint:
             parts += ["\n", ("→ ", "bold"), neutralize(hint)]
         super().__init__(Content.assemble(*parts), classes="message error")
+
+    @classmethod
+    def of(cls, error: OGError) -> ErrorNotice:
+        """The error's message and hint, read from its fields (never parsed out of the text)."""
+        return cls(error_message(error), error.hint)
+
+
+def error_message(error: BaseException) -> str:
+    """What went wrong, without the hint that `str()` of an OGError appends (shown apart)."""
+    if isinstance(error, OGError) and error.args:
+        return str(error.args[0])
+    return str(error)
 
 
 class Notice(Static):
@@ -158,35 +172,7 @@ class Notice(Static):
 class Conversation(VerticalScroll):
     """The scrolling transcript; anchored to the bottom while an answer streams."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "g,home",
-            "scroll_home",
-            "Top",
-            show=False,
-            id="conversation.top",
-            tooltip="Scroll to the first message.",
-        ),
-        Binding(
-            "G,end",
-            "scroll_end",
-            "Bottom",
-            show=False,
-            id="conversation.bottom",
-            tooltip="Scroll to the latest message.",
-        ),
-        Binding(
-            "j,down",
-            "scroll_down",
-            "Down",
-            show=False,
-            id="conversation.down",
-            tooltip="Scroll down a line.",
-        ),
-        Binding(
-            "k,up", "scroll_up", "Up", show=False, id="conversation.up", tooltip="Scroll up a line."
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("conversation")
 
     can_focus = True
 
@@ -194,11 +180,6 @@ class Conversation(VerticalScroll):
         """Mount a message at the end and keep the view on it."""
         await self.mount(widget)
         self.anchor()
-
-    def last_answer(self) -> AssistantMessage | None:
-        """The most recent assistant message, if any."""
-        answers = self.query(AssistantMessage)
-        return answers.last() if answers else None
 
     async def clear(self) -> None:
         """Remove every message (new chat)."""

@@ -7,15 +7,18 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
+from textual.events import Key
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
 from og_chat.sdk.models import CATALOGUE, PROVIDERS, ModelInfo, models_by_provider
+
+from ..keymap import bindings
 
 _SMALL = {"mini", "nano", "flash", "lite", "fast", "haiku", "70b", "code"}
 _LARGE = {"pro", "opus", "405b", "o3", "4", "5"}
@@ -87,16 +90,7 @@ def _matches(info: ModelInfo, words: list[str]) -> bool:
 class ModelPicker(Vertical):
     """A filter box over an `OptionList` of models, with provider headings."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "escape",
-            "clear_filter",
-            "Clear filter",
-            show=False,
-            id="models.clear",
-            tooltip="Clear the model filter.",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("models")
 
     class Picked(Message):
         """The user chose a model."""
@@ -176,11 +170,9 @@ class ModelPicker(Vertical):
         self.selected = model_id
         self.post_message(self.Picked(CATALOGUE[model_id]))
 
-    def on_key(self, event: object) -> None:
+    def on_key(self, event: Key) -> None:
         """Down/up in the filter box move through the list, so typing and picking are one motion."""
-        from textual.events import Key
-
-        if isinstance(event, Key) and self.query_one("#model-filter").has_focus:
+        if self.query_one("#model-filter").has_focus:
             if event.key == "down":
                 self.option_list.action_cursor_down()
                 event.stop()

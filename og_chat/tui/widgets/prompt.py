@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import TextArea
+
+from ..keymap import bindings
 
 
 class PromptArea(TextArea):
@@ -17,17 +19,7 @@ class PromptArea(TextArea):
     bound on this widget are claimed first; that keeps the keymap authoritative.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "submit", "Send", id="chat.send", tooltip="Send the prompt."),
-        Binding(
-            "ctrl+j",
-            "newline",
-            "Newline",
-            id="chat.newline",
-            show=False,
-            tooltip="Insert a newline in the prompt.",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("prompt")
 
     class Submitted(Message):
         """The user sent the prompt."""

@@ -6,7 +6,15 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ..backend import WalletView, short_address, show_opg
+from ..amounts import show_opg
+from ..backend import WalletView
+
+
+def short_address(address: str | None) -> str:
+    """`0xf39F…2266`: enough to recognise a wallet, short enough for a header."""
+    if not address:
+        return "—"
+    return f"{address[:6]}…{address[-4:]}" if len(address) > 12 else address
 
 
 class StatusHeader(Widget):

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -21,6 +21,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from og_chat.app.sanitize import neutralize
+
+from ..keymap import bindings
 
 Row = TypeVar("Row")
 
@@ -47,17 +49,7 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
     VirtualTable > .vtable--odd { background: $boost; }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,g", "jump(0)", "First", show=False),
-        Binding("end,G", "jump(-1)", "Last", show=False),
-        Binding(
-            "enter", "select", "Details", id="table.select", tooltip="Open the highlighted row."
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("table")
 
     class Selected(Message):
         """Enter on a row."""

@@ -1,0 +1,44 @@
+"""What the TUI loads only after its first frame, in a worker thread, named in one place.
+
+The config and session models (pydantic, through `local.py`) and the runtime (httpx,
+eth-account, web3) each take longer to import than the whole first paint, and the runtime
+constructs its client (eth-account) on the event loop. So the App imports them here, by
+name, in a thread, and the rest of the TUI knows them by type only (TYPE_CHECKING imports,
+which mypy and the layer contract both see). tests/tui/test_import_hygiene.py checks that
+the first frame needs none of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from og_chat.app.runtime import Runtime
+
+    from .local import LocalState
+
+LOCAL_MODULE = "og_chat.tui.local"
+RUNTIME_MODULE = "og_chat.app.runtime"
+PRELOAD = (LOCAL_MODULE, RUNTIME_MODULE, "eth_account", "web3")
+"""Imported by `preload()` before the runtime opens: what `Runtime.open` and the settlement
+tracker would otherwise import on the event loop, while the UI is meant to paint."""
+
+
+def local_state() -> type[LocalState]:
+    """The `LocalState` class (importing the config and session models on first use)."""
+    return cast("type[LocalState]", importlib.import_module(LOCAL_MODULE).LocalState)
+
+
+def runtime() -> type[Runtime]:
+    """The `Runtime` class (importing the client and the stores on first use)."""
+    return cast("type[Runtime]", importlib.import_module(RUNTIME_MODULE).Runtime)
+
+
+def preload() -> None:
+    """Import everything in `PRELOAD`; call it in a thread, off the event loop."""
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue  # Runtime.open reports a missing piece with its own message
