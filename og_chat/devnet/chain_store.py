@@ -12,6 +12,11 @@ The block index rows (every transaction's result and logs, as `ChainIndex` takes
 are stored beside the key-value pairs, so a restart feeds the index from one table
 instead of decoding every block's receipts again (10,000 calls: tens of ms, not seconds).
 
+Transactions accepted but not mined yet are kept too (`mempool`, written when accepted,
+deleted in the transaction of the block that mines them): a hash handed out before its
+block (individual mode's `X-Settlement-Tx-Hash`) is sent again by the next start and
+mines under the same hash, even after a kill.
+
 Single-threaded: the node's worker thread opens, uses and closes it.
 """
 
@@ -35,6 +40,7 @@ _TABLES = """
 CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL, mined TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS mempool (seq INTEGER PRIMARY KEY AUTOINCREMENT, hash TEXT UNIQUE, raw BLOB NOT NULL);
 """
 
 
@@ -112,6 +118,7 @@ class ChainStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        path.touch(mode=0o600, exist_ok=True)  # sqlite gives its -wal and -shm the same mode
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
@@ -149,6 +156,15 @@ class ChainStore:
                 "INSERT OR REPLACE INTO blocks (number, hash, mined) VALUES (?, ?, ?)",
                 (number, block_hash, json.dumps(rows, separators=(",", ":"))),
             )
+            self._conn.executemany(
+                "DELETE FROM mempool WHERE hash = ?", [(result.tx_hash,) for result, _ in mined]
+            )
+
+    def keep_pending(self, tx_hash: str, raw: bytes) -> None:
+        """Keep a transaction just accepted until a block mines it (its own tiny commit)."""
+        self._conn.execute(
+            "INSERT OR IGNORE INTO mempool (hash, raw) VALUES (?, ?)", (tx_hash.lower(), raw)
+        )
 
     def close(self) -> None:
         """Write what is buffered and close the file. Idempotent."""
@@ -170,6 +186,14 @@ class ChainStore:
             for tx, logs in json.loads(mined):
                 out.append((TxResult(*tx), [_log(n, str(block_hash), row) for row in logs]))
             yield n, str(block_hash), out
+
+    def forget_pending(self, tx_hash: str) -> None:
+        """Drop a kept transaction that can no longer be mined (its nonce was used)."""
+        self._conn.execute("DELETE FROM mempool WHERE hash = ?", (tx_hash.lower(),))
+
+    def pending(self) -> list[bytes]:
+        """The raw transactions accepted and not mined, in the order they were accepted."""
+        return [bytes(r) for (r,) in self._conn.execute("SELECT raw FROM mempool ORDER BY seq")]
 
     # -- internals ----------------------------------------------------------------------
 

@@ -17,8 +17,8 @@ that id (or, individual mode, the transaction hash) alone:
   TEE signs); posting the readable form keeps non-ASCII prompts readable on-chain.
 
 Records not yet posted also wait in `PendingRecords` (on disk with the devnet's state), so
-a restart posts them; `restore()` rebuilds the lookups of records posted in earlier
-launches from the chain's index.
+a restart posts them (`restore()`); records posted in earlier launches are looked up in
+the chain's index by their event.
 """
 
 from __future__ import annotations
@@ -189,14 +189,36 @@ class DataSettlement:
     # -- lookups -------------------------------------------------------------------------
 
     def lookup(self, call_id: str) -> dict[str, Any] | None:
-        """`/v1/settlements/{call_id}` (hex, with or without 0x): the call's record."""
+        """`/v1/settlements/{call_id}` (hex, with or without 0x): the call's record.
+
+        A call recorded in an earlier launch (or dropped from memory) is found in the
+        chain's index by its event, so a restart does not rebuild every record up front.
+        """
         key = "0x" + call_id.lower().removeprefix("0x")
-        record = self.records.get(key)
+        record = self.records.get(key) or self._from_chain(key)
         if record is None:
             return None
         if record.mode == "batch" and record.proof is None and record.tx_hash:
             record.proof = self._proof_from_chain(record)
         return record.as_json()
+
+    def _from_chain(self, call_id: str) -> CallRecord | None:
+        """The posted record of `call_id`, from its event in the chain's index (then kept)."""
+        found = next(iter(self._posted({call_id})), None)
+        if found is not None:
+            remember(self.records, found.call_id, found)
+        return found
+
+    def _posted(self, call_ids: set[str]) -> list[CallRecord]:
+        """The records of `call_ids` (0x hex, lower case) that are on-chain, oldest first."""
+        topics = self._topics()
+        names = {t: n for n, t in topics.items()}
+        index = self.host.chain.index
+        wanted: list[set[str] | None] = [set(names), call_ids]
+        return [
+            _posted_record(names[entry.topics[0]], entry)
+            for entry in index.logs(0, index.head, {DEVNET_SETTLEMENT.lower()}, wanted)
+        ]
 
     def _proof_from_chain(self, record: CallRecord) -> list[bytes]:
         """The proof of a leaf posted in an earlier launch, from its root tx's `BatchLeaf`s."""
@@ -330,23 +352,17 @@ class DataSettlement:
     # -- after a restart -----------------------------------------------------------------------
 
     def restore(self) -> int:
-        """Rebuild the lookups from the chain's index and queue what was never posted.
+        """After a restart: queue the records kept in `PendingRecords` again; how many.
 
-        Records posted in earlier launches come from their events (the newest ones, up to
-        the lookup bound); records still in `PendingRecords` are queued again unless the
-        chain already has them (a stop between the post and its bookkeeping). Returns how
-        many records were queued again.
+        A record the chain already has (a stop between its post and this bookkeeping) is
+        dropped instead of posted twice. Records posted in earlier launches are not loaded
+        here: `lookup` finds them in the chain's index when asked.
         """
-        topics = self._topics()
-        names = {t: n for n, t in topics.items()}
-        index = self.host.chain.index
-        wanted: list[set[str] | None] = [set(names)]
-        for entry in index.logs(0, index.head, {DEVNET_SETTLEMENT.lower()}, wanted):
-            record = _posted_record(names[entry.topics[0]], entry)
-            remember(self.records, record.call_id, record)
+        kept = self.pending_store.load()
+        posted = {r.call_id for r in self._posted({c for c, _, _ in kept})} if kept else set()
         queued = 0
-        for call_id, mode, payload in self.pending_store.load():
-            if call_id in self.records:
+        for call_id, mode, payload in kept:
+            if call_id in posted:
                 self.pending_store.remove([call_id])
                 continue
             record = CallRecord(call_id, mode, request_hash=payload.get("request_hash"))

@@ -194,6 +194,12 @@ class Node:
         self._pyevm = backend
         self.identity = self._attach_store(backend) if self.store_path else self._new_identity()
         self._tester = EthereumTester(backend=backend, auto_mine_transactions=True)
+        if self._store is not None:
+            for raw in self._store.pending():  # accepted before a kill: same hashes
+                try:
+                    self.queue_raw(raw)
+                except RpcError:  # no longer valid (its nonce was used meanwhile)
+                    self._store.forget_pending(hex0x(keccak(raw)))
         return Web3(EthereumTesterProvider(ethereum_tester=self._tester))
 
     def _new_identity(self, resumed: bool = False, instance_id: str = "") -> ChainIdentity:
@@ -217,7 +223,7 @@ class Node:
         assert self.store_path is not None
         store = self._store = ChainStore(self.store_path)
         chain = backend.chain
-        expected = {"chain_id": str(int(chain.chain_id)), "code": _code_digest()}
+        expected = {"chain_id": str(int(chain.chain_id)), "code": code_digest()}
         resumed = not store.is_empty()
         if resumed:
             meta = store.meta()
@@ -453,6 +459,8 @@ class Node:
             tx_hash = hex0x(self._pyevm.send_raw_transaction(raw))
         except Exception as exc:  # py-evm ValidationError: bad nonce, funds, chain id, …
             raise RpcError(-32000, f"transaction rejected: {exc}") from None
+        if self._store is not None:
+            self._store.keep_pending(tx_hash, raw)
         fut = self.index.expect(tx_hash)
         self._schedule_mine()
         return tx_hash, fut
@@ -582,7 +590,7 @@ class Node:
         return response.get("result")
 
 
-def _code_digest() -> str:
+def code_digest() -> str:
     """keccak of every genesis contract's runtime code: a stored chain runs this og-chat's code."""
     return hex0x(keccak(b"".join(artifact(name).deployed_bytecode for name in CONTRACT_NAMES)))
 

@@ -33,6 +33,7 @@ class PendingRecords:
     def __init__(self, path: Path | None = None) -> None:
         self._conn: sqlite3.Connection | None = None
         if path is not None:
+            path.touch(mode=0o600, exist_ok=True)  # sqlite gives -wal and -shm the same mode
             self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -238,3 +239,13 @@ async def test_a_long_individual_call_fits_its_gas(
     tx = await rpc(client, devnet.url, "eth_getTransactionByHash", [tx_hash])
     used, limit = int(receipt["gasUsed"], 16), int(tx["gas"], 16)
     assert used < limit <= 3 * used  # enough, with a margin that stays a margin
+
+
+def test_the_topics_here_and_in_the_readme_are_the_contracts_events(devnet: Devnet) -> None:
+    declared = {name: topic for topic, (name, _) in devnet.chain.node.events.events.items()}
+    assert declared["CallRecorded"] == CALL_RECORDED
+    assert declared["BatchLeaf"] == BATCH_LEAF
+    assert declared["IndividualSettled"] == INDIVIDUAL_SETTLED
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for topic in (CALL_RECORDED, BATCH_LEAF, INDIVIDUAL_SETTLED):
+        assert topic in readme
