@@ -225,12 +225,5 @@ def _log_row(log: IndexedLog) -> list[Any]:
 def _log(number: int, block_hash: str, row: list[Any]) -> IndexedLog:
     tx_hash, tx_index, log_index, address, topics, data = row
     return IndexedLog(
-        block_number=number,
-        block_hash=block_hash,
-        tx_hash=tx_hash,
-        tx_index=tx_index,
-        log_index=log_index,
-        address=address,
-        topics=tuple(topics),
-        data=data,
+        number, block_hash, tx_hash, tx_index, log_index, address, tuple(topics), data
     )

@@ -24,7 +24,6 @@ the chain's index by their event.
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import logging
 import time
@@ -43,7 +42,6 @@ from .indexer import IndexedLog
 from .operator import IndividualCall, PrivateRecord
 from .pending_records import PendingRecords
 from .sessions import remember
-from .tee import Signed
 
 log = logging.getLogger("og_chat.devnet.gateway")
 
@@ -61,60 +59,29 @@ def settlement_mode(header: str | None) -> str:
     return "batch"
 
 
-@dataclass(frozen=True)
-class AnsweredCall:
-    """What data settlement needs of one answered, signed call."""
+def private_record(call: IndividualCall) -> PrivateRecord:
+    """A call as a private-mode `CallRecorded` event takes it: hashes only."""
+    return PrivateRecord(
+        call.call_id,
+        call.tee_id,
+        call.request_hash,
+        hex0x(keccak(call.output.encode("utf-8"))),
+        call.timestamp,
+        hex0x(keccak(call.signature)),
+    )
 
-    call_id: str
-    """0x + 64 hex digits."""
-    mode: str
-    model: str
-    """The full model id."""
-    input: str
-    """The canonical request the TEE signed, as UTF-8 JSON."""
-    output: str
-    """The answer text as signed."""
-    prompt_tokens: int
-    completion_tokens: int
-    signed: Signed
 
-    def private_record(self) -> PrivateRecord:
-        """The call as a private-mode `CallRecorded` event takes it."""
-        signature = base64.b64decode(self.signed.signature)
-        return PrivateRecord(
-            call_id=self.call_id,
-            tee_id=self.signed.tee_id,
-            request_hash=self.signed.request_hash,
-            output_hash=self.signed.output_hash,
-            timestamp=self.signed.timestamp,
-            signature_hash=hex0x(keccak(signature)),
-        )
-
-    def leaf(self) -> bytes:
-        """The call's batch leaf."""
-        return merkle.leaf_hash(
-            call_id=self.call_id,
-            tee_id=self.signed.tee_id,
-            request_hash=self.signed.request_hash,
-            output_hash=self.signed.output_hash,
-            tee_signature=self.signed.signature,
-            tee_timestamp=self.signed.timestamp,
-        )
-
-    def individual_call(self) -> IndividualCall:
-        """The call in full, as `settleIndividual` posts it."""
-        return IndividualCall(
-            call_id=self.call_id,
-            model=self.model,
-            input=self.input,
-            output=self.output,
-            prompt_tokens=self.prompt_tokens,
-            completion_tokens=self.completion_tokens,
-            tee_id=self.signed.tee_id,
-            request_hash=self.signed.request_hash,
-            timestamp=self.signed.timestamp,
-            signature=base64.b64decode(self.signed.signature),
-        )
+def batch_leaf(call: IndividualCall) -> bytes:
+    """A call's batch leaf (og_chat.sdk.merkle)."""
+    record = private_record(call)
+    return merkle.leaf_hash(
+        call_id=record.call_id,
+        tee_id=record.tee_id,
+        request_hash=record.request_hash,
+        output_hash=record.output_hash,
+        tee_signature=call.signature,
+        tee_timestamp=record.timestamp,
+    )
 
 
 @dataclass
@@ -234,16 +201,20 @@ class DataSettlement:
 
     # -- settling one call -----------------------------------------------------------------
 
-    async def settle(self, call: AnsweredCall) -> dict[str, str]:
-        """Record one answered call per its mode; the `X-Settlement-*` headers to send."""
+    async def settle(self, mode: str, call: IndividualCall) -> dict[str, str]:
+        """Record one answered, signed call per `mode`; the `X-Settlement-*` headers to send.
+
+        `call` is the call in full (what individual mode posts); private and batch mode
+        post only its hashes.
+        """
         key = call.call_id.lower()
-        signed = call.signed
-        if call.mode in ("private", "batch"):
-            record = CallRecord(key, call.mode, request_hash=signed.request_hash)
-            if call.mode == "private":
-                record.private = call.private_record()
+        request_hash = call.request_hash.removeprefix("0x")
+        if mode in ("private", "batch"):
+            record = CallRecord(key, mode, request_hash=request_hash)
+            if mode == "private":
+                record.private = private_record(call)
             else:
-                record.leaf = call.leaf()
+                record.leaf = batch_leaf(call)
             self._enqueue(record)
             self.pending_store.add(key, record.mode, record.pending_payload())
             return {}
@@ -252,14 +223,14 @@ class DataSettlement:
             "X-Settlement-Job-ID": str(uuid.uuid4()),
             "X-Settlement-Queue": "devnet",
             "X-Settlement-Signer-Address": self.host.chain.operator.address,
-            "X-TEE-ID": signed.tee_id,
-            "X-TEE-Timestamp": str(signed.timestamp),
-            "X-TEE-Request-Hash": signed.request_hash,
-            "X-TEE-Output-Hash": signed.output_hash,
+            "X-TEE-ID": call.tee_id,
+            "X-TEE-Timestamp": str(call.timestamp),
+            "X-TEE-Request-Hash": request_hash,
+            "X-TEE-Output-Hash": keccak(call.output.encode("utf-8")).hex(),
         }
-        record = CallRecord(key, "individual", request_hash=signed.request_hash)
+        record = CallRecord(key, "individual", request_hash=request_hash)
         try:
-            tx_hash = await self.host.chain.operator.submit_individual(call.individual_call())
+            tx_hash = await self.host.chain.operator.submit_individual(call)
         except Exception as exc:
             log.warning("individual settlement failed: %s", exc)
             headers["X-Settlement-Status"] = "failed"

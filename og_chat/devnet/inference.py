@@ -10,6 +10,7 @@ connection, malformed SSE.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import os
@@ -24,10 +25,11 @@ from aiohttp import web
 from og_chat.sdk.tee import output_text
 from og_chat.sdk.x402 import SETTLEMENT_TYPE, UPTO_SESSION
 
-from .data_settlement import AnsweredCall, DataSettlement, settlement_mode
+from .data_settlement import DataSettlement, settlement_mode
 from .gateway_host import GatewayHost
 from .generation import Event, Finish, GenerationRequest, Text, ToolCalls, count_prompt_tokens
 from .http_errors import error_response
+from .operator import IndividualCall
 from .payments import Payments
 from .sessions import Session
 from .tee import Signed
@@ -125,17 +127,19 @@ class Inference:
         finish: Finish,
     ) -> dict[str, str]:
         """The call's on-chain record (data_settlement.py); the headers that announce it."""
-        answered = AnsweredCall(
-            call_id=call.call_id,
-            mode=call.mode,
-            model=call.gen.model_id,
-            input=json.dumps(call.canonical, sort_keys=True, ensure_ascii=False),
-            output=output_text(content, calls),
-            prompt_tokens=finish.prompt_tokens,
-            completion_tokens=finish.completion_tokens,
-            signed=signed,
+        whole = IndividualCall(
+            call.call_id,
+            call.gen.model_id,
+            json.dumps(call.canonical, sort_keys=True, ensure_ascii=False),  # readable UTF-8
+            output_text(content, calls),
+            finish.prompt_tokens,
+            finish.completion_tokens,
+            signed.tee_id,
+            signed.request_hash,
+            signed.timestamp,
+            base64.b64decode(signed.signature),
         )
-        return await self.data.settle(answered)
+        return await self.data.settle(call.mode, whole)
 
     def _charge(self, call: Call, finish: Finish) -> None:
         cost = self.payments.cost(call.gen.model_id, finish.prompt_tokens, finish.completion_tokens)

@@ -57,6 +57,10 @@ T = TypeVar("T")
 
 _PAY_TO_SEED = b"og-chat devnet TEE payment address"
 DEFAULT_FUND_OPG = Decimal(1000)
+STATE_HELP = (
+    "keep the chain, the TEE key and unposted records in DIR (made if missing); resume them"
+)
+FRESH_HELP = "with --state: delete the kept chain and start over"
 
 
 def _tee_payment_address() -> str:
@@ -371,14 +375,8 @@ def add_devnet_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tls", action="store_true", help="serve HTTPS with the registered certificate"
     )
-    parser.add_argument(
-        "--state",
-        metavar="DIR",
-        help="keep the chain, the TEE key and unposted records in DIR and resume them",
-    )
-    parser.add_argument(
-        "--fresh", action="store_true", help="with --state: delete the kept chain and start over"
-    )
+    parser.add_argument("--state", metavar="DIR", help=STATE_HELP)
+    parser.add_argument("--fresh", action="store_true", help=FRESH_HELP)
     parser.add_argument(
         "--fund",
         action="append",

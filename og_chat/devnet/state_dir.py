@@ -53,6 +53,14 @@ class StateDir:
 
     def __init__(self, path: Path, lock: IO[bytes]) -> None:
         self.path = path
+        self.chain_path = path / CHAIN_FILE
+        """The chain's sqlite file."""
+        self.records_path = path / RECORDS_FILE
+        """The unposted records' sqlite file."""
+        self.signing_key_path = path / SIGNING_KEY_FILE
+        """The TEE's RSA signing key (PEM, 0600)."""
+        self.tls_key_path = path / TLS_KEY_FILE
+        """The TEE's TLS key (PEM, 0600)."""
         self._lock: IO[bytes] | None = lock
 
     @classmethod
@@ -76,21 +84,6 @@ class StateDir:
                     (directory / name).unlink()
         return state
 
-    @property
-    def chain_path(self) -> Path:
-        """The chain's sqlite file."""
-        return self.path / CHAIN_FILE
-
-    @property
-    def records_path(self) -> Path:
-        """The unposted records' sqlite file."""
-        return self.path / RECORDS_FILE
-
-    @property
-    def exists(self) -> bool:
-        """True when a chain was kept here before."""
-        return self.chain_path.exists()
-
     def set_aside(self) -> Path:
         """Move the kept state to `previous-<time>/` beside it (a chain this devnet cannot run)."""
         target = self.path / f"previous-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -99,16 +92,6 @@ class StateDir:
             with contextlib.suppress(FileNotFoundError):
                 (self.path / name).rename(target / name)
         return target
-
-    @property
-    def signing_key_path(self) -> Path:
-        """The TEE's RSA signing key (PEM, 0600)."""
-        return self.path / SIGNING_KEY_FILE
-
-    @property
-    def tls_key_path(self) -> Path:
-        """The TEE's TLS key (PEM, 0600)."""
-        return self.path / TLS_KEY_FILE
 
     def close(self) -> None:
         """Release the lock. Idempotent."""
