@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.eth import keccak
 
 from .chain import Chain
@@ -424,7 +425,7 @@ def run_devnet_command(args: argparse.Namespace) -> int:
             state_dir=args.state,
             fresh=args.fresh,
         )
-    except (StateInUse, StateMismatch) as exc:
+    except ConfigurationError as exc:  # StateInUse, StateMismatch, --state with --rpc-url
         if status is not None:
             status.stop()
         print(f"og-chat devnet: {exc}")

@@ -333,3 +333,12 @@ def test_a_transaction_accepted_before_a_kill_is_mined_after_it_under_its_hash(
         assert not again.index.pending
     finally:
         again.stop()
+
+
+def test_a_chain_at_an_rpc_url_is_not_kept_by_the_devnet(tmp_path: Path) -> None:
+    from og_chat.devnet.node import Node
+    from og_chat.sdk.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as info:
+        Node(rpc_url="http://127.0.0.1:8545", max_drift=30, store=tmp_path / "chain.sqlite")
+    assert "anvil --state" in info.value.hint
