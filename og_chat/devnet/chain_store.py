@@ -2,8 +2,9 @@
 
 py-evm keeps every trie node, header, body and receipt in a key-value database
 (`AtomicDB` over a `MemoryDB` in eth-tester). `SqliteKV` is that database on stdlib
-sqlite3 (WAL mode): reads go through a dict cache (so a warm chain runs at memory
-speed), writes are buffered and written by `ChainStore.commit_block`, one sqlite
+sqlite3 (WAL mode): reads go through a bounded dict cache (so a warm chain runs at memory
+speed and an old one does not fill memory), writes are buffered and written by
+`ChainStore.commit_block`, one sqlite
 transaction per sealed block together with that block's index rows. A crash therefore
 loses at most the block being built, never leaves half a block, and the next start
 resumes from the stored canonical head.
@@ -32,6 +33,9 @@ from .indexer import IndexedLog, TxResult
 
 SCHEMA = 1
 """Bumped when the tables change; a store of another schema is not resumed."""
+CACHE_ENTRIES = 20_000
+"""Key-value pairs kept in memory (≈ 10 MB); past that the cache starts over, so a long-lived
+chain's memory stays flat while its file grows."""
 
 MinedRows = list[tuple[TxResult, list[IndexedLog]]]
 """One block's transactions and their logs, as `ChainIndex.add_block` takes them."""
@@ -62,6 +66,11 @@ class SqliteKV:
         value = self._cache.get(key)
         if value is not None:
             return value
+        if key in self._dirty:  # written since the last flush, dropped from the cache meanwhile
+            pending = self._dirty[key]
+            if pending is None:
+                raise KeyError(key)
+            return pending
         if key in self._absent:
             raise KeyError(key)
         row = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
@@ -69,13 +78,19 @@ class SqliteKV:
             self._absent.add(key)
             raise KeyError(key)
         value = bytes(row[0])
-        self._cache[key] = value
+        self._remember(key, value)
         return value
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
-        self._cache[key] = value
+        self._remember(key, value)
         self._absent.discard(key)
         self._dirty[key] = value
+
+    def _remember(self, key: bytes, value: bytes) -> None:
+        if len(self._cache) >= CACHE_ENTRIES:  # start over: what is hot is read back at once
+            self._cache.clear()
+            self._absent.clear()
+        self._cache[key] = value
 
     def __delitem__(self, key: bytes) -> None:
         if key not in self:

@@ -84,9 +84,13 @@ def batch_leaf(call: IndividualCall) -> bytes:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class CallRecord:
-    """One call's record: waiting for its transaction, then where it is on-chain."""
+    """One call's record: waiting for its transaction, then where it is on-chain.
+
+    Kept small (slots, no proof: a proof is computed from the root transaction's
+    `BatchLeaf` events when asked for): the gateway keeps up to KEEP_RECORDS of them.
+    """
 
     call_id: str
     mode: str
@@ -102,11 +106,9 @@ class CallRecord:
     leaf: bytes | None = None
     index: int | None = None
     root: bytes | None = None
-    proof: list[bytes] | None = None
-    """None until computed (a leaf restored from the chain gets it on first lookup)."""
 
-    def as_json(self) -> dict[str, Any]:
-        """The `/v1/settlements/{call_id}` document."""
+    def as_json(self, proof: list[bytes] | None = None) -> dict[str, Any]:
+        """The `/v1/settlements/{call_id}` document (`proof`: a posted batch leaf's)."""
         doc: dict[str, Any] = {
             "call_id": self.call_id,
             "mode": self.mode,
@@ -119,7 +121,7 @@ class CallRecord:
         if self.mode == "batch":
             doc.update(
                 leaf=hex0x(self.leaf) if self.leaf else None,
-                proof=[hex0x(p) for p in self.proof or []],
+                proof=[hex0x(p) for p in proof or []],
                 root=hex0x(self.root) if self.root else None,
                 index=self.index,
             )
@@ -165,8 +167,8 @@ class DataSettlement:
         record = self.records.get(key) or self._from_chain(key)
         if record is None:
             return None
-        if record.mode == "batch" and record.proof is None and record.tx_hash:
-            record.proof = self._proof_from_chain(record)
+        if record.mode == "batch" and record.status == "posted" and record.tx_hash:
+            return record.as_json(self._proof_from_chain(record))
         return record.as_json()
 
     def _from_chain(self, call_id: str) -> CallRecord | None:
@@ -188,7 +190,7 @@ class DataSettlement:
         ]
 
     def _proof_from_chain(self, record: CallRecord) -> list[bytes]:
-        """The proof of a leaf posted in an earlier launch, from its root tx's `BatchLeaf`s."""
+        """A posted leaf's proof, from its root transaction's `BatchLeaf` events."""
         assert record.tx_hash is not None
         topic = self._topics()["BatchLeaf"]
         leaves = {
@@ -307,7 +309,7 @@ class DataSettlement:
                 levels = merkle.build_levels([r.leaf or b"" for r in records])
                 root = levels[-1][0]
                 for i, r in enumerate(records):
-                    r.index, r.root, r.proof = i, root, merkle.proof_for(levels, i)
+                    r.index, r.root = i, root
                 pairs = [(r.call_id, r.leaf or b"") for r in records]
                 tx = await operator.post_batch_root(root, pairs)
         except Exception as exc:
