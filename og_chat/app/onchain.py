@@ -120,7 +120,11 @@ def find_payment_onchain(
     """
     if not (receipt.payer and receipt.nonce and receipt.pay_to and receipt.asset):
         return None
-    w3 = web3_http(rpc_url or profile.rpc_url)
+    w3 = (
+        web3_http(rpc_url, verify=True)
+        if rpc_url
+        else web3_http(profile.rpc_url, verify=profile.rpc_verify)
+    )
     nonce = parse_uint(receipt.nonce)
     permit2 = w3.eth.contract(address=address(profile.permit2), abi=_NONCE_BITMAP_ABI)
     bitmap = int(permit2.functions.nonceBitmap(address(receipt.payer), nonce >> 8).call())

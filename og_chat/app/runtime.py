@@ -151,7 +151,8 @@ class Runtime:
         say(f"connecting to the {network} gateway…")
         await asyncio.to_thread(llm.resolve)
         runtime = cls(config, llm, devnet, receipts, mode=mode)
-        if network == "devnet":
+        if network == "devnet" and not llm.sponsors_approval:
+            # Otherwise the first payment carries a gas-sponsored approval: no separate step.
             say("approving OPG for Permit2…")
             await runtime.top_up()
         say("ready")
@@ -166,21 +167,26 @@ class Runtime:
         tools: list[dict[str, Any]] | None = None,
         conversation_id: str | None = None,
         max_tokens: int | None = None,
-        temperature: float = 0.0,
+        temperature: float | None = None,
+        system_prompt: str | None = None,
     ) -> AsyncIterator[StreamChunk]:
         """Stream one answer; the final chunk carries the receipt, already stored.
 
-        `max_tokens` defaults to the config's `max_tokens`.
+        `max_tokens` defaults to the config's `max_tokens`, `temperature` to the
+        sdk's default; `system_prompt`, when given, is sent first, before `messages`.
         """
+        if system_prompt:
+            messages = [{"role": "system", "content": system_prompt}, *messages]
+        options: dict[str, Any] = {} if temperature is None else {"temperature": temperature}
         stream = await self.llm.chat(
             model,
             messages,
             max_tokens=self.config.max_tokens if max_tokens is None else max_tokens,
-            temperature=temperature,
             tools=tools,
             x402_settlement_mode=mode or self.mode,
             stream=True,
             conversation_id=conversation_id,
+            **options,
         )
         assert not isinstance(stream, TextGenerationOutput)
         async for chunk in stream:

@@ -125,7 +125,7 @@ class SettlementTracker:
         import httpx  # with its CLI extras installed it costs 0.1 s: only once there is work
 
         recorded = 0
-        async with httpx.AsyncClient(timeout=15) as http:
+        async with httpx.AsyncClient(timeout=15, verify=self.host.profile.http_verify()) as http:
             for receipt in todo:
                 fields: EventFields = {}
                 if self._wants_payment(receipt):
@@ -231,7 +231,8 @@ class SettlementTracker:
         if settlement is None:
             return {}
         try:
-            posted = batch_root_posted(web3_http(profile.rpc_url), settlement, root)
+            w3 = web3_http(profile.rpc_url, verify=profile.rpc_verify)
+            posted = batch_root_posted(w3, settlement, root)
         except Exception as exc:
             log.debug("batchRoots lookup failed: %s", exc)
             return {}

@@ -44,6 +44,7 @@ from .schemes import (
     nonce_key,
     payer_of,
 )
+from .sponsoring import KEY as APPROVAL_SPONSORING, broadcast
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -104,7 +105,7 @@ class Facilitator:
                     "extra": {"facilitatorAddress": self.address},
                 },
             ],
-            "extensions": [],
+            "extensions": [APPROVAL_SPONSORING],
             "signers": {"eip155:*": [self.address]},
         }
 
@@ -209,6 +210,11 @@ class Facilitator:
             plan = self.checks.check(payload, requirements, settling=True)
             if plan.reason is not None or plan.amount == 0:
                 return plan, None
+            if plan.sponsor is not None:  # the approval goes first, into the same block
+                refused = broadcast(plan.sponsor, self.chain.operator)
+                if refused is not None:
+                    plan.reason, plan.message = refused
+                    return plan, None
             return plan, self.chain.operator.queue(plan.to, plan.data, gas=SETTLE_GAS)
 
         try:

@@ -81,8 +81,10 @@ class IndividualSettled(TypedDict):
 class ChainIndex:
     """Everything mined so far, and who waits for which transaction."""
 
-    def __init__(self, events: EventTable) -> None:
+    def __init__(self, events: EventTable, *, opg: str = DEVNET_OPG) -> None:
         self.events = events
+        self.opg = opg.lower()
+        """The OPG token whose EIP-3009 nonces are indexed (Base's address on a mainnet twin)."""
         self.head = 0
         """The highest block indexed."""
         self._txs: dict[str, TxResult] = {}
@@ -179,7 +181,7 @@ class ChainIndex:
         name = self.events.event_name(log.topics[0]) if log.topics else None
         address = log.address.lower()
         if (name == "PermitNonceUsed" and address == PERMIT2_ADDRESS.lower()) or (
-            name == "AuthorizationUsed" and address == DEVNET_OPG.lower()
+            name == "AuthorizationUsed" and address == self.opg
         ):
             owner = "0x" + log.topics[1][-40:]
             self._nonces[(owner.lower(), int(log.topics[2], 16))] = log.tx_hash

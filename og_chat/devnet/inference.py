@@ -27,7 +27,15 @@ from og_chat.sdk.x402 import SETTLEMENT_TYPE, UPTO_SESSION
 
 from .data_settlement import DataSettlement, settlement_mode
 from .gateway_host import GatewayHost
-from .generation import Event, Finish, GenerationRequest, Text, ToolCalls, count_prompt_tokens
+from .generation import (
+    Event,
+    Finish,
+    GenerationRequest,
+    Images,
+    Text,
+    ToolCalls,
+    count_prompt_tokens,
+)
 from .http_errors import error_response
 from .operator import IndividualCall
 from .payments import Payments
@@ -115,23 +123,29 @@ class Inference:
             ):
                 self.payments.settle_later(session)
 
-    def _sign(self, call: Call, content: str, calls: list[dict[str, Any]] | None) -> Signed:
-        return self.host.tee.sign(call.canonical, output_text(content, calls), int(time.time()))
-
-    async def _record(
+    def _sign(
         self,
         call: Call,
-        signed: Signed,
         content: str,
         calls: list[dict[str, Any]] | None,
-        finish: Finish,
+        images: list[str] | None = None,
+    ) -> Signed:
+        """The TEE's signature over the request and the answer (its images included)."""
+        output = output_text(content, calls, images)
+        return self.host.tee.sign(call.canonical, output, int(time.time()))
+
+    async def _record(
+        self, call: Call, signed: Signed, output: str, finish: Finish
     ) -> dict[str, str]:
-        """The call's on-chain record (data_settlement.py); the headers that announce it."""
+        """The call's on-chain record (data_settlement.py); the headers that announce it.
+
+        `output` is the text the TEE signed (`output_text`: content, tool calls, images).
+        """
         whole = IndividualCall(
             call.call_id,
             call.gen.model_id,
             json.dumps(call.canonical, sort_keys=True, ensure_ascii=False),  # readable UTF-8
-            output_text(content, calls),
+            output,
             finish.prompt_tokens,
             finish.completion_tokens,
             signed.tee_id,
@@ -148,6 +162,7 @@ class Inference:
     async def _complete(self, call: Call) -> web.StreamResponse:
         pieces: list[str] = []
         calls: list[dict[str, Any]] | None = None
+        images: list[str] | None = None
         finish: Finish | None = None
         try:
             async for event in self.host.responder.respond(call.gen):
@@ -158,23 +173,29 @@ class Inference:
                         return _drop(call.request)
                 elif isinstance(event, ToolCalls):
                     calls = event.calls
+                elif isinstance(event, Images):
+                    images = event.uris
                 elif isinstance(event, Finish):
                     finish = event
         except UpstreamError as exc:
             return error_response(502, str(exc))
         assert finish is not None
         content = "".join(pieces)
-        signed = self._sign(call, content, calls)
+        signed = self._sign(call, content, calls, images)
         headers = {
             UPTO_SESSION: call.session.id,
             CALL_ID_HEADER: call.call_id,
             "Cache-Control": "private",
         }
-        headers.update(await self._record(call, signed, content, calls, finish))
+        headers.update(
+            await self._record(call, signed, output_text(content, calls, images), finish)
+        )
         if call.request.path.endswith("/chat/completions"):
             message: dict[str, Any] = {"role": "assistant", "content": content}
             if calls:
                 message["tool_calls"] = calls
+            if images:
+                message["images"] = images
             body: dict[str, Any] = {
                 "id": f"chatcmpl-{uuid.uuid4()}",
                 "object": "chat.completion",
@@ -232,6 +253,7 @@ class Inference:
 
         pieces: list[str] = []
         calls: list[dict[str, Any]] | None = None
+        images: list[str] | None = None
         finish: Finish | None = None
         try:
             async for event in _prepend(first, events):
@@ -250,6 +272,8 @@ class Inference:
                     for i, tool_call in enumerate(calls):
                         delta = {"role": "assistant", "tool_calls": [{"index": i, **tool_call}]}
                         await emit(_delta(call.model, delta))
+                elif isinstance(event, Images):
+                    images = event.uris
                 elif isinstance(event, Finish):
                     finish = event
         except UpstreamError as exc:
@@ -260,7 +284,7 @@ class Inference:
             return await misbehave()
         assert finish is not None
         content = "".join(pieces)
-        signed = self._sign(call, content, calls)
+        signed = self._sign(call, content, calls, images)
         final: dict[str, Any] = {
             "choices": [{"delta": {}, "index": 0, "finish_reason": finish.reason}],
             "model": call.model,
@@ -268,7 +292,9 @@ class Inference:
             "call_id": call.call_id,
             "usage": _usage(finish),
         }
-        data_headers = await self._record(call, signed, content, calls, finish)
+        if images:  # on the final event, as the live gateway streams them
+            final["images"] = images
+        data_headers = await self._record(call, signed, output_text(content, calls, images), finish)
         if call.mode == "individual":
             final["data_settlement_success"] = (
                 data_headers.get("X-Settlement-Status") == "submitted"

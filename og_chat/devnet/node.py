@@ -45,7 +45,7 @@ from og_chat.sdk.eth import checksum, from_hex, hex0x, keccak, web3_http
 
 from .chain_store import SCHEMA, ChainStore, MinedRows
 from .contracts import CONTRACT_NAMES, EventTable, abi, artifact
-from .genesis import CONTRACT_ADDRESSES, genesis_alloc
+from .genesis import DEVNET_CHAIN_ID, Addresses, genesis_alloc
 from .indexer import ChainIndex, IndexedLog, TxResult
 
 if TYPE_CHECKING:
@@ -128,7 +128,14 @@ class Node:
 
     chain_id: int
 
-    def __init__(self, *, rpc_url: str | None, max_drift: int, store: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        rpc_url: str | None,
+        max_drift: int,
+        chain_id: int | None = None,
+        store: Path | None = None,
+    ) -> None:
         # The constructor only sets fields; boot() starts the EVM.
         if store is not None and rpc_url is not None:
             raise ConfigurationError(
@@ -140,8 +147,11 @@ class Node:
         self.store_path = store
         self._store: ChainStore | None = None
         self.identity: ChainIdentity
+        self.requested_chain_id = chain_id
+        """The chain id asked for (None: py-evm's DEVNET_CHAIN_ID, or whatever the RPC serves)."""
+        self.addresses = Addresses.for_chain(chain_id or DEVNET_CHAIN_ID)
         self.events = EventTable()
-        self.index = ChainIndex(self.events)
+        self.index = ChainIndex(self.events, opg=self.addresses.opg)
         self._executor = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="og-devnet-chain")
         self._worker: threading.Thread | None = None
         self._stopped = False
@@ -176,8 +186,7 @@ class Node:
                 self._store.close()
             raise
         self._w3 = w3
-        self.chain_id = int(w3.eth.chain_id)
-        for name, address in CONTRACT_ADDRESSES.items():
+        for name, address in self.addresses.by_contract().items():
             self._contracts[name] = self.eth.contract(address=address, abi=abi(name))
 
     def _boot_pyevm(self, fund: list[tuple[str, int]]) -> Web3:
@@ -185,8 +194,11 @@ class Node:
         from eth_tester import EthereumTester, PyEVMBackend
         from web3 import EthereumTesterProvider, Web3
 
-        state = {from_hex(address): account for address, account in genesis_alloc(fund).items()}
+        alloc = genesis_alloc(fund, self.addresses)
+        state = {from_hex(address): account for address, account in alloc.items()}
         backend = PyEVMBackend(genesis_state=state)
+        self.chain_id = self.requested_chain_id or DEVNET_CHAIN_ID
+        _set_chain_id(backend, self.chain_id)
         keys = KeyAPI()
         backend.account_keys = tuple(
             keys.PrivateKey(from_hex(k)) for k in (*DEVNET_KEYS, DEVNET_OPERATOR_KEY)
@@ -247,8 +259,15 @@ class Node:
 
     def _boot_rpc(self, url: str, fund: list[tuple[str, int]]) -> Web3:
         w3 = web3_http(url, timeout=30)
+        self.chain_id = int(w3.eth.chain_id)
+        wanted = self.requested_chain_id
+        if wanted is not None and wanted != self.chain_id:
+            raise ChainError(
+                f"the node at {url} serves chain {self.chain_id}, not {wanted}",
+                hint=f"start it with that chain id (anvil --chain-id {wanted})",
+            )
         request: Any = w3.provider.make_request
-        for address, account in genesis_alloc(fund).items():
+        for address, account in genesis_alloc(fund, self.addresses).items():
             request("anvil_setBalance", [address, hex(account["balance"])])
             request("anvil_setNonce", [address, hex(account["nonce"])])
             if account["code"]:
@@ -518,14 +537,23 @@ class Node:
         value: int = 0,
         gas: int = CALL_GAS,
         block: BlockId = "pending",
+        after: Sequence[bytes] = (),
+        credit: tuple[str, int] | None = None,
     ) -> bytes:
         """Worker: `eth_call`, on the pending block by default; ChainRevert with the decoded reason.
 
         On py-evm this runs the EVM directly (no web3 round trip) and keeps the raw revert
         data, which eth-tester would flatten to a string. The sender's balance is topped up
         inside the throw-away state, so a call from an empty address still runs.
+
+        `after` applies signed transactions first, in the same throw-away state (a bundle
+        simulated as a whole: a sponsored approval, then the settlement it enables), and
+        `credit` adds wei to one account before them (the gas funding that precedes the
+        approval). Bundles need py-evm: a JSON-RPC node answers RpcError(-32601).
         """
         if self._pyevm is None:
+            if after or credit:
+                raise RpcError(-32601, "bundles can only be simulated on py-evm")
             return self._node_call(to, data, sender=sender, value=value, gas=gas, block=block)
         from eth_tester.backends.pyevm.main import EVMSpoofTransaction, _get_vm_for_block_number
 
@@ -545,8 +573,17 @@ class Node:
         state = vm.state
         snapshot = state.snapshot()
         try:
+            if credit is not None:
+                who = from_hex(credit[0])
+                state.set_balance(who, state.get_balance(who) + credit[1])
+            for raw in after:
+                applied = state.apply_transaction(vm.get_transaction_builder().decode(raw))
+                if applied.is_error:
+                    raise ChainRevert(f"a transaction of the bundle reverted: {applied._error}")
             state.set_balance(frm, state.get_balance(frm) + gas * MAX_FEE_PER_GAS + value)
             computation = state.apply_transaction(EVMSpoofTransaction(unsigned, from_=frm))
+        except ChainRevert:
+            raise
         except Exception as exc:
             raise RpcError(-32000, f"call failed: {exc}") from None
         finally:
@@ -593,6 +630,19 @@ class Node:
 def code_digest() -> str:
     """keccak of every genesis contract's runtime code: a stored chain runs this og-chat's code."""
     return hex0x(keccak(b"".join(artifact(name).deployed_bytecode for name in CONTRACT_NAMES)))
+
+
+def _set_chain_id(backend: Any, chain_id: int) -> None:
+    """Make eth-tester's chain run as `chain_id` (EIP-155 signatures and `block.chainid`).
+
+    eth-tester builds its chain class inside `setup_tester_chain` with the chain id as a
+    class attribute, which every VM it makes reads (py-evm's `ChainContext`); a subclass
+    with our id swapped in for the instance's class is the seam. The genesis block does
+    not depend on the chain id, so swapping after genesis is exact.
+    """
+    chain = backend.chain
+    if chain.chain_id != chain_id:
+        chain.__class__ = type("DevnetChain", (type(chain),), {"chain_id": chain_id})
 
 
 def _revert_data(exc: Exception) -> bytes:

@@ -69,7 +69,8 @@ EXTENSIONS: dict[str, Any] = {
         },
     }
 }
-"""As the live gateway declares (og-sdk-wire.md §5.3); the devnet facilitator does not sponsor."""
+"""As the live gateway declares (og-sdk-wire.md §5.3); the devnet facilitator honours it
+(sponsoring.py: the signed approval is broadcast just before the session's settlement)."""
 
 
 def build_requirement(

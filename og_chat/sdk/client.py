@@ -35,12 +35,13 @@ from .errors import (
     VerificationFailed,
 )
 from .models import TEE_LLM
-from .networks import NetworkProfile, find_network
+from .networks import NetworkProfile, find_network, require_test_key
 from .outputs import StreamChunk, StreamUsage, TextGenerationOutput
 from .payment import Payer, Secret, SessionCache, X402Auth
 from .policy import PaymentPolicy
 from .receipt import Receipt, SignatureStatus
 from .routing import Route, Router
+from .sponsoring import ApprovalSponsor, may_sign
 from .stream import StreamAssembler, sse_chunks
 from .types import Permit2ApprovalResult, ResponseFormat, settlement_mode, x402SettlementMode
 
@@ -72,6 +73,7 @@ class LLM:
         timeout: float = DEFAULT_TIMEOUT,
         on_receipt: Callable[[Receipt], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        sponsored_approval: bool = True,
     ) -> None:
         network = (network or os.environ.get("OG_NETWORK") or "mainnet").strip().lower()
         if network not in ("mainnet", "devnet"):
@@ -94,6 +96,9 @@ class LLM:
         self._timeout = timeout
         self._on_receipt = on_receipt
         self._transport = transport
+        self._sponsored_approval = sponsored_approval
+        """Carry a signed Permit2 approval in a payment whose gateway sponsors its gas, when
+        the allowance is short (only where sponsoring.may_sign allows a transaction)."""
         self._sessions = SessionCache()
         self._payer: Payer | None = None
         self._router: Router | None = None
@@ -132,12 +137,18 @@ class LLM:
             if profile.name == "devnet":
                 self.network = "devnet"
             self._devnet_url = found.devnet_url or self._devnet_url
+            if self._key is not None:
+                require_test_key(profile, self._key.get())
             if found.dev_key and self._key is not None:
                 ChainClient(profile).fund_from(found.dev_key, self._key.address)
             self._key = self._key or (Secret(found.dev_key) if found.dev_key else None)
             if self._key is None:
                 why = "no private key, and the devnet lists no account to default to"
                 raise ConfigurationError(why, hint="pass private_key=...")
+            sponsor = None
+            embedded = found.embedded is not None
+            if self._sponsored_approval and may_sign(profile, self._key.get(), embedded=embedded):
+                sponsor = ApprovalSponsor(profile)
             cap = None if self._max_auth is None else to_base_units(self._max_auth)
             policy = PaymentPolicy.for_profile(
                 profile, max_amount=cap, max_deadline_seconds=self._max_deadline
@@ -146,7 +157,7 @@ class LLM:
                 profile, self._sessions, fixed_url=self._fixed_url, timeout=self._timeout,
                 transport=self._transport,
             )  # fmt: skip
-            self._payer = Payer(self._key, profile, policy)
+            self._payer = Payer(self._key, profile, policy, sponsor)
 
     def _resolved(self) -> tuple[Payer, Router]:
         self.resolve()
@@ -173,6 +184,11 @@ class LLM:
     def router(self) -> Router:
         """Where calls go: the fixed URL, or the registry's TEEs (resolves the network)."""
         return self._resolved()[1]
+
+    @property
+    def sponsors_approval(self) -> bool:
+        """True when a payment may carry a gas-sponsored Permit2 approval (resolves the network)."""
+        return self._resolved()[0].sponsor is not None
 
     @property
     def signatures_made(self) -> int:

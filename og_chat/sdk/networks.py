@@ -7,11 +7,13 @@ cannot talk it into paying another chain, token or spender.
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import embedded
 from .addresses import (
+    DEVNET_KEYS,
     EXACT_PERMIT2_PROXY,
     MAINNET_BASE_RPC,
     MAINNET_CHAIN_ID,
@@ -23,18 +25,20 @@ from .addresses import (
 )
 from .embedded import EmbeddedDevnet
 from .errors import ConfigurationError
+from .tls import check_registered, pinned_context, pinned_file
 
 OPG_DECIMALS = 18
 ONE_OPG = 10**OPG_DECIMALS
 PUBLIC_CHAIN_IDS = frozenset(
     {1, 10, 56, 137, 8453, 42161, 43114, 42220, 4689, 1329, 84532, 11155111, 43113, 80002, 10143}
 )
-"""Chains with real value (or public testnets): a devnet may never claim one.
+"""Chains with real value (or public testnets): only a devnet's published test keys sign for
+a devnet that names one (`require_test_key`).
 
-A devnet's profile comes from its own `/devnet` document; refusing these ids means
-that a hostile "devnet" cannot make the client sign an authorization or an
-`approve` that would be valid on a real network (EIP-712 and EIP-155 both bind
-the chain id).
+A devnet's profile comes from its own `/devnet` document; a user's key must never sign
+an authorization or an `approve` that would be valid on a real network (EIP-712 and
+EIP-155 both bind the chain id). `og-chat devnet --chain-id 8453` (a twin of Base
+mainnet for the official SDK) is such a devnet.
 """
 DEVNET_DOCUMENT_TIMEOUT = 10.0
 """Seconds to wait for a devnet's `/devnet` document."""
@@ -63,12 +67,24 @@ class NetworkProfile:
     """Largest single authorization we sign, base units (default 1 OPG)."""
     max_deadline_seconds: int = 3600
     """Largest `deadline - now` we sign."""
+    tls_certificate: str | None = None
+    """PEM of the one certificate a devnet's gateway and RPC serve over HTTPS, pinned on every
+    link (tls.py); None: the system's trust store."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def caip2(self) -> str:
         """The x402 network id, `eip155:<chain id>`."""
         return f"eip155:{self.chain_id}"
+
+    @property
+    def rpc_verify(self) -> bool | str:
+        """requests' `verify=` for this profile's RPC: the pinned certificate's file, or True."""
+        return pinned_file(self.tls_certificate) if self.tls_certificate else True
+
+    def http_verify(self) -> ssl.SSLContext | bool:
+        """httpx's `verify=` for this profile's gateway: the pinned certificate, or True."""
+        return pinned_context(self.tls_certificate) if self.tls_certificate else True
 
     @property
     def known_spenders(self) -> frozenset[str]:
@@ -91,15 +107,14 @@ def mainnet_profile() -> NetworkProfile:
 
 def devnet_profile(doc: dict[str, Any], base_url: str) -> NetworkProfile:
     """Build the devnet profile from its `GET /devnet` document."""
-    try:
-        chain_id = int(doc["chain_id"])
-    except (KeyError, TypeError, ValueError):
-        chain_id = -1
-    if chain_id in PUBLIC_CHAIN_IDS:
-        raise ConfigurationError(
-            f"{base_url} calls itself a devnet but names chain {chain_id}, a public network",
-            hint="refusing to sign anything for it; point OG_DEVNET_URL at an og-chat devnet",
-        )
+    tls_certificate = None
+    if base_url.startswith("https://"):
+        tls_certificate = doc.get("tls_certificate")
+        if not isinstance(tls_certificate, str):
+            raise ConfigurationError(
+                f"the devnet at {base_url} serves HTTPS but publishes no tls_certificate",
+                hint="is the URL pointing at an og-chat devnet started with --tls?",
+            )
     try:
         contracts = doc["contracts"]
         token = doc.get("token", {})
@@ -116,6 +131,7 @@ def devnet_profile(doc: dict[str, Any], base_url: str) -> NetworkProfile:
             gateway_url=base_url.rstrip("/"),
             token_name=token.get("name", "OpenGradient"),
             token_version=token.get("version", "1"),
+            tls_certificate=tls_certificate,
             extra={"devnet": doc},
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -123,6 +139,24 @@ def devnet_profile(doc: dict[str, Any], base_url: str) -> NetworkProfile:
             f"the devnet at {base_url} sent an unreadable /devnet document ({exc})",
             hint="is OG_DEVNET_URL pointing at an og-chat devnet?",
         ) from None
+
+
+def require_test_key(profile: NetworkProfile, private_key: str) -> None:
+    """Refuse a user's key for a devnet that names a public chain (its published keys only).
+
+    Such a devnet (the mainnet twin, or a hostile server) would have that key sign what
+    is valid on the real network; the devnet's test keys are public, so nothing is lost.
+    """
+    if profile.name != "devnet" or profile.chain_id not in PUBLIC_CHAIN_IDS:
+        return
+    if "0x" + private_key.lower().removeprefix("0x") in DEVNET_KEYS:
+        return
+    url = profile.gateway_url or profile.rpc_url
+    raise ConfigurationError(
+        f"{url} calls itself a devnet but names chain {profile.chain_id}, a public network: "
+        "only its published test keys may sign for it, and nothing was signed",
+        hint="use one of the devnet's test keys (`og-chat devnet` lists them) or another devnet",
+    )
 
 
 @dataclass(frozen=True)
@@ -156,7 +190,8 @@ def find_network(
     if fixed_url:
         doc = devnet_document(fixed_url)
         if doc is not None:
-            return FoundNetwork(devnet_profile(doc, fixed_url), dev_key=_first_key(doc))
+            profile = _pinned(devnet_profile(doc, fixed_url))
+            return FoundNetwork(profile, dev_key=_first_key(doc))
         if not have_key:
             raise ConfigurationError(
                 f"{fixed_url} is not an og-chat devnet and no private key was given"
@@ -173,7 +208,13 @@ def find_network(
                 f"no og-chat devnet answers at {url}",
                 hint="start one with `og-chat devnet` or unset OG_DEVNET_URL to embed one",
             )
-        return FoundNetwork(devnet_profile(doc, url), url, _first_key(doc), started)
+        try:
+            profile = _pinned(devnet_profile(doc, url))
+        except ConfigurationError:
+            if started is not None:
+                started.stop()
+            raise
+        return FoundNetwork(profile, url, _first_key(doc), started)
     profile = mainnet_profile()
     if rpc_url or registry_address:
         profile = replace(
@@ -184,14 +225,28 @@ def find_network(
     return FoundNetwork(profile)
 
 
+def _pinned(profile: NetworkProfile) -> NetworkProfile:
+    """`profile`, once the registry confirms the certificate it pins (tls.check_registered)."""
+    pem = profile.tls_certificate
+    if pem and profile.gateway_url and profile.registry_address:
+        check_registered(
+            pem,
+            endpoint=profile.gateway_url,
+            rpc_url=profile.registry_rpc or profile.rpc_url,
+            registry=profile.registry_address,
+        )
+    return profile
+
+
 def devnet_document(base_url: str) -> dict[str, Any] | None:
     """`GET {base_url}/devnet`, the document a devnet describes itself with; None if none answers.
 
     TLS is deliberately not verified here: a `--tls` devnet serves a certificate
     that only its own registry names, and this document is what names the
-    registry. Nothing is signed over this link; payments go over the TLS pinned
+    registry (and carries the certificate, which `_pinned` then checks against the
+    registry). Nothing is signed over this link; payments go over the TLS pinned
     to the registry's certificate (routing.py), and a "devnet" naming a public
-    chain is refused (`devnet_profile`).
+    chain takes its test keys only (`require_test_key`).
     """
     import httpx
 

@@ -13,6 +13,7 @@ to tell a failure before paying from one after it, and never retries the latter.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from .errors import MalformedPaymentHeader, OGError, PaymentError, PaymentRequir
 from .networks import NetworkProfile
 from .policy import PaymentPolicy
 from .signing import SignedPayment, sign_payment
+from .sponsoring import ApprovalSponsor
 from .x402 import (
     PAYMENT_REQUIRED,
     PAYMENT_RESPONSE,
@@ -72,24 +74,42 @@ class Secret:
 class Payer:
     """One wallet paying on one network under one policy: the only place a payment is signed."""
 
-    def __init__(self, key: Secret, profile: NetworkProfile, policy: PaymentPolicy) -> None:
+    def __init__(
+        self,
+        key: Secret,
+        profile: NetworkProfile,
+        policy: PaymentPolicy,
+        sponsor: ApprovalSponsor | None = None,
+    ) -> None:
         self.key = key
         self.profile = profile
         self.policy = policy
+        self.sponsor = sponsor
+        """Signs a gas-sponsored Permit2 approval into a payment when the allowance is short
+        (None: never; the caller decides where a transaction may be signed)."""
         self.signatures_made = 0
         """Authorizations signed so far (never more than one per request)."""
 
     def sign(self, required: PaymentRequiredDoc) -> SignedPayment:
-        """Sign the first requirement the policy accepts; PaymentRefused signs nothing."""
+        """Sign the first requirement the policy accepts; PaymentRefused signs nothing.
+
+        Blocking when a sponsored approval is considered (it reads the allowance).
+        """
         requirement = self.policy.choose(required)
         profile = self.profile
         spender = (
             profile.upto_proxy if requirement.scheme == "upto" else profile.exact_permit2_proxy
         )
+        approval = None
+        if self.sponsor is not None and required.x402_version != 1:
+            approval = self.sponsor.approval_for(
+                self.key.get(), self.key.address, required, requirement
+            )
         try:
             signed = sign_payment(
-                self.key.get(), required, requirement, permit2=profile.permit2, spender=spender
-            )
+                self.key.get(), required, requirement, permit2=profile.permit2, spender=spender,
+                approval=approval,
+            )  # fmt: skip
         except OGError:
             raise
         except Exception as exc:  # a malformed field the policy could not see; no key in it
@@ -189,6 +209,8 @@ class X402Auth(httpx.Auth):
         self.trace.payment, self.trace.paid = signed, True
         response = yield request
         if response.status_code == 402:
+            if self.payer.sponsor is not None:  # the allowance it counted on may be gone
+                self.payer.sponsor.forget()
             again = _challenge(response)
             reason = (again.error if again else None) or error_reason(response.content)
             raise PaymentRequired(f"the gateway refused the payment: {reason}", reason=reason)
@@ -219,6 +241,12 @@ class X402Auth(httpx.Auth):
             response = yield request
             if response.status_code == 402:
                 await response.aread()
+                if self.payer.sponsor is not None:  # signing may read the chain: off the loop
+                    following = await asyncio.to_thread(_step, flow, response)
+                    if following is None:
+                        return
+                    request = following
+                    continue
             try:
                 request = flow.send(response)
             except StopIteration:
@@ -247,6 +275,16 @@ class X402Auth(httpx.Auth):
                 self.trace.settle = decode_payment_response(raw)
             except MalformedPaymentHeader:
                 self.trace.settle = None
+
+
+def _step(
+    flow: Generator[httpx.Request, httpx.Response, None], response: httpx.Response
+) -> httpx.Request | None:
+    """`flow.send(response)`, None when the flow is done (a Future cannot carry StopIteration)."""
+    try:
+        return flow.send(response)
+    except StopIteration:
+        return None
 
 
 def _challenge(response: httpx.Response) -> PaymentRequiredDoc | None:

@@ -19,7 +19,7 @@ from .calls import Call, blob_id, settlement_tx
 from .errors import GatewayError, PaymentRequired, error_reason
 from .outputs import StreamUsage
 from .receipt import PaymentStatus, Receipt, SignatureStatus
-from .tee import CheckResult, normalise_tee_id, output_text, parse_timestamp
+from .tee import CheckResult, answer_images, normalise_tee_id, output_text, parse_timestamp
 
 CALL_COST_HEADER = "x-og-call-cost"
 CALL_ID_HEADER = "x-og-call-id"
@@ -52,6 +52,7 @@ def base_receipt(call: Call) -> Receipt:
         receipt.payer = payment.payer
         receipt.authorization_digest = payment.digest
         receipt.payment_hash = payment.digest
+        receipt.approval_tx = payment.approval.tx_hash if payment.approval else None
     settle = trace.settle
     if settle is not None and settle.success and settle.transaction:
         receipt.payment_hash = settle.transaction
@@ -93,7 +94,7 @@ def answer_receipt(
     receipt.prompt_tokens, receipt.completion_tokens, receipt.total_tokens = _tokens(usage)
     receipt.data_settlement_tx = settlement_tx(fields, headers)
     receipt.blob_id = blob_id(fields, headers)
-    receipt.output_text = output_text(content, tool_calls)
+    receipt.output_text = output_text(content, tool_calls, answer_images(fields))
     receipt.finish_reason = finish_reason
     cost = headers.get(CALL_COST_HEADER) or fields.get("cost")
     if cost is not None:

@@ -14,6 +14,7 @@ from typing import Any
 from .addresses import EXACT_PERMIT2_PROXY, PERMIT2_ADDRESS, UPTO_PERMIT2_PROXY
 from .errors import PaymentError
 from .eth import checksum, from_hex, keccak, parse_uint, typed_fields, word32
+from .sponsoring import SponsoredApproval
 from .x402 import PaymentPayload, PaymentRequired, PaymentRequirements
 
 TypeList = list[dict[str, str]]
@@ -230,6 +231,8 @@ class SignedPayment:
     nonce: str
     deadline: int
     amount: int
+    approval: SponsoredApproval | None = None
+    """The gas-sponsored Permit2 approval carried in the payload's extensions, if any."""
 
 
 def sign_payment(
@@ -242,11 +245,13 @@ def sign_payment(
     valid_after: int | None = None,
     permit2: str = PERMIT2_ADDRESS,
     spender: str | None = None,
+    approval: SponsoredApproval | None = None,
 ) -> SignedPayment:
     """Sign `requirement` and build the `PaymentPayload` to send back.
 
     The caller has already checked the requirement against its policy; this
     only signs. `now`, `nonce` and `valid_after` are for reproducible vectors.
+    `approval` (already signed) rides in the v2 payload's extensions.
     """
     from eth_account import Account
 
@@ -328,7 +333,9 @@ def sign_payment(
             payload=inner,
             accepted=requirement,
             resource=required.resource,
-            extensions=required.extensions,
+            extensions=approval.extensions(required.extensions)
+            if approval
+            else required.extensions,
         )
     return SignedPayment(
         payload=payload,
@@ -338,4 +345,5 @@ def sign_payment(
         nonce=nonce_text,
         deadline=deadline,
         amount=amount,
+        approval=approval if required.x402_version != 1 else None,
     )

@@ -28,7 +28,9 @@ loads are incremental, so a store that is asked again only parses what was appen
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -54,6 +56,7 @@ from .receipt_records import (
     gc_paused,
 )
 from .receipt_snapshot import SNAPSHOT_AFTER_LINES, Snapshot
+from .search_index import SearchError, SearchIndex, file_stamp
 
 try:
     import fcntl
@@ -117,14 +120,22 @@ class ReceiptStore:
         self._lock_fd: int | None = None
         # incremental load state: (inode, bytes consumed, next line number, fold)
         self._cache: tuple[int, int, int, Fold] | None = None
+        self.search_index = SearchIndex(self.directory)
+        """The full-text index each append updates (`og_chat.store.search` reads it)."""
 
     # -- writing ---------------------------------------------------------------
 
     def append(self, receipt: Receipt) -> None:
         """Add a receipt; when this returns the line is on disk (fdatasync'd)."""
-        self._write(
+        moved = self._write(
             encode_record({"type": "receipt", "v": RECORD_VERSION, "receipt": receipt.to_dict()})
         )
+        self._index(receipt, moved)
+
+    def _index(self, receipt: Receipt | None, moved: tuple[str, str]) -> None:
+        """Tell the search index what this append added (it re-reads the log if this fails)."""
+        with contextlib.suppress(OSError, sqlite3.Error, SearchError):
+            self.search_index.advance_receipts(receipt, *moved)
 
     def append_event(self, receipt_id: str, **fields: Any) -> None:
         """Record later facts about a receipt (e.g. ``payment_status="settled"``).
@@ -147,7 +158,14 @@ class ReceiptStore:
             "at": time.time(),
             "fields": fields,
         }
-        self._write(encode_record(record))
+        moved = self._write(encode_record(record))
+        searchable = {k: fields[k] for k in ("model", "payment_hash", "output_text") if k in fields}
+        if not searchable:
+            self._index(None, moved)
+            return
+        cached = self._cache[3].by_id.get(receipt_id) if self._cache is not None else None
+        if cached is not None:  # else the index sees the log moved on and re-reads it
+            self._index(dataclasses.replace(cached, **searchable), moved)
 
     def close(self) -> None:
         """Release the file descriptors (the store reopens them when needed)."""
@@ -156,6 +174,7 @@ class ReceiptStore:
                 if fd is not None:
                     os.close(fd)
             self._fd = self._fd_ino = self._lock_fd = None
+        self.search_index.close()
 
     def __enter__(self) -> ReceiptStore:
         return self
@@ -163,7 +182,8 @@ class ReceiptStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _write(self, line: bytes) -> None:
+    def _write(self, line: bytes) -> tuple[str, str]:
+        """Append one line; returns the log's stamps before and after (for the search index)."""
         try:
             with self._thread_lock, self._locked(exclusive=True):
                 fd = self._append_fd()
@@ -174,6 +194,8 @@ class ReceiptStore:
                 while view:  # a short write is only possible on a fatal signal or full disk
                     view = view[os.write(fd, view) :]
                 _sync(fd)
+                st = os.fstat(fd)
+                return f"{st.st_ino}:{size}", file_stamp(st, with_mtime=False)
         except OSError as exc:
             raise ReceiptError(
                 f"could not write to {self.path}: {exc.strerror or exc}",

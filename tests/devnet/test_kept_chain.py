@@ -300,13 +300,14 @@ def test_a_transaction_accepted_before_a_kill_is_mined_after_it_under_its_hash(
     from eth_account import Account
 
     from og_chat.devnet.chain import Chain
+    from og_chat.devnet.genesis import DEVNET_CHAIN_ID
     from og_chat.sdk.addresses import DEVNET_KEYS
 
     store = tmp_path / "chain.sqlite"
     payee = Account.from_key("0x" + "11" * 32).address
     transfer = {
         "to": payee, "value": 12345, "gas": 21_000, "nonce": 0, "type": 2,
-        "maxFeePerGas": 50 * 10**9, "maxPriorityFeePerGas": 10**9, "chainId": 131277322940537,
+        "maxFeePerGas": 50 * 10**9, "maxPriorityFeePerGas": 10**9, "chainId": DEVNET_CHAIN_ID,
     }  # fmt: skip
     raw = bytes(Account.sign_transaction(transfer, DEVNET_KEYS[5]).raw_transaction)
     proc = subprocess.Popen(

@@ -202,15 +202,26 @@ async def test_the_signed_spender_is_the_profiles_proxy_not_a_constant(gw: Gatew
     assert payment.payload["permit2Authorization"]["spender"].lower() == other_proxy
 
 
-async def test_a_devnet_claiming_a_public_chain_is_refused(gw: GatewayDouble) -> None:
+async def test_a_devnet_claiming_a_public_chain_is_refused_a_user_key(gw: GatewayDouble) -> None:
     from og_chat.sdk.errors import ConfigurationError
 
     gw.knobs.devnet_document = {"chain_id": 8453}
     gw.knobs.requirement = {"network": "eip155:8453"}
+    user_key = "0x" + "42" * 32  # not one of the devnet's published keys
     with pytest.raises(ConfigurationError, match="public network"):
-        async with client(gw) as llm:
+        async with LLM.from_url(user_key, gw.url) as llm:
             await llm.chat("openai/gpt-5", MSG)
     assert not gw.payments
+
+
+async def test_a_devnet_claiming_a_public_chain_is_paid_with_its_test_keys(
+    gw: GatewayDouble,
+) -> None:
+    gw.knobs.devnet_document = {"chain_id": 8453}  # the mainnet twin: test keys only
+    gw.knobs.requirement = {"network": "eip155:8453"}
+    async with client(gw) as llm:  # KEY is one of the devnet's published test keys
+        await llm.chat("openai/gpt-5", MSG)
+    assert len(gw.payments) == 1
 
 
 @pytest.mark.parametrize(
