@@ -343,3 +343,21 @@ def test_a_chain_at_an_rpc_url_is_not_kept_by_the_devnet(tmp_path: Path) -> None
     with pytest.raises(ConfigurationError) as info:
         Node(rpc_url="http://127.0.0.1:8545", max_drift=30, store=tmp_path / "chain.sqlite")
     assert "anvil --state" in info.value.hint
+
+
+async def test_a_kept_chain_keeps_its_chain_id(tmp_path: Path) -> None:
+    twin = await asyncio.to_thread(start, tmp_path, chain_id=8453)
+    try:
+        assert twin.chain_id == 8453
+    finally:
+        await asyncio.to_thread(twin.stop)
+    again = await asyncio.to_thread(start, tmp_path, chain_id=8453)
+    try:
+        assert again.chain.identity.resumed and again.chain_id == 8453
+        async with httpx.AsyncClient() as client:
+            assert int(await rpc(client, again.url, "eth_chainId", []), 16) == 8453
+    finally:
+        await asyncio.to_thread(again.stop)
+    with pytest.raises(StateMismatch) as info:  # the default chain id is another chain
+        await asyncio.to_thread(start, tmp_path)
+    assert "chain_id" in str(info.value)
