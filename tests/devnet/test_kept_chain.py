@@ -286,9 +286,16 @@ KEEP_PENDING = """
 import sys, time
 from pathlib import Path
 from og_chat.devnet.chain import Chain
-chain = Chain.start(store=Path(sys.argv[1]), max_drift=-10_000)  # never seals a block
-tx_hash, _ = chain.node.submit(lambda: chain.node.queue_raw(bytes.fromhex(sys.argv[2]))).result()
-print(tx_hash, flush=True)
+chain = Chain.start(store=Path(sys.argv[1]))
+
+
+def accept_then_hang():  # the worker never gets to the job that would seal the block
+    tx_hash, _ = chain.node.queue_raw(bytes.fromhex(sys.argv[2]))
+    print(tx_hash, flush=True)
+    time.sleep(600)
+
+
+chain.node.submit(accept_then_hang)
 time.sleep(600)
 """
 
@@ -341,7 +348,7 @@ def test_a_chain_at_an_rpc_url_is_not_kept_by_the_devnet(tmp_path: Path) -> None
     from og_chat.sdk.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError) as info:
-        Node(rpc_url="http://127.0.0.1:8545", max_drift=30, store=tmp_path / "chain.sqlite")
+        Node(rpc_url="http://127.0.0.1:8545", store=tmp_path / "chain.sqlite")
     assert "anvil --state" in info.value.hint
 
 
