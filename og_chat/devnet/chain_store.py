@@ -31,8 +31,9 @@ from typing import Any
 
 from .indexer import IndexedLog, TxResult
 
-SCHEMA = 1
-"""Bumped when the tables change; a store of another schema is not resumed."""
+SCHEMA = 2
+"""Bumped when the tables or their rows change (2: logs keep their block timestamp); a store
+of another schema is not resumed."""
 CACHE_ENTRIES = 20_000
 """Key-value pairs kept in memory (≈ 10 MB); past that the cache starts over, so a long-lived
 chain's memory stays flat while its file grows."""
