@@ -23,6 +23,7 @@ from og_chat.sdk.networks import NetworkProfile
 from og_chat.sdk.types import Receipt, StreamChunk, TextGenerationOutput, settlement_mode
 from og_chat.store.config import Config, load_config
 from og_chat.store.keystore import env_private_key
+from og_chat.store.paths import data_dir
 from og_chat.store.receipts import ReceiptStore
 
 from .costs import PriceTable, table_price
@@ -124,7 +125,10 @@ class Runtime:
         if network == "devnet" and not devnet_url:
             say("starting the embedded devnet…")
             devnet = await asyncio.to_thread(
-                embedded.start, tokens_per_second=tokens_per_second, on_progress=say
+                embedded.start,
+                tokens_per_second=tokens_per_second,
+                on_progress=say,
+                state_dir=data_dir(create=True) / "devnet",  # its chain is kept, like receipts
             )
             devnet_url = devnet.url
         receipts = ReceiptStore()

@@ -11,7 +11,7 @@ The tracker finds the settlement afterwards and appends it as an event:
    payer → payTo in recent blocks whose transaction carries that nonce.
 
 For `batch` receipts it also fetches the Merkle proof (devnet
-`GET /v1/settlements/{request_hash}`) and records it only after the proof
+`GET /v1/settlements/{call_id}`) and records it only after the proof
 leads from this receipt's own leaf to a root the chain has stored.
 
 Nothing here imports Textual or Rich; chain and HTTP work stays off the
@@ -110,7 +110,7 @@ class SettlementTracker:
         return (
             r.settlement_mode == "batch"
             and r.merkle_leaf is None
-            and bool(r.request_hash)
+            and bool(r.call_id)
             and r.error is None
             and r.id not in self._given_up
             and self.host.devnet_url is not None
@@ -200,8 +200,8 @@ class SettlementTracker:
 
     async def _resolve_proof(self, http: httpx.AsyncClient, receipt: Receipt) -> EventFields:
         url = self.host.devnet_url
-        assert url is not None and receipt.request_hash is not None
-        key = receipt.request_hash.lower().removeprefix("0x")
+        assert url is not None and receipt.call_id is not None
+        key = receipt.call_id.lower().removeprefix("0x")
         try:
             resp = await http.get(f"{url.rstrip('/')}/v1/settlements/{key}")
         except Exception as exc:
@@ -214,7 +214,7 @@ class SettlementTracker:
             return {}
         mine = merkle.receipt_leaf(receipt)
         if mine is None or str(doc.get("leaf", "")).lower() != mine:
-            # The gateway keys leaves by request hash; an identical later request took it.
+            # Not this receipt's leaf: the gateway's proof is for another call.
             self._given_up.add(receipt.id)
             return {}
         return await asyncio.to_thread(self._checked_proof, mine, doc)

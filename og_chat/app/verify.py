@@ -61,7 +61,11 @@ from .onchain import (
 if TYPE_CHECKING:
     from web3.types import TxReceipt
 
-_INDIVIDUAL_SETTLED = "IndividualSettled(bytes32,bytes32,bytes32,bytes32,uint256,bytes)"
+_INDIVIDUAL_SETTLED = (
+    "IndividualSettled(bytes32,bytes32,bytes32,bytes32,string,uint256,uint256,uint256,bytes)"
+)
+_INDIVIDUAL_DATA = ["bytes32", "string", "uint256", "uint256", "uint256", "bytes"]
+"""The event's data: output hash, model, prompt and completion tokens, TEE timestamp, signature."""
 _BATCH_SETTLED = "BatchSettled(bytes32,uint256,uint256)"
 
 
@@ -323,14 +327,16 @@ def _check_individual(receipt: Receipt, rpc_url: str, settlement: str | None) ->
     tx = _succeeded(name, rpc_url, receipt.data_settlement_tx)
     if isinstance(tx, CheckResult):
         return tx
+    from eth_abi.abi import decode
+
     try:
         want = [
             event_topic(_INDIVIDUAL_SETTLED),
             topic_hex(receipt.tee_id or "0x0"),
             topic_hex(receipt.request_hash or "0x0"),
-            topic_hex(receipt.output_hash or "0x0"),
-        ]
-        sig_hash = keccak(base64.b64decode(receipt.tee_signature or "")).hex()
+        ]  # topics 2 and 3; topic 1 is the call id
+        signature = base64.b64decode(receipt.tee_signature or "")
+        output_hash = topic_hex(receipt.output_hash or "0x0")
     except ValueError:
         return CheckResult(
             name, False, "the receipt's TEE id, hashes or signature are not well-formed"
@@ -338,12 +344,19 @@ def _check_individual(receipt: Receipt, rpc_url: str, settlement: str | None) ->
     for log in tx["logs"]:
         if settlement and str(log["address"]).lower() != settlement.lower():
             continue
-        if [topic_hex(t) for t in log["topics"]] != want:
+        topics = [topic_hex(t) for t in log["topics"]]
+        if len(topics) != 4 or [topics[0], *topics[2:]] != want:
             continue
-        data = bytes(log["data"])
-        if data[:32].hex() != sig_hash:
+        if receipt.call_id and topics[1] != topic_hex(receipt.call_id):
+            continue
+        settled_output, _model, _prompt, _completion, _ts, settled_signature = decode(
+            _INDIVIDUAL_DATA, bytes(log["data"])
+        )
+        if "0x" + bytes(settled_output).hex() != output_hash:
+            continue
+        if bytes(settled_signature) != signature:
             return CheckResult(
-                name, False, "the settled signature hash differs from the receipt's signature"
+                name, False, "the settled signature differs from the receipt's signature"
             )
         return CheckResult(
             name,

@@ -49,6 +49,8 @@ class Receipt:
     settlement_mode: str
     schema: int = RECEIPT_SCHEMA
     conversation_id: str | None = None
+    call_id: str | None = None
+    """The gateway's id for this call (`X-OG-Call-Id`, bytes32 hex): its on-chain record's key."""
     tee_id: str | None = None
     request_hash: str | None = None
     output_hash: str | None = None

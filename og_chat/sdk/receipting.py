@@ -22,6 +22,7 @@ from .receipt import PaymentStatus, Receipt, SignatureStatus
 from .tee import CheckResult, answer_images, normalise_tee_id, output_text, parse_timestamp
 
 CALL_COST_HEADER = "x-og-call-cost"
+CALL_ID_HEADER = "x-og-call-id"
 
 
 def base_receipt(call: Call) -> Receipt:
@@ -77,6 +78,8 @@ def answer_receipt(
 ) -> Receipt:
     """The receipt of an answered call; `fields` are the answer's TEE and settlement fields."""
     receipt = base_receipt(call)
+    call_id = fields.get("call_id") or headers.get(CALL_ID_HEADER)
+    receipt.call_id = call_id if isinstance(call_id, str) else None
     receipt.tee_id = normalise_tee_id(fields.get("tee_id") or call.tee_id)
     receipt.request_hash = fields.get("tee_request_hash")
     receipt.output_hash = fields.get("tee_output_hash")
