@@ -232,8 +232,52 @@ class SignedPayment:
     amount: int
 
 
-def sign_payment(
-    private_key: str,
+@dataclass(frozen=True)
+class PreparedPayment:
+    """An authorization with every value chosen (nonce, deadline) but not yet signed.
+
+    The payment flow records it in a write-ahead receipt first, then signs it: what
+    the receipt says is exactly what the signature will say.
+    """
+
+    required: PaymentRequired
+    requirement: PaymentRequirements
+    typed: dict[str, Any]
+    """The EIP-712 typed data the signature covers."""
+    inner: dict[str, Any]
+    """The payload's inner object, without its `signature`."""
+    digest: str
+    payer: str
+    scheme: str
+    nonce: str
+    deadline: int
+    amount: int
+
+    def sign(self, private_key: str) -> SignedPayment:
+        """Sign the typed data and build the `PaymentPayload` to send back."""
+        inner = {**self.inner, "signature": sign_typed_data(private_key, self.typed)}
+        required, requirement = self.required, self.requirement
+        if required.x402_version == 1:
+            payload = PaymentPayload(
+                x402Version=1, scheme=requirement.scheme, network=requirement.network,
+                payload=inner,
+            )  # fmt: skip
+        else:
+            payload = PaymentPayload(
+                x402Version=2,
+                payload=inner,
+                accepted=requirement,
+                resource=required.resource,
+                extensions=required.extensions,
+            )
+        return SignedPayment(
+            payload=payload, digest=self.digest, payer=self.payer, scheme=self.scheme,
+            nonce=self.nonce, deadline=self.deadline, amount=self.amount,
+        )  # fmt: skip
+
+
+def prepare_payment(
+    payer: str,
     required: PaymentRequired,
     requirement: PaymentRequirements,
     *,
@@ -242,21 +286,20 @@ def sign_payment(
     valid_after: int | None = None,
     permit2: str = PERMIT2_ADDRESS,
     spender: str | None = None,
-) -> SignedPayment:
-    """Sign `requirement` and build the `PaymentPayload` to send back.
+) -> PreparedPayment:
+    """Choose the nonce and deadline of an authorization for `requirement` and build what
+    `payer` will sign; nothing is signed here.
 
-    The caller has already checked the requirement against its policy; this
-    only signs. `now`, `nonce` and `valid_after` are for reproducible vectors.
+    The caller has already checked the requirement against its policy. `now`, `nonce`
+    and `valid_after` are for reproducible vectors.
     """
-    from eth_account import Account
-
-    payer = str(Account.from_key(private_key).address)
+    payer = checksum(payer)
     now = int(time.time()) if now is None else now
     amount = requirement.amount_int
     timeout = requirement.timeout_seconds
     method = requirement.transfer_method
+    deadline = now + timeout
     if method == "permit2":
-        deadline = now + timeout
         if valid_after is None:
             valid_after = max(0, now - VALID_AFTER_BACKDATE)
         nonce_int = (
@@ -277,7 +320,6 @@ def sign_payment(
             token=token, amount=amount, spender=spender, nonce=nonce_int, deadline=deadline,
             permit2=permit2,
         )  # fmt: skip
-        signature = sign_typed_data(private_key, typed)
         inner: dict[str, Any] = {
             "permit2Authorization": {
                 "from": payer,
@@ -287,7 +329,6 @@ def sign_payment(
                 "deadline": str(deadline),
                 "witness": {**witness, "validAfter": str(valid_after)},
             },
-            "signature": signature,
         }
         nonce_text = str(nonce_int)
     else:
@@ -296,7 +337,6 @@ def sign_payment(
             raise PaymentError(
                 "exact requirement lacks extra.name/version (EIP-712 domain); nothing was signed"
             )
-        deadline = now + timeout
         if valid_after is None:
             # v1 clients backdate by ten minutes; v2's reference client uses 0.
             valid_after = now - VALID_AFTER_BACKDATE if required.x402_version == 1 else 0
@@ -306,7 +346,6 @@ def sign_payment(
             token=requirement.asset, from_=payer, to=requirement.pay_to, value=amount,
             valid_after=valid_after, valid_before=deadline, nonce=nonce_text,
         )  # fmt: skip
-        signature = sign_typed_data(private_key, typed)
         inner = {
             "authorization": {
                 "from": payer,
@@ -316,26 +355,32 @@ def sign_payment(
                 "validBefore": str(deadline),
                 "nonce": nonce_text,
             },
-            "signature": signature,
         }
-    if required.x402_version == 1:
-        payload = PaymentPayload(
-            x402Version=1, scheme=requirement.scheme, network=requirement.network, payload=inner
-        )
-    else:
-        payload = PaymentPayload(
-            x402Version=2,
-            payload=inner,
-            accepted=requirement,
-            resource=required.resource,
-            extensions=required.extensions,
-        )
-    return SignedPayment(
-        payload=payload,
-        digest=typed_data_digest(typed),
-        payer=payer,
-        scheme=requirement.scheme,
-        nonce=nonce_text,
-        deadline=deadline,
-        amount=amount,
-    )
+    return PreparedPayment(
+        required=required, requirement=requirement, typed=typed, inner=inner,
+        digest=typed_data_digest(typed), payer=payer, scheme=requirement.scheme,
+        nonce=nonce_text, deadline=deadline, amount=amount,
+    )  # fmt: skip
+
+
+def sign_payment(
+    private_key: str,
+    required: PaymentRequired,
+    requirement: PaymentRequirements,
+    *,
+    now: int | None = None,
+    nonce: int | str | None = None,
+    valid_after: int | None = None,
+    permit2: str = PERMIT2_ADDRESS,
+    spender: str | None = None,
+) -> SignedPayment:
+    """Sign `requirement` and build the `PaymentPayload` to send back (`prepare_payment`, then
+    `PreparedPayment.sign`)."""
+    from eth_account import Account
+
+    payer = str(Account.from_key(private_key).address)
+    prepared = prepare_payment(
+        payer, required, requirement, now=now, nonce=nonce, valid_after=valid_after,
+        permit2=permit2, spender=spender,
+    )  # fmt: skip
+    return prepared.sign(private_key)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from . import answer_fields
 from .errors import ChainError, ConfigurationError
 from .eth import abi_function, checksum, keccak, typed_fields, web3_http, word, word32
 from .receipt import SignatureStatus
@@ -217,27 +218,18 @@ def tee_id_for(public_key_der: bytes) -> str:
     return "0x" + keccak(bytes(public_key_der)).hex()
 
 
-def normalise_tee_id(tee_id: str | None) -> str | None:
-    """Lower-case with `0x` (the registry and the body disagree on the prefix)."""
-    if not tee_id:
+def normalise_tee_id(tee_id: object) -> str | None:
+    """Lower-case with `0x` (the registry and the body disagree on the prefix); None for
+    anything that is not a non-empty string."""
+    if not isinstance(tee_id, str) or not tee_id:
         return None
     return "0x" + tee_id.lower().removeprefix("0x")
 
 
 def parse_timestamp(value: Any) -> int:
-    """The gateway sends int seconds; tolerate numeric strings and ISO-8601."""
-    if isinstance(value, bool):
-        raise ValueError("timestamp is a boolean")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    text = str(value).strip()
-    if text.lstrip("-").isdigit():
-        return int(text)
-    from datetime import datetime
-
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+    """Whole seconds from the gateway's `tee_timestamp` (int, numeric text or ISO-8601);
+    ValueError (`MalformedAnswer`) for anything else, infinity and 2**300 included."""
+    return answer_fields.timestamp(value)
 
 
 def _pss() -> Any:

@@ -30,12 +30,19 @@ TOOLS = [
 def test_tutorial_flow_with_a_users_own_key_on_the_devnet(
     sdk_devnet: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The tutorial: key from OG_PRIVATE_KEY, sync allowance step, then asyncio.run(main())."""
+    """The tutorial: key from OG_PRIVATE_KEY, sync allowance step, then asyncio.run(main()).
+
+    The user's own key signs for a devnet at a URL only once the user opted in to it.
+    """
     monkeypatch.setenv("OG_NETWORK", "devnet")
     monkeypatch.setenv("OG_DEVNET_URL", sdk_devnet.url)
     monkeypatch.setenv(
         "OG_PRIVATE_KEY", "0x" + os.urandom(32).hex()
     )  # a wallet the devnet never saw
+    with pytest.raises(og.UntrustedNetwork, match="not opted in") as refused:
+        og.LLM(private_key=os.environ["OG_PRIVATE_KEY"]).resolve()
+    assert "OG_TRUSTED_DEVNETS" in refused.value.hint
+    monkeypatch.setenv("OG_TRUSTED_DEVNETS", sdk_devnet.url)
 
     llm = og.LLM(private_key=os.environ["OG_PRIVATE_KEY"])
     llm.ensure_opg_allowance(min_allowance=5)
