@@ -48,7 +48,7 @@ from .signing import PreparedPayment
 from .sink import CallbackSink, Durable, ReceiptSink
 from .spend import MemorySpendGuard, SpendGuard, SpendLimits, worst_case
 from .stream import StreamAssembler, sse_chunks
-from .trust import key_kind, signing_allowed, trusted_from_env, trusted_origins
+from .trust import KeyKind, key_kind, signing_allowed, trusted_from_env, trusted_origins
 from .types import Permit2ApprovalResult, ResponseFormat, settlement_mode, x402SettlementMode
 
 DEFAULT_TIMEOUT = 60.0
@@ -225,6 +225,11 @@ class LLM:
         return self._resolved()[0].key.address
 
     @property
+    def key_kind(self) -> KeyKind:
+        """Whether the paying key is a published test key or the user's own (resolves)."""
+        return key_kind(self._resolved()[0].key.get())
+
+    @property
     def profile(self) -> NetworkProfile:
         """The payment network in use (resolves it if needed)."""
         return self._resolved()[0].profile
@@ -391,7 +396,6 @@ class LLM:
 
     async def _stream(self, call: Call) -> AsyncIterator[StreamChunk]:
         resp, route = await self._post(call, stream=True)
-        acc = StreamAssembler()
         try:
             if resp.status_code >= 400:
                 try:
@@ -400,9 +404,18 @@ class LLM:
                     raw = b"(unreadable error body)"
                 failure = receipting.status_failure(call, resp.status_code, str(resp.url), raw)
                 raise self._emitted(failure)
-            body = sse_chunks(
-                resp.aiter_bytes(), acc, idle=self._idle_timeout, deadline=call.deadline
-            )
+            async for chunk in self._chunks(call, route, resp):
+                yield chunk
+        finally:
+            await resp.aclose()
+
+    async def _chunks(
+        self, call: Call, route: Route, resp: httpx.Response
+    ) -> AsyncIterator[StreamChunk]:
+        """The chunks of a 200 stream; an interruption or a malformed event leaves a receipt."""
+        acc = StreamAssembler()
+        body = sse_chunks(resp.aiter_bytes(), acc, idle=self._idle_timeout, deadline=call.deadline)
+        try:
             async with aclosing(body) as chunks:
                 async for chunk in chunks:
                     if chunk.is_final:
@@ -416,15 +429,11 @@ class LLM:
             exc.receipt = receipting.interrupted_receipt(call, acc.text, exc.reason)
             self._emit(exc.receipt)
             raise
-        except GatewayError as exc:
-            if exc.receipt is not None:
-                raise
+        except GatewayError as exc:  # an event with fields the protocol does not send
             url = str(resp.url)
             raise self._emitted(
                 receipting.malformed(call, url, 200, exc.reason, acc.text)
             ) from None
-        finally:
-            await resp.aclose()
 
     async def _settle(
         self,

@@ -60,6 +60,8 @@ def word(value: bytes | int | str) -> bytes:
     if isinstance(value, bool):
         raise ValueError("a word is not a bool")
     if isinstance(value, int):
+        if not 0 <= value <= UINT256_MAX:
+            raise ValueError("a word holds 0 to 2**256 - 1")
         return value.to_bytes(32, "big")
     raw = from_hex(value)
     if len(raw) > 32:

@@ -11,6 +11,11 @@ Durability and concurrency:
 - An append is one ``os.write`` of a whole line on an ``O_APPEND`` descriptor followed
   by ``fdatasync``; `ReceiptStore.append` returns only after that, so a returned
   append survives a crash.
+- A paid call's receipt is written *ahead* of its signature (`write_ahead`, the sdk's
+  `ReceiptSink`): the line is written before signing and its fdatasync runs in a
+  background thread while the client signs; the client sends nothing until that
+  sync returned. The final receipt (`complete`) is then an event carrying every
+  field, for the same id.
 - Appenders hold an exclusive ``flock`` on ``receipts.jsonl.lock`` while they write,
   so lines from several processes never interleave, and the repair below never
   races an append.
@@ -32,12 +37,14 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from og_chat.sdk.errors import OGError
+from og_chat.sdk.errors import OGError, ReceiptStoreUnavailable
+from og_chat.sdk.sink import Durable
 from og_chat.sdk.types import Receipt
 
 from .atomic import fsync_dir, write_atomic
@@ -66,6 +73,7 @@ __all__ = [
     "ReceiptNotFound",
     "ReceiptStore",
     "ReceiptWarning",
+    "ReceiptWriteError",
     "export_csv",
     "export_json",
 ]
@@ -80,6 +88,29 @@ class ReceiptError(OGError):
 
 class ReceiptNotFound(ReceiptError, LookupError):
     """No receipt has this id (or id prefix)."""
+
+
+class ReceiptWriteError(ReceiptError, ReceiptStoreUnavailable):
+    """The receipt log could not be written (read-only, disk full, file too large)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        ReceiptStoreUnavailable.__init__(self, str(path), reason)
+
+
+_FINAL_FIELDS = tuple(sorted(EVENT_FIELDS))
+"""What `complete` records about a receipt written ahead: every field an event may set."""
+
+
+def _receipt_line(receipt: Receipt) -> bytes:
+    return encode_record({"type": "receipt", "v": RECORD_VERSION, "receipt": receipt.to_dict()})
+
+
+def _sync_copy(fd: int) -> None:
+    """fdatasync a duplicated descriptor, then close it."""
+    try:
+        _sync(fd)
+    finally:
+        os.close(fd)
 
 
 def _utc_stamp() -> str:
@@ -117,14 +148,46 @@ class ReceiptStore:
         self._lock_fd: int | None = None
         # incremental load state: (inode, bytes consumed, next line number, fold)
         self._cache: tuple[int, int, int, Fold] | None = None
+        self._ahead: set[str] = set()
+        """Ids written ahead by this store: their final receipt is an event."""
+        self._syncer: ThreadPoolExecutor | None = None
 
     # -- writing ---------------------------------------------------------------
 
     def append(self, receipt: Receipt) -> None:
         """Add a receipt; when this returns the line is on disk (fdatasync'd)."""
-        self._write(
-            encode_record({"type": "receipt", "v": RECORD_VERSION, "receipt": receipt.to_dict()})
-        )
+        self._write(_receipt_line(receipt))
+
+    def write_ahead(self, receipt: Receipt) -> Durable:
+        """Append a pending receipt before its payment is signed (the sdk's `ReceiptSink`).
+
+        The line is written now (a read-only or full disk raises `ReceiptWriteError`
+        here, and the client signs nothing); its fdatasync runs in a thread while the
+        client signs, and the returned `Durable` waits for it (raising the same error).
+        """
+        fd = self._write(_receipt_line(receipt), sync=False)
+        self._ahead.add(receipt.id)
+        if self._syncer is None:
+            self._syncer = ThreadPoolExecutor(1, thread_name_prefix="og-receipt-sync")
+        done = self._syncer.submit(_sync_copy, fd)
+
+        def durable() -> None:
+            try:
+                done.result()
+            except OSError as exc:
+                raise ReceiptWriteError(self.path, exc.strerror or str(exc)) from None
+
+        return durable
+
+    def complete(self, receipt: Receipt) -> None:
+        """The final receipt of a call (`ReceiptSink`): an event for one written ahead, else
+        a receipt line. Durable when this returns."""
+        if receipt.id not in self._ahead:
+            self.append(receipt)
+            return
+        self._ahead.discard(receipt.id)
+        values = receipt.__dict__
+        self.append_event(receipt.id, **{k: values[k] for k in _FINAL_FIELDS})
 
     def append_event(self, receipt_id: str, **fields: Any) -> None:
         """Record later facts about a receipt (e.g. ``payment_status="settled"``).
@@ -151,6 +214,9 @@ class ReceiptStore:
 
     def close(self) -> None:
         """Release the file descriptors (the store reopens them when needed)."""
+        if self._syncer is not None:
+            self._syncer.shutdown(wait=True)
+            self._syncer = None
         with self._thread_lock:
             for fd in (self._fd, self._lock_fd):
                 if fd is not None:
@@ -163,7 +229,9 @@ class ReceiptStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _write(self, line: bytes) -> None:
+    def _write(self, line: bytes, *, sync: bool = True) -> int:
+        """Append one line under the writers' lock; returns a private duplicate of the
+        descriptor when `sync` is False (the caller syncs and closes it)."""
         try:
             with self._thread_lock, self._locked(exclusive=True):
                 fd = self._append_fd()
@@ -173,12 +241,12 @@ class ReceiptStore:
                 view = memoryview(line)
                 while view:  # a short write is only possible on a fatal signal or full disk
                     view = view[os.write(fd, view) :]
-                _sync(fd)
+                if sync:
+                    _sync(fd)
+                    return fd
+                return os.dup(fd)
         except OSError as exc:
-            raise ReceiptError(
-                f"could not write to {self.path}: {exc.strerror or exc}",
-                hint="check free disk space and the permissions of the data directory",
-            ) from None
+            raise ReceiptWriteError(self.path, exc.strerror or str(exc)) from None
 
     def _append_fd(self) -> int:
         """The append descriptor, reopened if a repair replaced the file."""
