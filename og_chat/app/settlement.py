@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from og_chat.sdk import merkle
 from og_chat.sdk.chain import opg_text
-from og_chat.sdk.eth import parse_uint, web3_http
+from og_chat.sdk.eth import parse_amount, web3_http
 from og_chat.sdk.networks import NetworkProfile
 from og_chat.sdk.types import PaymentStatus, Receipt
 from og_chat.store.receipts import ReceiptStore
@@ -228,8 +228,8 @@ class SettlementTracker:
         status = record.get("status")
         if status == "settled" and isinstance(record.get("tx_hash"), str):
             try:  # the gateway's numbers, read strictly (ASCII digits, at most 78)
-                amount = parse_uint(record.get("amount") or 0)
-                calls = None if record.get("calls") is None else parse_uint(record["calls"])
+                amount = parse_amount(record.get("amount") or 0)
+                calls = None if record.get("calls") is None else parse_amount(record["calls"])
             except ValueError:
                 return {}
             single = calls == 1

@@ -14,7 +14,7 @@ import time
 import httpx
 
 from .errors import GatewayError
-from .eth import parse_uint
+from .eth import parse_amount
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 """Largest non-streamed answer read (configurable: `LLM(max_body_bytes=...)`)."""
@@ -35,7 +35,7 @@ async def aread_capped(response: httpx.Response, cap: int, deadline: float | Non
     """
     url = str(response.request.url) if response._request is not None else ""
     try:
-        declared = parse_uint(response.headers.get("content-length", ""))
+        declared = parse_amount(response.headers.get("content-length", ""))
     except ValueError:
         declared = 0  # absent or unreadable: the count below decides
     if declared > cap:

@@ -351,12 +351,10 @@ class LLM:
 
     def _worst_case(self, call: Call, payer: Payer, request: httpx.Request) -> int:
         """The most this call can cost: at the devnet's published prices, else the whole
-        authorization it will ride on (the open session's, or the largest we would sign)."""
+        authorization of the session it rides on. Without an open session it can cost
+        nothing until a new authorization is signed, which the guard checks in full."""
         session = self._sessions.get(session_key(request))
-        if session is not None and session.payment is not None:
-            fallback = session.payment.amount
-        else:
-            fallback = payer.policy.max_amount
+        fallback = session.payment.amount if session and session.payment else 0
         doc = payer.profile.extra.get("devnet") if payer.profile.extra else None
         prices = doc.get("prices") if isinstance(doc, dict) else None
         return worst_case(

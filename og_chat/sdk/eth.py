@@ -107,6 +107,17 @@ def parse_uint(value: object) -> int:
     return number
 
 
+def parse_amount(value: object) -> int:
+    """A token amount from the wire: an int, or ASCII decimal digits (≤ 78), within uint256.
+
+    `parse_uint` without the hex form: x402 writes amounts in decimal, and a server
+    that sends `0x...` or `"١٢"` for one is not read generously.
+    """
+    if isinstance(value, str) and value[:2] in ("0x", "0X"):
+        raise ValueError(f"not a decimal amount: {value[:80]!r}")
+    return parse_uint(value)
+
+
 def typed_fields(spec: str) -> list[dict[str, str]]:
     """A field list (EIP-712 struct members, ABI inputs/outputs) from `"name:type name:type"`."""
     pairs = (item.split(":") for item in spec.split())

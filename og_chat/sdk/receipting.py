@@ -19,7 +19,7 @@ from .answer_fields import usage_counts
 from .calls import Call, blob_id, settlement_tx
 from .chain import opg_text
 from .errors import GatewayError, PaymentRequired, error_reason
-from .eth import parse_uint
+from .eth import parse_amount
 from .outputs import StreamUsage
 from .receipt import PaymentStatus, Receipt, SignatureStatus
 from .signing import PreparedPayment
@@ -213,7 +213,7 @@ def _base_units(value: object) -> int | None:
     if value is None:
         return None
     try:
-        return parse_uint(value)
+        return parse_amount(value)
     except ValueError:
         return None
 

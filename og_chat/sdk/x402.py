@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import MalformedPaymentHeader
-from .eth import MAX_UINT_DIGITS, parse_uint
+from .eth import MAX_UINT_DIGITS, parse_amount
 
 PAYMENT_REQUIRED = "PAYMENT-REQUIRED"
 PAYMENT_SIGNATURE = "PAYMENT-SIGNATURE"
@@ -76,11 +76,8 @@ class PaymentRequirements(_Wire):
         # ASCII digits only, at most 78 (`parse_uint`): never `isdigit()`, which takes "²".
         if isinstance(v, bool) or not isinstance(v, str | int):
             raise ValueError("amount must be a non-negative decimal integer string")
-        text = str(v)
-        if text[:2] in ("0x", "0X"):
-            raise ValueError("amount must be a non-negative decimal integer string")
         try:
-            return str(parse_uint(text))
+            return str(parse_amount(v))
         except ValueError:
             raise ValueError("amount must be a non-negative decimal integer string") from None
 
