@@ -308,8 +308,12 @@ class LLM:
         )  # fmt: skip
         return await self._complete(call)
 
-    async def _post(self, call: Call, *, stream: bool) -> tuple[httpx.Response, Route]:
+    async def _post(self, call: Call) -> tuple[httpx.Response, Route]:
         """POST the call through the payment flow; fail over while nothing has been paid.
+
+        The body is left unread (httpx's `stream=True`) for both kinds of call: the caller
+        reads it within the call's deadline and the body cap (`bodies.aread_capped`), which
+        httpx's own read of a whole body would not respect.
 
         The spend guard sees the call's worst case before anything is sent; the flow
         asks it again, and writes the pending receipt ahead, before it signs.
@@ -327,7 +331,7 @@ class LLM:
             try:
                 auth = X402Auth(payer, self._sessions, call.trace, _CallAuthorizer(self, call))
                 auth.deadline = call.deadline
-                return await route.http.send(request, auth=auth, stream=stream), route
+                return await route.http.send(request, auth=auth, stream=True), route
             except PaymentRequired as exc:
                 self._emitted(receipting.refusal(call, exc))
                 raise
@@ -362,7 +366,7 @@ class LLM:
         )
 
     async def _complete(self, call: Call) -> TextGenerationOutput:
-        resp, route = await self._post(call, stream=False)
+        resp, route = await self._post(call)
         url = str(resp.url)
         cap = self._max_body if resp.status_code < 400 else MAX_CHALLENGE_BYTES
         try:
@@ -393,7 +397,7 @@ class LLM:
         return out
 
     async def _stream(self, call: Call) -> AsyncIterator[StreamChunk]:
-        resp, route = await self._post(call, stream=True)
+        resp, route = await self._post(call)
         try:
             if resp.status_code >= 400:
                 try:

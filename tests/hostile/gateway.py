@@ -46,7 +46,9 @@ INVISIBLE = ["\x1b", "\x07", "\u202e", "\u202c", "\u200b", "\u2066", "\u2069", "
 """What must never reach a terminal from `HOSTILE_TEXT`."""
 
 
-def _rsa() -> tuple[bytes, str]:
+def _rsa() -> tuple[bytes, str, str]:
+    """(private PEM, public PEM, TEE id): the id is what the key hashes to, as a registry's
+    would be, so only the lack of a registry entry tells this key from a registered one."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -54,13 +56,18 @@ def _rsa() -> tuple[bytes, str]:
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    public = key.public_key().public_bytes(
+    public = key.public_key()
+    pem = public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return private, public.decode()
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, pem.decode(), tee.tee_id_for(der)
 
 
 _TEE_KEY = _rsa()
+TEE_ID = _TEE_KEY[2]
 
 
 @dataclass
@@ -87,6 +94,8 @@ class Plan:
     """Seconds between complete content events, forever (busy, but never done)."""
     endless_body: bool = False
     """A non-streamed answer whose body never ends (64 KB chunks until the client stops)."""
+    slow_body: float | None = None
+    """A non-streamed answer sent a byte every this many seconds, forever."""
     fields: dict[str, Any] = field(default_factory=dict)
     """Overrides merged into the answer's TEE fields (`tee_timestamp: 1e400`, ...)."""
     status: int | None = None
@@ -213,7 +222,7 @@ class HostileGateway:
         return web.json_response(self.document())
 
     async def _signing_key(self, request: web.Request) -> web.Response:
-        return web.json_response({"public_key": _TEE_KEY[1], "tee_id": "0x" + "ab" * 32})
+        return web.json_response({"public_key": _TEE_KEY[1], "tee_id": TEE_ID})
 
     async def _no_record(self, request: web.Request) -> web.Response:
         return web.json_response({"error": "not found"}, status=404)
@@ -267,7 +276,7 @@ class HostileGateway:
             return web.Response(body=self.plan.error_body, status=self.plan.status, headers=headers)
         if body.get("stream"):
             return await self._stream(request, body, headers)
-        if self.plan.endless_body:
+        if self.plan.endless_body or self.plan.slow_body is not None:
             return await self._endless(request, headers)
         raw = self.plan.answer(body) if self.plan.answer else fair_answer(body, self.plan.fields)
         return web.Response(body=raw, content_type="application/json", headers=headers)
@@ -303,6 +312,10 @@ class HostileGateway:
         await resp.prepare(request)
         try:
             await resp.write(b'{"choices": [{"message": {"content": "')
+            if self.plan.slow_body is not None:
+                while True:
+                    await asyncio.sleep(self.plan.slow_body)
+                    await resp.write(b"a")
             chunk = b"a" * 65536
             for _ in range(4096):  # 256 MiB at most: the client must stop long before
                 await resp.write(chunk)
@@ -388,7 +401,7 @@ def tee_fields(body: dict[str, Any], text: str, overrides: dict[str, Any]) -> di
     req_hash, out_hash, ts = tee.request_hash(body), tee.output_hash(text), int(time.time())
     fields = {"tee_signature": tee.sign(_TEE_KEY[0], req_hash, out_hash, ts),
               "tee_request_hash": req_hash, "tee_output_hash": out_hash, "tee_timestamp": ts,
-              "tee_id": "0x" + "ab" * 32}  # fmt: skip
+              "tee_id": TEE_ID}  # fmt: skip
     fields.update(overrides)
     return fields
 

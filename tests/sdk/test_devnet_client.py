@@ -132,3 +132,13 @@ async def test_one_signature_for_many_calls_and_a_new_one_after_settlement(sdk_d
         await asyncio.sleep(2.5)  # idle settlement (session_idle=1 s) closes the session
         await llm.chat("openai/gpt-4.1-mini", [{"role": "user", "content": "hi"}], max_tokens=20)
         assert llm.signatures_made == 2
+
+
+async def test_a_devnet_named_by_a_fixed_url_is_verified_through_its_registry(
+    sdk_devnet: Any,
+) -> None:
+    """No TEE is pinned for a fixed URL; the key still comes from the on-chain registry."""
+    async with og.LLM.from_url(None, sdk_devnet.url) as llm:
+        await llm.aensure_opg_approval(1)
+        out = await llm.chat("openai/gpt-4.1-mini", [{"role": "user", "content": "hi"}])
+    assert out.signature_status is og.SignatureStatus.VERIFIED
