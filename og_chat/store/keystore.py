@@ -297,6 +297,7 @@ def resolve_private_key(
     path = keystore_path(directory)
     if not path.exists():
         return None
+    _refuse_shared(path)  # before a passphrase is typed for a file others may have copied
     if prompt is None:
         raise KeystoreError(
             f"the keystore at {path} needs its passphrase",

@@ -97,12 +97,15 @@ class ReceiptWriteError(ReceiptError, ReceiptStoreUnavailable):
         ReceiptStoreUnavailable.__init__(self, str(path), reason)
 
 
+SYNC_HANDOFF_SECONDS = 0.01
+"""Longest wait for the sync thread to start (it takes microseconds unless the machine is busy)."""
 _FINAL_FIELDS = tuple(sorted(EVENT_FIELDS))
 """What `complete` records about a receipt written ahead: every field an event may set."""
 
 
 def _receipt_line(receipt: Receipt) -> bytes:
-    return encode_record({"type": "receipt", "v": RECORD_VERSION, "receipt": receipt.to_dict()})
+    # The fields are plain JSON values: the instance dict serves (`to_dict` deep-copies).
+    return encode_record({"type": "receipt", "v": RECORD_VERSION, "receipt": receipt.__dict__})
 
 
 def _sync_copy(fd: int) -> None:
@@ -169,7 +172,16 @@ class ReceiptStore:
         self._ahead.add(receipt.id)
         if self._syncer is None:
             self._syncer = ThreadPoolExecutor(1, thread_name_prefix="og-receipt-sync")
-        done = self._syncer.submit(_sync_copy, fd)
+        started = threading.Event()
+
+        def sync() -> None:
+            started.set()
+            _sync_copy(fd)  # fdatasync lets go of the GIL: the client signs meanwhile
+
+        done = self._syncer.submit(sync)
+        # Hand the GIL over until the thread is inside fdatasync: otherwise it would wait
+        # for the signing (pure Python, holding the GIL) to finish before even starting.
+        started.wait(SYNC_HANDOFF_SECONDS)
 
         def durable() -> None:
             try:
