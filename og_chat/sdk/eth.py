@@ -26,16 +26,23 @@ def is_address(value: object) -> bool:
 
 
 def checksum(address: str | bytes) -> str:
-    """EIP-55 checksum form of a hex address (or 20 raw bytes); ValueError otherwise."""
-    from eth_utils.address import to_checksum_address
+    """EIP-55 checksum form of a hex address (or 20 raw bytes); ValueError otherwise.
 
+    Written out (keccak of the lower-case hex picks each letter's case) rather than
+    imported from eth_utils, which costs a third of a second to load.
+    """
     if isinstance(address, bytes | bytearray):
         if len(address) != 20:
             raise ValueError(f"not an address: {len(address)} bytes")
-        return str(to_checksum_address(bytes(address)))
-    if not is_address(address):
+        lower = bytes(address).hex()
+    elif is_address(address):
+        lower = address[2:].lower()
+    else:
         raise ValueError(f"not an address: {address!r}")
-    return str(to_checksum_address(address))
+    mask = keccak(lower.encode("ascii")).hex()
+    return "0x" + "".join(
+        c.upper() if int(m, 16) >= 8 else c for c, m in zip(lower, mask[:40], strict=True)
+    )
 
 
 def hex0x(value: Any) -> str:

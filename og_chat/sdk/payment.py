@@ -20,6 +20,7 @@ from typing import Protocol
 
 import httpx
 
+from . import keys
 from .bodies import MAX_CHALLENGE_BYTES, aread_capped, read_capped
 from .errors import MalformedPaymentHeader, OGError, PaymentError, PaymentRequired, error_reason
 from .networks import NetworkProfile
@@ -61,11 +62,9 @@ class Secret:
 
     @property
     def address(self) -> str:
-        """The key's checksummed address, derived once (eth_account is slow to derive it)."""
+        """The key's checksummed address, derived once."""
         if self._address is None:
-            from eth_account import Account
-
-            self._address = str(Account.from_key(self._value).address)
+            self._address = keys.address_of(self._value)
         return self._address
 
     def __repr__(self) -> str:

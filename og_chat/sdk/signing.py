@@ -1,7 +1,7 @@
 """EIP-712 payment authorizations: upto and exact over Permit2, exact over EIP-3009.
 
-Typed-data builders are pure; signing and recovery import eth_account on first
-use so `import og_chat.sdk` stays fast.
+Typed-data builders are pure; hashing is `eip712`, the curve work `keys`
+(coincurve): no eth_account on the way to a signature.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from . import eip712, keys
 from .addresses import EXACT_PERMIT2_PROXY, PERMIT2_ADDRESS, UPTO_PERMIT2_PROXY
 from .errors import PaymentError
-from .eth import checksum, from_hex, keccak, parse_uint, typed_fields, word32
+from .eth import checksum, from_hex, parse_uint, typed_fields, word32
 from .x402 import PaymentPayload, PaymentRequired, PaymentRequirements
 
 TypeList = list[dict[str, str]]
@@ -116,34 +117,24 @@ def eip3009_typed_data(
     }
 
 
-def _signable(full_message: dict[str, Any]) -> Any:
-    from eth_account.messages import encode_typed_data
-
-    return encode_typed_data(full_message=full_message)
-
-
 def typed_data_digest(full_message: dict[str, Any]) -> str:
     """The EIP-712 digest `keccak(0x1901 ‖ domainSeparator ‖ structHash)`, 0x-hex."""
-    msg = _signable(full_message)
-    return "0x" + keccak(b"\x19" + msg.version + msg.header + msg.body).hex()
+    return "0x" + eip712.digest(full_message).hex()
 
 
 def domain_separator(full_message: dict[str, Any]) -> str:
     """The EIP-712 domain separator, 0x-hex."""
-    return "0x" + bytes(_signable(full_message).header).hex()
+    return "0x" + eip712.hashes(full_message)[0].hex()
 
 
 def struct_hash(full_message: dict[str, Any]) -> str:
     """The EIP-712 struct hash of the message, 0x-hex."""
-    return "0x" + bytes(_signable(full_message).body).hex()
+    return "0x" + eip712.hashes(full_message)[1].hex()
 
 
 def sign_typed_data(private_key: str | bytes, full_message: dict[str, Any]) -> str:
     """65-byte `r‖s‖v` signature (v ∈ {27, 28}), 0x-hex. RFC 6979, so deterministic."""
-    from eth_account import Account
-
-    signed = Account.sign_message(_signable(full_message), private_key)
-    return "0x" + bytes(signed.signature).hex()
+    return "0x" + keys.sign_digest(private_key, eip712.digest(full_message)).hex()
 
 
 def split_signature(signature: str) -> tuple[int, bytes, bytes]:
@@ -170,15 +161,14 @@ def recover_typed_data(
     Rejects malformed and (unless asked) high-s signatures with ValueError, as
     an on-chain `ecrecover` guard would.
     """
-    from eth_account import Account
-
     v, r, s = split_signature(signature)
     if not allow_high_s and int.from_bytes(s, "big") > SECP256K1_HALF_N:
         raise ValueError("signature s is in the upper half of the curve order")
     try:
-        return str(Account.recover_message(_signable(full_message), vrs=(v, r, s)))
-    except Exception as exc:  # eth_keys raises several types for bad points
-        raise ValueError(f"signature does not recover: {exc}") from None
+        digest = eip712.digest(full_message)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a typed message: {exc}") from None
+    return keys.recover(digest, r, s, v)
 
 
 def typed_data_for_payload(
@@ -376,9 +366,7 @@ def sign_payment(
 ) -> SignedPayment:
     """Sign `requirement` and build the `PaymentPayload` to send back (`prepare_payment`, then
     `PreparedPayment.sign`)."""
-    from eth_account import Account
-
-    payer = str(Account.from_key(private_key).address)
+    payer = keys.address_of(private_key)
     prepared = prepare_payment(
         payer, required, requirement, now=now, nonce=nonce, valid_after=valid_after,
         permit2=permit2, spender=spender,
