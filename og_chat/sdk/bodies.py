@@ -27,39 +27,48 @@ def too_large(url: str, cap: int) -> GatewayError:
     return GatewayError(0, f"the answer is larger than {cap} bytes; not read further", url=url)
 
 
+class _Capped:
+    """The parts of one body, refused past `cap` bytes; left on the response when whole."""
+
+    def __init__(self, response: httpx.Response, cap: int) -> None:
+        self.response, self.cap = response, cap
+        self.url = str(response.request.url) if response._request is not None else ""
+        self.parts = bytearray()
+
+    def add(self, part: bytes) -> None:
+        self.parts += part
+        if len(self.parts) > self.cap:
+            raise too_large(self.url, self.cap)
+
+    def whole(self) -> bytes:
+        data = bytes(self.parts)
+        self.response._content = data  # as `aread` leaves it: `response.content` works
+        return data
+
+
 async def aread_capped(response: httpx.Response, cap: int, deadline: float | None = None) -> bytes:
     """The whole body, at most `cap` bytes, read before `deadline` (`time.monotonic()`).
 
     GatewayError above the cap; TimeoutError past the deadline (the caller turns
-    it into its own typed error). The body stays on the response, as `aread` leaves it.
+    it into its own typed error).
     """
-    url = str(response.request.url) if response._request is not None else ""
+    body = _Capped(response, cap)
     try:
         declared = parse_amount(response.headers.get("content-length", ""))
     except ValueError:
-        declared = 0  # absent or unreadable: the count below decides
+        declared = 0  # absent or unreadable: the count decides
     if declared > cap:
-        raise too_large(url, cap)
-    parts = bytearray()
+        raise too_large(body.url, cap)
     remaining = None if deadline is None else deadline - time.monotonic()
     async with asyncio.timeout(remaining):
         async for part in response.aiter_bytes():
-            parts += part
-            if len(parts) > cap:
-                raise too_large(url, cap)
-    data = bytes(parts)
-    response._content = data
-    return data
+            body.add(part)
+    return body.whole()
 
 
 def read_capped(response: httpx.Response, cap: int) -> bytes:
     """`aread_capped` for a synchronous client (no deadline: httpx's timeouts apply)."""
-    url = str(response.request.url) if response._request is not None else ""
-    parts = bytearray()
+    body = _Capped(response, cap)
     for part in response.iter_bytes():
-        parts += part
-        if len(parts) > cap:
-            raise too_large(url, cap)
-    data = bytes(parts)
-    response._content = data
-    return data
+        body.add(part)
+    return body.whole()

@@ -61,16 +61,18 @@ class UntrustedNetwork(ConfigurationError):
 
 
 class ReceiptStoreUnavailable(OGError):
-    """The receipt of a payment could not be written ahead of it; nothing was signed or sent."""
+    """The receipt of a payment could not be written ahead of it; nothing was signed or sent.
 
-    hint = "free some disk space or fix the data directory's permissions, then try again"
+    `path` is the receipt log, `reason` the operating system's (`Read-only file system`,
+    `File too large`, ...).
+    """
 
     def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        """The receipt log that could not be written."""
-        self.reason = reason
-        """The operating system's reason (`Read-only file system`, `File too large`, ...)."""
-        super().__init__(f"cannot record the payment in {path} ({reason}); nothing was signed")
+        self.path, self.reason = path, reason
+        super().__init__(
+            f"cannot record the payment in {path} ({reason}); nothing was signed",
+            hint="free some disk space or fix the data directory's permissions, then try again",
+        )
 
 
 class PaymentError(OGError):

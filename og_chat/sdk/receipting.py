@@ -33,29 +33,16 @@ NOT_FINISHED = "the call had not finished when this receipt was written (before 
 def pending_receipt(call: Call, prepared: PreparedPayment) -> Receipt:
     """The write-ahead receipt of a call about to sign `prepared`: what will be authorized,
     to whom, for which request; payment pending, no answer yet."""
-    receipt = Receipt(
-        id=call.receipt_id,
-        created_at=time.time(),
-        model=call.model,
-        provider=call.provider,
-        network=call.network,
-        endpoint=call.endpoint,
-        settlement_mode=call.mode,
-        conversation_id=call.conversation_id,
-        tee_id=call.tee_id,
-        scheme=prepared.scheme,
-        asset=prepared.requirement.asset,
-        pay_to=prepared.requirement.pay_to,
-        authorization_cap=str(prepared.amount),
-        nonce=prepared.nonce,
-        deadline=prepared.deadline,
-        payer=prepared.payer,
-        authorization_digest=prepared.digest,
-        payment_hash=prepared.digest,
-        error=NOT_FINISHED,
-        request_body_hash=call.body_hash,
+    receipt = base_receipt(call)  # the trace holds no payment yet: it is about to be signed
+    receipt.scheme, receipt.asset = prepared.scheme, prepared.requirement.asset
+    receipt.pay_to, receipt.authorization_cap = prepared.requirement.pay_to, str(prepared.amount)
+    receipt.nonce, receipt.deadline, receipt.payer = (
+        prepared.nonce,
+        prepared.deadline,
+        prepared.payer,
     )
-    receipt.signature_detail = "no answer yet"
+    receipt.authorization_digest = receipt.payment_hash = prepared.digest
+    receipt.error, receipt.signature_detail = NOT_FINISHED, "no answer yet"
     return receipt
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, TypedDict, Unpack
 
 from . import eip712, keys
 from .addresses import EXACT_PERMIT2_PROXY, PERMIT2_ADDRESS, UPTO_PERMIT2_PROXY
@@ -209,10 +209,9 @@ def typed_data_for_payload(
 
 
 @dataclass(frozen=True)
-class SignedPayment:
-    """A signed authorization ready to send, and what the receipt needs from it."""
+class Authorization:
+    """What an authorization says, signed or not: what its receipt records."""
 
-    payload: PaymentPayload
     digest: str
     """EIP-712 digest of the authorization: the payment's id until it settles."""
     payer: str
@@ -223,7 +222,14 @@ class SignedPayment:
 
 
 @dataclass(frozen=True)
-class PreparedPayment:
+class SignedPayment(Authorization):
+    """A signed authorization ready to send."""
+
+    payload: PaymentPayload
+
+
+@dataclass(frozen=True)
+class PreparedPayment(Authorization):
     """An authorization with every value chosen (nonce, deadline) but not yet signed.
 
     The payment flow records it in a write-ahead receipt first, then signs it: what
@@ -236,12 +242,6 @@ class PreparedPayment:
     """The EIP-712 typed data the signature covers."""
     inner: dict[str, Any]
     """The payload's inner object, without its `signature`."""
-    digest: str
-    payer: str
-    scheme: str
-    nonce: str
-    deadline: int
-    amount: int
 
     def sign(self, private_key: str) -> SignedPayment:
         """Sign the typed data and build the `PaymentPayload` to send back."""
@@ -260,10 +260,8 @@ class PreparedPayment:
                 resource=required.resource,
                 extensions=required.extensions,
             )
-        return SignedPayment(
-            payload=payload, digest=self.digest, payer=self.payer, scheme=self.scheme,
-            nonce=self.nonce, deadline=self.deadline, amount=self.amount,
-        )  # fmt: skip
+        said = {f.name: getattr(self, f.name) for f in fields(Authorization)}
+        return SignedPayment(payload=payload, **said)
 
 
 def prepare_payment(
@@ -353,22 +351,23 @@ def prepare_payment(
     )  # fmt: skip
 
 
+class PaymentOptions(TypedDict, total=False):
+    """What `prepare_payment` takes beyond the requirement (see its parameters)."""
+
+    now: int | None
+    nonce: int | str | None
+    valid_after: int | None
+    permit2: str
+    spender: str | None
+
+
 def sign_payment(
     private_key: str,
     required: PaymentRequired,
     requirement: PaymentRequirements,
-    *,
-    now: int | None = None,
-    nonce: int | str | None = None,
-    valid_after: int | None = None,
-    permit2: str = PERMIT2_ADDRESS,
-    spender: str | None = None,
+    **options: Unpack[PaymentOptions],
 ) -> SignedPayment:
     """Sign `requirement` and build the `PaymentPayload` to send back (`prepare_payment`, then
     `PreparedPayment.sign`)."""
-    payer = keys.address_of(private_key)
-    prepared = prepare_payment(
-        payer, required, requirement, now=now, nonce=nonce, valid_after=valid_after,
-        permit2=permit2, spender=spender,
-    )  # fmt: skip
+    prepared = prepare_payment(keys.address_of(private_key), required, requirement, **options)
     return prepared.sign(private_key)

@@ -421,6 +421,8 @@ def _tee_rows(data: bytes) -> list[tuple[str, str, bytes, bytes, bool]]:
     publicKey, tlsCertificate, ohttpConfig) as offsets from the entry's start.
     """
     array = rpc.uint_at(data, 0)
+    if array != 32:  # one return value: its data follows its offset word
+        raise ChainError("the registry's answer is not ABI-encoded tuple[]")
     count = int.from_bytes(data[array : array + 32], "big")
     if count > 10_000 or len(data) < array + 32 + 32 * count:
         raise ChainError("the registry's answer is not a list of TEEs")
