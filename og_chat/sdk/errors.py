@@ -108,18 +108,23 @@ class SpendCapExceeded(PaymentRefused):
 
     `cap` is the config key (`max_per_day_opg`, ...); `limit`, `spent` and
     `needed` are OPG amounts: the cap, what already counts against it, and what
-    this authorization or call could add at most.
+    this authorization or call could add at most. `field` is the refused
+    requirement's field (`amount`) when a 402 asked for too much at once.
     """
 
     hint = "nothing was signed or sent; raise the cap in the config ([spend]) if you mean to"
 
-    def __init__(self, cap: str, limit: Decimal, spent: Decimal, needed: Decimal) -> None:
+    def __init__(
+        self, cap: str, limit: Decimal, spent: Decimal, needed: Decimal, *, field: str = ""
+    ) -> None:
         self.cap = cap
         self.limit = limit
         self.spent = spent
         self.needed = needed
         reason = f"{spent} OPG counts already and this could add {needed} OPG"
-        super().__init__(cap, limit, reason)
+        if field:
+            reason = f"the gateway asks {needed} OPG in one authorization ({field})"
+        super().__init__(field or cap, limit, reason)
         self.args = (f"{cap} = {limit} OPG would be exceeded: {reason}",)
 
 
