@@ -138,7 +138,11 @@ def find_payment_onchain(
     """
     if not (receipt.payer and receipt.nonce and receipt.pay_to and receipt.asset):
         return None
-    w3 = web3_http(rpc_url or profile.rpc_url)
+    w3 = (
+        web3_http(rpc_url, verify=True)
+        if rpc_url
+        else web3_http(profile.rpc_url, verify=profile.rpc_verify)
+    )
     nonce = parse_uint(receipt.nonce)
     if not nonce_used(w3, profile, receipt.payer, nonce):
         return None

@@ -196,6 +196,9 @@ class Runtime:
                 trusted_devnets=trusted,
                 max_authorization_opg=config.spend.max_per_authorization_opg,
                 max_deadline_seconds=config.spend.max_deadline_seconds,
+                # A payment may carry a gas-sponsored approval only where the policy approves
+                # without asking ("ask" asks first, "never" never approves).
+                sponsored_approval=config.top_up.mode_for(choice.name) == "auto",
             )
             say(f"connecting to the {choice.name} gateway…")
             await asyncio.to_thread(llm.resolve)
@@ -223,24 +226,30 @@ class Runtime:
         tools: list[dict[str, Any]] | None = None,
         conversation_id: str | None = None,
         max_tokens: int | None = None,
-        temperature: float = 0.0,
+        temperature: float | None = None,
+        system_prompt: str | None = None,
     ) -> AsyncIterator[StreamChunk]:
         """Stream one answer; the final chunk carries the receipt, already stored.
 
-        `max_tokens` defaults to the config's `max_tokens`. With the allowance short and
-        top-up off, an `AllowanceShort` error comes first (nothing is signed or sent).
+        `max_tokens` defaults to the config's `max_tokens`, `temperature` to the
+        sdk's default; `system_prompt`, when given, is sent first, before `messages`. With
+        the allowance short and top-up off, an `AllowanceShort` error comes first (nothing
+        is signed or sent).
         """
         if self.allowance_short:
             await self._check_allowance()
+        if system_prompt:
+            messages = [{"role": "system", "content": system_prompt}, *messages]
+        options: dict[str, Any] = {} if temperature is None else {"temperature": temperature}
         stream = await self.llm.chat(
             model,
             messages,
             max_tokens=self.config.max_tokens if max_tokens is None else max_tokens,
-            temperature=temperature,
             tools=tools,
             x402_settlement_mode=mode or self.mode,
             stream=True,
             conversation_id=conversation_id,
+            **options,
         )
         assert not isinstance(stream, TextGenerationOutput)
         async for chunk in stream:
@@ -286,14 +295,17 @@ class Runtime:
     ) -> str | None:
         """What `open` does: approve when the allowance is short, as `[top_up]` says.
 
-        `auto` approves; `ask` approves once `confirm` says yes (without a way to ask,
-        nothing is approved); `never` approves nothing and a short allowance becomes an
+        `auto` approves (inside the first payment when its gateway sponsors the gas:
+        `LLM.sponsors_approval`); `ask` approves once `confirm` says yes (without a way to
+        ask, nothing is approved); `never` approves nothing and a short allowance becomes an
         `AllowanceShort` error on the next call. A transaction from the user's own key to
         an RPC a server named is asked about in any mode: without `confirm` it is refused.
         """
         say = on_progress or (lambda _msg: None)
         minimum, approve = self.top_up_policy()
         mode = self.config.top_up.mode_for(self.network)
+        if self.llm.sponsors_approval:
+            return None  # the first payment carries a gas-sponsored approval: no separate step
         status = await self.llm.balances()
         if status.allowance >= to_base_units(minimum):
             return None

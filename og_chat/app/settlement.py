@@ -155,7 +155,7 @@ class SettlementTracker:
 
         recorded = 0
         dead: dict[tuple[str, str], bool] = {}
-        async with httpx.AsyncClient(timeout=15) as http:
+        async with httpx.AsyncClient(timeout=15, verify=self.host.profile.http_verify()) as http:
             for receipt in todo:
                 fields: EventFields = {}
                 if self._wants_payment(receipt):
@@ -290,7 +290,8 @@ class SettlementTracker:
         if settlement is None:
             return {}
         try:
-            posted = batch_root_posted(web3_http(profile.rpc_url), settlement, root)
+            w3 = web3_http(profile.rpc_url, verify=profile.rpc_verify)
+            posted = batch_root_posted(w3, settlement, root)
         except Exception as exc:
             log.debug("batchRoots lookup failed: %s", exc)
             return {}

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from . import chat
+from . import chat, complete
 from .output import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, error, exit_code_for, warn
 from .parser import build_parser
 
@@ -23,6 +23,8 @@ Handler = Callable[[argparse.Namespace], int]
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code (the console script exits with it)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == [complete.COMMAND]:  # a completion script's call: no parser, no help
+        return complete.print_ids(args_list[1:])
     parser = build_parser(with_devnet="devnet" in args_list)
     try:
         args = parser.parse_args(args_list)

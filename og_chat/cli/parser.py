@@ -13,8 +13,21 @@ from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
 from og_chat import __version__
+from og_chat.store.search import DEFAULT_LIMIT
 
-from . import ask, chat, config, devnet, models, receipts, sessions, wallet
+from . import (
+    ask,
+    chat,
+    completion,
+    config,
+    devnet,
+    models,
+    receipts,
+    search,
+    serve,
+    sessions,
+    wallet,
+)
 from .output import EXIT_CODES
 
 AddParser = Callable[..., argparse.ArgumentParser]
@@ -128,8 +141,11 @@ def build_parser(*, with_devnet: bool = True) -> argparse.ArgumentParser:
     _add_models(sub)
     _add_receipts(sub)
     _add_sessions(sub)
+    _add_search(sub)
     _add_wallet(sub)
     _add_config(sub)
+    _add_serve(sub)
+    _add_completion(sub)
 
     devnet_parser = sub(
         "devnet",
@@ -168,13 +184,18 @@ def _add_ask(add: AddParser) -> None:
         help="ask one question; the answer streams to stdout",
         description=(
             "Ask one question and stream the answer to stdout. A receipt summary goes to stderr,\n"
-            "so `og-chat ask ... > answer.md` keeps only the answer."
+            "so `og-chat ask ... > answer.md` keeps only the answer. Each question and answer\n"
+            "is saved as a conversation (`og-chat sessions`, the TUI); -c or --session goes on\n"
+            "with one, sending its whole history."
         ),
         epilog=(
             "examples:\n"
             '  og-chat ask "Explain Permit2 in one paragraph"\n'
             '  og-chat ask -m anthropic/claude-sonnet-4-6 --mode individual "Hi"\n'
             "  cat notes.txt | og-chat ask -s 'Summarise in 3 bullets' -\n"
+            '  og-chat ask -c "and in one sentence?"        continue the latest conversation\n'
+            "  og-chat ask --persona reviewer --temperature 0.3 - < patch.diff\n"
+            '  og-chat ask -m gpt-image-2 -o fox.png "a red fox in the snow"\n'
             '  og-chat ask --json "2+2?" | jq -r .receipt.payment_hash\n\n' + EXIT_CODES
         ),
     )
@@ -193,18 +214,50 @@ def _add_ask(add: AddParser) -> None:
         default=argparse.SUPPRESS,
         help="settlement mode: private, batch (default) or individual",
     )
-    parser.add_argument("-s", "--system", help="a system prompt")
+    parser.add_argument("-s", "--system", metavar="TEXT", help="a system prompt")
     parser.add_argument(
-        "--json", action="store_true", help="print one JSON object: answer, model, usage, receipt"
-    )
-    parser.add_argument(
-        "--no-stream", action="store_true", help="print the answer only when it is complete"
+        "--temperature",
+        type=_temperature,
+        metavar="T",
+        help="sampling temperature from 0 to 2 (default: the persona's, else the sdk's 0.0)",
     )
     parser.add_argument(
         "--max-tokens",
         type=_positive_int,
         metavar="N",
         help="longest answer in tokens (default: the config's max_tokens)",
+    )
+    parser.add_argument(
+        "--persona",
+        metavar="NAME",
+        help="start from [personas.NAME] in the config (the flags above still win)",
+    )
+    thread = parser.add_mutually_exclusive_group()
+    thread.add_argument(
+        "-c",
+        "--continue",
+        dest="continue_",
+        action="store_true",
+        help="continue the latest conversation (its whole history is sent)",
+    )
+    thread.add_argument(
+        "--session", metavar="ID", help="continue this conversation (`og-chat sessions` lists them)"
+    )
+    parser.add_argument(
+        "--no-save", action="store_true", help="do not save this question and answer as a session"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write an image model's image to FILE (PNG); refuses to replace a file",
+    )
+    parser.add_argument("--force", action="store_true", help="with -o: replace an existing FILE")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object: answer, model, usage, receipt"
+    )
+    parser.add_argument(
+        "--no-stream", action="store_true", help="print the answer only when it is complete"
     )
     parser.set_defaults(handler=ask.cmd_ask)
 
@@ -355,6 +408,80 @@ def _add_sessions(add: AddParser) -> None:
     export.set_defaults(handler=sessions.cmd_export)
 
 
+def _add_search(add: AddParser) -> None:
+    parser = add(
+        "search",
+        help="find words in every conversation and receipt",
+        description=(
+            "Full-text search over every conversation's messages and every receipt (model, id,\n"
+            "payment hash, answer). Every word must appear; end one with * to match a prefix.\n"
+            "The index sits beside the JSON files, which stay the truth: it is checked against\n"
+            "them before each search, and --reindex rebuilds it from them."
+        ),
+        epilog=(
+            "examples:\n"
+            "  og-chat search permit2 allowance\n"
+            "  og-chat search 'settle*' --json | jq -r '.messages[].session_id'\n"
+            "  og-chat search 0x3f2a            a payment hash or receipt id prefix\n"
+            "  og-chat search --reindex\n"
+        ),
+    )
+    parser.add_argument("term", nargs="*", metavar="WORD", help="words to find")
+    parser.add_argument("--json", action="store_true", help="one JSON object: messages, receipts")
+    parser.add_argument(
+        "--limit", type=_positive_int, default=DEFAULT_LIMIT, metavar="N",
+        help=f"at most N hits of each kind (default {DEFAULT_LIMIT})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--reindex", action="store_true", help="rebuild the index from the files first"
+    )
+    parser.set_defaults(handler=search.cmd_search)
+
+
+def _add_completion(add: AddParser) -> None:
+    parser = add(
+        "completion",
+        help="print a shell completion script (bash, zsh, fish)",
+        description=(
+            "A completion script for commands, options, model ids, session ids and receipt ids\n"
+            "(ids are looked up when Tab is pressed, so new ones complete at once)."
+        ),
+        epilog=(
+            "examples:\n"
+            '  eval "$(og-chat completion bash)"                      in ~/.bashrc\n'
+            '  og-chat completion zsh > "${fpath[1]}/_og-chat"\n'
+            "  og-chat completion fish > ~/.config/fish/completions/og-chat.fish\n"
+        ),
+    )
+    completion.add_arguments(parser)
+    parser.set_defaults(handler=_cmd_completion)
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    """`completion SHELL`, made from the whole command line (the devnet's options too)."""
+    return completion.cmd_completion(args, build_parser(with_devnet=True))
+
+
+def _add_serve(add: AddParser) -> None:
+    parser = add(
+        "serve",
+        help="serve the TUI to a web browser (textual-serve)",
+        description=(
+            "Serve the same app to a browser: every page load starts `og-chat chat` on this\n"
+            "machine and shows it in the page. Binds 127.0.0.1 unless told otherwise: anyone who\n"
+            "can reach the port drives your wallet (and sees your conversations and receipts)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  og-chat serve                      http://127.0.0.1:8000\n"
+            "  og-chat serve --port 8080 --devnet-url http://127.0.0.1:8402\n"
+        ),
+    )
+    serve.add_arguments(parser)
+    _tui_options(parser)
+    parser.set_defaults(handler=serve.cmd_serve)
+
+
 def _add_wallet(add: AddParser) -> None:
     parser = add(
         "wallet",
@@ -399,6 +526,16 @@ def _add_config(add: AddParser) -> None:
     init = csub("init", help="write a commented default config")
     init.add_argument("--force", action="store_true", help="replace an existing file")
     init.set_defaults(handler=config.cmd_init)
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 2:
+        raise argparse.ArgumentTypeError("must be from 0 to 2")
+    return value
 
 
 def _positive_int(text: str) -> int:

@@ -132,8 +132,18 @@ class Gateway:
     # -- the network document -----------------------------------------------------------
 
     def devnet_document(self) -> dict[str, Any]:
-        """Everything a client needs to use this devnet (`GET /devnet`)."""
+        """Everything a client needs to use this devnet (`GET /devnet`).
+
+        Over HTTPS it also carries the served certificate (PEM), so a client can pin
+        the gateway and `/rpc` to it; a careful client trusts it only once the TEE
+        registry names the same certificate for this endpoint.
+        """
         a = self.chain.addresses
+        tls = (
+            {"tls_certificate": self.tee.certificate_pem}
+            if self.base_url.startswith("https")
+            else {}
+        )
         return {
             "chain_id": self.chain.chain_id,
             "network": f"eip155:{self.chain.chain_id}",
@@ -166,4 +176,5 @@ class Gateway:
             "prices": self.payments.prices,
             "token_prices": TOKEN_PRICES,
             "faults": self.faults.as_dict(),
+            **tls,
         }

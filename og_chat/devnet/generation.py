@@ -1,8 +1,8 @@
 """What the gateway asks a responder for, and the events every responder answers with.
 
 Both responders (writer.py's local writer, upstream.py's forwarder) produce the same
-event stream — `Text` pieces, at most one `ToolCalls`, then `Finish` with the usage —
-so the gateway signs, charges and streams them identically.
+event stream — `Text` pieces, at most one `ToolCalls` or `Images`, then `Finish` with
+the usage — so the gateway signs, charges and streams them identically.
 """
 
 from __future__ import annotations
@@ -46,6 +46,13 @@ class ToolCalls:
 
 
 @dataclass
+class Images:
+    """The images of an image model's answer, as `data:` URIs (og-sdk-wire.md §7)."""
+
+    uris: list[str]
+
+
+@dataclass
 class Finish:
     """The end of an answer and what it used."""
 
@@ -54,7 +61,7 @@ class Finish:
     completion_tokens: int
 
 
-Event = Text | ToolCalls | Finish
+Event = Text | ToolCalls | Images | Finish
 
 _TOKEN_RE = re.compile(r"\s*\S+")
 

@@ -5,6 +5,9 @@ start-up sends no transactions and every address is fixed: Permit2 and the proxi
 at their canonical addresses; OPG, the TEE registry and the data-settlement contract
 where the operator's first three deployments would land (its nonce starts at 3).
 The same alloc feeds py-evm's genesis state and anvil's `anvil_set*` calls.
+
+A devnet on chain 8453 is a twin of Base mainnet: OPG sits at Base's OPG address, so
+clients with Base's addresses built in (the official SDK) find it where they expect.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from og_chat.sdk.addresses import (
     DEVNET_SETTLEMENT,
     DEVNET_TEE_REGISTRY,
     EXACT_PERMIT2_PROXY,
+    MAINNET_CHAIN_ID,
+    MAINNET_OPG,
     PERMIT2_ADDRESS,
     UPTO_PERMIT2_PROXY,
 )
@@ -38,16 +43,8 @@ INITIAL_ETH = 10_000 * 10**18
 """Wei every test account (and the operator) holds at block 0."""
 OPERATOR_NONCE = 3
 """The operator's nonce at block 0: OPG, the registry and settlement were its nonces 0-2."""
-
-CONTRACT_ADDRESSES: dict[str, str] = {
-    "OPGToken": DEVNET_OPG,
-    "Permit2": PERMIT2_ADDRESS,
-    "x402UptoPermit2Proxy": UPTO_PERMIT2_PROXY,
-    "x402ExactPermit2Proxy": EXACT_PERMIT2_PROXY,
-    "TEERegistry": DEVNET_TEE_REGISTRY,
-    "DataSettlement": DEVNET_SETTLEMENT,
-}
-"""Compiled contract name → its genesis address."""
+DEVNET_CHAIN_ID = 131277322940537
+"""The default chain id: eth-tester's, which no public chain uses."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +65,22 @@ class Addresses:
     exact_permit2_proxy: str = EXACT_PERMIT2_PROXY
     tee_registry: str = DEVNET_TEE_REGISTRY
     settlement: str = DEVNET_SETTLEMENT
+
+    @classmethod
+    def for_chain(cls, chain_id: int) -> Addresses:
+        """The devnet's layout on `chain_id`: on Base's id (the mainnet twin) OPG is Base's OPG."""
+        return cls(opg=MAINNET_OPG) if chain_id == MAINNET_CHAIN_ID else cls()
+
+    def by_contract(self) -> dict[str, str]:
+        """Compiled contract name → its genesis address."""
+        return {
+            "OPGToken": self.opg,
+            "Permit2": self.permit2,
+            "x402UptoPermit2Proxy": self.upto_proxy,
+            "x402ExactPermit2Proxy": self.exact_permit2_proxy,
+            "TEERegistry": self.tee_registry,
+            "DataSettlement": self.settlement,
+        }
 
 
 TEST_ACCOUNTS = tuple(DevAccount(a, k) for a, k in zip(DEVNET_ADDRESSES, DEVNET_KEYS, strict=True))
@@ -90,10 +103,13 @@ def mapping_slot(key: bytes | int | str, slot: int) -> int:
     return int.from_bytes(keccak(word(key) + word(slot)), "big")
 
 
-def genesis_alloc(fund: Sequence[tuple[str, int]] = ()) -> dict[str, GenesisAccount]:
+def genesis_alloc(
+    fund: Sequence[tuple[str, int]] = (), addresses: Addresses | None = None
+) -> dict[str, GenesisAccount]:
     """Every account and contract of the devnet at block 0: balance, nonce, code, storage.
 
     `fund` adds OPG (base units) to more addresses, which also get the test accounts' ETH.
+    `addresses` places the contracts (default: the devnet's usual layout).
     """
     opg = artifact("OPGToken")
     balances: dict[str, int] = {a.lower(): INITIAL_OPG for a in DEVNET_ADDRESSES}
@@ -116,7 +132,7 @@ def genesis_alloc(fund: Sequence[tuple[str, int]] = ()) -> dict[str, GenesisAcco
     for address in (*DEVNET_ADDRESSES, *(a for a, _ in fund)):
         alloc.setdefault(address, _account(INITIAL_ETH, nonce=0))
     alloc[DEVNET_OPERATOR] = _account(INITIAL_ETH, nonce=OPERATOR_NONCE)
-    for name, address in CONTRACT_ADDRESSES.items():
+    for name, address in (addresses or Addresses()).by_contract().items():
         alloc[address] = _account(
             0, nonce=1, code=artifact(name).deployed_bytecode, storage=storage.get(name, {})
         )

@@ -12,7 +12,8 @@ lookups, atomic under the GIL.
 from __future__ import annotations
 
 import concurrent.futures as cf
-from collections.abc import Iterable, Iterator, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -21,6 +22,9 @@ from og_chat.sdk.errors import ChainError
 from og_chat.sdk.eth import from_hex, hex0x
 
 from .contracts import EventTable
+
+SENT_KEPT = 10_000
+"""Sent transaction hashes kept for pending-transaction filters (memory stays flat)."""
 
 
 @dataclass(frozen=True)
@@ -46,15 +50,17 @@ class IndexedLog:
     address: str
     topics: tuple[str, ...]
     data: str
+    block_timestamp: int = 0
 
     def rpc(self) -> dict[str, Any]:
-        """The standard JSON-RPC log object."""
+        """The standard JSON-RPC log object (anvil's field order, lower-case address)."""
         return {
-            "address": self.address,
+            "address": self.address.lower(),
             "topics": list(self.topics),
             "data": self.data,
-            "blockNumber": hex(self.block_number),
             "blockHash": self.block_hash,
+            "blockNumber": hex(self.block_number),
+            "blockTimestamp": hex(self.block_timestamp),
             "transactionHash": self.tx_hash,
             "transactionIndex": hex(self.tx_index),
             "logIndex": hex(self.log_index),
@@ -78,19 +84,26 @@ class IndividualSettled(TypedDict):
 class ChainIndex:
     """Everything mined so far, and who waits for which transaction."""
 
-    def __init__(self, events: EventTable) -> None:
+    def __init__(self, events: EventTable, *, opg: str = DEVNET_OPG) -> None:
         self.events = events
+        self.opg = opg.lower()
+        """The OPG token whose EIP-3009 nonces are indexed (Base's address on a mainnet twin)."""
         self.head = 0
         """The highest block indexed."""
         self._txs: dict[str, TxResult] = {}
         self._logs_by_block: dict[int, list[IndexedLog]] = {}
         self._block_hashes: dict[int, str] = {}
+        self._block_numbers: dict[str, int] = {}
         self._nonces: dict[tuple[str, int], str] = {}
         self._batches: dict[bytes, tuple[int, int, str]] = {}
         self._individual: list[IndividualSettled] = []
         self.pending: set[str] = set()
         """Hashes of transactions sent to the chain and not mined yet."""
         self._waiters: dict[str, list[cf.Future[TxResult]]] = {}
+        self.sent: deque[str] = deque(maxlen=SENT_KEPT)
+        """Hashes of the latest transactions sent, oldest first (pending-transaction filters)."""
+        self.sent_count = 0
+        """How many transactions were ever sent: `sent[-1]` is number `sent_count`."""
 
     # -- writing (worker thread) ---------------------------------------------------
 
@@ -99,6 +112,7 @@ class ChainIndex:
     ) -> None:
         """Index one sealed block; waiters wake only once the whole block is indexed."""
         self._block_hashes[number] = block_hash
+        self._block_numbers[block_hash] = number
         results: list[TxResult] = []
         logs: list[IndexedLog] = []
         for result, tx_logs in mined:
@@ -139,6 +153,8 @@ class ChainIndex:
         """A transaction just sent: a future that resolves when it is indexed as mined."""
         fut: cf.Future[TxResult] = cf.Future()
         self.pending.add(tx_hash)
+        self.sent.append(tx_hash)
+        self.sent_count += 1
         self._waiters.setdefault(tx_hash, []).append(fut)
         return fut
 
@@ -175,7 +191,7 @@ class ChainIndex:
         name = self.events.event_name(log.topics[0]) if log.topics else None
         address = log.address.lower()
         if (name == "PermitNonceUsed" and address == PERMIT2_ADDRESS.lower()) or (
-            name == "AuthorizationUsed" and address == DEVNET_OPG.lower()
+            name == "AuthorizationUsed" and address == self.opg
         ):
             owner = "0x" + log.topics[1][-40:]
             self._nonces[(owner.lower(), int(log.topics[2], 16))] = log.tx_hash
@@ -227,15 +243,18 @@ class ChainIndex:
 
     def block_number_of(self, block_hash: str) -> int | None:
         """The number of an indexed block, by its hash."""
-        wanted = block_hash.lower()
-        return next((n for n, h in self._block_hashes.items() if h == wanted), None)
+        return self._block_numbers.get(block_hash.lower())
+
+    def block_hash(self, number: int) -> str | None:
+        """The hash of an indexed block, by its number."""
+        return self._block_hashes.get(number)
 
     def logs(
         self,
         start: int,
         end: int,
-        addresses: set[str] | None = None,
-        topics: list[set[str] | None] | None = None,
+        addresses: AbstractSet[str] | None = None,
+        topics: Sequence[AbstractSet[str] | None] | None = None,
     ) -> Iterator[IndexedLog]:
         """Logs of blocks `start..end` by lower-case address and topic filters (eth_getLogs rules)."""
         for number in range(start, end + 1):

@@ -25,7 +25,15 @@ from og_chat.sdk.x402 import SETTLEMENT_TYPE, UPTO_SESSION
 
 from .data_settlement import DataSettlement, settlement_mode
 from .gateway_host import GatewayHost
-from .generation import Event, Finish, GenerationRequest, Text, ToolCalls, count_prompt_tokens
+from .generation import (
+    Event,
+    Finish,
+    GenerationRequest,
+    Images,
+    Text,
+    ToolCalls,
+    count_prompt_tokens,
+)
 from .http_errors import error_response
 from .payments import Payments
 from .sessions import Session
@@ -107,8 +115,16 @@ class Inference:
             ):
                 self.payments.settle_later(session)
 
-    def _sign(self, call: Call, content: str, calls: list[dict[str, Any]] | None) -> Signed:
-        return self.host.tee.sign(call.canonical, output_text(content, calls), int(time.time()))
+    def _sign(
+        self,
+        call: Call,
+        content: str,
+        calls: list[dict[str, Any]] | None,
+        images: list[str] | None = None,
+    ) -> Signed:
+        """The TEE's signature over the request and the answer (its images included)."""
+        output = output_text(content, calls, images)
+        return self.host.tee.sign(call.canonical, output, int(time.time()))
 
     def _charge(self, call: Call, finish: Finish) -> None:
         cost = self.payments.cost(call.gen.model_id, finish.prompt_tokens, finish.completion_tokens)
@@ -117,6 +133,7 @@ class Inference:
     async def _complete(self, call: Call) -> web.StreamResponse:
         pieces: list[str] = []
         calls: list[dict[str, Any]] | None = None
+        images: list[str] | None = None
         finish: Finish | None = None
         try:
             async for event in self.host.responder.respond(call.gen):
@@ -127,19 +144,23 @@ class Inference:
                         return _drop(call.request)
                 elif isinstance(event, ToolCalls):
                     calls = event.calls
+                elif isinstance(event, Images):
+                    images = event.uris
                 elif isinstance(event, Finish):
                     finish = event
         except UpstreamError as exc:
             return error_response(502, str(exc))
         assert finish is not None
         content = "".join(pieces)
-        signed = self._sign(call, content, calls)
+        signed = self._sign(call, content, calls, images)
         headers = {UPTO_SESSION: call.session.id, "Cache-Control": "private"}
         headers.update(await self.data.settle(call.mode, signed))
         if call.request.path.endswith("/chat/completions"):
             message: dict[str, Any] = {"role": "assistant", "content": content}
             if calls:
                 message["tool_calls"] = calls
+            if images:
+                message["images"] = images
             body: dict[str, Any] = {
                 "id": f"chatcmpl-{uuid.uuid4()}",
                 "object": "chat.completion",
@@ -195,6 +216,7 @@ class Inference:
 
         pieces: list[str] = []
         calls: list[dict[str, Any]] | None = None
+        images: list[str] | None = None
         finish: Finish | None = None
         try:
             async for event in _prepend(first, events):
@@ -213,6 +235,8 @@ class Inference:
                     for i, tool_call in enumerate(calls):
                         delta = {"role": "assistant", "tool_calls": [{"index": i, **tool_call}]}
                         await emit(_delta(call.model, delta))
+                elif isinstance(event, Images):
+                    images = event.uris
                 elif isinstance(event, Finish):
                     finish = event
         except UpstreamError as exc:
@@ -222,13 +246,15 @@ class Inference:
         if faults.malformed_sse:  # short answers: still misbehave at the end
             return await misbehave()
         assert finish is not None
-        signed = self._sign(call, "".join(pieces), calls)
+        signed = self._sign(call, "".join(pieces), calls, images)
         final: dict[str, Any] = {
             "choices": [{"delta": {}, "index": 0, "finish_reason": finish.reason}],
             "model": call.model,
             **signed.fields(),
             "usage": _usage(finish),
         }
+        if images:  # on the final event, as the live gateway streams them
+            final["images"] = images
         data_headers = await self.data.settle(call.mode, signed)
         if call.mode == "individual":
             final["data_settlement_success"] = (

@@ -7,12 +7,12 @@ py-evm is neither thread-safe nor fast, so all chain access runs on ONE worker t
 `run()` / `run_sync()` hand a function `(Web3) -> T` to it. Two py-evm pitfalls are
 designed around (see reference/devnet-chain.md):
 
-* Timestamps: a block's timestamp must exceed its parent's, so more than one block a
-  second runs the chain clock ahead of the wall clock. Transactions sent through this
-  class are batched: a block is sealed as soon as the chain clock is at most
-  `max_drift` seconds ahead, otherwise when it is; every transaction queued meanwhile
-  joins that block. An idle chain's pending block is re-stamped to the wall clock
-  before use, so the chain never lags behind it either.
+* Timestamps: py-evm wants every block a second later than its parent, which runs the
+  chain clock ahead of the wall clock under load. The devnet's VM (evm_rules.py) lets
+  blocks share a second, as anvil's do, so a block carries the wall clock. Transactions
+  sent through this class are batched: the block is sealed by a job queued behind
+  whatever already waits for the worker, so concurrent senders share it. An idle
+  chain's pending block is re-stamped to the wall clock before use.
 * `eth_getLogs` from block 0 is O(N²) on eth-tester: every sealed block is handed to
   the `ChainIndex` instead (indexer.py), which answers log queries.
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
-import contextlib
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,8 +35,11 @@ from og_chat.sdk.addresses import DEVNET_KEYS, DEVNET_OPERATOR, DEVNET_OPERATOR_
 from og_chat.sdk.errors import ChainError
 from og_chat.sdk.eth import checksum, from_hex, hex0x, web3_http
 
+from .chain_errors import ChainRevert as ChainRevert, RpcError as RpcError
 from .contracts import EventTable, abi
-from .genesis import CONTRACT_ADDRESSES, genesis_alloc
+from .evm_call import CallRequest, execute
+from .evm_rules import devnet_vm
+from .genesis import DEVNET_CHAIN_ID, Addresses, genesis_alloc
 from .indexer import ChainIndex, IndexedLog, TxResult
 
 if TYPE_CHECKING:
@@ -46,43 +49,11 @@ T = TypeVar("T")
 
 MAX_FEE_PER_GAS = 50 * 10**9
 PRIORITY_FEE_PER_GAS = 10**9
-DEFAULT_MAX_DRIFT = 30
-"""Seconds the chain clock may run ahead of the wall clock before blocks are paced."""
 RECEIPT_TIMEOUT = 30.0
 CALL_GAS = 2_000_000
 """Gas of a `simulate()` call unless the caller says otherwise."""
 BlockId = int | str
 """A block number or a tag (`latest`, `pending`, `earliest`, `safe`, `finalized`)."""
-
-
-class ChainRevert(ChainError):
-    """A call or transaction reverted; `reason` is the revert string or custom error name."""
-
-    def __init__(self, reason: str, *, data: str = "", tx_hash: str = "") -> None:
-        self.reason = reason
-        self.data = data
-        self.tx_hash = tx_hash
-        super().__init__(
-            f"the devnet chain reverted: {reason}",
-            hint="the transaction was not applied; the reason names the failed check",
-        )
-
-
-class RpcError(ChainError):
-    """A JSON-RPC error answer: `code`, `message` and optional `data`, as the wire has them."""
-
-    def __init__(self, code: int, message: str, data: str | None = None) -> None:
-        self.code = code
-        self.message = message
-        self.data = data
-        super().__init__(f"JSON-RPC error {code}: {message}")
-
-    def rpc(self) -> dict[str, Any]:
-        """The JSON-RPC `error` object."""
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            out["data"] = self.data
-        return out
 
 
 class Node:
@@ -95,12 +66,14 @@ class Node:
 
     chain_id: int
 
-    def __init__(self, *, rpc_url: str | None, max_drift: int) -> None:
+    def __init__(self, *, rpc_url: str | None, chain_id: int | None = None) -> None:
         # The constructor only sets fields; boot() starts the EVM.
         self.rpc_url = rpc_url
-        self.max_drift = max_drift
+        self.requested_chain_id = chain_id
+        """The chain id asked for (None: py-evm's DEVNET_CHAIN_ID, or whatever the RPC serves)."""
+        self.addresses = Addresses.for_chain(chain_id or DEVNET_CHAIN_ID)
         self.events = EventTable()
-        self.index = ChainIndex(self.events)
+        self.index = ChainIndex(self.events, opg=self.addresses.opg)
         self._executor = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="og-devnet-chain")
         self._worker: threading.Thread | None = None
         self._stopped = False
@@ -110,7 +83,6 @@ class Node:
         self._tester: Any = None
         self._contracts: dict[str, Any] = {}
         self._mine_scheduled = False
-        self._timer: threading.Timer | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -126,8 +98,7 @@ class Node:
         self._worker = threading.current_thread()
         w3 = self._boot_pyevm(fund) if self.rpc_url is None else self._boot_rpc(self.rpc_url, fund)
         self._w3 = w3
-        self.chain_id = int(w3.eth.chain_id)
-        for name, address in CONTRACT_ADDRESSES.items():
+        for name, address in self.addresses.by_contract().items():
             self._contracts[name] = self.eth.contract(address=address, abi=abi(name))
 
     def _boot_pyevm(self, fund: list[tuple[str, int]]) -> Web3:
@@ -135,8 +106,11 @@ class Node:
         from eth_tester import EthereumTester, PyEVMBackend
         from web3 import EthereumTesterProvider, Web3
 
-        state = {from_hex(address): account for address, account in genesis_alloc(fund).items()}
-        backend = PyEVMBackend(genesis_state=state)
+        alloc = genesis_alloc(fund, self.addresses)
+        state = {from_hex(address): account for address, account in alloc.items()}
+        backend = PyEVMBackend(genesis_state=state, vm_configuration=((0, devnet_vm()),))
+        self.chain_id = self.requested_chain_id or DEVNET_CHAIN_ID
+        _set_chain_id(backend, self.chain_id)
         keys = KeyAPI()
         backend.account_keys = tuple(
             keys.PrivateKey(from_hex(k)) for k in (*DEVNET_KEYS, DEVNET_OPERATOR_KEY)
@@ -147,8 +121,15 @@ class Node:
 
     def _boot_rpc(self, url: str, fund: list[tuple[str, int]]) -> Web3:
         w3 = web3_http(url, timeout=30)
+        self.chain_id = int(w3.eth.chain_id)
+        wanted = self.requested_chain_id
+        if wanted is not None and wanted != self.chain_id:
+            raise ChainError(
+                f"the node at {url} serves chain {self.chain_id}, not {wanted}",
+                hint=f"start it with that chain id (anvil --chain-id {wanted})",
+            )
         request: Any = w3.provider.make_request
-        for address, account in genesis_alloc(fund).items():
+        for address, account in genesis_alloc(fund, self.addresses).items():
             request("anvil_setBalance", [address, hex(account["balance"])])
             request("anvil_setNonce", [address, hex(account["nonce"])])
             if account["code"]:
@@ -165,12 +146,18 @@ class Node:
         if self._stopped:
             return
         self._stopped = True
-        if self._timer is not None:
-            self._timer.cancel()
         self._executor.shutdown(wait=True, cancel_futures=True)
         self.index.fail_waiters(
             ChainError("the devnet chain stopped before the transaction was mined")
         )
+
+    @property
+    def pyevm(self) -> Any:
+        """eth-tester's PyEVMBackend, for the JSON-RPC's direct reads (worker thread only).
+
+        None on the JSON-RPC backend. Untyped upstream, hence `Any`.
+        """
+        return self._pyevm
 
     @property
     def is_pyevm(self) -> bool:
@@ -260,20 +247,9 @@ class Node:
         if self._mine_scheduled or self._stopped:
             return
         self._mine_scheduled = True
-        delay = int(self._pyevm.chain.header.timestamp) - time.time() - self.max_drift
-        if delay <= 0:
-            # Queued behind whatever is already waiting for the worker, so concurrent
-            # senders share this block.
-            self._executor.submit(self._mine)
-        else:
-            self._timer = threading.Timer(delay, self._mine_from_timer)
-            self._timer.daemon = True
-            self._timer.start()
-
-    def _mine_from_timer(self) -> None:
-        if not self._stopped:
-            with contextlib.suppress(RuntimeError):  # shut down in between
-                self._executor.submit(self._mine)
+        # Queued behind whatever is already waiting for the worker, so concurrent
+        # senders share this block.
+        self._executor.submit(self._mine)
 
     def _mine(self) -> None:
         self._mine_scheduled = False
@@ -309,6 +285,7 @@ class Node:
                         address=checksum(log.address),
                         topics=tuple(hex0x(t.to_bytes(32, "big")) for t in log.topics),
                         data=hex0x(log.data),
+                        block_timestamp=int(block.header.timestamp),
                     )
                 )
                 log_index += 1
@@ -320,7 +297,8 @@ class Node:
     def queue_raw(self, raw: bytes) -> tuple[str, cf.Future[TxResult]]:
         """Worker: add a signed transaction to the pending block; the future resolves when mined.
 
-        RpcError(-32000) when the node refuses it (bad nonce, funds, chain id, …).
+        RpcError when the node refuses it, with anvil's codes: -32602 if it does not
+        decode, -32003 for a nonce or funds problem, -32000 otherwise.
         """
         if self._pyevm is None:
             w3 = self.w3
@@ -334,16 +312,32 @@ class Node:
             return tx_hash, fut
         try:
             tx_hash = hex0x(self._pyevm.send_raw_transaction(raw))
-        except Exception as exc:  # py-evm ValidationError: bad nonce, funds, chain id, …
-            raise RpcError(-32000, f"transaction rejected: {exc}") from None
+        except Exception as exc:  # py-evm: undecodable, bad nonce, funds, chain id, …
+            raise self._rejected(raw, exc) from None
         fut = self.index.expect(tx_hash)
         self._schedule_mine()
         return tx_hash, fut
 
+    def _rejected(self, raw: bytes, exc: Exception) -> RpcError:
+        """A refused raw transaction, as anvil answers it (the node's own words follow)."""
+        text = str(exc)
+        try:
+            self._pyevm.chain.get_vm().get_transaction_builder().decode(raw)
+        except Exception:
+            return RpcError(-32602, f"Failed to decode transaction: {text}")
+        lowered = text.lower()
+        if "nonce" in lowered:
+            numbers = re.search(r"expected (\d+), but got (\d+)", lowered)
+            too = "low" if numbers and int(numbers.group(2)) < int(numbers.group(1)) else "high"
+            return RpcError(-32003, f"nonce too {too}: {text}")
+        if any(word in lowered for word in ("afford", "balance", "funds")):
+            return RpcError(-32003, f"Insufficient funds for gas * price + value: {text}")
+        return RpcError(-32000, f"transaction rejected: {text}")
+
     @property
     def mined_timeout(self) -> float:
-        """How long a sent transaction may take to be mined, pacing included."""
-        return RECEIPT_TIMEOUT + self.max_drift
+        """How long a sent transaction may take to be mined."""
+        return RECEIPT_TIMEOUT
 
     async def mined(self, fut: cf.Future[TxResult]) -> TxResult:
         """Await a `queue_raw` future from an event loop, within `mined_timeout`."""
@@ -393,45 +387,31 @@ class Node:
         value: int = 0,
         gas: int = CALL_GAS,
         block: BlockId = "pending",
+        after: Sequence[bytes] = (),
+        credit: tuple[str, int] | None = None,
     ) -> bytes:
         """Worker: `eth_call`, on the pending block by default; ChainRevert with the decoded reason.
 
-        On py-evm this runs the EVM directly (no web3 round trip) and keeps the raw revert
-        data, which eth-tester would flatten to a string. The sender's balance is topped up
-        inside the throw-away state, so a call from an empty address still runs.
+        On py-evm this runs the EVM directly (evm_call.py) and keeps the raw revert data,
+        which eth-tester would flatten to a string.
+
+        `after` applies signed transactions first, in the same throw-away state (a bundle
+        simulated as a whole: a sponsored approval, then the settlement it enables), and
+        `credit` adds wei to one account before them (the gas funding that precedes the
+        approval). Bundles need py-evm: a JSON-RPC node answers RpcError(-32601).
         """
         if self._pyevm is None:
+            if after or credit:
+                raise RpcError(-32601, "bundles can only be simulated on py-evm")
             return self._node_call(to, data, sender=sender, value=value, gas=gas, block=block)
-        from eth_tester.backends.pyevm.main import EVMSpoofTransaction, _get_vm_for_block_number
-
-        frm = from_hex(sender or ZERO_ADDRESS)
-        tx = {
-            "from": frm,
-            "to": from_hex(to) if to else b"",
-            "data": data,
-            "gas": gas,
-            "value": value,
-        }
-        try:
-            unsigned = self._pyevm._get_normalized_and_unsigned_evm_transaction(tx, block)
-            vm = _get_vm_for_block_number(self._pyevm.chain, block)
-        except Exception as exc:
-            raise RpcError(-32602, f"cannot build the call: {exc}") from None
-        state = vm.state
-        snapshot = state.snapshot()
-        try:
-            state.set_balance(frm, state.get_balance(frm) + gas * MAX_FEE_PER_GAS + value)
-            computation = state.apply_transaction(EVMSpoofTransaction(unsigned, from_=frm))
-        except Exception as exc:
-            raise RpcError(-32000, f"call failed: {exc}") from None
-        finally:
-            state.revert(snapshot)
-        if computation.is_error:
-            err = computation._error
-            raw = err.args[0] if err.args and isinstance(err.args[0], bytes) else b""
+        request = CallRequest(sender=sender or ZERO_ADDRESS, to=to, data=data, value=value, gas=gas)
+        outcome = execute(self._pyevm, request, block, after=after, credit=credit)
+        if outcome.error is not None:
+            raw = outcome.revert or b""
+            err = outcome.error
             reason = self.events.revert_reason(raw) if raw else str(err) or type(err).__name__
             raise ChainRevert(reason, data=hex0x(raw))
-        return bytes(computation.output)
+        return outcome.output
 
     def _node_call(
         self,
@@ -463,6 +443,19 @@ class Node:
             err = response["error"]
             raise RpcError(int(err.get("code", -32000)), str(err.get("message")), err.get("data"))
         return response.get("result")
+
+
+def _set_chain_id(backend: Any, chain_id: int) -> None:
+    """Make eth-tester's chain run as `chain_id` (EIP-155 signatures and `block.chainid`).
+
+    eth-tester builds its chain class inside `setup_tester_chain` with the chain id as a
+    class attribute, which every VM it makes reads (py-evm's `ChainContext`); a subclass
+    with our id swapped in for the instance's class is the seam. The genesis block does
+    not depend on the chain id, so swapping after genesis is exact.
+    """
+    chain = backend.chain
+    if chain.chain_id != chain_id:
+        chain.__class__ = type("DevnetChain", (type(chain),), {"chain_id": chain_id})
 
 
 def _revert_data(exc: Exception) -> bytes:

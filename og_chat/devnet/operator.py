@@ -12,7 +12,7 @@ import concurrent.futures as cf
 from dataclasses import dataclass
 from typing import Any
 
-from og_chat.sdk.addresses import DEVNET_OPG, DEVNET_SETTLEMENT, DEVNET_TEE_REGISTRY
+from og_chat.sdk.addresses import DEVNET_SETTLEMENT, DEVNET_TEE_REGISTRY
 from og_chat.sdk.eth import checksum, from_hex, hex0x, keccak, word, word32
 
 from .genesis import OPERATOR, DevAccount
@@ -119,7 +119,7 @@ class Operator:
         def send() -> list[cf.Future[TxResult]]:
             futures = []
             if opg:
-                futures.append(self.queue(DEVNET_OPG, mint, gas=100_000))
+                futures.append(self.queue(self.node.addresses.opg, mint, gas=100_000))
             if eth:
                 futures.append(self.queue(target, b"", gas=21_000, value=int(eth)))
             return futures

@@ -9,7 +9,10 @@ offline and the token then reverts on-chain), and facilitator.py reserves a
 `(payer, nonce)` from a successful verify until it settles.
 
 A passing check yields a `Plan`: who pays, what one settlement consumes, and the
-settlement call itself. Every method here runs on the chain's worker thread.
+settlement call itself. A Permit2 payer without allowance may send a signed approval in
+the `erc20ApprovalGasSponsoring` extension (sponsoring.py): the plan then carries it, to
+be broadcast just before the settlement. Every method here runs on the chain's worker
+thread.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from og_chat.sdk.signing import recover_typed_data, typed_data_digest, typed_dat
 from og_chat.sdk.x402 import PaymentPayload, PaymentRequirements
 
 from .node import ChainRevert, Node, RpcError
+from .sponsoring import Sponsorship, SponsorshipRefused, approval_info, check_approval
 
 VALID_BEFORE_BUFFER = 6
 """Seconds an authorization must still be valid for, to leave time for inclusion."""
@@ -114,6 +118,8 @@ class Plan:
     to: str = ""
     data: bytes = b""
     expires: int = 0
+    sponsor: Sponsorship | None = None
+    """A sponsored approval to broadcast before the settlement (Permit2 without allowance)."""
 
 
 class _Invalid(Exception):
@@ -160,8 +166,6 @@ class SchemeChecks:
         except _Invalid as exc:
             plan.reason = exc.reason
             plan.message = exc.message
-        return plan
-
         return plan
 
     def _accepted(self, payload: PaymentPayload) -> tuple[str, str]:
@@ -326,12 +330,17 @@ class SchemeChecks:
             call = self.node.contract("x402ExactPermit2Proxy").functions.settle(
                 permit, checksum(plan.payer), (checksum(witness_to), valid_after), sig
             )
+        info = approval_info(payload)
         if not self._plan_settlement(plan, proxy, call, req.asset, settling=settling):
+            if settling and info is not None and self.chain_checks:
+                plan.sponsor = self._sponsorship(info, plan, req.asset, charge)
             return
+        if info is not None:
+            plan.sponsor = self._sponsorship(info, plan, req.asset, charge)
         revert: str | None = None
         if charge > 0:
             try:
-                self.node.simulate(proxy, plan.data)
+                self._simulate_settlement(proxy, plan)
                 return
             except ChainRevert as exc:
                 revert = exc.reason
@@ -339,6 +348,38 @@ class SchemeChecks:
         reason, message = self._diagnose_permit2(req, plan, nonce, charge, revert)
         if reason is not None:
             raise _Invalid(reason, message)
+
+    def _sponsorship(
+        self, info: dict[str, str], plan: Plan, asset: str, charge: int
+    ) -> Sponsorship | None:
+        """The sponsored approval this payment needs: None when the allowance already covers it.
+
+        As in the reference, the extension is only looked at when the on-chain allowance
+        falls short; then every check of sponsoring.py applies.
+        """
+        token = self.node.contract("OPGToken")
+        allowance = int(
+            self._view(asset, token.functions.allowance(checksum(plan.payer), PERMIT2_ADDRESS))
+        )
+        if allowance >= charge:
+            return None
+        try:
+            return check_approval(self.node, info, payer=plan.payer, token=asset, needed=charge)
+        except SponsorshipRefused as exc:
+            raise _Invalid(exc.reason, exc.message) from None
+
+    def _simulate_settlement(self, proxy: str, plan: Plan) -> None:
+        """Simulate the settlement, after the sponsored approval when there is one.
+
+        A JSON-RPC node cannot run the bundle: there the checks of the approval are the
+        best available, as in the reference facilitator without bundle simulation.
+        """
+        sponsor = plan.sponsor
+        if sponsor is None:
+            self.node.simulate(proxy, plan.data)
+        elif self.node.is_pyevm:
+            credit = (sponsor.payer, sponsor.funding) if sponsor.funding else None
+            self.node.simulate(proxy, plan.data, after=[sponsor.raw], credit=credit)
 
     def _diagnose_permit2(
         self, req: PaymentRequirements, plan: Plan, nonce: int, charge: int, revert: str | None
@@ -349,6 +390,8 @@ class SchemeChecks:
             allowance = int(
                 self._view(asset, token.functions.allowance(checksum(plan.payer), PERMIT2_ADDRESS))
             )
+            if plan.sponsor is not None:
+                allowance = plan.sponsor.amount
             balance = int(self._view(asset, token.functions.balanceOf(checksum(plan.payer))))
             word = self.node.contract("Permit2").functions.nonceBitmap(
                 checksum(plan.payer), nonce >> 8

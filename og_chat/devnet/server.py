@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import os
 import ssl
 import tempfile
@@ -21,6 +22,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from og_chat.sdk.addresses import MAINNET_CHAIN_ID
 from og_chat.sdk.eth import keccak
 
 from .chain import Chain
@@ -86,6 +88,7 @@ class Devnet:
         host: str = "127.0.0.1",
         port: int = 0,
         rpc_url: str | None = None,
+        chain_id: int | None = None,
         upstream: str | None = None,
         upstream_model: str | None = None,
         tokens_per_second: float = DEFAULT_TOKENS_PER_SECOND,
@@ -102,7 +105,9 @@ class Devnet:
 
         `fund` takes addresses or `(address, opg_base_units)` pairs to credit
         besides the ten standard test accounts. `session_cap` (base units)
-        defaults to the live gateway's 0.1 OPG.
+        defaults to the live gateway's 0.1 OPG. `chain_id` runs the chain as that
+        id; 8453 makes a twin of Base mainnet (OPG at Base's address) that the
+        official SDK pays unchanged.
         """
         say = on_progress or (lambda _msg: None)
         self = cls()
@@ -121,7 +126,7 @@ class Devnet:
 
         def boot_chain() -> None:
             try:
-                booted.append(Chain.start(rpc_url=rpc_url, fund=genesis_fund))
+                booted.append(Chain.start(rpc_url=rpc_url, fund=genesis_fund, chain_id=chain_id))
             except BaseException as exc:  # re-raised on the caller's thread below
                 failed.append(exc)
 
@@ -293,11 +298,28 @@ def _fund_arg(text: str) -> tuple[str, int]:
     return address, int(opg * 10**18)
 
 
+def _chain_id_arg(text: str) -> int:
+    """A positive chain id (EIP-155 ids fit in 64 bits on every client)."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a chain id") from None
+    if not 0 < value < 2**63:
+        raise argparse.ArgumentTypeError("a chain id is a positive 64-bit integer")
+    return value
+
+
 def add_devnet_arguments(parser: argparse.ArgumentParser) -> None:
     """The `og-chat devnet` options."""
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=8402, help="port (0 = any free port)")
     parser.add_argument("--rpc-url", help="use this JSON-RPC chain (e.g. anvil) instead of py-evm")
+    parser.add_argument(
+        "--chain-id",
+        type=_chain_id_arg,
+        default=None,
+        help="run the chain as this id; 8453 is a twin of Base mainnet for the official SDK",
+    )
     parser.add_argument(
         "--upstream", help="answer with this OpenAI-compatible server (Ollama, vLLM…)"
     )
@@ -353,6 +375,7 @@ def run_devnet_command(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             rpc_url=args.rpc_url,
+            chain_id=getattr(args, "chain_id", None),
             upstream=args.upstream,
             upstream_model=getattr(args, "upstream_model", None),
             tokens_per_second=args.tokens_per_second,
@@ -384,6 +407,28 @@ def run_devnet_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tls_lines(doc: dict[str, Any]) -> list[str]:
+    """The served certificate, for a `--tls` devnet: clients pin it (it is in `/devnet`)."""
+    pem = doc.get("tls_certificate")
+    if not isinstance(pem, str):
+        return []
+    fingerprint = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+    return [
+        f"  TLS          certificate sha256 {fingerprint[:32]}…, registered on-chain;",
+        "               its PEM is `tls_certificate` in GET /devnet",
+    ]
+
+
+def _twin_lines(doc: dict[str, Any]) -> list[str]:
+    """A devnet on Base's chain id says what it is (and who may sign for it)."""
+    if doc.get("chain_id") != MAINNET_CHAIN_ID:
+        return []
+    return [
+        "  twin of Base mainnet: OPG at Base's OPG address, chain id 8453. Only the test",
+        "  keys below may sign for it: their signatures would be valid on the real Base.",
+    ]
+
+
 def describe(devnet: Devnet, seconds: float | None = None) -> str:
     """The banner `og-chat devnet` prints: URLs, chain, contracts, funded test accounts."""
     doc = devnet.gateway.devnet_document()
@@ -396,6 +441,8 @@ def describe(devnet: Devnet, seconds: float | None = None) -> str:
         f"  TEE id       {doc['tee_id']}",
         f"  pay to       {doc['pay_to']}",
         f"  facilitator  {doc['facilitator_address']}",
+        *_tls_lines(doc),
+        *_twin_lines(doc),
         f"  session      cap {int(doc['session']['cap']) / 10**18:g} OPG, "
         f"settled after {doc['session']['idle_seconds']:g} s idle",
         "",

@@ -9,6 +9,7 @@ answer quoting them.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import random
@@ -17,10 +18,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from og_chat.sdk.models import CATALOGUE
+
+from .drawing import IMAGE_TOKENS, draw_png, png_data_uri
 from .generation import (
     Event,
     Finish,
     GenerationRequest,
+    Images,
     Pacer,
     Text,
     ToolCalls,
@@ -391,9 +396,14 @@ class LocalResponder:
 
     async def respond(self, req: GenerationRequest) -> AsyncIterator[Event]:
         """Yield the answer token by token, then `Finish` with the usage."""
-        tokens, tool_calls, reason = self.plan(req)
         prompt_tokens = count_prompt_tokens(req.messages)
         pacer = Pacer(self.tokens_per_second)
+        info = CATALOGUE.get(req.model_id)
+        if info is not None and info.image_output:
+            async for event in self._picture(req, pacer, prompt_tokens):
+                yield event
+            return
+        tokens, tool_calls, reason = self.plan(req)
         if tool_calls:
             produced = 0
             for call in tool_calls:  # a tool call costs its argument tokens, paced like text
@@ -408,3 +418,20 @@ class LocalResponder:
             await pacer.tick()
             yield Text(tok)
         yield Finish(reason, prompt_tokens, len(tokens))
+
+    async def _picture(
+        self, req: GenerationRequest, pacer: Pacer, prompt_tokens: int
+    ) -> AsyncIterator[Event]:
+        """An image model's answer: a one-line caption, then the PNG drawn from the prompt."""
+        prompt = _last_user_text(req.messages)
+        caption = (
+            f"**{req.display_name}** · {req.provider} · og-chat devnet\n\n"
+            f"An image of {_topic(prompt)}."
+        )
+        tokens = tokenize(caption)
+        for tok in tokens:
+            await pacer.tick()
+            yield Text(tok)
+        png = await asyncio.to_thread(draw_png, prompt, req.model_id)
+        yield Images([png_data_uri(png)])
+        yield Finish("stop", prompt_tokens, len(tokens) + IMAGE_TOKENS)

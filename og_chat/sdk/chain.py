@@ -78,7 +78,7 @@ class ChainClient:
     def w3(self) -> Any:
         """The Web3 instance, created on first use."""
         if self._w3 is None:
-            self._w3 = web3_http(self.profile.rpc_url)
+            self._w3 = web3_http(self.profile.rpc_url, verify=self.profile.rpc_verify)
         return self._w3
 
     def _checked_w3(self) -> Any:
@@ -131,6 +131,27 @@ class ChainClient:
                 hint="check the RPC URL and your connection",
             ) from None
         return Balances(address=owner, opg=opg, allowance=allowance, eth=eth)
+
+    def next_transaction_fees(self, address: str, default_tip: int) -> tuple[int, int, int]:
+        """(pending nonce, max fee per gas, tip) for a transaction `address` signs now.
+
+        The RPC must serve the profile's chain first (a signed transaction binds the chain
+        id the profile names). The fee cap is twice the base fee plus the tip, as the x402
+        reference client computes it; `default_tip` when the RPC suggests none.
+        """
+
+        def read() -> tuple[int, int, int]:
+            w3 = self._checked_w3()
+            nonce = int(w3.eth.get_transaction_count(checksum(address), "pending"))
+            base_fee = int(w3.eth.get_block("latest").get("baseFeePerGas") or 0)
+            try:
+                tip = int(w3.eth.max_priority_fee)
+            except Exception:  # not every node answers eth_maxPriorityFeePerGas
+                tip = default_tip
+            return nonce, 2 * base_fee + tip, tip
+
+        result: tuple[int, int, int] = self._call("reading the nonce and fees", read)
+        return result
 
     def ensure_opg_approval(
         self,

@@ -47,6 +47,7 @@ from .routing import Route, Router
 from .signing import PreparedPayment
 from .sink import CallbackSink, Durable, ReceiptSink
 from .spend import MemorySpendGuard, SpendGuard, SpendLimits, worst_case
+from .sponsoring import ApprovalSponsor, may_sign
 from .stream import StreamAssembler, sse_chunks
 from .trust import KeyKind, key_kind, signing_allowed, trusted_from_env, trusted_origins
 from .types import Permit2ApprovalResult, ResponseFormat, settlement_mode, x402SettlementMode
@@ -91,6 +92,7 @@ class LLM:
         timeout: float = DEFAULT_TIMEOUT,
         on_receipt: Callable[[Receipt], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        sponsored_approval: bool = True,
         trusted_devnets: Iterable[str] | None = None,
         max_per_session_opg: Decimal | str | None = None,
         max_per_day_opg: Decimal | str | None = None,
@@ -139,6 +141,9 @@ class LLM:
             )
         )
         self._transport = transport
+        self._sponsored_approval = sponsored_approval
+        """Carry a signed Permit2 approval in a payment whose gateway sponsors its gas, when
+        the allowance is short (only where sponsoring.may_sign allows a transaction)."""
         self._sessions = SessionCache()
         self._payer: Payer | None = None
         self._router: Router | None = None
@@ -187,7 +192,7 @@ class LLM:
                 if self._key is None:
                     why = "no private key, and the devnet lists no account to default to"
                     raise ConfigurationError(why, hint="pass private_key=...")
-                payer = self._make_payer(profile)
+                payer = self._make_payer(profile, embedded=found.embedded is not None)
             except BaseException:
                 if self._embedded is not None:
                     embedded.stop(self._embedded)
@@ -199,13 +204,16 @@ class LLM:
             )  # fmt: skip
             self._payer = payer  # last: a set payer means resolved
 
-    def _make_payer(self, profile: NetworkProfile) -> Payer:
+    def _make_payer(self, profile: NetworkProfile, *, embedded: bool) -> Payer:
         assert self._key is not None
         cap = None if self._max_auth is None else to_base_units(self._max_auth)
         policy = PaymentPolicy.for_profile(
             profile, max_amount=cap, max_deadline_seconds=self._max_deadline
         )
-        return Payer(self._key, profile, policy, self.trusted)
+        sponsor = None
+        if self._sponsored_approval and may_sign(profile, self._key.get(), embedded=embedded):
+            sponsor = ApprovalSponsor(profile)
+        return Payer(self._key, profile, policy, sponsor, self.trusted)
 
     def _resolved(self) -> tuple[Payer, Router]:
         self.resolve()
@@ -238,6 +246,11 @@ class LLM:
     def router(self) -> Router:
         """Where calls go: the fixed URL, or the registry's TEEs (resolves the network)."""
         return self._resolved()[1]
+
+    @property
+    def sponsors_approval(self) -> bool:
+        """True when a payment may carry a gas-sponsored Permit2 approval (resolves the network)."""
+        return self._resolved()[0].sponsor is not None
 
     @property
     def signatures_made(self) -> int:

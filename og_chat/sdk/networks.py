@@ -7,6 +7,7 @@ cannot talk it into paying another chain, token or spender.
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -25,6 +26,7 @@ from .addresses import (
 from .embedded import EmbeddedDevnet
 from .errors import ConfigurationError
 from .eth import parse_uint
+from .tls import check_registered, pinned_context, pinned_file
 
 OPG_DECIMALS = 18
 ONE_OPG = 10**OPG_DECIMALS
@@ -60,6 +62,9 @@ class NetworkProfile:
     """Largest single authorization we sign, base units (default 1 OPG)."""
     max_deadline_seconds: int = 3600
     """Largest `deadline - now` we sign."""
+    tls_certificate: str | None = None
+    """PEM of the one certificate a devnet's gateway and RPC serve over HTTPS, pinned on every
+    link (tls.py); None: the system's trust store."""
     extra: dict[str, Any] = field(default_factory=dict)
     embedded: bool = False
     """A devnet this process started itself: its document is ours, so it is trusted."""
@@ -68,6 +73,15 @@ class NetworkProfile:
     def caip2(self) -> str:
         """The x402 network id, `eip155:<chain id>`."""
         return f"eip155:{self.chain_id}"
+
+    @property
+    def rpc_verify(self) -> bool | str:
+        """requests' `verify=` for this profile's RPC: the pinned certificate's file, or True."""
+        return pinned_file(self.tls_certificate) if self.tls_certificate else True
+
+    def http_verify(self) -> ssl.SSLContext | bool:
+        """httpx's `verify=` for this profile's gateway: the pinned certificate, or True."""
+        return pinned_context(self.tls_certificate) if self.tls_certificate else True
 
     @property
     def known_spenders(self) -> frozenset[str]:
@@ -92,9 +106,18 @@ def devnet_profile(doc: dict[str, Any], base_url: str, *, embedded: bool = False
     """Build the devnet profile from its `GET /devnet` document (untrusted input).
 
     Whether a key may sign for it is `og_chat.sdk.trust.signing_allowed`'s question,
-    not this function's: a devnet naming a public chain is a valid profile that only
-    test keys sign for.
+    not this function's: a devnet naming a public chain (the mainnet twin of
+    `og-chat devnet --chain-id 8453`, or a forgery) is a valid profile that only test
+    keys sign for.
     """
+    tls_certificate = None
+    if base_url.startswith("https://"):
+        tls_certificate = doc.get("tls_certificate")
+        if not isinstance(tls_certificate, str):
+            raise ConfigurationError(
+                f"the devnet at {base_url} serves HTTPS but publishes no tls_certificate",
+                hint="is the URL pointing at an og-chat devnet started with --tls?",
+            )
     try:
         contracts = doc["contracts"]
         token = doc.get("token", {})
@@ -112,6 +135,7 @@ def devnet_profile(doc: dict[str, Any], base_url: str, *, embedded: bool = False
             gateway_url=base_url.rstrip("/"),
             token_name=str(token.get("name", "OpenGradient")),
             token_version=str(token.get("version", "1")),
+            tls_certificate=tls_certificate,
             extra={"devnet": doc},
             embedded=embedded,
         )
@@ -154,9 +178,8 @@ def find_network(
         doc = devnet_document(fixed_url)
         if doc is not None:
             mine = embedded.started_here(fixed_url)
-            return FoundNetwork(
-                devnet_profile(doc, fixed_url, embedded=mine), dev_key=_first_key(doc)
-            )
+            profile = _pinned(devnet_profile(doc, fixed_url, embedded=mine))
+            return FoundNetwork(profile, dev_key=_first_key(doc))
         if not have_key:
             raise ConfigurationError(
                 f"{fixed_url} is not an og-chat devnet and no private key was given"
@@ -174,7 +197,12 @@ def find_network(
                 hint="start one with `og-chat devnet` or unset OG_DEVNET_URL to embed one",
             )
         mine = started is not None or embedded.started_here(url)
-        profile = devnet_profile(doc, url, embedded=mine)
+        try:
+            profile = _pinned(devnet_profile(doc, url, embedded=mine))
+        except ConfigurationError:
+            if started is not None:
+                embedded.stop(started)
+            raise
         return FoundNetwork(profile, url, _first_key(doc), started)
     profile = mainnet_profile()
     if rpc_url or registry_address:
@@ -186,12 +214,26 @@ def find_network(
     return FoundNetwork(profile)
 
 
+def _pinned(profile: NetworkProfile) -> NetworkProfile:
+    """`profile`, once the registry confirms the certificate it pins (tls.check_registered)."""
+    pem = profile.tls_certificate
+    if pem and profile.gateway_url and profile.registry_address:
+        check_registered(
+            pem,
+            endpoint=profile.gateway_url,
+            rpc_url=profile.registry_rpc or profile.rpc_url,
+            registry=profile.registry_address,
+        )
+    return profile
+
+
 def devnet_document(base_url: str) -> dict[str, Any] | None:
     """`GET {base_url}/devnet`, the document a devnet describes itself with; None if none answers.
 
     TLS is deliberately not verified here: a `--tls` devnet serves a certificate
     that only its own registry names, and this document is what names the
-    registry. Nothing is signed over this link; payments go over the TLS pinned
+    registry (and carries the certificate, which `_pinned` then checks against the
+    registry). Nothing is signed over this link; payments go over the TLS pinned
     to the registry's certificate (routing.py), and what a key may sign for a devnet
     is decided by `og_chat.sdk.trust`. A document above `MAX_DEVNET_DOCUMENT_BYTES`
     is no devnet's.

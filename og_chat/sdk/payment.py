@@ -13,6 +13,7 @@ to tell a failure before paying from one after it, and never retries the latter.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Generator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from .networks import NetworkProfile
 from .policy import PaymentPolicy
 from .signing import PreparedPayment, SignedPayment, prepare_payment
 from .sink import Durable, already_durable
+from .sponsoring import ApprovalSponsor
 from .trust import key_kind, signing_allowed
 from .x402 import (
     PAYMENT_REQUIRED,
@@ -84,6 +86,7 @@ class Payer:
         key: Secret,
         profile: NetworkProfile,
         policy: PaymentPolicy,
+        sponsor: ApprovalSponsor | None = None,
         trusted: frozenset[str] = frozenset(),
     ) -> None:
         signing_allowed(
@@ -93,6 +96,9 @@ class Payer:
         self.key = key
         self.profile = profile
         self.policy = policy
+        self.sponsor = sponsor
+        """Signs a gas-sponsored Permit2 approval into a payment when the allowance is short
+        (None: never; the caller decides where a transaction may be signed)."""
         self.signatures_made = 0
         """Authorizations signed so far (never more than one per request)."""
 
@@ -114,9 +120,15 @@ class Payer:
             raise PaymentError(f"could not sign the payment: {exc}") from None
 
     def sign_prepared(self, prepared: PreparedPayment) -> SignedPayment:
-        """Sign what `prepare` chose."""
+        """Sign what `prepare` chose, with a gas-sponsored approval in it when the allowance
+        is short and the sponsor allows one (blocking then: it reads the allowance)."""
+        approval = None
+        if self.sponsor is not None and prepared.required.x402_version != 1:
+            approval = self.sponsor.approval_for(
+                self.key.get(), self.key.address, prepared.required, prepared.requirement
+            )
         try:
-            signed = prepared.sign(self.key.get())
+            signed = prepared.sign(self.key.get(), approval)
         except Exception as exc:  # eth_account on a value it cannot encode; no key in it
             raise PaymentError(f"could not sign the payment: {type(exc).__name__}") from None
         self.signatures_made += 1
@@ -249,6 +261,8 @@ class X402Auth(httpx.Auth):
         self.trace.payment, self.trace.paid = signed, True
         response = yield request
         if response.status_code == 402:
+            if self.payer.sponsor is not None:  # the allowance it counted on may be gone
+                self.payer.sponsor.forget()
             again = _challenge(response)
             reason = (again.error if again else None) or error_reason(response.content)
             raise PaymentRequired(f"the gateway refused the payment: {reason}", reason=reason)
@@ -279,6 +293,12 @@ class X402Auth(httpx.Auth):
             response = yield request
             if response.status_code == 402:
                 await aread_capped(response, MAX_CHALLENGE_BYTES, self.deadline)
+                if self.payer.sponsor is not None:  # signing may read the chain: off the loop
+                    following = await asyncio.to_thread(_step, flow, response)
+                    if following is None:
+                        return
+                    request = following
+                    continue
             try:
                 request = flow.send(response)
             except StopIteration:
@@ -307,6 +327,16 @@ class X402Auth(httpx.Auth):
                 self.trace.settle = decode_payment_response(raw)
             except MalformedPaymentHeader:
                 self.trace.settle = None
+
+
+def _step(
+    flow: Generator[httpx.Request, httpx.Response, None], response: httpx.Response
+) -> httpx.Request | None:
+    """`flow.send(response)`, None when the flow is done (a Future cannot carry StopIteration)."""
+    try:
+        return flow.send(response)
+    except StopIteration:
+        return None
 
 
 def _challenge(response: httpx.Response) -> PaymentRequiredDoc | None:

@@ -97,6 +97,9 @@ class Receipt:
     """Settlement tx hash when known, else the authorization digest."""
     payment_status: str = PaymentStatus.PENDING.value
     payment_tx: str | None = None
+    approval_tx: str | None = None
+    """The gas-sponsored Permit2 approval signed with the authorization (the facilitator
+    broadcasts it with the settlement): its transaction hash."""
     data_settlement_tx: str | None = None
     batch_root_tx: str | None = None
     batch_root: str | None = None

@@ -23,7 +23,7 @@ from .eth import parse_amount
 from .outputs import StreamUsage
 from .receipt import PaymentStatus, Receipt, SignatureStatus
 from .signing import PreparedPayment
-from .tee import CheckResult, normalise_tee_id, output_text, parse_timestamp
+from .tee import CheckResult, answer_images, normalise_tee_id, output_text, parse_timestamp
 
 CALL_COST_HEADER = "x-og-call-cost"
 NOT_FINISHED = "the call had not finished when this receipt was written (before signing)"
@@ -74,6 +74,7 @@ def base_receipt(call: Call) -> Receipt:
         receipt.payer = payment.payer
         receipt.authorization_digest = payment.digest
         receipt.payment_hash = payment.digest
+        receipt.approval_tx = payment.approval.tx_hash if payment.approval else None
     settle = trace.settle
     if settle is not None and settle.success and settle.transaction:
         receipt.payment_hash = settle.transaction
@@ -114,7 +115,7 @@ def answer_receipt(
     receipt.prompt_tokens, receipt.completion_tokens, receipt.total_tokens = _tokens(usage)
     receipt.data_settlement_tx = settlement_tx(fields, headers)
     receipt.blob_id = blob_id(fields, headers)
-    receipt.output_text = output_text(content, tool_calls)
+    receipt.output_text = output_text(content, tool_calls, answer_images(fields))
     receipt.finish_reason = finish_reason
     receipt.price_opg = _opg_amount(headers.get(CALL_COST_HEADER) or fields.get("cost"))
     return receipt

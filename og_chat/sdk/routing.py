@@ -95,6 +95,13 @@ class Router:
             return profile.registry_rpc, profile.registry_address
         return None
 
+    def _read_registry(self) -> list[TEEInfo]:
+        """Blocking: the registry's active TEEs, over the profile's pinned RPC when it has one."""
+        registry = self._registry()
+        if registry is None:
+            return []
+        return fetch_active_tees(*registry, verify=self.profile.rpc_verify)
+
     def _stale(self) -> bool:
         return time.monotonic() - self._tees_read_at > TEE_REFRESH_SECONDS
 
@@ -102,6 +109,8 @@ class Router:
         verify: ssl.SSLContext | bool = True
         if base_url.startswith("https://") and info is not None:
             verify = info.ssl_context()
+        elif base_url.startswith("https://"):
+            verify = self.profile.http_verify()  # a --tls devnet's own certificate, else the CAs
         return httpx.AsyncClient(
             timeout=self._timeout, verify=verify, transport=self._transport, follow_redirects=False
         )
@@ -115,7 +124,7 @@ class Router:
         if registry is not None:
             if not self._tees or self._stale() or exclude:
                 try:
-                    self.remember_registry(fetch_active_tees(*registry))
+                    self.remember_registry(self._read_registry())
                 except OGError:
                     # A devnet's own gateway stands in for an unreadable registry.
                     if not (profile.gateway_url and profile.name == "devnet"):
@@ -146,7 +155,7 @@ class Router:
         if route is None or route.tee is None or registry is None:
             return
         try:
-            tees = await asyncio.to_thread(fetch_active_tees, *registry)
+            tees = await asyncio.to_thread(self._read_registry)
         except OGError:
             return
         self.remember_registry(tees)
@@ -192,7 +201,7 @@ class Router:
         unknown = not pinned or bool(signer and signer != normalise_tee_id(pinned.tee_id))
         if unknown and signer and registry is not None:
             try:
-                tees = await asyncio.to_thread(fetch_active_tees, *registry)
+                tees = await asyncio.to_thread(self._read_registry)
             except OGError:
                 return await self._public_key(route)
             self.remember_registry(tees)

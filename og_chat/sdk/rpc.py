@@ -9,6 +9,7 @@ would pay on every run. These helpers speak JSON-RPC 2.0 directly and decode the
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 from .errors import ChainError
@@ -28,14 +29,26 @@ def call_data(signature: str, *args: int | str) -> str:
     return "0x" + (selector(signature) + words).hex()
 
 
-def request(url: str, method: str, params: list[Any], *, timeout: float = RPC_TIMEOUT) -> Any:
-    """One JSON-RPC call; its `result`, or ChainError naming the method and the node's error."""
+def request(
+    url: str,
+    method: str,
+    params: list[Any],
+    *,
+    timeout: float = RPC_TIMEOUT,
+    verify: bool | str = True,
+) -> Any:
+    """One JSON-RPC call; its `result`, or ChainError naming the method and the node's error.
+
+    `verify` as requests takes it: True (the system's CAs) or a CA file pinning the RPC
+    to one certificate (`NetworkProfile.rpc_verify`).
+    """
     import httpx
 
+    tls: bool | ssl.SSLContext = verify if isinstance(verify, bool) else _pinned(verify)
     try:
         resp = httpx.post(
             url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
-            timeout=timeout,
+            timeout=timeout, verify=tls,
         )  # fmt: skip
         answer = resp.json()
     except (httpx.HTTPError, ValueError) as exc:
@@ -49,6 +62,12 @@ def request(url: str, method: str, params: list[Any], *, timeout: float = RPC_TI
     return answer.get("result")
 
 
+def _pinned(cafile: str) -> ssl.SSLContext:
+    """An SSLContext trusting only the certificates in `cafile` (hostnames checked, as requests
+    checks them)."""
+    return ssl.create_default_context(cafile=cafile)
+
+
 def quantity(value: Any) -> int:
     """A JSON-RPC quantity (`0x…`) as an int; ChainError when it is not one."""
     try:
@@ -57,9 +76,12 @@ def quantity(value: Any) -> int:
         raise ChainError(f"the node sent {str(value)[:80]!r} where a number belongs") from None
 
 
-def eth_call(url: str, to: str, data: str, *, timeout: float = RPC_TIMEOUT) -> bytes:
+def eth_call(
+    url: str, to: str, data: str, *, timeout: float = RPC_TIMEOUT, verify: bool | str = True
+) -> bytes:
     """The return data of `eth_call` at the latest block."""
-    result = request(url, "eth_call", [{"to": to, "data": data}, "latest"], timeout=timeout)
+    params = [{"to": to, "data": data}, "latest"]
+    result = request(url, "eth_call", params, timeout=timeout, verify=verify)
     try:
         return from_hex(str(result))
     except ValueError:

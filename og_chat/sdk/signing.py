@@ -15,6 +15,7 @@ from . import eip712, keys
 from .addresses import EXACT_PERMIT2_PROXY, PERMIT2_ADDRESS, UPTO_PERMIT2_PROXY
 from .errors import PaymentError
 from .eth import checksum, from_hex, parse_uint, typed_fields, word32
+from .sponsoring import SponsoredApproval
 from .x402 import PaymentPayload, PaymentRequired, PaymentRequirements
 
 TypeList = list[dict[str, str]]
@@ -226,6 +227,8 @@ class SignedPayment(Authorization):
     """A signed authorization ready to send."""
 
     payload: PaymentPayload
+    approval: SponsoredApproval | None = None
+    """The gas-sponsored Permit2 approval carried in the payload's extensions, if any."""
 
 
 @dataclass(frozen=True)
@@ -243,25 +246,28 @@ class PreparedPayment(Authorization):
     inner: dict[str, Any]
     """The payload's inner object, without its `signature`."""
 
-    def sign(self, private_key: str) -> SignedPayment:
-        """Sign the typed data and build the `PaymentPayload` to send back."""
+    def sign(self, private_key: str, approval: SponsoredApproval | None = None) -> SignedPayment:
+        """Sign the typed data and build the `PaymentPayload` to send back; `approval`
+        (already signed) rides in a v2 payload's extensions."""
         inner = {**self.inner, "signature": sign_typed_data(private_key, self.typed)}
         required, requirement = self.required, self.requirement
         if required.x402_version == 1:
+            approval = None  # v1 has no extensions to carry it
             payload = PaymentPayload(
                 x402Version=1, scheme=requirement.scheme, network=requirement.network,
                 payload=inner,
             )  # fmt: skip
         else:
+            extensions = required.extensions
             payload = PaymentPayload(
                 x402Version=2,
                 payload=inner,
                 accepted=requirement,
                 resource=required.resource,
-                extensions=required.extensions,
+                extensions=approval.extensions(extensions) if approval else extensions,
             )
         said = {f.name: getattr(self, f.name) for f in fields(Authorization)}
-        return SignedPayment(payload=payload, **said)
+        return SignedPayment(payload=payload, approval=approval, **said)
 
 
 def prepare_payment(
@@ -365,9 +371,10 @@ def sign_payment(
     private_key: str,
     required: PaymentRequired,
     requirement: PaymentRequirements,
+    approval: SponsoredApproval | None = None,
     **options: Unpack[PaymentOptions],
 ) -> SignedPayment:
     """Sign `requirement` and build the `PaymentPayload` to send back (`prepare_payment`, then
-    `PreparedPayment.sign`)."""
+    `PreparedPayment.sign`); `approval` (already signed) rides in a v2 payload's extensions."""
     prepared = prepare_payment(keys.address_of(private_key), required, requirement, **options)
-    return prepared.sign(private_key)
+    return prepared.sign(private_key, approval)

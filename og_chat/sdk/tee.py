@@ -167,16 +167,38 @@ def request_hash(body: dict[str, Any]) -> str:
     return hash_canonical(canonical_request(body)).hex()
 
 
-def output_text(content: str | None, tool_calls: Any = None) -> str:
-    """The exact text the output hash covers: tool calls as sorted JSON, else the content."""
+def output_text(content: str | None, tool_calls: Any = None, images: Any = None) -> str:
+    """The exact text the output hash covers: tool calls as sorted JSON, else the content.
+
+    An answer with images (an image model's) covers its text and every image:
+    `json.dumps({"content": content, "images": [data URI, ...]}, sort_keys=True)`, so
+    the signature vouches for the image bytes themselves, not only for the caption,
+    and a receipt keeping this text can be re-checked like any other.
+    """
     if tool_calls:
         return json.dumps(canonical_tool_calls(tool_calls), sort_keys=True)
+    if images:
+        return json.dumps({"content": content or "", "images": list(images)}, sort_keys=True)
     return content or ""
 
 
-def output_hash(content: str | None, tool_calls: Any = None) -> str:
-    """keccak of the answer text, hex without 0x."""
-    return hash_text(output_text(content, tool_calls)).hex()
+def output_hash(content: str | None, tool_calls: Any = None, images: Any = None) -> str:
+    """keccak of the answer text (`output_text`), hex without 0x."""
+    return hash_text(output_text(content, tool_calls, images)).hex()
+
+
+def answer_images(fields: Mapping[str, Any]) -> list[str] | None:
+    """The images an answer carries: a streamed final event's `images`, else the body's
+    `choices[0].message.images` (where the gateway puts them in a whole answer)."""
+    found = fields.get("images")
+    if found is None:
+        choices = fields.get("choices")
+        first = choices[0] if isinstance(choices, list) and choices else None
+        message = first.get("message") if isinstance(first, dict) else None
+        found = message.get("images") if isinstance(message, dict) else None
+    if not isinstance(found, list):
+        return None
+    return [str(uri) for uri in found if isinstance(uri, str)] or None
 
 
 def message_hash(input_hash: bytes, out_hash: bytes, timestamp: int) -> bytes:
@@ -292,6 +314,7 @@ def check_response(
     tee_output_hash: str | None,
     tee_signature: str | None,
     tee_timestamp: Any,
+    images: list[str] | None = None,
 ) -> list[CheckResult]:
     """Every check a response's TEE fields must pass; empty when nothing was signed."""
     results: list[CheckResult] = []
@@ -305,8 +328,8 @@ def check_response(
                 "request hash", same, "matches what was sent" if same else f"expected {mine}"
             )
         )
-    if content is not None or tool_calls:
-        mine = output_hash(content, tool_calls)
+    if content is not None or tool_calls or images:
+        mine = output_hash(content, tool_calls, images)
         same = mine == tee_output_hash.lower().removeprefix("0x")
         results.append(
             CheckResult("output hash", same, "matches the answer" if same else f"expected {mine}")
@@ -354,6 +377,7 @@ def check_answer(
         tee_output_hash=fields.get("tee_output_hash"),
         tee_signature=fields.get("tee_signature"),
         tee_timestamp=fields.get("tee_timestamp"),
+        images=answer_images(fields),
     )
     ok = all(c.ok for c in checks)
     return checks, SignatureStatus.VERIFIED if ok else SignatureStatus.FAILED
@@ -379,17 +403,21 @@ class TEEInfo:
 
 
 def fetch_active_tees(
-    rpc_url: str, registry_address: str, tee_type: int = TEE_TYPE_LLM_PROXY
+    rpc_url: str,
+    registry_address: str,
+    tee_type: int = TEE_TYPE_LLM_PROXY,
+    *,
+    verify: bool | str = True,
 ) -> list[TEEInfo]:
     """Read `getActiveTEEs(tee_type)`; skip entries without endpoint or certificate.
 
-    One `eth_call`, decoded here (`rpc`): no web3 on the way to a chat answer.
+    One `eth_call`, decoded here (`rpc`): no web3 on the way to a chat answer. `verify`
+    pins an HTTPS RPC to one certificate (a CA file, tls.py), as requests takes it.
     """
     try:
         checksum(registry_address)
-        data = rpc.eth_call(
-            rpc_url, registry_address, rpc.call_data("getActiveTEEs(uint8)", tee_type), timeout=20
-        )
+        call = rpc.call_data("getActiveTEEs(uint8)", tee_type)
+        data = rpc.eth_call(rpc_url, registry_address, call, timeout=20, verify=verify)
         rows = _tee_rows(data)
     except (ChainError, ValueError) as exc:
         raise ChainError(

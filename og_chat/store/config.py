@@ -23,6 +23,7 @@ is allowed there.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -51,6 +52,7 @@ __all__ = [
     "ENV_OVERRIDES",
     "Config",
     "ConfigError",
+    "Persona",
     "SpendCaps",
     "TopUpPolicy",
     "config_path",
@@ -135,6 +137,36 @@ class TopUpPolicy(_Section):
         return self.mainnet if network == "mainnet" else self.devnet
 
 
+PERSONA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class Persona(_Section):
+    """A named way to start a conversation (`[personas.NAME]`, `og-chat ask --persona NAME`)."""
+
+    system: str | None = None
+    """The system prompt."""
+    model: str | None = None
+    """Stored as its full id."""
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _known_model(cls, value: object) -> object:
+        return _full_model_id(value)
+
+
+def _full_model_id(value: object) -> object:
+    """A model name as its full id; a ValueError naming the choices when it is unknown."""
+    if not isinstance(value, str):
+        return value  # let the str check report it
+    try:
+        return resolve_model(value).id
+    except ConfigurationError as exc:
+        message = f"{exc.args[0]}; {exc.hint}" if exc.hint else str(exc.args[0])
+        raise ValueError(message) from None
+
+
 class Config(_Section):
     """Every setting og-chat reads from ``config.toml``."""
 
@@ -155,17 +187,31 @@ class Config(_Section):
     theme: str = "textual-dark"
     keymap: dict[str, str] = Field(default_factory=dict)
     """Binding id → keys (Textual syntax, e.g. ``"ctrl+k"``), overriding the defaults."""
+    personas: dict[str, Persona] = Field(default_factory=dict)
+    """Name → persona (`[personas.NAME]`): system prompt, model, temperature, max_tokens."""
 
     @field_validator("model", mode="before")
     @classmethod
     def _known_model(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value  # let the str check report it
-        try:
-            return resolve_model(value).id
-        except ConfigurationError as exc:
-            message = f"{exc.args[0]}; {exc.hint}" if exc.hint else str(exc.args[0])
-            raise ValueError(message) from None
+        return _full_model_id(value)
+
+    @field_validator("personas")
+    @classmethod
+    def _persona_names(cls, value: dict[str, Persona]) -> dict[str, Persona]:
+        for name in value:
+            if not PERSONA_NAME.match(name):
+                raise ValueError(f"{name!r} is not a persona name")
+        return value
+
+    def persona(self, name: str) -> Persona:
+        """The persona called `name`; a ConfigError listing the defined ones when there is none."""
+        found = self.personas.get(name)
+        if found is None:
+            known = ", ".join(sorted(self.personas)) or "none defined yet"
+            raise ConfigError(
+                config_path(), f"personas.{name}", "no such persona", f"one of: {known}"
+            )
+        return found
 
     @field_validator("settlement_mode", mode="before")
     @classmethod
@@ -243,6 +289,12 @@ _ALLOWED: dict[str, str] = {
     "top_up.mainnet": "auto, ask or never",
     "top_up.min_allowance_opg": 'a positive OPG amount as a string, e.g. "1"',
     "top_up.approve_opg": 'a positive OPG amount as a string, e.g. "2"',
+    "personas": "tables [personas.NAME] (NAME: letters, digits, - and _) with "
+    "system, model, temperature, max_tokens",
+    "personas.*.system": "a system prompt (text)",
+    "personas.*.model": "a model id such as anthropic/claude-haiku-4-5 (`og-chat models`)",
+    "personas.*.temperature": "a number from 0 to 2",
+    "personas.*.max_tokens": "a whole number of tokens from 1 to 1000000",
 }
 
 
@@ -259,13 +311,17 @@ def _config_error(
     err = exc.errors()[0]
     loc = [str(part) for part in err["loc"]]
     key = ".".join(loc)
+    # A persona's keys are described once for every NAME: personas.coder.model → personas.*.model
+    generic = ".".join(["personas", "*", *loc[2:]]) if loc[:1] == ["personas"] else key
     if err["type"] == "extra_forbidden":
-        parent = ".".join(loc[:-1])
+        parent = ".".join(generic.split(".")[:-1])
         allowed = _known_keys(f"{parent}." if parent else "")
         return ConfigError(source, key, "unknown key", allowed)
     if loc and loc[0] == "keymap":
         key = "keymap"
-    allowed = _ALLOWED.get(key) or _ALLOWED.get(loc[0] if loc else "", "see `og-chat config init`")
+    allowed = _ALLOWED.get(generic) or _ALLOWED.get(
+        loc[0] if loc else "", "see `og-chat config init`"
+    )
     if key in env_keys:
         source = f"environment variable {env_keys[key]}"
     msg = str(err["msg"]).removeprefix("Value error, ")
@@ -387,6 +443,14 @@ approve_opg = "2"
 [keymap]
 # Binding id = keys, to change a shortcut. For example:
 # quit = "ctrl+q"
+
+# Personas: a system prompt and model settings under a name, picked when a conversation
+# starts (`og-chat ask --persona reviewer ...`); flags given with it still win.
+# [personas.reviewer]
+# system = "You review code diffs: terse, concrete, most important issue first."
+# model = "anthropic/claude-sonnet-4-6"
+# temperature = 0.2
+# max_tokens = 800
 """
 
 

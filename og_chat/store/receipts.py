@@ -33,11 +33,13 @@ loads are incremental, so a store that is asked again only parses what was appen
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +63,7 @@ from .receipt_records import (
     gc_paused,
 )
 from .receipt_snapshot import SNAPSHOT_AFTER_LINES, Snapshot
+from .search_index import SearchError, SearchIndex, file_stamp
 
 try:
     import fcntl
@@ -154,40 +157,59 @@ class ReceiptStore:
         self._ahead: set[str] = set()
         """Ids written ahead by this store: their final receipt is an event."""
         self._syncer: ThreadPoolExecutor | None = None
+        self._indexing: dict[str, Future[None]] = {}
+        """Write-ahead receipts whose sync thread still indexes them (awaited by `complete`)."""
+        self.search_index = SearchIndex(self.directory)
+        """The full-text index each append updates (`og_chat.store.search` reads it)."""
 
     # -- writing ---------------------------------------------------------------
 
     def append(self, receipt: Receipt) -> None:
         """Add a receipt; when this returns the line is on disk (fdatasync'd)."""
-        self._write(_receipt_line(receipt))
+        moved, _ = self._write(_receipt_line(receipt))
+        self._index(receipt, moved)
+
+    def _index(self, receipt: Receipt | None, moved: tuple[str, str]) -> None:
+        """Tell the search index what this append added (it re-reads the log if this fails)."""
+        with contextlib.suppress(OSError, sqlite3.Error, SearchError):
+            self.search_index.advance_receipts(receipt, *moved)
 
     def write_ahead(self, receipt: Receipt) -> Durable:
         """Append a pending receipt before its payment is signed (the sdk's `ReceiptSink`).
 
         The line is written now (a read-only or full disk raises `ReceiptWriteError`
-        here, and the client signs nothing); its fdatasync runs in a thread while the
-        client signs, and the returned `Durable` waits for it (raising the same error).
+        here, and the client signs nothing); its fdatasync, then its search-index entry,
+        run in a thread while the client signs, and the returned `Durable` waits for the
+        fdatasync (raising the same error if it failed).
         """
-        fd = self._write(_receipt_line(receipt), sync=False)
+        moved, fd = self._write(_receipt_line(receipt), sync=False)
+        assert fd is not None
         self._ahead.add(receipt.id)
         if self._syncer is None:
             self._syncer = ThreadPoolExecutor(1, thread_name_prefix="og-receipt-sync")
-        started = threading.Event()
+        started, synced = threading.Event(), threading.Event()
+        failed: list[OSError] = []
 
         def sync() -> None:
             started.set()
-            _sync_copy(fd)  # fdatasync lets go of the GIL: the client signs meanwhile
+            try:
+                _sync_copy(fd)  # fdatasync lets go of the GIL: the client signs meanwhile
+            except OSError as exc:
+                failed.append(exc)
+                return
+            finally:
+                synced.set()
+            self._index(receipt, moved)
 
-        done = self._syncer.submit(sync)
+        self._indexing[receipt.id] = self._syncer.submit(sync)
         # Hand the GIL over until the thread is inside fdatasync: otherwise it would wait
         # for the signing (pure Python, holding the GIL) to finish before even starting.
         started.wait(SYNC_HANDOFF_SECONDS)
 
         def durable() -> None:
-            try:
-                done.result()
-            except OSError as exc:
-                raise ReceiptWriteError(self.path, exc.strerror or str(exc)) from None
+            synced.wait()
+            if failed:
+                raise ReceiptWriteError(self.path, failed[0].strerror or str(failed[0]))
 
         return durable
 
@@ -198,6 +220,9 @@ class ReceiptStore:
             self.append(receipt)
             return
         self._ahead.discard(receipt.id)
+        indexing = self._indexing.pop(receipt.id, None)
+        if indexing is not None:
+            indexing.result()  # the index takes the appends in the log's order
         values = receipt.__dict__
         self.append_event(receipt.id, **{k: values[k] for k in _FINAL_FIELDS})
 
@@ -222,7 +247,14 @@ class ReceiptStore:
             "at": time.time(),
             "fields": fields,
         }
-        self._write(encode_record(record))
+        moved, _ = self._write(encode_record(record))
+        searchable = {k: fields[k] for k in ("model", "payment_hash", "output_text") if k in fields}
+        if not searchable:
+            self._index(None, moved)
+            return
+        cached = self._cache[3].by_id.get(receipt_id) if self._cache is not None else None
+        if cached is not None:  # else the index sees the log moved on and re-reads it
+            self._index(dataclasses.replace(cached, **searchable), moved)
 
     def close(self) -> None:
         """Release the file descriptors (the store reopens them when needed)."""
@@ -234,6 +266,7 @@ class ReceiptStore:
                 if fd is not None:
                     os.close(fd)
             self._fd = self._fd_ino = self._lock_fd = None
+        self.search_index.close()
 
     def __enter__(self) -> ReceiptStore:
         return self
@@ -241,9 +274,10 @@ class ReceiptStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _write(self, line: bytes, *, sync: bool = True) -> int:
-        """Append one line under the writers' lock; returns a private duplicate of the
-        descriptor when `sync` is False (the caller syncs and closes it)."""
+    def _write(self, line: bytes, *, sync: bool = True) -> tuple[tuple[str, str], int | None]:
+        """Append one line under the writers' lock: the log's stamps before and after (for the
+        search index) and, when `sync` is False, a duplicate of the descriptor for the caller
+        to fdatasync and close."""
         try:
             with self._thread_lock, self._locked(exclusive=True):
                 fd = self._append_fd()
@@ -253,10 +287,12 @@ class ReceiptStore:
                 view = memoryview(line)
                 while view:  # a short write is only possible on a fatal signal or full disk
                     view = view[os.write(fd, view) :]
+                st = os.fstat(fd)
+                moved = f"{st.st_ino}:{size}", file_stamp(st, with_mtime=False)
                 if sync:
                     _sync(fd)
-                    return fd
-                return os.dup(fd)
+                    return moved, None
+                return moved, os.dup(fd)
         except OSError as exc:
             raise ReceiptWriteError(self.path, exc.strerror or str(exc)) from None
 

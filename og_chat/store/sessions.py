@@ -20,6 +20,7 @@ import json
 import os
 import re
 import secrets
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,10 +33,20 @@ from og_chat.sdk.errors import OGError
 
 from .atomic import fsync_dir, sweep_temp_files, write_atomic
 from .paths import DRAFTS_DIR, SESSIONS_DIR, data_dir, ensure_private_dir
+from .search_index import IndexedMessage, SearchError, SearchIndex, file_stamp
 
 SESSION_SCHEMA = 1
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 _INDEX = ".index.json"
+NEW_TITLE = "New chat"
+"""The title of a conversation before its first prompt names it."""
+TITLE_CHARS = 48
+
+
+def title_from(text: str, limit: int = TITLE_CHARS) -> str:
+    """A session title from the first prompt: its first line, shortened."""
+    line = text.strip().splitlines()[0] if text.strip() else NEW_TITLE
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 class SessionError(OGError):
@@ -68,7 +79,20 @@ class Message(BaseModel):
     """Why the call failed, when it did."""
     partial: bool = False
     """True when the stream stopped early and `content` is what arrived."""
+    images: list[str] | None = None
+    """The images an image model answered with, as `data:` URIs (saved with the session)."""
     created_at: float = Field(default_factory=time.time)
+
+    def wire(self) -> dict[str, Any] | None:
+        """This turn as the model receives it again; None for a failed answer (nothing to send)."""
+        if self.role == "assistant" and self.error and not self.content and not self.tool_calls:
+            return None
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            out["tool_calls"] = self.tool_calls
+        if self.tool_call_id:
+            out["tool_call_id"] = self.tool_call_id
+        return out
 
 
 class Session(BaseModel):
@@ -78,16 +102,24 @@ class Session(BaseModel):
 
     schema_version: int = Field(default=SESSION_SCHEMA, alias="schema")
     id: str = Field(pattern=_ID.pattern)
-    title: str = "New chat"
+    title: str = NEW_TITLE
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
     settlement_mode: str = "batch"
     model: str | None = None
     """The model last chosen in this conversation."""
+    system_prompt: str | None = None
+    """Sent first on every call of this conversation (not stored as a message)."""
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    """None: the sdk's default temperature."""
+    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    """None: the config's `max_tokens`."""
+    persona: str | None = None
+    """The `[personas.NAME]` this conversation was started with, if any (shown, not re-applied)."""
     messages: list[Message] = Field(default_factory=list)
 
     @classmethod
-    def new(cls, title: str = "New chat", **fields: Any) -> Session:
+    def new(cls, title: str = NEW_TITLE, **fields: Any) -> Session:
         """A fresh session with a sortable, file-name-safe id."""
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         return cls(id=f"{stamp}-{secrets.token_hex(4)}", title=title, **fields)
@@ -95,6 +127,19 @@ class Session(BaseModel):
     def to_json(self) -> str:
         """The file form: indented, schema first, messages last."""
         return self.model_dump_json(by_alias=True, indent=1)
+
+    def wire_messages(self) -> list[dict[str, Any]]:
+        """The history as the model receives it: every turn but failed answers, no bookkeeping.
+
+        The system prompt is not among them: `Runtime.stream_chat(system_prompt=...)` sends it.
+        """
+        return [w for w in (m.wire() for m in self.messages) if w is not None]
+
+    def add(self, message: Message) -> None:
+        """Append a turn; the first user turn of an untitled conversation names it."""
+        if message.role == "user" and self.title == NEW_TITLE and message.content:
+            self.title = title_from(message.content)
+        self.messages.append(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +164,8 @@ class SessionStore:
         self.drafts_directory = root / DRAFTS_DIR
         self.warnings: list[str] = []
         """Session files the last `list` could not read (they are left in place)."""
+        self.search_index = SearchIndex(root)
+        """The full-text index every save updates (`og_chat.store.search` reads it)."""
 
     def path_for(self, session_id: str) -> Path:
         """The file of ``session_id``; ids are checked so no path can escape the folder."""
@@ -141,6 +188,30 @@ class SessionStore:
                 f"could not save session {session.id}: {exc.strerror or exc}",
                 hint="check free disk space and the permissions of the data directory",
             ) from None
+        try:
+            self.index(session, file_stamp(path.stat()))
+        except (OSError, sqlite3.Error, SearchError):
+            # The file is saved; an index that missed it re-reads it at the next search.
+            self.search_index.close()
+
+    def index(self, session: Session, stamp: str | None) -> None:
+        """Bring the search index up to date with `session`, read from its file at `stamp`."""
+        rows = [
+            IndexedMessage(i, m.role, m.model, m.content)
+            for i, m in enumerate(session.messages)
+            if m.content
+        ]
+        self.search_index.put_session(session.id, session.title, session.updated_at, rows, stamp)
+
+    def latest(self) -> Session:
+        """The most recently updated conversation (`og-chat ask -c`)."""
+        summaries = self.list()
+        if not summaries:
+            raise SessionNotFound(
+                "there is no conversation to continue yet",
+                hint='start one with `og-chat ask "..."` or `og-chat`',
+            )
+        return self.load(summaries[0].id)
 
     def load(self, session_id: str) -> Session:
         """Read one session; raises SessionNotFound or SessionCorrupt."""
@@ -163,6 +234,8 @@ class SessionStore:
         except FileNotFoundError:
             raise SessionNotFound(f"no session {session_id!r}") from None
         fsync_dir(self.directory)
+        with contextlib.suppress(OSError, sqlite3.Error, SearchError):
+            self.search_index.drop_session(session_id)
         self.save_draft("", session_id)
 
     def rename(self, session_id: str, title: str) -> Session:

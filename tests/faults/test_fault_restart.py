@@ -2,9 +2,10 @@
 
 The new devnet is a new chain with a new TEE key: the old session is gone, the
 allowance is gone, and answers are signed by a key the client has not seen.
-The client must say so clearly, recover by re-challenging once the wallet is
-approved again, trust the new TEE only because the registry lists it, and
-lose no receipt on the way.
+The client must say so clearly, recover by re-challenging (its next payment
+carries a gas-sponsored approval for the new chain: no step for the user),
+trust the new TEE only because the registry lists it, and lose no receipt on
+the way.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import pytest
 
 from og_chat.app.runtime import Runtime
 from og_chat.devnet import Devnet
-from og_chat.sdk.errors import GatewayError, PaymentRequired
-from tests.faults.fault_helpers import ask, stored
+from og_chat.sdk.errors import GatewayError
+from tests.faults.fault_helpers import Answer, ask, stored
 
 
 def _start(port: int = 0) -> Devnet:
@@ -43,14 +44,14 @@ async def _restart(net: Devnet) -> Devnet:
     return await asyncio.to_thread(_start, port)
 
 
-async def _recover(runtime: Runtime) -> None:
-    """What the user is told to do after the restart: the chain is new, approve again."""
+async def _recover(runtime: Runtime) -> Answer:
+    """After the restart the chain is new and the allowance gone: the next payment carries a
+    gas-sponsored approval, so the user has nothing to do."""
     before = runtime.llm.signatures_made
-    with pytest.raises(PaymentRequired) as info:
-        await ask(runtime)
-    assert "allowance" in (info.value.reason or "") and "approve" in str(info.value)
+    answer = await ask(runtime)
+    assert answer.receipt.approval_tx
     assert runtime.llm.signatures_made == before + 1
-    await runtime.top_up()
+    return answer
 
 
 @pytest.mark.parametrize("call_while_down", [True, False], ids=["call-while-down", "no-call"])
@@ -74,20 +75,19 @@ async def test_restarted_devnet_gives_a_clear_error_then_recovers(
             second = await _restart(first_devnet)
         assert second.url == first_devnet.url and second.tee.tee_id != old_tee
 
-        await _recover(runtime)
-        new = await ask(runtime)
+        new = await _recover(runtime)
         assert new.receipt.signature_status == "verified"  # the new TEE, found in the registry
         assert new.receipt.tee_id == second.tee.tee_id
-        assert runtime.llm.signatures_made == 3  # first call, refused call, recovered call
+        assert runtime.llm.signatures_made == 2  # first call, recovered call
         again = await ask(runtime)
-        assert runtime.llm.signatures_made == 3  # the new session carries on
+        assert runtime.llm.signatures_made == 2  # the new session carries on
         assert again.receipt.upto_session == new.receipt.upto_session
 
         kept = stored(runtime.receipts)
         assert {old.receipt.id, new.receipt.id, again.receipt.id} <= kept.keys()
         assert kept[old.receipt.id].tee_id == old_tee
         assert kept[old.receipt.id].output_text == old.text
-        assert [r.payment_status for r in kept.values()].count("refused") == 1
+        assert [r.payment_status for r in kept.values()].count("refused") == 0
     finally:
         await runtime.close()
         if second is not None:

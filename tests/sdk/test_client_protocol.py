@@ -221,6 +221,16 @@ async def test_a_devnet_naming_a_public_chain_gets_test_keys_only(gw: GatewayDou
     assert llm.signatures_made == 0 and len(gw.payments) == 1
 
 
+async def test_a_devnet_claiming_a_public_chain_is_paid_with_its_test_keys(
+    gw: GatewayDouble,
+) -> None:
+    gw.knobs.devnet_document = {"chain_id": 8453}  # the mainnet twin: test keys only
+    gw.knobs.requirement = {"network": "eip155:8453"}
+    async with client(gw) as llm:  # KEY is one of the devnet's published test keys
+        await llm.chat("openai/gpt-5", MSG)
+    assert len(gw.payments) == 1
+
+
 @pytest.mark.parametrize(
     ("override", "field"),
     [

@@ -2,8 +2,8 @@
 
 A forked child appends receipts and events and saves a session in a tight loop,
 writing an acknowledgement to a pipe only after the store call returned (that
-is, after fsync). The parent kills it after a random few milliseconds, then checks
-the files. Every 25th round a damaged line is planted first, so kills also land
+is, after fsync). The parent kills it after a random number of acknowledgements and a random few
+milliseconds, then checks the files. Every 25th round a damaged line is planted first, so kills also land
 in the middle of a quarantine-and-repair.
 """
 
@@ -64,7 +64,17 @@ def run_round(
         child(data, round_no, write_end, repair_first, make)
     os.close(write_end)
     chunks: list[bytes] = []
-    deadline = time.monotonic() + rng.uniform(0.0, 0.05)
+    # Kill after a random number of acknowledgements, then a random few milliseconds more:
+    # the kill lands anywhere in a write, and the child always got work done first, however
+    # slow the machine is (a pure time window starves the child on a loaded machine).
+    wanted, seen = rng.randint(0, 12), 0
+    give_up = time.monotonic() + 30.0
+    while seen < wanted and time.monotonic() < give_up:
+        if select.select([read_end], [], [], 0.5)[0]:
+            chunk = os.read(read_end, 65536)
+            chunks.append(chunk)
+            seen += chunk.count(b"\n")
+    deadline = time.monotonic() + rng.uniform(0.0, 0.005)
     while (left := deadline - time.monotonic()) > 0:
         if select.select([read_end], [], [], left)[0]:
             chunks.append(os.read(read_end, 65536))
