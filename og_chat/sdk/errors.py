@@ -125,7 +125,7 @@ class SpendCapExceeded(PaymentRefused):
         if field:
             reason = f"the gateway asks {needed} OPG in one authorization ({field})"
         super().__init__(field or cap, limit, reason)
-        self.args = (f"{cap} = {limit} OPG would be exceeded: {reason}",)
+        self.args = (f"payment refused: {cap} = {limit} OPG would be exceeded: {reason}",)
 
 
 class PaymentRequired(PaymentError):

@@ -148,3 +148,28 @@ def test_trust_devnet_cannot_unlock_a_public_chain_from_the_cli(
     assert result.code == 2
     assert "names chain 59144, a public network" in result.err
     _nothing_signed(hostile)
+
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+async def test_the_tui_asks_before_an_approval_with_the_users_key(
+    hostile: HostileGateway, answer: str
+) -> None:
+    from og_chat.tui.app import OGChatApp
+    from og_chat.tui.screens.dialogs import Confirm
+    from tests.tui.conftest import wait_until
+
+    app = OGChatApp(devnet_url=hostile.url, trusted_devnets=[hostile.url])
+    app.backend.set_private_key(USER_KEY)  # unlocked by `og-chat --trust-devnet` before the TUI
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, Confirm), timeout=60, what="the question"
+        )
+        assert isinstance(app.screen, Confirm) and hostile.url + "/rpc" in app.screen.question
+        assert hostile.transactions == []  # nothing sent while the question is open
+        await pilot.press(answer)
+        await wait_until(pilot, lambda: app.backend.ready, timeout=60, what="the runtime")
+    if answer == "y":
+        (approval,) = hostile.transactions
+        assert approval.sender.lower() == _user_address()
+    else:
+        assert hostile.transactions == [] and hostile.payments == []
