@@ -6,9 +6,10 @@ receipt verifies on another machine:
 - **output hash** — keccak of `output_text` equals `output_hash` (an edited
   answer fails here).
 - **tee signature** — RSA-PSS over `(request_hash, output_hash, timestamp)`
-  with the key the TEE registry holds for `tee_id` (the gateway's
-  `/signing-key` only as a fallback on the devnet, and only if its key hashes
-  to `tee_id`).
+  with the key the TEE registry holds for `tee_id`. Without a registry entry the
+  devnet gateway's own `/signing-key` (if its key hashes to `tee_id`) is tried,
+  but a match there is ✗ "unverified: the gateway vouches for itself": only the
+  registry makes a signature verified.
 - **payment** — the settlement transaction succeeded and moved OPG from the
   payer to `pay_to` (at least `charged_opg`). A payment that has not settled
   yet is a ✗ ("not settled yet"): verification proves what happened, and an
@@ -46,7 +47,7 @@ from og_chat.sdk.tee import (
     tee_id_for,
     verify_signature,
 )
-from og_chat.sdk.types import PaymentStatus, Receipt
+from og_chat.sdk.types import PaymentStatus, Receipt, SignatureStatus
 
 from .onchain import (
     TRANSFER_TOPIC,
@@ -61,6 +62,8 @@ from .onchain import (
 if TYPE_CHECKING:
     from web3.types import TxReceipt
 
+REGISTRY = "the TEE registry"
+"""Where a key must come from for a signature to count as verified."""
 _INDIVIDUAL_SETTLED = (
     "IndividualSettled(bytes32,bytes32,bytes32,bytes32,string,uint256,uint256,uint256,bytes)"
 )
@@ -153,9 +156,15 @@ def check_signature(
         receipt.output_hash,
         int(receipt.tee_timestamp),
     )
-    if ok:
-        return CheckResult(name, True, f"RSA-PSS signature valid (key from {source})")
-    return CheckResult(name, False, f"the signature does not match the key from {source}")
+    if not ok:
+        return CheckResult(name, False, f"the signature does not match the key from {source}")
+    if source != REGISTRY:
+        # Verified means registry-verified: a key the gateway serves about itself proves
+        # only that the gateway signed what it sent.
+        return CheckResult(
+            name, False, f"{SignatureStatus.SELF_VOUCHED.description} (key from {source})"
+        )
+    return CheckResult(name, True, f"RSA-PSS signature valid (key from {source})")
 
 
 def tee_public_key(
@@ -175,7 +184,7 @@ def tee_public_key(
         else:
             for tee in tees:
                 if normalise_tee_id(tee.tee_id) == tee_id:
-                    return tee.public_key_der, "the TEE registry"
+                    return tee.public_key_der, REGISTRY
             # The registry answered and does not vouch for this TEE: a gateway's own word
             # about its key (`/signing-key`) must not override it.
             return None, (

@@ -48,6 +48,8 @@ class DevnetFactory(Protocol):
 
 
 _factory: DevnetFactory | None = None
+_started: set[str] = set()
+"""Base URLs of the devnets `start()` started in this process (trusted: their documents are ours)."""
 
 
 def register(factory: DevnetFactory | None) -> None:
@@ -76,8 +78,21 @@ def start(
             "no embedded devnet is installed",
             hint="install og-chat (it registers one), or set OG_DEVNET_URL to a running devnet",
         )
-    if state_dir is None:  # a factory registered before state_dir existed still works
-        return factory(tokens_per_second=tokens_per_second, on_progress=on_progress)
-    return factory(
+    devnet = factory(
         tokens_per_second=tokens_per_second, on_progress=on_progress, state_dir=state_dir
     )
+    _started.add(devnet.url.rstrip("/"))
+    return devnet
+
+
+def stop(devnet: EmbeddedDevnet) -> None:
+    """Stop a devnet `start()` started, and stop trusting its URL (another server may take
+    the port next)."""
+    _started.discard(devnet.url.rstrip("/"))
+    devnet.stop()
+
+
+def started_here(url: str | None) -> bool:
+    """Whether `url` is a running devnet `start()` started in this process (its document is
+    ours, so a user key may sign for it)."""
+    return bool(url) and str(url).rstrip("/") in _started

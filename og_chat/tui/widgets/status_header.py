@@ -25,7 +25,7 @@ class StatusHeader(Widget):
     """
 
     network: reactive[str] = reactive("devnet")
-    """`devnet` or `mainnet`."""
+    """The network's label: `mainnet`, `devnet (embedded)` or `devnet host:port`."""
     wallet: reactive[WalletView | None] = reactive(None)
     """Latest balances; None until the runtime has read them."""
     mode: reactive[str] = reactive("batch")
@@ -43,7 +43,10 @@ class StatusHeader(Widget):
         marker = {None: ("◌ ", "$warning"), True: ("● ", "$success"), False: ("● ", "$error")}[
             self.status_ok
         ]
-        network_style = "bold $error" if self.network == "mainnet" else "bold $accent"
+        network_style = "bold $error" if self.network.startswith("mainnet") else "bold $accent"
+        budget: list[tuple[str, str] | str] = []
+        if wallet is not None and wallet.day_left is not None:
+            budget = [sep, ("day left ", "dim"), (show_opg(wallet.day_left, 4), "bold")]
         return Content.assemble(
             ("og-chat", "bold $primary"),
             sep,
@@ -57,6 +60,7 @@ class StatusHeader(Widget):
             sep,
             ("allowance ", "dim"),
             show_opg(wallet.allowance, 2) if wallet else "—",
+            *budget,
             sep,
             ("mode ", "dim"),
             (self.mode, "bold"),
