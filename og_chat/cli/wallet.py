@@ -61,7 +61,7 @@ def cmd_balance(args: argparse.Namespace) -> int:
 
 
 async def _balance(args: argparse.Namespace) -> int:
-    runtime = await open_runtime(args)
+    runtime = await open_runtime(args, top_up=False)
     try:
         with progress("reading balances…"):
             status = await runtime.wallet()

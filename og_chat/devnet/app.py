@@ -4,7 +4,7 @@ The live gateway's routes (`/v1/chat/completions`, `/v1/completions`, `/v1/model
 `/health`, `/signing-key`), the facilitator's (`/supported`, `/verify`, `/settle`),
 and the devnet's extras: `/devnet` (the network document), `/devnet/faults`,
 `/rpc` (JSON-RPC to the chain), `/v1/payments` (settlement lookups) and
-`/v1/settlements/{request_hash}` (Merkle proofs).
+`/v1/settlements/{call_id}` (each call's on-chain record, with its Merkle proof in batch mode).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from og_chat.sdk.models import CATALOGUE
 
 from .gateway import Gateway
 from .http_errors import BadRequest, error_response
-from .node import RpcError
 from .validation import read_json
 
 log = logging.getLogger("og_chat.devnet.gateway")
@@ -48,7 +47,7 @@ def make_app(gateway: Gateway) -> web.Application:
     r.add_post("/rpc", routes.rpc)
     r.add_get("/v1/payments", routes.payment_lookup)
     r.add_get("/v1/payments/{session_id}", routes.payment)
-    r.add_get("/v1/settlements/{request_hash}", routes.settlement)
+    r.add_get("/v1/settlements/{call_id}", routes.settlement)
     gateway.facilitator.add_routes(app)
 
     async def on_startup(_: web.Application) -> None:
@@ -135,30 +134,15 @@ class _Routes:
         return web.json_response(faults.as_dict())
 
     async def rpc(self, request: web.Request) -> web.Response:
-        """JSON-RPC 2.0 (single or batch), answered by the chain."""
+        """JSON-RPC 2.0 (single, batch or notification), answered by the chain as anvil would."""
         try:
             body = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return web.json_response(_rpc_failure(None, -32700, "Parse error"))
-        if isinstance(body, list):
-            if not body:
-                return web.json_response(_rpc_failure(None, -32600, "empty batch"))
-            return web.json_response([await self._rpc_one(item) for item in body])
-        return web.json_response(await self._rpc_one(body))
-
-    async def _rpc_one(self, item: Any) -> dict[str, Any]:
-        if not isinstance(item, dict) or not isinstance(item.get("method"), str):
-            rid = item.get("id") if isinstance(item, dict) else None
-            return _rpc_failure(rid, -32600, "Invalid Request")
-        rid = item.get("id")
-        params = item.get("params") or []
-        if not isinstance(params, list):
-            return _rpc_failure(rid, -32602, "params must be a list")
-        try:
-            result = await self.gateway.chain.jsonrpc.call_async(item["method"], params)
-        except Exception as exc:
-            return {"jsonrpc": "2.0", "id": rid, "error": _rpc_error(exc)}
-        return {"jsonrpc": "2.0", "id": rid, "result": result}
+        answer = await self.gateway.chain.jsonrpc.response_async(body)
+        if answer is None:  # notifications only: nothing to answer
+            return web.Response(status=204)
+        return web.json_response(answer)
 
     async def payment(self, request: web.Request) -> web.Response:
         """`GET /v1/payments/{session_id}`: the session's settlement (or its open state)."""
@@ -189,26 +173,15 @@ class _Routes:
         return web.json_response(document)
 
     async def settlement(self, request: web.Request) -> web.Response:
-        """`GET /v1/settlements/{request_hash}`: the batch leaf, proof and posted root."""
-        key = request.match_info["request_hash"].lower().removeprefix("0x")
+        """`GET /v1/settlements/{call_id}`: where the call's record is (batch: leaf, proof, root)."""
+        key = request.match_info["call_id"]
         document = self.gateway.data.lookup(key)
         if document is None:
             return error_response(
-                404, f"no batch- or individually-settled call with request hash {key}"
+                404, f"no call with id {key[:80]} (the X-OG-Call-Id of an answer)"
             )
         return web.json_response(document)
 
 
 def _rpc_failure(rid: Any, code: int, message: str) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": rid, "error": {"code": code, "message": message}}
-
-
-def _rpc_error(exc: Exception) -> dict[str, Any]:
-    """A JSON-RPC error object for whatever the chain raised."""
-    if isinstance(exc, RpcError):
-        return exc.rpc()
-    if isinstance(exc, NotImplementedError | KeyError | AttributeError):
-        return {"code": -32601, "message": f"method not supported by the devnet chain: {exc}"}
-    if isinstance(exc, ValueError | TypeError):
-        return {"code": -32602, "message": f"invalid params: {exc}"}
-    return {"code": -32000, "message": str(exc) or type(exc).__name__}

@@ -9,16 +9,29 @@ and `/settle` over HTTP, nonce reservations, and settlement.
 A `(payer, nonce)` is reserved from a successful verify until it settles or its
 authorization expires: a second, different payload reusing that nonce is refused at
 verify instead of failing later at settle. Every settlement is a real transaction from
-the devnet operator whose receipt is read back; settle is idempotent (the same payload
-settled twice returns the first transaction instead of broadcasting again).
+the devnet operator whose receipt is read back, and it succeeds only if the token's
+`Transfer` events in it move exactly the charge from the payer to `payTo`.
+
+Settle is idempotent for the same request: the same payload, requirement and amount
+settled twice returns the first transaction instead of broadcasting again. A different
+request for the same nonce (another amount, say) is never answered from that cache: it
+goes to the chain, where the nonce is already used.
+
+The gateway calls `verify` / `settle` in-process and `hold()`s the nonce of every
+session it opens. The public `/verify` and `/settle` routes serve stock x402 clients
+for their own payments, but refuse a held nonce: a payer cannot settle its open
+session for less than the gateway will charge it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import hashlib
+import json
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +44,7 @@ from og_chat.sdk.x402 import (
 )
 
 from .chain import Chain
-from .indexer import TxResult
+from .indexer import IndexedLog, TxResult
 from .node import RpcError
 from .schemes import (
     NONCE_ALREADY_USED,
@@ -44,6 +57,7 @@ from .schemes import (
     nonce_key,
     payer_of,
 )
+from .sessions import remember
 from .sponsoring import KEY as APPROVAL_SPONSORING, broadcast
 
 if TYPE_CHECKING:
@@ -57,6 +71,10 @@ TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523
 """topic0 of ERC-20 `Transfer(address,address,uint256)`."""
 SETTLEMENT_REFUSED = UNEXPECTED_SETTLE_ERROR
 """What `refuse_settlement=True` answers: the spec's generic settle failure."""
+HELD_BY_SESSION = (
+    "this authorization opened a session on the devnet gateway; the gateway settles it "
+    "(for what the session was charged) when the session closes"
+)
 
 
 class Facilitator:
@@ -88,8 +106,11 @@ class Facilitator:
         )
         self._lock = threading.Lock()
         self._reserved: dict[tuple[str, str, int], tuple[str, int]] = {}
-        self._settled: dict[tuple[str, str, int], tuple[str, SettleResponse]] = {}
-        self._inflight: dict[tuple[str, str, int], cf.Future[SettleResponse]] = {}
+        self._settled: OrderedDict[str, SettleResponse] = OrderedDict()
+        """Successful settlements by `_fingerprint(payload, requirements)`."""
+        self._inflight: dict[str, cf.Future[SettleResponse]] = {}
+        self._held: OrderedDict[tuple[str, str, int], str] = OrderedDict()
+        """Nonces of the gateway's sessions: settled only in-process, by the gateway."""
 
     # -- API ---------------------------------------------------------------------------
 
@@ -145,37 +166,69 @@ class Facilitator:
             return self._failure(
                 network, payer_of(payload), UNEXPECTED_SETTLE_ERROR, "chain checks are off"
             )
-        signature = str(payload.payload.get("signature", ""))
+        fingerprint = _fingerprint(payload, requirements)
+        with self._lock:
+            done = self._settled.get(fingerprint)
+            if done is not None:
+                return done
+            running = self._inflight.get(fingerprint)
+            owner = running is None
+            if running is None:
+                running = cf.Future()
+                self._inflight[fingerprint] = running
+        if not owner:
+            return await asyncio.wrap_future(running)
+        try:
+            result = await self._settle(payload, requirements)
+        except BaseException as exc:
+            running.set_exception(exc)
+            with self._lock:
+                self._inflight.pop(fingerprint, None)
+            raise
+        key = nonce_key(payload)
+        with self._lock:
+            if result.success:
+                remember(self._settled, fingerprint, result)
+                if key is not None:
+                    self._reserved.pop(key, None)
+            self._inflight.pop(fingerprint, None)
+        running.set_result(result)
+        return result
+
+    def hold(self, payload: PaymentPayload) -> None:
+        """The gateway opened a session on this payload: only the gateway settles its nonce."""
         key = nonce_key(payload)
         if key is not None:
             with self._lock:
-                done = self._settled.get(key)
-                if done is not None and done[0] == signature:
-                    return done[1]
-                running = self._inflight.get(key)
-                if running is None:
-                    running = cf.Future()
-                    self._inflight[key] = running
-                    owner = True
-                else:
-                    owner = False
-            if not owner:
-                return await asyncio.wrap_future(running)
-            try:
-                result = await self._settle(payload, requirements)
-            except BaseException as exc:
-                running.set_exception(exc)
-                with self._lock:
-                    self._inflight.pop(key, None)
-                raise
-            with self._lock:
-                if result.success:
-                    self._settled[key] = (signature, result)
-                    self._reserved.pop(key, None)
-                self._inflight.pop(key, None)
-            running.set_result(result)
-            return result
-        return await self._settle(payload, requirements)
+                remember(self._held, key, str(payload.payload.get("signature", "")))
+
+    def held(self, payload: PaymentPayload) -> bool:
+        """Whether the payload's nonce belongs to one of the gateway's sessions."""
+        key = nonce_key(payload)
+        return key is not None and key in self._held
+
+    async def verify_public(
+        self, payload: PaymentPayload, requirements: PaymentRequirements
+    ) -> VerifyResponse:
+        """`POST /verify`: `verify`, except for a nonce a gateway session holds."""
+        if self.held(payload):
+            return VerifyResponse(
+                isValid=False,
+                invalidReason=_nonce_taken(payload),
+                invalidMessage=HELD_BY_SESSION,
+                payer=payer_of(payload),
+            )
+        return await self.verify(payload, requirements)
+
+    async def settle_public(
+        self, payload: PaymentPayload, requirements: PaymentRequirements
+    ) -> SettleResponse:
+        """`POST /settle`: `settle`, except for a nonce a gateway session holds."""
+        if self.held(payload):
+            return self._failure(
+                requirements.network, payer_of(payload), _nonce_taken(payload), HELD_BY_SESSION
+            )
+        return await self.settle(payload, requirements)
 
     def add_routes(self, app: web.Application, prefix: str = "") -> None:
         """Mount `GET /supported`, `POST /verify` and `POST /settle` under `prefix`."""
@@ -196,8 +249,8 @@ class Facilitator:
 
         base = prefix.rstrip("/")
         app.router.add_get(f"{base}/supported", supported)
-        app.router.add_post(f"{base}/verify", endpoint(self.verify))
-        app.router.add_post(f"{base}/settle", endpoint(self.settle))
+        app.router.add_post(f"{base}/verify", endpoint(self.verify_public))
+        app.router.add_post(f"{base}/settle", endpoint(self.settle_public))
 
     # -- settle --------------------------------------------------------------------------
 
@@ -241,14 +294,15 @@ class Facilitator:
                 diagnosis.message or "the settlement transaction reverted",
                 transaction=result.tx_hash,
             )
-        if not any(
-            log.topics
-            and log.topics[0] == TRANSFER_TOPIC
-            and log.address.lower() == requirements.asset.lower()
-            for log in self.chain.index.logs_of(result.tx_hash)
-        ):
+        logs = self.chain.index.logs_of(result.tx_hash)
+        moved = _transferred(logs, requirements.asset, plan.payer, requirements.pay_to)
+        if moved != plan.amount:
             return self._failure(
-                network, plan.payer, TRANSFER_EVENT_MISMATCH, transaction=result.tx_hash
+                network,
+                plan.payer,
+                TRANSFER_EVENT_MISMATCH,
+                f"the settlement moved {moved} to payTo, the charge is {plan.amount}",
+                transaction=result.tx_hash,
             )
         return SettleResponse(
             success=True,
@@ -286,13 +340,41 @@ class Facilitator:
         return None
 
 
+def _fingerprint(payload: PaymentPayload, requirements: PaymentRequirements) -> str:
+    """What a settlement's result depends on: the whole payload and the whole requirement
+    (its amount included), so no other request is ever answered from the cache."""
+    both = json.dumps([payload.wire(), requirements.wire()], sort_keys=True, default=str)
+    return hashlib.sha256(both.encode()).hexdigest()
+
+
+def _nonce_taken(payload: PaymentPayload) -> str:
+    """The scheme's 'nonce already used' reason."""
+    key = nonce_key(payload)
+    return PERMIT2_INVALID_NONCE if key is not None and key[0] == "permit2" else NONCE_ALREADY_USED
+
+
+def _transferred(logs: list[IndexedLog], asset: str, payer: str, pay_to: str) -> int:
+    """The sum of the token's `Transfer(payer → pay_to)` amounts among a transaction's logs."""
+    total = 0
+    for log in logs:
+        if (
+            len(log.topics) == 3
+            and log.topics[0] == TRANSFER_TOPIC
+            and log.address.lower() == asset.lower()
+            and int(log.topics[1], 16) == int(payer, 16)
+            and int(log.topics[2], 16) == int(pay_to, 16)
+        ):
+            total += int(log.data, 16) if log.data not in ("", "0x") else 0
+    return total
+
+
 async def _parse_request(request: web.Request) -> FacilitatorRequest | web.Response:
     from aiohttp import web
     from pydantic import ValidationError
 
     try:
-        data = await request.json()
-    except Exception:
+        data = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return web.json_response({"error": "the body is not valid JSON"}, status=400)
     if not isinstance(data, dict):
         return web.json_response({"error": "the body must be a JSON object"}, status=400)

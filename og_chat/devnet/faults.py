@@ -6,8 +6,41 @@ Kept apart from the gateway so `og_chat.devnet.Faults` imports without aiohttp.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
+
+MAX_FIRST_BYTE_DELAY = 600.0
+"""Seconds: longer than any client waits for a first byte."""
+MAX_DROP_AFTER_TOKENS = 10**9
+
+
+def _checked(name: str, value: Any) -> Any:
+    """One switch's value, validated (ValueError says what it must be)."""
+    if name in ("malformed_sse", "refuse_settlement"):
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false")
+        return value
+    if name == "first_byte_delay":
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or not 0 <= value <= MAX_FIRST_BYTE_DELAY
+        ):
+            raise ValueError(
+                f"first_byte_delay must be a number of seconds from 0 to {MAX_FIRST_BYTE_DELAY:g}"
+            )
+        return float(value)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer or null")
+    if name == "status_5xx" and not 500 <= value <= 599:
+        raise ValueError("status_5xx must be between 500 and 599")
+    if name == "drop_after_tokens" and not 0 <= value <= MAX_DROP_AFTER_TOKENS:
+        raise ValueError(f"drop_after_tokens must be from 0 to {MAX_DROP_AFTER_TOKENS}")
+    return value
 
 
 @dataclass
@@ -26,24 +59,19 @@ class Faults:
     """The facilitator refuses to settle; sessions are recorded as failed."""
 
     def update(self, values: dict[str, Any]) -> None:
-        """Set fields from JSON, checking names and types; ValueError names the bad one."""
-        fields = {f.name: f for f in dataclasses.fields(self)}
+        """Set fields from JSON, checking names, types and ranges; ValueError names the bad one.
+
+        All or nothing: one bad value leaves every switch as it was. NaN, infinities and
+        values out of range are refused (a delay of NaN seconds would stall no call, and
+        one of 1e300 every call).
+        """
+        fields = {f.name for f in dataclasses.fields(self)}
+        checked: dict[str, Any] = {}
         for name, value in values.items():
             if name not in fields:
-                raise ValueError(f"unknown fault {name!r}; known: {', '.join(fields)}")
-            if name in ("malformed_sse", "refuse_settlement"):
-                if not isinstance(value, bool):
-                    raise ValueError(f"{name} must be true or false")
-            elif name == "first_byte_delay":
-                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                    raise ValueError("first_byte_delay must be a number of seconds ≥ 0")
-                value = float(value)
-            elif value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ValueError(f"{name} must be an integer or null")
-            elif name == "status_5xx" and value is not None and not 500 <= value <= 599:
-                raise ValueError("status_5xx must be between 500 and 599")
-            elif name == "drop_after_tokens" and value is not None and value < 0:
-                raise ValueError("drop_after_tokens must be ≥ 0")
+                raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(fields))}")
+            checked[name] = _checked(name, value)
+        for name, value in checked.items():
             setattr(self, name, value)
 
     def as_dict(self) -> dict[str, Any]:

@@ -12,7 +12,8 @@ lookups, atomic under the GIL.
 from __future__ import annotations
 
 import concurrent.futures as cf
-from collections.abc import Iterable, Iterator, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -21,6 +22,9 @@ from og_chat.sdk.errors import ChainError
 from og_chat.sdk.eth import from_hex, hex0x
 
 from .contracts import EventTable
+
+SENT_KEPT = 10_000
+"""Sent transaction hashes kept for pending-transaction filters (memory stays flat)."""
 
 
 @dataclass(frozen=True)
@@ -46,15 +50,17 @@ class IndexedLog:
     address: str
     topics: tuple[str, ...]
     data: str
+    block_timestamp: int = 0
 
     def rpc(self) -> dict[str, Any]:
-        """The standard JSON-RPC log object."""
+        """The standard JSON-RPC log object (anvil's field order, lower-case address)."""
         return {
-            "address": self.address,
+            "address": self.address.lower(),
             "topics": list(self.topics),
             "data": self.data,
-            "blockNumber": hex(self.block_number),
             "blockHash": self.block_hash,
+            "blockNumber": hex(self.block_number),
+            "blockTimestamp": hex(self.block_timestamp),
             "transactionHash": self.tx_hash,
             "transactionIndex": hex(self.tx_index),
             "logIndex": hex(self.log_index),
@@ -63,14 +69,17 @@ class IndexedLog:
 
 
 class IndividualSettled(TypedDict):
-    """One `IndividualSettled` event, decoded."""
+    """One `IndividualSettled` event, decoded (the call's text is in its transaction's calldata)."""
 
     tx_hash: str
     block_number: int
+    call_id: str
     tee_id: str
     request_hash: str
     output_hash: str
-    signature_hash: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
     tee_timestamp: int
     signature: str
 
@@ -87,12 +96,18 @@ class ChainIndex:
         self._txs: dict[str, TxResult] = {}
         self._logs_by_block: dict[int, list[IndexedLog]] = {}
         self._block_hashes: dict[int, str] = {}
+        self._block_numbers: dict[str, int] = {}
         self._nonces: dict[tuple[str, int], str] = {}
         self._batches: dict[bytes, tuple[int, int, str]] = {}
-        self._individual: list[IndividualSettled] = []
+        self._individual: list[IndexedLog] = []
+        """`IndividualSettled` logs, decoded when asked for (a restart replays thousands)."""
         self.pending: set[str] = set()
         """Hashes of transactions sent to the chain and not mined yet."""
         self._waiters: dict[str, list[cf.Future[TxResult]]] = {}
+        self.sent: deque[str] = deque(maxlen=SENT_KEPT)
+        """Hashes of the latest transactions sent, oldest first (pending-transaction filters)."""
+        self.sent_count = 0
+        """How many transactions were ever sent: `sent[-1]` is number `sent_count`."""
 
     # -- writing (worker thread) ---------------------------------------------------
 
@@ -101,6 +116,7 @@ class ChainIndex:
     ) -> None:
         """Index one sealed block; waiters wake only once the whole block is indexed."""
         self._block_hashes[number] = block_hash
+        self._block_numbers[block_hash] = number
         results: list[TxResult] = []
         logs: list[IndexedLog] = []
         for result, tx_logs in mined:
@@ -141,6 +157,8 @@ class ChainIndex:
         """A transaction just sent: a future that resolves when it is indexed as mined."""
         fut: cf.Future[TxResult] = cf.Future()
         self.pending.add(tx_hash)
+        self.sent.append(tx_hash)
+        self.sent_count += 1
         self._waiters.setdefault(tx_hash, []).append(fut)
         return fut
 
@@ -185,21 +203,7 @@ class ChainIndex:
             count, ts = decode(["uint256", "uint256"], from_hex(log.data))
             self._batches[from_hex(log.topics[1])] = (int(count), int(ts), log.tx_hash)
         elif name == "IndividualSettled" and address == DEVNET_SETTLEMENT.lower():
-            sig_hash, tee_ts, signature = decode(
-                ["bytes32", "uint256", "bytes"], from_hex(log.data)
-            )
-            self._individual.append(
-                IndividualSettled(
-                    tx_hash=log.tx_hash,
-                    block_number=log.block_number,
-                    tee_id=log.topics[1],
-                    request_hash=log.topics[2],
-                    output_hash=log.topics[3],
-                    signature_hash=hex0x(sig_hash),
-                    tee_timestamp=int(tee_ts),
-                    signature=hex0x(signature),
-                )
-            )
+            self._individual.append(log)
 
     # -- lookups (any thread) ----------------------------------------------------------
 
@@ -225,19 +229,44 @@ class ChainIndex:
 
     def individual_settlements(self) -> list[IndividualSettled]:
         """Every `IndividualSettled` event so far, decoded, oldest first."""
-        return list(self._individual)
+        from eth_abi.abi import decode
+
+        out = []
+        for log in list(self._individual):
+            output_hash, model, prompt, completion, tee_ts, signature = decode(
+                ["bytes32", "string", "uint256", "uint256", "uint256", "bytes"], from_hex(log.data)
+            )
+            out.append(
+                IndividualSettled(
+                    tx_hash=log.tx_hash,
+                    block_number=log.block_number,
+                    call_id=log.topics[1],
+                    tee_id=log.topics[2],
+                    request_hash=log.topics[3],
+                    output_hash=hex0x(output_hash),
+                    model=str(model),
+                    prompt_tokens=int(prompt),
+                    completion_tokens=int(completion),
+                    tee_timestamp=int(tee_ts),
+                    signature=hex0x(signature),
+                )
+            )
+        return out
 
     def block_number_of(self, block_hash: str) -> int | None:
         """The number of an indexed block, by its hash."""
-        wanted = block_hash.lower()
-        return next((n for n, h in self._block_hashes.items() if h == wanted), None)
+        return self._block_numbers.get(block_hash.lower())
+
+    def block_hash(self, number: int) -> str | None:
+        """The hash of an indexed block, by its number."""
+        return self._block_hashes.get(number)
 
     def logs(
         self,
         start: int,
         end: int,
-        addresses: set[str] | None = None,
-        topics: list[set[str] | None] | None = None,
+        addresses: AbstractSet[str] | None = None,
+        topics: Sequence[AbstractSet[str] | None] | None = None,
     ) -> Iterator[IndexedLog]:
         """Logs of blocks `start..end` by lower-case address and topic filters (eth_getLogs rules)."""
         for number in range(start, end + 1):

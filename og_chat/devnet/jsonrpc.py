@@ -1,81 +1,172 @@
-"""The devnet's JSON-RPC: the standard `eth_*` methods a wallet or web3 needs, over a `Node`.
+"""The devnet's JSON-RPC 2.0: every standard method a wallet, Foundry, ethers, viem or web3.py
+uses against a dev node, answered as anvil answers it.
 
-Answers use the wire's shapes (hex quantities, `0x` data). `eth_getLogs` is served
-from the node's index, never from eth-tester; `eth_call` and `eth_estimateGas` run
-through `Node.simulate`, so a revert answers code 3 with its decoded reason. On the
-JSON-RPC backend (anvil) a method the table lacks is forwarded to the node.
+The envelope follows anvil: a request without `id` is a notification and gets no reply
+(an all-notification body gets HTTP 204); a batch answers its requests in order and
+leaves notifications out; a body that is neither an object nor an array of objects is
+one -32600 error. Unknown methods are -32601, malformed parameters -32602.
+
+On py-evm every method is answered here, from the chain's database (rpc_chain.py), the
+chain's own index (logs, filters) and the EVM directly (evm_call.py). A call that runs
+code (`eth_call`, `eth_estimateGas`, `eth_createAccessList`, filling an
+`eth_sendTransaction`) is capped at `RPC_GAS_CAP` gas and `RPC_TIME_LIMIT` seconds, and
+calls from `/rpc` take one lane of the chain's worker at a time, so no call can stall
+paid traffic for longer than that. A sent transaction is answered once it is mined, as
+anvil's automine does. On the JSON-RPC backend (anvil) every method is forwarded,
+except sending raw transactions (the devnet indexes what it mines) and call gas (capped).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import concurrent.futures as cf
+import contextlib
+import dataclasses
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from og_chat.sdk.eth import checksum, from_hex, hex0x
+from og_chat.sdk.addresses import ZERO_ADDRESS
+from og_chat.sdk.eth import keccak
 
-from .node import PRIORITY_FEE_PER_GAS, BlockId, ChainRevert, Node, RpcError
+from . import rpc_params as p, rpc_wire as wire
+from .chain_errors import RpcError
+from .evm_call import CallOutcome, CallRequest, access_list, execute
+from .evm_rules import time_limit
+from .indexer import TxResult
+from .node import PRIORITY_FEE_PER_GAS, ChainRevert, Node
+from .rpc_accounts import DevAccounts
+from .rpc_chain import ChainReads
+from .rpc_filters import FilterBook
+
+log = logging.getLogger("og_chat.devnet.jsonrpc")
 
 MAX_LOG_RANGE = 10_000
 """Widest block range `eth_getLogs` answers."""
-CALL_GAS = 25_000_000
-"""Gas of an `eth_call` / `eth_estimateGas` that names none."""
-_BLOCK_TAGS = ("latest", "pending", "earliest", "safe", "finalized")
-_QUANTITY_FIELDS = (
-    "gas",
-    "gasPrice",
-    "value",
-    "nonce",
-    "maxFeePerGas",
-    "maxPriorityFeePerGas",
-    "chainId",
-    "type",
-)
+RPC_GAS_CAP = 8_000_000
+"""Most gas one `eth_call` / `eth_estimateGas` may use: any contract deployment fits
+(EIP-170's largest), and py-evm runs it in about three seconds at worst."""
+RPC_TIME_LIMIT = 1.0
+"""Seconds of EVM time one call from `/rpc` may take before it is aborted (geth: 5 s)."""
+SENT_TIMEOUT = 30.0
+"""How long a sent transaction's answer waits for its block."""
+CLIENT_VERSION = "og-chat-devnet/py-evm"
+_LANE_METHODS = frozenset(
+    ("eth_call", "eth_estimateGas", "eth_createAccessList", "eth_sendTransaction",
+     "eth_signTransaction")
+)  # fmt: skip
+"""Methods that run EVM code for a caller: one at a time on the worker."""
 
-Method = Callable[["JsonRpc", list[Any]], Any]
+Handler = Callable[["JsonRpc", list[Any]], Any]
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A transaction accepted into the pending block: answered with its hash once mined."""
+
+    tx_hash: str
+    mined: cf.Future[TxResult]
+
+
+def _error(rid: Any, code: int, message: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": rid, "error": {"code": code, "message": message}}
+
+
+INVALID_REQUEST = "Invalid request"
 
 
 class JsonRpc:
-    """JSON-RPC 2.0 over a node: one call (`call`), or a request object / batch (`response`)."""
+    """JSON-RPC 2.0 over a node: one call (`call`), or a whole HTTP body (`response`)."""
 
     def __init__(self, node: Node) -> None:
         self.node = node
+        self.reads = ChainReads(node)
+        self.filters = FilterBook(node.index)
+        self.accounts = DevAccounts()
+        self._lane: asyncio.Lock | None = None
+
+    # -- one call ------------------------------------------------------------------------
 
     def call(self, method: str, params: list[Any]) -> Any:
-        """Answer one standard JSON-RPC call; RpcError on failure."""
+        """Answer one call (blocking; a sent transaction waits for its block); RpcError on failure."""
         if self.node.on_worker():
-            return self._answer(method, list(params or []))
-        return self.node.submit(lambda: self._answer(method, list(params or []))).result()
+            result = self._answer(method, list(params or []))
+            return result.tx_hash if isinstance(result, _Sent) else result
+        result = self.node.submit(lambda: self._answer(method, list(params or []))).result()
+        if isinstance(result, _Sent):
+            # Mined late or the chain stopped: the transaction was accepted all the same.
+            with contextlib.suppress(Exception):
+                result.mined.result(timeout=SENT_TIMEOUT)
+            return result.tx_hash
+        return result
 
     async def call_async(self, method: str, params: list[Any]) -> Any:
         """`call()` awaitable from an event loop without blocking it."""
-        return await asyncio.wrap_future(
-            self.node.submit(lambda: self._answer(method, list(params or [])))
-        )
+        job = lambda: self._answer(method, list(params or []))  # noqa: E731
+        if method in _LANE_METHODS:
+            if self._lane is None:
+                self._lane = asyncio.Lock()
+            async with self._lane:
+                result = await asyncio.wrap_future(self.node.submit(job))
+        else:
+            result = await asyncio.wrap_future(self.node.submit(job))
+        if isinstance(result, _Sent):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.wrap_future(result.mined), SENT_TIMEOUT)
+            return result.tx_hash
+        return result
 
-    def response(self, request: Any) -> Any:
-        """A whole JSON-RPC request object (or batch) → its response object(s)."""
-        if isinstance(request, list):
-            return [self.response(r) for r in request]
-        rid = request.get("id") if isinstance(request, dict) else None
-        if not isinstance(request, dict) or not isinstance(request.get("method"), str):
-            return {
-                "jsonrpc": "2.0",
-                "id": rid,
-                "error": {"code": -32600, "message": "invalid request"},
-            }
+    # -- whole bodies --------------------------------------------------------------------
+
+    def response(self, body: Any) -> Any | None:
+        """A parsed HTTP body → the response body, or None when nothing is to be sent back."""
+        batch = _batch_items(body)
+        if batch is None:
+            return _error(None, -32600, INVALID_REQUEST)
+        if isinstance(batch, dict):
+            return self._one(batch)
+        return [r for r in (self._one(item) for item in batch) if r is not None] or None
+
+    async def response_async(self, body: Any) -> Any | None:
+        """`response()` from an event loop; a batch's calls run one after another."""
+        batch = _batch_items(body)
+        if batch is None:
+            return _error(None, -32600, INVALID_REQUEST)
+        if isinstance(batch, dict):
+            return await self._one_async(batch)
+        return [r for r in [await self._one_async(item) for item in batch] if r is not None] or None
+
+    def _one(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        envelope = _envelope(item)
+        if isinstance(envelope, dict):
+            return envelope
         try:
-            result = self.call(request["method"], request.get("params") or [])
+            return _reply(envelope, self.call(envelope[2], envelope[3]))
         except RpcError as exc:
-            return {"jsonrpc": "2.0", "id": rid, "error": exc.rpc()}
-        return {"jsonrpc": "2.0", "id": rid, "result": result}
+            return _reply(envelope, exc)
+
+    async def _one_async(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        envelope = _envelope(item)
+        if isinstance(envelope, dict):
+            return envelope
+        try:
+            return _reply(envelope, await self.call_async(envelope[2], envelope[3]))
+        except RpcError as exc:
+            return _reply(envelope, exc)
+
+    # -- dispatch (worker) -------------------------------------------------------------
 
     def _answer(self, method: str, params: list[Any]) -> Any:
-        handler = _METHODS.get(method)
-        if handler is None:
-            if not self.node.is_pyevm:
-                return self.node.passthrough(method, params)
-            raise RpcError(-32601, f"method {method} is not supported by the og-chat devnet")
+        if not self.node.is_pyevm:
+            return self._forward(method, params)
+        entry = _METHODS.get(method)
+        if entry is None:
+            raise RpcError(-32601, f"Method not found: the og-chat devnet does not serve {method}")
+        handler, most = entry
+        if len(params) > most:
+            raise RpcError(-32602, f"invalid params: {method} takes at most {most} parameters")
         try:
             return handler(self, params)
         except RpcError:
@@ -84,207 +175,356 @@ class JsonRpc:
             raise RpcError(3, f"execution reverted: {exc.reason}", exc.data or "0x") from None
         except (IndexError, KeyError, TypeError, ValueError) as exc:
             raise RpcError(-32602, f"invalid params for {method}: {exc}") from None
+        except Exception as exc:
+            log.exception("JSON-RPC %s failed", method)
+            raise RpcError(-32603, f"internal error in {method}: {exc}") from None
 
-    # -- methods that need more than one line --------------------------------------------
+    def _forward(self, method: str, params: list[Any]) -> Any:
+        """JSON-RPC backend: the node answers; raw transactions go through the devnet's index."""
+        if method == "eth_sendRawTransaction" and params:
+            tx_hash, mined = self.node.queue_raw(p.data(params[0], "transaction"))
+            return _Sent(tx_hash, mined)
+        if method in ("eth_call", "eth_estimateGas", "eth_createAccessList") and params:
+            call = dict(params[0]) if isinstance(params[0], dict) else params[0]
+            if isinstance(call, dict):
+                asked = p.quantity(call["gas"], "gas") if call.get("gas") is not None else 0
+                call["gas"] = hex(min(asked or RPC_GAS_CAP, RPC_GAS_CAP))
+            params = [call, *params[1:]]
+        return self.node.passthrough(method, params)
 
-    def _simulate(self, tx: dict[str, Any], block: BlockId) -> bytes:
-        return self.node.simulate(
-            tx.get("to"),
-            from_hex(tx.get("data", b"")),
-            sender=tx.get("from"),
-            value=int(tx.get("value", 0)),
-            gas=int(tx.get("gas", CALL_GAS)),
-            block=block,
+    # -- calls ---------------------------------------------------------------------------
+
+    def _call_request(self, fields: p.TxFields) -> CallRequest:
+        return CallRequest(
+            sender=fields.sender or ZERO_ADDRESS,
+            to=fields.to,
+            data=fields.data,
+            value=fields.value,
+            gas=min(fields.gas or RPC_GAS_CAP, RPC_GAS_CAP),
+            access_list=fields.access_list or (),
         )
+
+    def _run(self, request: CallRequest, block: int | str, *, record: bool = False) -> CallOutcome:
+        with time_limit(RPC_TIME_LIMIT):
+            return execute(self.node.pyevm, request, block, record=record)
+
+    def _raise_for(self, outcome: CallOutcome, *, estimating: bool, cap: int) -> None:
+        """The error anvil answers for a failed call (revert: code 3 with its data)."""
+        if outcome.ok:
+            return
+        if outcome.timed_out:
+            raise RpcError(-32000, f"execution aborted (timeout = {RPC_TIME_LIMIT:g}s)")
+        if outcome.revert is not None:
+            reason = self.node.events.revert_reason(outcome.revert) if outcome.revert else ""
+            message = f"execution reverted: {reason}" if reason else "execution reverted"
+            raise RpcError(3, message, wire.data(outcome.revert))
+        name = type(outcome.error).__name__
+        if name == "OutOfGas" and estimating:
+            raise RpcError(-32003, f"Out of gas: gas required exceeds allowance: {cap}")
+        raise RpcError(-32603, f"EVM error {name}")
 
     def eth_call(self, params: list[Any]) -> str:
-        tx = _tx_from_rpc(params[0])
-        return hex0x(self._simulate(tx, _block_id(_param(params, 1))))
+        request = self._call_request(p.tx_fields(params[0]))
+        block = self.reads.state_block(p.block_ref(p.optional(params, 1)))
+        outcome = self._run(request, block)
+        self._raise_for(outcome, estimating=False, cap=request.gas)
+        return wire.data(outcome.output)
 
     def eth_estimate_gas(self, params: list[Any]) -> str:
-        tx = _tx_from_rpc(params[0])
-        # A revert surfaces with its reason first; then eth-tester's binary search sizes the gas.
-        self._simulate(tx, "pending" if self.node.is_pyevm else "latest")
-        try:
-            return hex(int(self.node.eth.estimate_gas(tx)))
-        except Exception as exc:
-            raise RpcError(-32000, f"gas estimation failed: {exc}") from None
+        block = self.reads.state_block(p.block_ref(p.optional(params, 1, "pending")))
+        return wire.quantity(self._estimate(p.tx_fields(params[0]), block))
 
-    def eth_send_raw_transaction(self, params: list[Any]) -> str:
-        return self.node.queue_raw(from_hex(str(params[0])))[0]
+    def _estimate(self, fields: p.TxFields, block: int | str) -> int:
+        """The least gas the call needs, within 1.5% (geth's search); `nonce` is ignored."""
+        request = self._call_request(fields)
+        cap = request.gas
+        with time_limit(RPC_TIME_LIMIT):
+            first = execute(self.node.pyevm, request, block)
+            self._raise_for(first, estimating=True, cap=cap)
+            if not request.data and request.to and not self._has_code(request.to, block):
+                return 21_000  # a plain transfer, as geth and anvil answer it
 
-    def eth_get_transaction_receipt(self, params: list[Any]) -> Any:
-        tx_hash = str(params[0]).lower()
-        if tx_hash in self.node.index.pending:
-            return None
-        try:
-            receipt = self.node.eth.get_transaction_receipt(tx_hash)
-        except Exception:
-            return None
-        if receipt.get("blockNumber") is None:
-            return None
-        out = _to_rpc(receipt)
-        out.pop("state_root", None)  # eth-tester extras, not in the standard receipt
-        for log in out.get("logs", []):
-            log.pop("type", None)
-            log["removed"] = False
-        return out
+            def runs(gas: int) -> bool:
+                try:
+                    outcome = execute(self.node.pyevm, dataclasses.replace(request, gas=gas), block)
+                except RpcError:  # below the intrinsic gas
+                    return False
+                if outcome.timed_out:
+                    self._raise_for(outcome, estimating=True, cap=cap)
+                return outcome.ok
 
-    def eth_get_transaction_by_hash(self, params: list[Any]) -> Any:
-        try:
-            tx = self.node.eth.get_transaction(str(params[0]))
-        except Exception:
-            return None
-        out = _to_rpc(tx)
-        if str(params[0]).lower() in self.node.index.pending:
-            out.update(blockHash=None, blockNumber=None, transactionIndex=None)
-        return out
+            low, high = first.gas_needed - 1, cap
+            optimistic = (first.gas_needed + 2_300) * 64 // 63
+            if optimistic < high:
+                if runs(optimistic):
+                    high = optimistic
+                else:
+                    low = optimistic
+            while low + 1 < high and (high - low) / high >= 0.015:
+                middle = (low + high) // 2
+                if runs(middle):
+                    high = middle
+                else:
+                    low = middle
+        return high
 
-    def eth_get_block(self, ident: BlockId, params: list[Any]) -> Any:
-        try:
-            return _to_rpc(self.node.eth.get_block(ident, bool(_param(params, 1, False))))
-        except Exception:
-            return None
+    def _has_code(self, address: str, block: int | str) -> bool:
+        return bool(self.reads.state(block).get_code(bytes.fromhex(address[2:])))
+
+    def eth_create_access_list(self, params: list[Any]) -> dict[str, Any]:
+        request = self._call_request(p.tx_fields(params[0]))
+        block = self.reads.state_block(p.block_ref(p.optional(params, 1, "pending")))
+        first = self._run(request, block, record=True)
+        self._raise_for(first, estimating=False, cap=request.gas)
+        coinbase = bytes(self.reads.chain.header.coinbase)
+        found = tuple(access_list(request, first.touched, coinbase))
+        second = self._run(dataclasses.replace(request, access_list=found), block)
+        self._raise_for(second, estimating=False, cap=request.gas)
+        return {
+            "accessList": [
+                {"address": a, "storageKeys": [wire.data(s.to_bytes(32, "big")) for s in slots]}
+                for a, slots in found
+            ],
+            "gasUsed": wire.quantity(second.gas_used),
+        }
+
+    # -- transactions --------------------------------------------------------------------
+
+    def _signed(self, params: list[Any]) -> bytes:
+        return self.accounts.sign_transaction(
+            p.tx_fields(params[0]),
+            chain_id=self.node.chain_id,
+            nonce=self.node.pending_nonce,
+            base_fee=self.reads.next_base_fee(),
+            estimate=lambda fields: self._estimate(fields, "pending"),
+        )
+
+    def eth_send_transaction(self, params: list[Any]) -> _Sent:
+        return _Sent(*self.node.queue_raw(self._signed(params)))
+
+    def eth_send_raw_transaction(self, params: list[Any]) -> _Sent:
+        return _Sent(*self.node.queue_raw(p.data(params[0], "transaction")))
 
     def eth_get_transaction_count(self, params: list[Any]) -> str:
-        address, block = checksum(params[0]), _param(params, 1)
-        if block == "pending":
-            return hex(self.node.pending_nonce(address))
-        return hex(int(self.node.eth.get_transaction_count(address, _block_id(block))))
+        address = p.address(params[0], "address")
+        ref = p.block_ref(p.optional(params, 1))
+        if ref == "pending":
+            return wire.quantity(self.node.pending_nonce(address))
+        return wire.quantity(int(self.reads.state(ref).get_nonce(bytes.fromhex(address[2:]))))
 
-    def eth_fee_history(self, params: list[Any]) -> Any:
-        count = int(params[0], 16) if isinstance(params[0], str) else int(params[0])
-        history = self.node.eth.fee_history(
-            count, _block_id(_param(params, 1)), _param(params, 2, [])
-        )
-        return _to_rpc(history)
+    # -- state -----------------------------------------------------------------------------
+
+    def state_read(self, read: str, params: list[Any]) -> str:
+        """`eth_getBalance` / `eth_getCode` / `eth_getStorageAt` at a block (last parameter)."""
+        raw = bytes.fromhex(p.address(params[0], "address")[2:])
+        if read == "storage":
+            slot = p.quantity(params[1], "slot")
+            state = self.reads.state(p.block_ref(p.optional(params, 2)))
+            return wire.data(int(state.get_storage(raw, slot)).to_bytes(32, "big"))
+        state = self.reads.state(p.block_ref(p.optional(params, 1)))
+        if read == "balance":
+            return wire.quantity(int(state.get_balance(raw)))
+        return wire.data(state.get_code(raw))
+
+    def eth_get_proof(self, params: list[Any]) -> dict[str, Any]:
+        address = p.address(params[0], "address")
+        if not isinstance(params[1], list):
+            raise p.invalid("storage keys must be a list")
+        slots = [p.hash32(k, "storage key") for k in params[1]]
+        return self.reads.proof(address, slots, p.block_ref(p.optional(params, 2)))
+
+    # -- fees, logs, filters ---------------------------------------------------------------
+
+    def eth_fee_history(self, params: list[Any]) -> dict[str, Any]:
+        count = p.quantity(params[0], "blockCount")
+        newest = p.block_ref(params[1])
+        percentiles = p.optional(params, 2, [])
+        if not isinstance(percentiles, list) or any(
+            isinstance(x, bool) or not isinstance(x, int | float) or not 0 <= x <= 100
+            for x in percentiles
+        ):
+            raise p.invalid("rewardPercentiles must be numbers from 0 to 100")
+        if any(a > b for a, b in itertools.pairwise(percentiles)):
+            raise p.invalid("rewardPercentiles must be in ascending order")
+        if count == 0:
+            return {"baseFeePerGas": [], "gasUsedRatio": [], "oldestBlock": "0x0", "reward": []}
+        return self.reads.fee_history(count, newest, [float(x) for x in percentiles])
 
     def eth_get_logs(self, params: list[Any]) -> list[dict[str, Any]]:
-        query: Mapping[str, Any] = params[0] if params else {}
-        index = self.node.index
-        if query.get("blockHash"):
-            number = index.block_number_of(str(query["blockHash"]))
+        query = p.log_query(p.optional(params, 0, {}))
+        head = self.node.index.head
+        if query.block_hash is not None:
+            number = self.node.index.block_number_of(query.block_hash)
             if number is None:
-                raise RpcError(-32000, f"unknown block {str(query['blockHash']).lower()}")
+                raise RpcError(-32000, "unknown block")
             start = end = number
         else:
-            start = _block_number(query.get("fromBlock", "latest"), index.head)
-            end = _block_number(query.get("toBlock", "latest"), index.head)
-        if end < start:
-            return []
+            start = head if query.from_block is None else query.from_block
+            end = head if query.to_block is None else query.to_block
         if end - start + 1 > MAX_LOG_RANGE:
             raise RpcError(
                 -32005,
                 f"block range too large: {end - start + 1} blocks; the devnet answers at most "
                 f"{MAX_LOG_RANGE} per eth_getLogs query (narrow fromBlock/toBlock)",
             )
-        addresses = query.get("address")
-        if isinstance(addresses, str):
-            addresses = [addresses]
-        topics = [
-            None if t is None else {x.lower() for x in ([t] if isinstance(t, str) else t)}
-            for t in (query.get("topics") or [])
-        ]
-        wanted = {a.lower() for a in addresses} if addresses else None
-        return [log.rpc() for log in index.logs(start, end, wanted, topics)]
-
-    def state_read(self, read: str, params: list[Any]) -> str:
-        """`eth_getBalance` / `eth_getCode` / `eth_getStorageAt` at a block (last parameter)."""
-        address = checksum(params[0])
-        eth = self.node.eth
-        if read == "balance":
-            return hex(int(eth.get_balance(address, _block_id(_param(params, 1)))))
-        if read == "code":
-            return hex0x(bytes(eth.get_code(address, _block_id(_param(params, 1)))))
-        slot = int(params[1], 16)
-        return hex0x(bytes(eth.get_storage_at(address, slot, _block_id(_param(params, 2)))))
+        for bound in (start, end):
+            if bound > head:
+                raise RpcError(
+                    -32602,
+                    f"BlockOutOfRangeError: block height is {head} but requested was {bound}",
+                )
+        return self.filters.logs_between(query, start, min(end, head))
 
 
-_METHODS: dict[str, Method] = {
-    "web3_clientVersion": lambda r, p: "og-chat-devnet/py-evm",
-    "eth_chainId": lambda r, p: hex(r.node.chain_id),
-    "net_version": lambda r, p: str(r.node.chain_id),
-    "net_listening": lambda r, p: True,
-    "eth_syncing": lambda r, p: False,
-    "eth_accounts": lambda r, p: [],
-    "eth_blockNumber": lambda r, p: hex(r.node.index.head),
-    "eth_gasPrice": lambda r, p: hex(int(r.node.eth.gas_price)),
-    "eth_maxPriorityFeePerGas": lambda r, p: hex(PRIORITY_FEE_PER_GAS),
-    "eth_feeHistory": JsonRpc.eth_fee_history,
-    "eth_getBalance": lambda r, p: r.state_read("balance", p),
-    "eth_getCode": lambda r, p: r.state_read("code", p),
-    "eth_getStorageAt": lambda r, p: r.state_read("storage", p),
-    "eth_getTransactionCount": JsonRpc.eth_get_transaction_count,
-    "eth_call": JsonRpc.eth_call,
-    "eth_estimateGas": JsonRpc.eth_estimate_gas,
-    "eth_sendRawTransaction": JsonRpc.eth_send_raw_transaction,
-    "eth_getTransactionReceipt": JsonRpc.eth_get_transaction_receipt,
-    "eth_getTransactionByHash": JsonRpc.eth_get_transaction_by_hash,
-    "eth_getBlockByNumber": lambda r, p: r.eth_get_block(_block_id(p[0]), p),
-    "eth_getBlockByHash": lambda r, p: r.eth_get_block(str(p[0]), p),
-    "eth_getLogs": JsonRpc.eth_get_logs,
+def _batch_items(body: Any) -> dict[str, Any] | list[dict[str, Any]] | None:
+    """The body as one request or a non-empty list of request objects; None if it is neither."""
+    if isinstance(body, dict):
+        return body
+    if isinstance(body, list) and body and all(isinstance(item, dict) for item in body):
+        return body
+    return None
+
+
+def _envelope(item: dict[str, Any]) -> tuple[Any, bool, str, list[Any]] | dict[str, Any]:
+    """(id, is notification, method, params), or the error object of a malformed request."""
+    rid = item.get("id")
+    valid_id = rid is None or (isinstance(rid, int | str) and not isinstance(rid, bool))
+    if not valid_id:
+        return _error(None, -32600, INVALID_REQUEST)
+    if item.get("jsonrpc") != "2.0" or not isinstance(item.get("method"), str):
+        return _error(rid, -32600, INVALID_REQUEST)
+    params = item.get("params")
+    if params is None:
+        params = []
+    if not isinstance(params, list):
+        return _error(rid, -32602, "invalid params: params must be an array")
+    return rid, "id" not in item, item["method"], params
+
+
+def _reply(envelope: tuple[Any, bool, str, list[Any]], outcome: Any) -> dict[str, Any] | None:
+    """The response object of a request (None for a notification: it gets no reply)."""
+    rid, notification = envelope[0], envelope[1]
+    if notification:
+        return None
+    if isinstance(outcome, RpcError):
+        return {"jsonrpc": "2.0", "id": rid, "error": outcome.rpc()}
+    return {"jsonrpc": "2.0", "id": rid, "result": outcome}
+
+
+def _not_implemented(what: str) -> Handler:
+    def refuse(_: JsonRpc, __: list[Any]) -> Any:
+        raise RpcError(-32603, f"Not implemented: {what}")
+
+    return refuse
+
+
+def _tx_hash(params: list[Any]) -> str:
+    return p.hash32(params[0], "transaction hash")
+
+
+def _block_by(kind: str, params: list[Any]) -> p.BlockRef:
+    if kind == "hash":
+        return "hash:" + p.hash32(params[0], "block hash")
+    return p.block_ref(params[0])
+
+
+_METHODS: dict[str, tuple[Handler, int]] = {
+    # node and network
+    "web3_clientVersion": (lambda r, a: CLIENT_VERSION, 0),
+    "web3_sha3": (lambda r, a: wire.data(keccak(p.data(a[0], "data"))), 1),
+    "net_version": (lambda r, a: str(r.node.chain_id), 0),
+    "net_listening": (lambda r, a: True, 0),
+    "net_peerCount": (lambda r, a: "0x0", 0),
+    "eth_protocolVersion": (lambda r, a: 1, 0),  # anvil answers the number 1
+    "eth_chainId": (lambda r, a: wire.quantity(r.node.chain_id), 0),
+    "eth_syncing": (lambda r, a: False, 0),
+    "eth_coinbase": (lambda r, a: "0x" + bytes(r.reads.chain.header.coinbase).hex(), 0),
+    "eth_mining": (lambda r, a: False, 0),
+    "eth_hashrate": (lambda r, a: "0x0", 0),
+    "eth_getWork": (_not_implemented("the devnet is proof-of-stake; there is no work"), 0),
+    "eth_submitWork": (_not_implemented("the devnet is proof-of-stake; there is no work"), 3),
+    "eth_submitHashrate": (_not_implemented("the devnet is proof-of-stake"), 2),
+    "eth_blockNumber": (lambda r, a: wire.quantity(r.reads.head()), 0),
+    # fees
+    "eth_gasPrice": (
+        lambda r, a: wire.quantity(r.reads.next_base_fee() + PRIORITY_FEE_PER_GAS),
+        0,
+    ),
+    "eth_maxPriorityFeePerGas": (lambda r, a: wire.quantity(PRIORITY_FEE_PER_GAS), 0),
+    "eth_blobBaseFee": (
+        lambda r, a: wire.quantity(wire.blob_base_fee(int(r.reads.chain.header.excess_blob_gas))),
+        0,
+    ),
+    "eth_feeHistory": (JsonRpc.eth_fee_history, 3),
+    # accounts and signing (the devnet's own test accounts)
+    "eth_accounts": (lambda r, a: r.accounts.addresses(), 0),
+    "eth_sign": (
+        lambda r, a: r.accounts.sign_message(p.address(a[0], "address"), p.data(a[1], "message")),
+        2,
+    ),
+    "personal_sign": (
+        lambda r, a: r.accounts.sign_message(p.address(a[1], "address"), p.data(a[0], "message")),
+        3,
+    ),
+    "eth_signTypedData_v4": (
+        lambda r, a: r.accounts.sign_typed_data(p.address(a[0], "address"), a[1]),
+        2,
+    ),
+    "eth_signTypedData": (_not_implemented("use eth_signTypedData_v4"), 2),
+    "eth_signTypedData_v3": (_not_implemented("use eth_signTypedData_v4"), 2),
+    "eth_signTransaction": (lambda r, a: wire.data(r._signed(a)), 1),
+    "eth_sendTransaction": (JsonRpc.eth_send_transaction, 1),
+    "eth_sendRawTransaction": (JsonRpc.eth_send_raw_transaction, 1),
+    # state
+    "eth_getBalance": (lambda r, a: r.state_read("balance", a), 2),
+    "eth_getCode": (lambda r, a: r.state_read("code", a), 2),
+    "eth_getStorageAt": (lambda r, a: r.state_read("storage", a), 3),
+    "eth_getTransactionCount": (JsonRpc.eth_get_transaction_count, 2),
+    "eth_getProof": (JsonRpc.eth_get_proof, 3),
+    "eth_getAccount": (
+        lambda r, a: r.reads.account(p.address(a[0], "address"), p.block_ref(p.optional(a, 1))),
+        2,
+    ),
+    "eth_call": (JsonRpc.eth_call, 3),
+    "eth_estimateGas": (JsonRpc.eth_estimate_gas, 3),
+    "eth_createAccessList": (JsonRpc.eth_create_access_list, 2),
+    # blocks
+    "eth_getBlockByNumber": (
+        lambda r, a: r.reads.block_json(_block_by("number", a), bool(p.optional(a, 1, False))),
+        2,
+    ),
+    "eth_getBlockByHash": (
+        lambda r, a: r.reads.block_json(_block_by("hash", a), bool(p.optional(a, 1, False))),
+        2,
+    ),
+    "eth_getBlockTransactionCountByNumber": (
+        lambda r, a: r.reads.tx_count(_block_by("number", a)),
+        1,
+    ),
+    "eth_getBlockTransactionCountByHash": (lambda r, a: r.reads.tx_count(_block_by("hash", a)), 1),
+    "eth_getBlockReceipts": (lambda r, a: r.reads.receipts_json(p.block_ref(a[0])), 1),
+    "eth_getUncleCountByBlockNumber": (lambda r, a: r.reads.uncle_count(_block_by("number", a)), 1),
+    "eth_getUncleCountByBlockHash": (lambda r, a: r.reads.uncle_count(_block_by("hash", a)), 1),
+    "eth_getUncleByBlockNumberAndIndex": (lambda r, a: None, 2),
+    "eth_getUncleByBlockHashAndIndex": (lambda r, a: None, 2),
+    # transactions
+    "eth_getTransactionByHash": (lambda r, a: r.reads.tx_json(_tx_hash(a)), 1),
+    "eth_getTransactionReceipt": (lambda r, a: r.reads.receipt_json(_tx_hash(a)), 1),
+    "eth_getTransactionByBlockNumberAndIndex": (
+        lambda r, a: r.reads.tx_at(_block_by("number", a), p.quantity(a[1], "index")),
+        2,
+    ),
+    "eth_getTransactionByBlockHashAndIndex": (
+        lambda r, a: r.reads.tx_at(_block_by("hash", a), p.quantity(a[1], "index")),
+        2,
+    ),
+    # logs and filters
+    "eth_getLogs": (JsonRpc.eth_get_logs, 1),
+    "eth_newFilter": (lambda r, a: r.filters.new_logs(p.log_query(a[0])), 1),
+    "eth_newBlockFilter": (lambda r, a: r.filters.new_blocks(), 0),
+    "eth_newPendingTransactionFilter": (lambda r, a: r.filters.new_pending(), 0),
+    "eth_getFilterChanges": (lambda r, a: r.filters.changes(str(a[0])), 1),
+    "eth_getFilterLogs": (lambda r, a: r.filters.filter_logs(str(a[0])), 1),
+    "eth_uninstallFilter": (lambda r, a: r.filters.uninstall(str(a[0])), 1),
 }
-
-
-# -- parameters and results -----------------------------------------------------------
-
-
-def _param(params: list[Any], position: int, default: Any = "latest") -> Any:
-    """An optional positional parameter (a block tag unless said otherwise)."""
-    return params[position] if len(params) > position else default
-
-
-def _block_id(value: Any) -> BlockId:
-    """A block parameter: a tag as it is, a number from hex or decimal."""
-    if isinstance(value, int):
-        return value
-    text = str(value)
-    if text in _BLOCK_TAGS:
-        return text
-    return int(text, 16) if text.startswith("0x") else int(text)
-
-
-def _block_number(value: Any, head: int) -> int:
-    """A block parameter as a number: `earliest` is 0, every other tag the head."""
-    ident = _block_id(value)
-    if ident == "earliest":
-        return 0
-    return head if isinstance(ident, str) else ident
-
-
-def _tx_from_rpc(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON-RPC transaction object (hex quantities) → what web3 takes (ints)."""
-    tx: dict[str, Any] = {}
-    for key, value in obj.items():
-        if value is None:
-            continue
-        if key in _QUANTITY_FIELDS:
-            tx[key] = int(value, 16) if isinstance(value, str) else int(value)
-        elif key in ("data", "input"):
-            if not isinstance(value, str):
-                raise ValueError(f"{key} must be 0x-hex")
-            tx["data"] = value
-        elif key in ("from", "to"):
-            tx[key] = checksum(value)
-        elif key == "accessList":
-            tx[key] = value
-    tx.pop("type", None)
-    tx.pop("chainId", None)
-    return tx
-
-
-def _to_rpc(value: Any) -> Any:
-    """web3's formatted results → JSON-RPC shape: ints as hex quantities, bytes as 0x data."""
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        return value
-    if isinstance(value, int):
-        return hex(value)
-    if isinstance(value, bytes | bytearray):
-        return hex0x(value)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list | tuple):
-        return [_to_rpc(v) for v in value]
-    if hasattr(value, "items"):
-        return {str(k): _to_rpc(v) for k, v in value.items()}
-    return str(value)
+"""Every method the devnet answers on py-evm: name → (handler, most parameters)."""

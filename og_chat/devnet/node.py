@@ -7,14 +7,19 @@ py-evm is neither thread-safe nor fast, so all chain access runs on ONE worker t
 `run()` / `run_sync()` hand a function `(Web3) -> T` to it. Two py-evm pitfalls are
 designed around (see reference/devnet-chain.md):
 
-* Timestamps: a block's timestamp must exceed its parent's, so more than one block a
-  second runs the chain clock ahead of the wall clock. Transactions sent through this
-  class are batched: a block is sealed as soon as the chain clock is at most
-  `max_drift` seconds ahead, otherwise when it is; every transaction queued meanwhile
-  joins that block. An idle chain's pending block is re-stamped to the wall clock
-  before use, so the chain never lags behind it either.
+* Timestamps: py-evm wants every block a second later than its parent, which runs the
+  chain clock ahead of the wall clock under load. The devnet's VM (evm_rules.py) lets
+  blocks share a second, as anvil's do, so a block carries the wall clock. Transactions
+  sent through this class are batched: the block is sealed by a job queued behind
+  whatever already waits for the worker, so concurrent senders share it. An idle
+  chain's pending block is re-stamped to the wall clock before use.
 * `eth_getLogs` from block 0 is O(N²) on eth-tester: every sealed block is handed to
   the `ChainIndex` instead (indexer.py), which answers log queries.
+
+With a `store` path the chain is kept on disk (chain_store.py): py-evm's key-value store
+on sqlite, written one transaction per sealed block together with the block's index
+rows, and a restart resumes from the stored canonical head instead of a new genesis.
+Stopping seals the pending block first, so nothing sent is lost.
 
 The py-evm objects (`PyEVMBackend`, its `chain`) are untyped and stay behind
 `self._pyevm`; web3's stubs want types the devnet never has at hand, so `w3` calls go
@@ -26,16 +31,24 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import contextlib
+import os
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from og_chat.sdk.addresses import DEVNET_KEYS, DEVNET_OPERATOR, DEVNET_OPERATOR_KEY, ZERO_ADDRESS
-from og_chat.sdk.errors import ChainError
-from og_chat.sdk.eth import checksum, from_hex, hex0x, web3_http
+from og_chat.sdk.errors import ChainError, ConfigurationError
+from og_chat.sdk.eth import checksum, from_hex, hex0x, keccak, web3_http
 
-from .contracts import EventTable, abi
+from .chain_errors import ChainRevert as ChainRevert, RpcError as RpcError
+from .chain_store import SCHEMA, ChainStore, MinedRows
+from .contracts import CONTRACT_NAMES, EventTable, abi, artifact
+from .evm_call import CallRequest, execute
+from .evm_rules import devnet_vm
 from .genesis import DEVNET_CHAIN_ID, Addresses, genesis_alloc
 from .indexer import ChainIndex, IndexedLog, TxResult
 
@@ -46,8 +59,6 @@ T = TypeVar("T")
 
 MAX_FEE_PER_GAS = 50 * 10**9
 PRIORITY_FEE_PER_GAS = 10**9
-DEFAULT_MAX_DRIFT = 30
-"""Seconds the chain clock may run ahead of the wall clock before blocks are paced."""
 RECEIPT_TIMEOUT = 30.0
 CALL_GAS = 2_000_000
 """Gas of a `simulate()` call unless the caller says otherwise."""
@@ -55,34 +66,28 @@ BlockId = int | str
 """A block number or a tag (`latest`, `pending`, `earliest`, `safe`, `finalized`)."""
 
 
-class ChainRevert(ChainError):
-    """A call or transaction reverted; `reason` is the revert string or custom error name."""
+class StateMismatch(ConfigurationError):
+    """A stored chain was made for other contracts or another chain id: it cannot be resumed."""
 
-    def __init__(self, reason: str, *, data: str = "", tx_hash: str = "") -> None:
-        self.reason = reason
-        self.data = data
-        self.tx_hash = tx_hash
-        super().__init__(
-            f"the devnet chain reverted: {reason}",
-            hint="the transaction was not applied; the reason names the failed check",
-        )
+    hint = "start over with `og-chat devnet --state DIR --fresh` (the old chain is then gone)"
 
 
-class RpcError(ChainError):
-    """A JSON-RPC error answer: `code`, `message` and optional `data`, as the wire has them."""
+@dataclass(frozen=True)
+class ChainIdentity:
+    """Which chain this is: a receipt records it, so a verifier can tell a reset from tampering.
 
-    def __init__(self, code: int, message: str, data: str | None = None) -> None:
-        self.code = code
-        self.message = message
-        self.data = data
-        super().__init__(f"JSON-RPC error {code}: {message}")
+    The genesis hash alone is not enough (two devnets started in the same second with the
+    same accounts have the same block 0); the instance id is random, made at the chain's
+    first start and kept with its state.
+    """
 
-    def rpc(self) -> dict[str, Any]:
-        """The JSON-RPC `error` object."""
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            out["data"] = self.data
-        return out
+    genesis_hash: str
+    instance_id: str
+    """32 hex digits; new for every chain that is not kept."""
+    persistent: bool
+    """True when the chain is kept on disk (`--state DIR`, the embedded devnet)."""
+    resumed: bool
+    """True when this start continued a stored chain."""
 
 
 class Node:
@@ -95,10 +100,19 @@ class Node:
 
     chain_id: int
 
-    def __init__(self, *, rpc_url: str | None, max_drift: int, chain_id: int | None = None) -> None:
+    def __init__(
+        self, *, rpc_url: str | None, chain_id: int | None = None, store: Path | None = None
+    ) -> None:
         # The constructor only sets fields; boot() starts the EVM.
+        if store is not None and rpc_url is not None:
+            raise ConfigurationError(
+                "a chain at --rpc-url keeps its own state",
+                hint="use the node's own persistence (e.g. `anvil --state`), not --state",
+            )
         self.rpc_url = rpc_url
-        self.max_drift = max_drift
+        self.store_path = store
+        self._store: ChainStore | None = None
+        self.identity: ChainIdentity
         self.requested_chain_id = chain_id
         """The chain id asked for (None: py-evm's DEVNET_CHAIN_ID, or whatever the RPC serves)."""
         self.addresses = Addresses.for_chain(chain_id or DEVNET_CHAIN_ID)
@@ -113,7 +127,6 @@ class Node:
         self._tester: Any = None
         self._contracts: dict[str, Any] = {}
         self._mine_scheduled = False
-        self._timer: threading.Timer | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -127,7 +140,16 @@ class Node:
 
     def _boot(self, fund: list[tuple[str, int]]) -> None:
         self._worker = threading.current_thread()
-        w3 = self._boot_pyevm(fund) if self.rpc_url is None else self._boot_rpc(self.rpc_url, fund)
+        try:
+            w3 = (
+                self._boot_pyevm(fund)
+                if self.rpc_url is None
+                else self._boot_rpc(self.rpc_url, fund)
+            )
+        except BaseException:
+            if self._store is not None:
+                self._store.close()
+            raise
         self._w3 = w3
         for name, address in self.addresses.by_contract().items():
             self._contracts[name] = self.eth.contract(address=address, abi=abi(name))
@@ -139,7 +161,7 @@ class Node:
 
         alloc = genesis_alloc(fund, self.addresses)
         state = {from_hex(address): account for address, account in alloc.items()}
-        backend = PyEVMBackend(genesis_state=state)
+        backend = PyEVMBackend(genesis_state=state, vm_configuration=((0, devnet_vm()),))
         self.chain_id = self.requested_chain_id or DEVNET_CHAIN_ID
         _set_chain_id(backend, self.chain_id)
         keys = KeyAPI()
@@ -147,8 +169,59 @@ class Node:
             keys.PrivateKey(from_hex(k)) for k in (*DEVNET_KEYS, DEVNET_OPERATOR_KEY)
         )
         self._pyevm = backend
+        self.identity = self._attach_store(backend) if self.store_path else self._new_identity()
         self._tester = EthereumTester(backend=backend, auto_mine_transactions=True)
+        if self._store is not None:
+            for raw in self._store.pending():  # accepted before a kill: same hashes
+                try:
+                    self.queue_raw(raw)
+                except RpcError:  # no longer valid (its nonce was used meanwhile)
+                    self._store.forget_pending(hex0x(keccak(raw)))
         return Web3(EthereumTesterProvider(ethereum_tester=self._tester))
+
+    def _new_identity(self, resumed: bool = False, instance_id: str = "") -> ChainIdentity:
+        genesis = self._pyevm.chain.get_canonical_block_header_by_number(0)
+        return ChainIdentity(
+            genesis_hash=hex0x(genesis.hash),
+            instance_id=instance_id or os.urandom(16).hex(),
+            persistent=self.store_path is not None,
+            resumed=resumed,
+        )
+
+    def _attach_store(self, backend: Any) -> ChainIdentity:
+        """Put the chain on disk: store the genesis just built, or resume the stored chain.
+
+        The backend's in-memory chain is built first either way (≈ 30 ms), so the chain
+        class (its VM rules, its chain id) and genesis are the ones a fresh start makes;
+        only its database is swapped for the stored one, and the chain resumes from the
+        stored canonical head.
+        """
+        from eth.db.atomic import AtomicDB
+
+        assert self.store_path is not None
+        store = self._store = ChainStore(self.store_path)
+        chain = backend.chain
+        expected = {"chain_id": str(int(chain.chain_id)), "code": code_digest()}
+        resumed = not store.is_empty()
+        if resumed:
+            meta = store.meta()
+            wrong = [k for k, v in {**expected, "schema": str(SCHEMA)}.items() if meta.get(k) != v]
+            if wrong:
+                raise StateMismatch(
+                    f"the chain stored in {self.store_path.parent} was made with another "
+                    f"{' and '.join(wrong)} than this og-chat's devnet"
+                )
+            instance_id = meta["instance_id"]
+        else:
+            instance_id = os.urandom(16).hex()
+            # eth-tester builds its genesis in an AtomicDB over a MemoryDB: copy that.
+            genesis = dict(chain.chaindb.db.wrapped_db.kv_store)
+            store.commit_genesis(genesis, {**expected, "instance_id": instance_id})
+        backend.chain = type(chain)(AtomicDB(store.kv))  # type: ignore[arg-type]  # duck-typed
+        if resumed:
+            for number, block_hash, mined in store.blocks():
+                self.index.add_block(number, block_hash, mined)
+        return self._new_identity(resumed, instance_id)
 
     def _boot_rpc(self, url: str, fund: list[tuple[str, int]]) -> Web3:
         w3 = web3_http(url, timeout=30)
@@ -170,19 +243,38 @@ class Node:
                     "anvil_setStorageAt", [address, hex(slot), hex0x(value.to_bytes(32, "big"))]
                 )
         self.index.head = int(w3.eth.block_number)
+        genesis = w3.eth.get_block(0)
+        self.identity = ChainIdentity(
+            genesis_hash=hex0x(genesis["hash"]),
+            instance_id=os.urandom(16).hex(),
+            persistent=False,
+            resumed=False,
+        )
         return w3
 
     def stop(self) -> None:
-        """Stop the worker thread; pending waiters fail with ChainError. Idempotent."""
+        """Seal what is pending, close the store, stop the worker thread. Idempotent.
+
+        Jobs already queued run first; waiters still pending after that fail with ChainError.
+        """
         if self._stopped:
             return
         self._stopped = True
-        if self._timer is not None:
-            self._timer.cancel()
+        if self._pyevm is not None:
+            with contextlib.suppress(RuntimeError, cf.TimeoutError):  # shut down already
+                self._executor.submit(self._seal_and_close).result(timeout=RECEIPT_TIMEOUT)
         self._executor.shutdown(wait=True, cancel_futures=True)
         self.index.fail_waiters(
             ChainError("the devnet chain stopped before the transaction was mined")
         )
+
+    @property
+    def pyevm(self) -> Any:
+        """eth-tester's PyEVMBackend, for the JSON-RPC's direct reads (worker thread only).
+
+        None on the JSON-RPC backend. Untyped upstream, hence `Any`.
+        """
+        return self._pyevm
 
     @property
     def is_pyevm(self) -> bool:
@@ -272,20 +364,9 @@ class Node:
         if self._mine_scheduled or self._stopped:
             return
         self._mine_scheduled = True
-        delay = int(self._pyevm.chain.header.timestamp) - time.time() - self.max_drift
-        if delay <= 0:
-            # Queued behind whatever is already waiting for the worker, so concurrent
-            # senders share this block.
-            self._executor.submit(self._mine)
-        else:
-            self._timer = threading.Timer(delay, self._mine_from_timer)
-            self._timer.daemon = True
-            self._timer.start()
-
-    def _mine_from_timer(self) -> None:
-        if not self._stopped:
-            with contextlib.suppress(RuntimeError):  # shut down in between
-                self._executor.submit(self._mine)
+        # Queued behind whatever is already waiting for the worker, so concurrent
+        # senders share this block.
+        self._executor.submit(self._mine)
 
     def _mine(self) -> None:
         self._mine_scheduled = False
@@ -295,13 +376,21 @@ class Node:
             self._tester.mine_blocks(1)
         self._after_job()
 
+    def _seal_and_close(self) -> None:
+        """Worker, at stop: mine the pending block, index it, close the store."""
+        if self.index.pending and self._pyevm.chain.get_block().transactions:
+            self._tester.mine_blocks(1)
+        self._after_job()
+        if self._store is not None:
+            self._store.close()
+
     def _index_block(self, number: int) -> None:
-        """Hand one sealed py-evm block to the index: tx results and logs."""
+        """Hand one sealed py-evm block to the store (first) and to the index: results and logs."""
         chain = self._pyevm.chain
         block = chain.get_canonical_block_by_number(number)
         block_hash = hex0x(block.hash)
         receipts = block.get_receipts(chain.chaindb)
-        mined: list[tuple[TxResult, list[IndexedLog]]] = []
+        mined: MinedRows = []
         log_index = 0
         previous_gas = 0
         for tx_index, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
@@ -321,10 +410,13 @@ class Node:
                         address=checksum(log.address),
                         topics=tuple(hex0x(t.to_bytes(32, "big")) for t in log.topics),
                         data=hex0x(log.data),
+                        block_timestamp=int(block.header.timestamp),
                     )
                 )
                 log_index += 1
             mined.append((result, logs))
+        if self._store is not None:  # on disk before any waiter hears "mined"
+            self._store.commit_block(number, block_hash, mined)
         self.index.add_block(number, block_hash, mined)
 
     # -- transactions ------------------------------------------------------------------
@@ -332,7 +424,8 @@ class Node:
     def queue_raw(self, raw: bytes) -> tuple[str, cf.Future[TxResult]]:
         """Worker: add a signed transaction to the pending block; the future resolves when mined.
 
-        RpcError(-32000) when the node refuses it (bad nonce, funds, chain id, …).
+        RpcError when the node refuses it, with anvil's codes: -32602 if it does not
+        decode, -32003 for a nonce or funds problem, -32000 otherwise.
         """
         if self._pyevm is None:
             w3 = self.w3
@@ -346,16 +439,34 @@ class Node:
             return tx_hash, fut
         try:
             tx_hash = hex0x(self._pyevm.send_raw_transaction(raw))
-        except Exception as exc:  # py-evm ValidationError: bad nonce, funds, chain id, …
-            raise RpcError(-32000, f"transaction rejected: {exc}") from None
+        except Exception as exc:  # py-evm: undecodable, bad nonce, funds, chain id, …
+            raise self._rejected(raw, exc) from None
+        if self._store is not None:
+            self._store.keep_pending(tx_hash, raw)
         fut = self.index.expect(tx_hash)
         self._schedule_mine()
         return tx_hash, fut
 
+    def _rejected(self, raw: bytes, exc: Exception) -> RpcError:
+        """A refused raw transaction, as anvil answers it (the node's own words follow)."""
+        text = str(exc)
+        try:
+            self._pyevm.chain.get_vm().get_transaction_builder().decode(raw)
+        except Exception:
+            return RpcError(-32602, f"Failed to decode transaction: {text}")
+        lowered = text.lower()
+        if "nonce" in lowered:
+            numbers = re.search(r"expected (\d+), but got (\d+)", lowered)
+            too = "low" if numbers and int(numbers.group(2)) < int(numbers.group(1)) else "high"
+            return RpcError(-32003, f"nonce too {too}: {text}")
+        if any(word in lowered for word in ("afford", "balance", "funds")):
+            return RpcError(-32003, f"Insufficient funds for gas * price + value: {text}")
+        return RpcError(-32000, f"transaction rejected: {text}")
+
     @property
     def mined_timeout(self) -> float:
-        """How long a sent transaction may take to be mined, pacing included."""
-        return RECEIPT_TIMEOUT + self.max_drift
+        """How long a sent transaction may take to be mined."""
+        return RECEIPT_TIMEOUT
 
     async def mined(self, fut: cf.Future[TxResult]) -> TxResult:
         """Await a `queue_raw` future from an event loop, within `mined_timeout`."""
@@ -410,9 +521,8 @@ class Node:
     ) -> bytes:
         """Worker: `eth_call`, on the pending block by default; ChainRevert with the decoded reason.
 
-        On py-evm this runs the EVM directly (no web3 round trip) and keeps the raw revert
-        data, which eth-tester would flatten to a string. The sender's balance is topped up
-        inside the throw-away state, so a call from an empty address still runs.
+        On py-evm this runs the EVM directly (evm_call.py) and keeps the raw revert data,
+        which eth-tester would flatten to a string.
 
         `after` applies signed transactions first, in the same throw-away state (a bundle
         simulated as a whole: a sponsored approval, then the settlement it enables), and
@@ -423,45 +533,14 @@ class Node:
             if after or credit:
                 raise RpcError(-32601, "bundles can only be simulated on py-evm")
             return self._node_call(to, data, sender=sender, value=value, gas=gas, block=block)
-        from eth_tester.backends.pyevm.main import EVMSpoofTransaction, _get_vm_for_block_number
-
-        frm = from_hex(sender or ZERO_ADDRESS)
-        tx = {
-            "from": frm,
-            "to": from_hex(to) if to else b"",
-            "data": data,
-            "gas": gas,
-            "value": value,
-        }
-        try:
-            unsigned = self._pyevm._get_normalized_and_unsigned_evm_transaction(tx, block)
-            vm = _get_vm_for_block_number(self._pyevm.chain, block)
-        except Exception as exc:
-            raise RpcError(-32602, f"cannot build the call: {exc}") from None
-        state = vm.state
-        snapshot = state.snapshot()
-        try:
-            if credit is not None:
-                who = from_hex(credit[0])
-                state.set_balance(who, state.get_balance(who) + credit[1])
-            for raw in after:
-                applied = state.apply_transaction(vm.get_transaction_builder().decode(raw))
-                if applied.is_error:
-                    raise ChainRevert(f"a transaction of the bundle reverted: {applied._error}")
-            state.set_balance(frm, state.get_balance(frm) + gas * MAX_FEE_PER_GAS + value)
-            computation = state.apply_transaction(EVMSpoofTransaction(unsigned, from_=frm))
-        except ChainRevert:
-            raise
-        except Exception as exc:
-            raise RpcError(-32000, f"call failed: {exc}") from None
-        finally:
-            state.revert(snapshot)
-        if computation.is_error:
-            err = computation._error
-            raw = err.args[0] if err.args and isinstance(err.args[0], bytes) else b""
+        request = CallRequest(sender=sender or ZERO_ADDRESS, to=to, data=data, value=value, gas=gas)
+        outcome = execute(self._pyevm, request, block, after=after, credit=credit)
+        if outcome.error is not None:
+            raw = outcome.revert or b""
+            err = outcome.error
             reason = self.events.revert_reason(raw) if raw else str(err) or type(err).__name__
             raise ChainRevert(reason, data=hex0x(raw))
-        return bytes(computation.output)
+        return outcome.output
 
     def _node_call(
         self,
@@ -493,6 +572,11 @@ class Node:
             err = response["error"]
             raise RpcError(int(err.get("code", -32000)), str(err.get("message")), err.get("data"))
         return response.get("result")
+
+
+def code_digest() -> str:
+    """keccak of every genesis contract's runtime code: a stored chain runs this og-chat's code."""
+    return hex0x(keccak(b"".join(artifact(name).deployed_bytecode for name in CONTRACT_NAMES)))
 
 
 def _set_chain_id(backend: Any, chain_id: int) -> None:

@@ -8,6 +8,7 @@ on-chain in one Permit2 transfer through the facilitator.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -43,8 +44,8 @@ log = logging.getLogger("og_chat.devnet.gateway")
 
 SESSION_EXPIRED = "Session expired or exhausted"
 DEADLINE_MARGIN = 60
-"""Seconds before an authorization's deadline a busy session is settled anyway (the chain
-clock may run up to 30 s ahead of the wall clock under load)."""
+"""Seconds before an authorization's deadline a busy session is settled anyway: time for
+the settlement to be checked, queued and mined before the deadline passes."""
 EXTENSIONS: dict[str, Any] = {
     "erc20ApprovalGasSponsoring": {
         "info": {
@@ -113,7 +114,13 @@ class Payments:
         return cost
 
     def charge(self, session: Session, cost: int) -> int:
-        """Add one finished call to the session (never past its cap); what was charged."""
+        """Add one finished call to the session (never past its cap); what was charged.
+
+        A session whose settlement has begun is charged nothing more: what it settles is
+        exactly what it accumulated.
+        """
+        if session.status != "open":
+            return 0
         cost = min(cost, session.cap - session.accumulated)
         session.accumulated += cost
         session.calls += 1
@@ -210,6 +217,9 @@ class Payments:
         if self.book.nonce_used(payer, nonce):
             return self.challenge(request, "permit2_nonce_already_used")
         requirement = self.host.requirement
+        # Held before it is verified: from now on only the gateway can settle this nonce,
+        # so the payer cannot settle its own session for less over the public /settle.
+        self.host.facilitator.hold(payload)
         try:
             verdict = await self.host.facilitator.verify(payload, requirement)
         except Exception as exc:
@@ -259,7 +269,16 @@ class Payments:
                 self.settle_later(s)
 
     async def settle(self, session: Session) -> SettlementRecord:
-        """Settle the session's accumulated cost on-chain in one go, record it, close it."""
+        """Settle the session's accumulated cost on-chain in one go, record it, close it.
+
+        Once: a second call (the reaper and a shutdown at the same time) waits for the
+        first settlement's record instead of settling again.
+        """
+        if session.settlement is None:
+            session.settlement = asyncio.ensure_future(self._settle(session))
+        return await asyncio.shield(session.settlement)
+
+    async def _settle(self, session: Session) -> SettlementRecord:
         session.status = "settling"
         amount = min(session.accumulated, session.cap)
         requirements = session.requirements.model_copy(update={"amount": str(amount)})
@@ -281,8 +300,11 @@ class Payments:
         facilitator.refuse_settlement = self.host.faults.refuse_settlement
         try:
             result = await facilitator.settle(session.payload, requirements)
-            if result.success:
+            if result.success and result.amount == str(amount):
                 record["status"] = "settled"
+                record["tx_hash"] = result.transaction or None
+            elif result.success:  # never recorded as paid for what did not move
+                record["error"] = f"the facilitator settled {result.amount}, not {amount}"
                 record["tx_hash"] = result.transaction or None
             else:
                 reason = result.error_reason or "settlement_failed"

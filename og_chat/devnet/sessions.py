@@ -9,6 +9,7 @@ authorization's EIP-712 digest.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict, TypeVar
@@ -54,6 +55,8 @@ class Session:
     in_flight: int = 0
     status: str = "open"
     """open → settling → settled | failed."""
+    settlement: asyncio.Future[SettlementRecord] | None = None
+    """The one settlement of this session, once started (payments.py)."""
 
     def summary(self) -> dict[str, Any]:
         """JSON for `/v1/payments` while the session is open."""

@@ -42,6 +42,7 @@ from .messages import (
     WalletUpdated,
 )
 from .screens.compare import CompareScreen
+from .screens.dialogs import Confirm
 from .screens.main import MainScreen
 from .screens.receipts import ReceiptDetail, ReceiptsBrowser
 from .screens.sessions import SessionsScreen
@@ -118,6 +119,7 @@ class OGChatApp(App[None]):
         mode: str | None = None,
         local: LocalState | None = None,
         start_backend: bool = True,
+        trusted_devnets: Iterable[str] = (),
     ) -> None:
         super().__init__()
         self.start_backend = start_backend
@@ -127,9 +129,12 @@ class OGChatApp(App[None]):
         self.local_ready = local is not None
         """True once the config is read and applied (theme, keymap, model, mode, draft)."""
         self.requested_network = network or "devnet"
+        """The header's network label: the flag until the config is read, then the choice's."""
         self.set_reactive(OGChatApp.model, valid_model(model))
         self.set_reactive(OGChatApp.mode, mode or DEFAULT_MODE)
-        self.backend = Backend(network=network, devnet_url=devnet_url, mode=mode)
+        self.backend = Backend(
+            network=network, devnet_url=devnet_url, mode=mode, trusted_devnets=trusted_devnets
+        )
         self._backend_done = asyncio.Event()
         self._backend_failure: BackendFailed | None = None
         self.main_screen: MainScreen | None = None
@@ -186,8 +191,17 @@ class OGChatApp(App[None]):
         self.local_ready = True
         self.apply_keymap(local.keymap)
         choices = self.choices  # the config fills in only what the command line left open
-        if not choices.network and local.config.network:
-            self.requested_network = local.config.network
+        try:  # the one rule the SDK and the CLI use too
+            choice = local.network_choice(*self.backend.flags)
+        except OGError as error:
+            self._backend_failure = BackendFailed(f"could not start: {error}", error.hint)
+            self._to_main(self._backend_failure)
+            self._backend_done.set()
+            return
+        self.backend.choice = choice
+        self.requested_network = choice.label
+        if self.main_screen is not None:
+            self.main_screen.show_network(choice.label)
         if not choices.model:
             self.model = valid_model(local.config.model)
         if not choices.mode:
@@ -246,7 +260,10 @@ class OGChatApp(App[None]):
         """Open the runtime (starting the devnet if no key is set) without blocking the UI."""
         self._to_main(BackendProgress("starting wallet and gateway…"))
         try:
-            await self.backend.open(on_progress=lambda text: self._to_main(BackendProgress(text)))
+            await self.backend.open(
+                on_progress=lambda text: self._to_main(BackendProgress(text)),
+                confirm=self.confirm,
+            )
         except Exception as error:
             hint = error.hint if isinstance(error, OGError) and error.hint else RESTART_HINT
             self._backend_failure = BackendFailed(f"could not start: {error_message(error)}", hint)
@@ -255,11 +272,16 @@ class OGChatApp(App[None]):
         finally:
             self._backend_done.set()
         backend = self.backend
-        self._to_main(BackendReady(backend.network, backend.address, backend.gateway))
+        self._to_main(BackendReady(backend.network_label, backend.address, backend.gateway))
         backend.start_settlement_tracker(
             lambda receipt_id, fields: self.post_message(ReceiptUpdated(receipt_id, dict(fields)))
         )
         self.refresh_wallet()
+
+    async def confirm(self, question: str) -> bool:
+        """Ask yes or no in a dialog (from a worker): before an approval the user must allow."""
+        answer = await self.push_screen_wait(Confirm(neutralize(question), yes="Approve"))
+        return bool(answer)
 
     async def wait_for_backend(self) -> None:
         """Wait until the runtime is open; raise if it failed to open."""
@@ -411,12 +433,18 @@ def run(
     devnet_url: str | None = None,
     mode: str | None = None,
     private_key: str | None = None,
+    trusted_devnets: Iterable[str] = (),
 ) -> None:
     """Run the TUI until the user quits (`og-chat` with no subcommand).
 
     `private_key` comes from the keystore, unlocked by the CLI before the screen
-    takes over the terminal; None means `OG_PRIVATE_KEY`, else the devnet.
+    takes over the terminal; None means `OG_PRIVATE_KEY` on mainnet, else the
+    devnet's test key. `trusted_devnets` are the devnets the wallet may pay on
+    (`--trust-devnet`; the config's are read by the runtime).
     """
-    app = OGChatApp(network=network, model=model, devnet_url=devnet_url, mode=mode)
+    app = OGChatApp(
+        network=network, model=model, devnet_url=devnet_url, mode=mode,
+        trusted_devnets=trusted_devnets,
+    )  # fmt: skip
     app.backend.set_private_key(private_key)
     app.run()

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from og_chat.app import network
+from og_chat.sdk.networks import NetworkChoice
 from og_chat.store.config import Config, load_config, save_config
 from og_chat.store.paths import (
     DRAFTS_DIR,
@@ -40,6 +42,13 @@ class LocalState:
     def reload(self) -> None:
         """Re-read the config after the settings screen changed it."""
         self.config = load_config()
+
+    def network_choice(
+        self, flag_network: str | None, flag_devnet_url: str | None
+    ) -> NetworkChoice:
+        """The network the flags, the environment and this config pick: the one rule the SDK
+        and the CLI use too (`og_chat.app.network.choose`)."""
+        return network.choose(flag_network, flag_devnet_url, self.config)
 
     @property
     def keymap(self) -> dict[str, str]:

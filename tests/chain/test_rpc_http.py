@@ -24,7 +24,12 @@ def rpc_url(chain: Chain) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            out = json.dumps(chain.jsonrpc.response(body)).encode()
+            answer = chain.jsonrpc.response(body)
+            if answer is None:  # notifications only
+                self.send_response(204)
+                self.end_headers()
+                return
+            out = json.dumps(answer).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(out)))
@@ -85,10 +90,11 @@ def test_a_reverting_call_surfaces_its_reason(chain: Chain, rpc_url: str) -> Non
 
 def test_unknown_methods_and_bad_requests_get_json_rpc_errors(chain: Chain) -> None:
     answer = chain.jsonrpc.response(
-        {"jsonrpc": "2.0", "id": 7, "method": "eth_mining", "params": []}
+        {"jsonrpc": "2.0", "id": 7, "method": "eth_noSuchMethod", "params": []}
     )
     assert answer["id"] == 7 and answer["error"]["code"] == -32601
     assert chain.jsonrpc.response({"id": 1})["error"]["code"] == -32600
+    assert chain.jsonrpc.response({"jsonrpc": "2.0", "method": "eth_chainId"}) is None
     batch = chain.jsonrpc.response(
         [{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}]
     )

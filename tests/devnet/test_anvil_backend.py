@@ -1,71 +1,27 @@
 """The same devnet on anvil instead of py-evm (`--rpc-url`): pays, signs, settles.
 
 anvil comes from npm (`@foundry-rs/anvil`, a devDependency: `npm ci`); without it
-the test skips, so a pip-only machine still passes.
+the test fails, as the conformance tests do (tests/conformance/nodes.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import glob
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 import og_chat.sdk as og
 from og_chat.devnet import Devnet
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _anvil_binary() -> str | None:
-    found = shutil.which("anvil")
-    if found:
-        return found
-    candidates = glob.glob(str(REPO / "node_modules/@foundry-rs/anvil-*/bin/anvil"))
-    return candidates[0] if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.conformance.nodes import running_anvil
 
 
 @pytest.fixture(scope="module")
 def anvil_url() -> Iterator[str]:
-    binary = _anvil_binary()
-    if binary is None:
-        pytest.skip("anvil not installed (npm ci installs @foundry-rs/anvil)")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.post(
-                    url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
-                )
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail("anvil did not start")
-                time.sleep(0.1)
+    with running_anvil() as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_a_paid_session_settles_on_anvil(anvil_url: str) -> None:

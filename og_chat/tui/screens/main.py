@@ -182,6 +182,10 @@ class MainScreen(HostScreen):
 
     # -- backend status --------------------------------------------------------
 
+    def show_network(self, label: str) -> None:
+        """The network the app will open (before the runtime is ready)."""
+        self.query_one(StatusHeader).network = label
+
     def on_backend_progress(self, message: BackendProgress) -> None:
         header = self.query_one(StatusHeader)
         header.status = message.text

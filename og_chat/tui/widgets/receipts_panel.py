@@ -42,7 +42,8 @@ def columns_for(width: int) -> tuple[Column, ...]:
 
 PAYMENT_MARK = {"settled": "✓", "pending": "○", "failed": "✗", "refused": "⊘"}
 """Single-width marks: emoji like ⏳ are double-width in most terminals and break columns."""
-TEE_MARK = {"verified": "✓", "failed": "✗", "unavailable": "?"}
+TEE_MARK = {"verified": "✓", "failed": "✗", "self_vouched": "~", "unavailable": "?"}
+"""✓ registry-verified, ✗ failed, ~ signed with the key the gateway serves itself (never ✓)."""
 
 
 def model_label(model_id: str) -> str:

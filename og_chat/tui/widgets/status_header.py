@@ -26,7 +26,7 @@ class StatusHeader(Widget):
     """
 
     network: reactive[str] = reactive("devnet")
-    """`devnet` or `mainnet`."""
+    """The network's label: `mainnet`, `devnet (embedded)` or `devnet host:port`."""
     wallet: reactive[WalletView | None] = reactive(None)
     """Latest balances; None until the runtime has read them."""
     mode: reactive[str] = reactive("batch")
@@ -65,7 +65,10 @@ class StatusHeader(Widget):
         marker = {None: ("◌ ", "$warning"), True: ("● ", "$success"), False: ("● ", "$error")}[
             self.status_ok
         ]
-        network_style = "bold $error" if self.network == "mainnet" else "bold $accent"
+        network_style = "bold $error" if self.network.startswith("mainnet") else "bold $accent"
+        day_left: list[str | tuple[str, str]] = []
+        if wallet is not None and wallet.day_left is not None:
+            day_left = [("day left ", "dim"), (opg_display(wallet.day_left), "bold")]
         state, _, detail = self.status.partition(" · ")
         return [
             (4, [("og-chat", "bold $primary")], False),
@@ -73,6 +76,7 @@ class StatusHeader(Widget):
             (5, [("wallet ", "dim"), short_address(address)], False),
             (2, [("OPG ", "dim"), (opg_display(wallet.opg) if wallet else "—", "bold")], False),
             (6, [("allowance ", "dim"), opg_display(wallet.allowance) if wallet else "—"], False),
+            (3, day_left, False),
             (0, [("mode ", "dim"), (self.mode, "bold")], False),
             (0, [marker, state], False),
             (3, [(f" · {detail}", "dim")] if detail else [], True),
