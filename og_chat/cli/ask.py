@@ -17,6 +17,7 @@ from typing import Any
 from og_chat.app.costs import receipt_cost
 from og_chat.app.runtime import Runtime
 from og_chat.app.sanitize import StreamNeutralizer
+from og_chat.sdk.chain import opg_display
 from og_chat.sdk.errors import ConfigurationError, StreamInterrupted, VerificationFailed
 from og_chat.sdk.models import resolve_model
 from og_chat.sdk.types import Receipt, StreamChunk
@@ -227,7 +228,7 @@ def _summary(receipt: Receipt, runtime: Runtime) -> None:
     parts = [
         receipt.model,
         f"{receipt.total_tokens} tokens ({receipt.prompt_tokens}+{receipt.completion_tokens})",
-        f"{cost} OPG" if cost else "cost unknown",
+        f"{opg_display(cost)} OPG" if cost else "cost unknown",
         receipt.settlement_mode,
         f"TEE {tee_mark(receipt)} {tee_words(receipt)}",
         f"payment {receipt.payment_hash or '—'} ({receipt.payment_status})",

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from og_chat.app.costs import PriceTable
-from og_chat.sdk.chain import opg_text
+from og_chat.sdk.chain import opg_display, opg_text
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.models import CATALOGUE, PROVIDERS, ModelInfo
 from og_chat.sdk.pricing import devnet_price_table, table_price
@@ -33,7 +33,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         line = f"{r['id']:<{width}}  {r['display_name']:<28}  {info.badges:<22}"
         if "price_opg_per_million" in r:
             p = r["price_opg_per_million"]
-            line += f"  {p['prompt']}, {p['completion']}"
+            line += f"  {opg_display(p['prompt'])}, {opg_display(p['completion'])}"
         out(line.rstrip())
     return EXIT_OK
 

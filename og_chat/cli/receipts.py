@@ -12,6 +12,7 @@ from pathlib import Path
 from og_chat.app.costs import receipt_cost
 from og_chat.app.settlement import EventFields, SettlementTracker
 from og_chat.app.verify import profile_for_receipt, verify_receipt
+from og_chat.sdk.chain import opg_display
 from og_chat.sdk.types import Receipt, settlement_mode
 from og_chat.store.query import ReceiptQuery, parse_since
 from og_chat.store.receipt_files import export_csv, export_json, read_receipts_file
@@ -81,7 +82,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         f"{'COST OPG':>12}  TEE  {'STATUS':<8}  PAYMENT"
     )
     for r in receipts:
-        cost = receipt_cost(r) or "—"
+        cost = opg_display(receipt_cost(r))
         out(
             f"{r.id[:12]:<12}  {local_time(r.created_at):<16}  {r.model[:34]:<34}  "
             f"{r.settlement_mode:<10}  {r.total_tokens:>6}  {cost:>12}  {tee_mark(r):<3}  "

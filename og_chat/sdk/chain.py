@@ -15,7 +15,7 @@ from typing import Any
 from . import keys, rpc
 from .errors import ChainError, ConfigurationError
 from .eth import abi_function, checksum, hex0x, web3_http
-from .networks import ONE_OPG, NetworkProfile
+from .networks import ONE_OPG, OPG_DECIMALS, NetworkProfile
 from .types import Permit2ApprovalResult
 
 MIN_APPROVAL_OPG = Decimal("0.1")
@@ -47,13 +47,39 @@ def opg_text(base_units: int | str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def format_opg(base_units: int | str | None, places: int = 6) -> str:
-    """Base units → a short decimal OPG string (`0.012345`)."""
-    if base_units is None:
+OPG_SIGNIFICANT = 3
+"""Significant digits an amount below 1 OPG keeps on screen (`0.0000336`, `0.000203`)."""
+
+
+def opg_display(
+    amount: Decimal | int | str | None, *, base_units: bool = False, places: int = 2
+) -> str:
+    """An amount of OPG for people, the one format every face uses (TUI, CLI, messages).
+
+    Fixed-point, never scientific notation (`Decimal`'s and `float`'s `str` both switch to
+    `9.6e-5` for small amounts): at least `places` decimals, and below 1 OPG as many as
+    `OPG_SIGNIFICANT` significant digits need, trailing zeros dropped down to `places`.
+    `1,000.00`, `2.00`, `0.0000336`. `amount` is in OPG, or base units with `base_units`;
+    None is `—`, and text that is not a number is shown as it is.
+    """
+    if amount is None or amount == "":
         return "—"
-    value = Decimal(int(base_units)) / Decimal(ONE_OPG)
-    text = f"{value:.{places}f}".rstrip("0").rstrip(".")
-    return text or "0"
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return str(amount)
+    if not value.is_finite():
+        return str(amount)
+    if base_units:
+        value = value.scaleb(-OPG_DECIMALS)
+    decimals = places
+    if value and abs(value) < 1:
+        leading = -abs(value).adjusted() - 1  # zeros between the point and the first digit
+        decimals = max(places, leading + OPG_SIGNIFICANT)
+    text = f"{value:,.{decimals}f}"
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0").ljust(places, "0")
+    return f"{whole}.{fraction}" if fraction else whole
 
 
 @dataclass(frozen=True)
@@ -189,7 +215,7 @@ class ChainClient:
             )
         if min_base > status.opg:
             raise ConfigurationError(
-                f"wallet holds {format_opg(status.opg)} OPG, less than the {min_opg} OPG asked for",
+                f"wallet holds {opg_display(status.opg, base_units=True)} OPG, less than the {min_opg} OPG asked for",
                 hint="ask for a smaller allowance or fund the wallet",
             )
         approve_base = min(approve_base, status.opg)
@@ -231,7 +257,7 @@ class ChainClient:
             time.sleep(0.5)
         else:
             raise ChainError(
-                f"allowance did not reach {format_opg(approve_base)} OPG after {tx_hash}"
+                f"allowance did not reach {opg_display(approve_base, base_units=True)} OPG after {tx_hash}"
             )
         return Permit2ApprovalResult(status.allowance, after, tx_hash)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.message import Message
@@ -30,6 +30,7 @@ from og_chat.sdk.types import Receipt
 from . import deferred
 from .backend import Backend
 from .chat import ChatState
+from .clipboard import ClipboardTool, copy_with_tool, find_tool
 from .keymap import bindings, keys_on
 from .messages import (
     BackendFailed,
@@ -47,6 +48,7 @@ from .screens.receipts import ReceiptDetail, ReceiptsBrowser
 from .screens.sessions import SessionsScreen
 from .screens.settings import SettingsScreen
 from .screens.wallet import WalletScreen
+from .terminal_keys import claims_key, reported_key
 from .themes import BUNDLED_THEMES, load_themes
 from .widgets.conversation import error_message
 
@@ -153,6 +155,8 @@ class OGChatApp(App[None]):
         themes, _ = load_themes([BUNDLED_THEMES])
         for theme in themes:
             self.register_theme(theme)
+        if self.start_backend:  # at once: the devnet boots while the config is read
+            self.open_backend()
         if self._local is not None:
             self._apply_local(self._local, self._local.load_draft())
         else:
@@ -172,7 +176,7 @@ class OGChatApp(App[None]):
         self.call_from_thread(self._apply_local, local, draft)
 
     def _apply_local(self, local: LocalState, draft: str) -> None:
-        """Theme, keymap, model, mode and draft from the config; then open the runtime."""
+        """Theme, keymap, model, mode and draft from the config (the runtime reads its own)."""
         if self.main_screen is not None and not self.main_screen.is_mounted:
             self.call_after_refresh(self._apply_local, local, draft)  # read before the first frame
             return
@@ -204,14 +208,42 @@ class OGChatApp(App[None]):
             self.mode = local.config.settlement_mode
         if self.main_screen is not None:
             self.main_screen.restore_draft(draft)
-        self.backend.config = local.config
-        if self.start_backend:
-            self.open_backend()
 
     def apply_keymap(self, keymap: dict[str, str]) -> None:
         """Remap bindings by id (the config's `[keymap]` table)."""
         if keymap:
             self.set_keymap(dict(keymap))
+
+    # -- keys as terminals send them (terminal_keys.py) --------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Run a bound alt-key before the focused widget can type its character."""
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and claims_key(event.key, event.character)
+            and await self._run_bound_key(event.key)
+        ):
+            return
+        await super().on_event(event)
+
+    async def _run_bound_key(self, key: str) -> bool:
+        """Run the binding the focus chain has for `key` (keymap applied); False if none."""
+        active = self.screen.active_bindings.get(key)
+        if active is None:
+            return False
+        node, binding, enabled, _tooltip = active
+        if enabled:
+            await self.run_action(binding.action, node)
+        else:
+            self.bell()
+        return True
+
+    def on_cursor_position(self, event: events.CursorPosition) -> None:
+        """`CSI 1;2R` is shift+F3 (og-chat never asks for the cursor position)."""
+        key = reported_key(event.x, event.y)
+        if key is not None:
+            self.simulate_key(key)
 
     def watch_theme(self, theme: str) -> None:
         if self.local_ready and self.local.config.theme != theme:
@@ -300,14 +332,29 @@ class OGChatApp(App[None]):
             self.local.save_session(chat, self.mode)
 
     def copy_text(self, text: str, *, what: str) -> None:
-        """Copy via OSC 52 and say honestly that it may not have reached the system clipboard."""
+        """Copy via OSC 52 and, where one exists, a local clipboard tool; say which was used."""
         self.copy_to_clipboard(text)
-        self.notify(
-            f"Sent {what} to the terminal clipboard (OSC 52). Not every terminal passes it on: "
-            "if pasting fails, use “Save … to file” (alt+s, or w in the code picker).",
-            title="Copied",
-            timeout=6,
-        )
+        tool = find_tool()
+        if tool is None:
+            self.notify(
+                f"Sent {what} to the terminal clipboard (OSC 52); no wl-copy, xclip, xsel or "
+                "pbcopy here. Not every terminal passes OSC 52 on: if pasting fails, use "
+                "“Save … to file” (alt+s, or w in the code picker).",
+                title="Copied (OSC 52)",
+                timeout=6,
+            )
+            return
+        self._copy_with(text, what, tool)
+
+    @work(thread=True, group="clipboard", exit_on_error=False, description="Copying")
+    def _copy_with(self, text: str, what: str, tool: ClipboardTool) -> None:
+        """Run the clipboard tool off the event loop (it may wait for its display)."""
+        if copy_with_tool(text, tool):
+            message, title = f"Copied {what} with {tool.name} and OSC 52.", f"Copied ({tool.name})"
+        else:
+            message = f"{tool.name} failed; sent {what} to the terminal clipboard (OSC 52) only."
+            title = "Copied (OSC 52)"
+        self.call_from_thread(self.notify, message, title=title, timeout=6)
 
     def write_export(self, stem: str, suffix: str, text: str) -> Path:
         """Write text to a new file in the exports directory; returns its path."""
@@ -351,6 +398,10 @@ class OGChatApp(App[None]):
         """Show a saved conversation on the main screen."""
         if self.main_screen is not None:
             await self.main_screen.show_chat(chat)
+
+    def conversation_renamed(self, session_id: str, title: str) -> None:
+        if self.main_screen is not None:
+            self.main_screen.renamed(session_id, title)
 
     def on_settings_changed(self, message: SettingsChanged) -> None:
         self.local.reload()

@@ -9,7 +9,8 @@ is imported in a thread by `Backend.open()`, after the first frame is painted
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,27 @@ if TYPE_CHECKING:  # loaded after the first frame (deferred.py)
     from og_chat.app.runtime import Runtime
     from og_chat.sdk.networks import NetworkChoice
     from og_chat.store.config import Config
+
+
+PACE_ENV = "OG_DEVNET_TOKENS_PER_SECOND"
+"""Pace of the embedded devnet's answers (0 = unpaced; unset = the devnet's default, a hosted
+model's speed). For tests and benchmarks that drive the real `og-chat` in a terminal."""
+
+
+def devnet_pace(environ: Mapping[str, str] | None = None) -> float | None:
+    """The embedded devnet's tokens per second from `OG_DEVNET_TOKENS_PER_SECOND`, if set."""
+    value = (os.environ if environ is None else environ).get(PACE_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        pace = float(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"{PACE_ENV}={value!r} is not a number", hint="tokens per second; 0 = unpaced"
+        ) from None
+    if pace < 0:
+        raise ConfigurationError(f"{PACE_ENV} must be ≥ 0", hint="tokens per second; 0 = unpaced")
+    return pace
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +80,9 @@ class Backend:
         self.trusted_devnets = tuple(trusted_devnets)
         """Devnets the wallet may pay on besides the config's (`--trust-devnet`)."""
         self.config = config
-        """The loaded Config; set by the App before `open()` (None: the runtime reads it)."""
+        """A loaded Config for `open()`; None (the App's case) lets the runtime read the file
+        itself, so the runtime starts opening at the first frame, not after the TUI's own
+        read of the config."""
         self.choice: NetworkChoice | None = None
         """The network choice (set by the App once the config is read; the runtime opens it)."""
         self.runtime: Runtime | None = None
@@ -106,6 +130,7 @@ class Backend:
             mode=self._mode,
             private_key=self._key(),
             on_progress=on_progress,
+            tokens_per_second=devnet_pace(),
             trusted_devnets=self.trusted_devnets,
             confirm=confirm,
         )

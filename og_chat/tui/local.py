@@ -125,9 +125,7 @@ class LocalState:
     def load_session(self, session_id: str) -> ChatState:
         """A saved conversation as the TUI's ChatState."""
         session = self.sessions.load(session_id)
-        messages = [
-            m.model_dump(exclude_none=True, exclude={"created_at"}) for m in session.messages
-        ]
+        messages = [m.model_dump(exclude_none=True) for m in session.messages]
         return ChatState(
             id=session.id,
             title=session.title,

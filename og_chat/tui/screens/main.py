@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -13,14 +15,16 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
+from textual.widget import Widget
 
 from og_chat.app.tools import TOOL_SCHEMAS, ToolContext, execute, tool_message
+from og_chat.sdk.chain import opg_display
 from og_chat.sdk.errors import OGError, StreamInterrupted
 from og_chat.sdk.models import CATALOGUE, resolve_model
 from og_chat.sdk.stream import StreamAssembler
 from og_chat.sdk.types import Receipt
 
-from ..amounts import cost_of, show_opg
+from ..amounts import cost_of
 from ..chat import ChatState
 from ..host import HostScreen
 from ..keymap import bindings
@@ -43,14 +47,20 @@ from ..widgets.conversation import (
     code_blocks,
 )
 from ..widgets.key_footer import KeyFooter
+from ..widgets.model_bar import ModelBar
 from ..widgets.model_picker import ModelPicker, step_provider
 from ..widgets.prompt import PromptArea
-from ..widgets.receipts_panel import ReceiptsPanel
+from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, ReceiptsPanel, model_label
 from ..widgets.status_header import StatusHeader
 from .code_blocks import CodeBlocksScreen
+from .models import ModelPickerScreen
 
 MODES = ("private", "batch", "individual")
 MAX_TOOL_ROUNDS = 4
+SIDEBAR_AT = 180
+"""Terminal width from which the model sidebar is shown; narrower, it folds to one line."""
+RECEIPTS_AT = 100
+"""Terminal width from which the receipts panel is shown unless the user toggled it (F5)."""
 
 
 @dataclass
@@ -94,8 +104,10 @@ def turn_stats(model_label: str, result: TurnResult) -> str:
         parts.append(f"{tokens} tok · {rate:,.0f} tok/s")
     receipt = result.receipt
     if receipt is not None:
-        parts.append(f"{show_opg(cost_of(receipt))} OPG")
-        parts.append(f"receipt {receipt.id[:10]} {receipt.payment_status}")
+        parts.append(f"{opg_display(cost_of(receipt))} OPG")
+        parts.append(f"TEE {TEE_MARK.get(receipt.signature_status, '?')}")
+        status = receipt.payment_status
+        parts.append(f"receipt {receipt.id[:10]} {status} {PAYMENT_MARK.get(status, '')}".rstrip())
     if result.stopped:
         parts.append("stopped")
     return " · ".join(parts)
@@ -116,12 +128,18 @@ class MainScreen(HostScreen):
         self.max_tokens: int | None = None
         """Completion cap per call; None asks for the config's `max_tokens`."""
         self._draft_timer: Timer | None = None
+        self._footers: dict[str, tuple[AssistantMessage, str, TurnResult]] = {}
+        """Receipt id → the answer it paid for (its view, model label, stats), so a payment
+        that settles later updates that answer's footer."""
+        self.receipts_shown: bool | None = None
+        """The user's F5 choice; None until then (the panel follows the terminal's width)."""
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status")
         with Horizontal(id="body"):
             yield ModelPicker(self.app.model, id="models")
             with Vertical(id="centre"):
+                yield ModelBar(self.app.model, id="model-bar")
                 yield Conversation(id="conversation")
                 yield PromptArea(id="prompt")
             yield ReceiptsPanel(id="receipts")
@@ -138,9 +156,24 @@ class MainScreen(HostScreen):
         self._fit(event.size.width)
 
     def _fit(self, width: int) -> None:
-        """Drop the side panels on narrow terminals so the conversation keeps its width."""
-        self.set_class(width < 130, "-narrow")
-        self.set_class(width < 90, "-tiny")
+        """Give the conversation the room: fold the model sidebar, drop the receipts panel.
+
+        The receipts panel is a fraction of the width (its columns follow its own width);
+        the sidebar has a fixed width and is worth it only on wide terminals.
+        """
+        self.set_class(width >= SIDEBAR_AT, "-sidebar")
+        shown = self.receipts_shown if self.receipts_shown is not None else width >= RECEIPTS_AT
+        self.set_class(not shown, "-no-receipts")
+
+    def action_toggle_receipts(self) -> None:
+        self.receipts_shown = self.has_class("-no-receipts")
+        self._fit(self.app.size.width)
+
+    def action_toggle_help(self) -> None:
+        if self.query("HelpPanel"):
+            self.app.action_hide_help_panel()
+        else:
+            self.app.action_show_help_panel()
 
     def _title(self) -> str:
         info = CATALOGUE.get(self.chat.model)
@@ -179,7 +212,18 @@ class MainScreen(HostScreen):
         self.query_one(ReceiptsPanel).add_receipt(message.receipt)
 
     def on_receipt_updated(self, message: ReceiptUpdated) -> None:
+        """A payment settled (or failed): the panel's row and the answer's own footer follow."""
         self.query_one(ReceiptsPanel).update_receipt(message.receipt_id, message.fields)
+        shown = self._footers.get(message.receipt_id)
+        if shown is None:
+            return
+        view, label, result = shown
+        receipt = result.receipt
+        if receipt is not None and view.is_attached:
+            for name, value in message.fields.items():
+                if hasattr(receipt, name):
+                    setattr(receipt, name, value)
+            view.set_meta(turn_stats(label, result))
 
     @on(ReceiptsPanel.Open)
     def _open_receipt(self, event: ReceiptsPanel.Open) -> None:
@@ -196,13 +240,21 @@ class MainScreen(HostScreen):
         """The App's model changed (picker, F3, config, resume): the chat and the title follow."""
         self.chat.model = model
         self.query_one(ModelPicker).selected = model
+        self.query_one(ModelBar).model = model
         self._conversation.border_title = self._title()
 
     def _mode_changed(self, mode: str) -> None:
         self.query_one(StatusHeader).mode = mode
 
     def action_focus_models(self) -> None:
-        self.query_one(ModelPicker).focus_filter()
+        if self.has_class("-sidebar"):
+            self.query_one(ModelPicker).focus_filter()
+        else:
+            self.app.push_screen(ModelPickerScreen())
+
+    @on(ModelBar.Open)
+    def _open_models(self) -> None:
+        self.action_focus_models()
 
     def action_next_provider(self) -> None:
         self.app.model = step_provider(resolve_model(self.chat.model), 1).id
@@ -330,11 +382,13 @@ class MainScreen(HostScreen):
                     if delta.content:
                         if result.first_token is None:
                             result.first_token = time.monotonic() - started
+                            view.set_meta(f"{label} · streaming…")
                         pieces.append(delta.content)
                         await stream.write(delta.content)
                     if delta.tool_calls:
                         if result.first_token is None:
                             result.first_token = time.monotonic() - started
+                            view.set_meta(f"{label} · calling a tool…")
                         result.add_tool_calls(delta.tool_calls, final=chunk.is_final)
                 if chunk.usage is not None:
                     result.completion_tokens = chunk.usage.completion_tokens
@@ -355,6 +409,8 @@ class MainScreen(HostScreen):
             await stream.stop()  # ends with one whole render of the tail: fences close
             view.text = result.text
             view.set_meta(turn_stats(label, result))
+            if result.receipt is not None:
+                self._footers[result.receipt.id] = (view, label, result)
             self._record_answer(result)
             if result.stopped:
                 conversation.release_anchor()
@@ -397,6 +453,7 @@ class MainScreen(HostScreen):
         self.workers.cancel_group(self, "llm")
         self.app.save_session(self.chat)
         self.chat = ChatState(model=self.chat.model)
+        self._footers.clear()
         await self._conversation.clear()
         self._conversation.border_title = self._title()
         self.query_one(PromptArea).focus()
@@ -406,38 +463,45 @@ class MainScreen(HostScreen):
         self.workers.cancel_group(self, "llm")
         self.app.save_session(self.chat)
         self.chat = chat
+        self._footers.clear()
         conversation = self._conversation
-        await conversation.clear()
         results = {
             str(m.get("tool_call_id")): str(m.get("content") or "")
             for m in chat.messages
             if m.get("role") == "tool"
         }
-        widgets: list[Any] = []
-        cards: list[tuple[ToolCallCard, str]] = []
-        info = CATALOGUE.get(chat.model)
-        label = info.display_name if info else chat.model
+        widgets: list[Callable[[], Widget]] = []
         for message in chat.messages:
             role = message.get("role")
             if role == "user":
-                widgets.append(UserMessage(str(message.get("content") or "")))
+                widgets.append(partial(UserMessage, str(message.get("content") or "")))
             elif role == "assistant":
                 if message.get("content"):
-                    widgets.append(AssistantMessage(label, str(message["content"])))
+                    label = model_label(str(message.get("model") or chat.model))
+                    widgets.append(partial(AssistantMessage, label, str(message["content"])))
                 for call in message.get("tool_calls") or []:
                     function = call.get("function") or {}
-                    card = ToolCallCard(str(function.get("name")), function.get("arguments"))
-                    widgets.append(card)
-                    if str(call.get("id")) in results:
-                        cards.append((card, results[str(call.get("id"))]))
-        await conversation.mount_all(widgets)
-        for card, result in cards:
-            card.set_result(result, '"error"' not in result)
+                    result = results.get(str(call.get("id")))
+                    widgets.append(
+                        partial(
+                            ToolCallCard,
+                            str(function.get("name")),
+                            function.get("arguments"),
+                            None if result is None else (result, '"error"' not in result),
+                        )
+                    )
+        await conversation.show_history(widgets)
         await conversation.add(Notice(f"resumed “{chat.title}”"))
         conversation.scroll_end(animate=False)
         if chat.model in CATALOGUE:
             self.app.model = chat.model
         self._conversation.border_title = self._title()
+
+    def renamed(self, session_id: str, title: str) -> None:
+        """The sessions screen renamed a conversation; the next save must not undo it."""
+        if self.chat.id == session_id:
+            self.chat.title = title
+            self._conversation.border_title = self._title()
 
     # -- copying ---------------------------------------------------------------
 
