@@ -1,20 +1,27 @@
-"""Devnet benchmarks: ready time, paid calls/s, settlements/s, memory over many calls.
+"""Devnet benchmarks: ready time (fresh and resumed), paid calls/s, settlements/s, memory.
 
 Run: `/work/venv/bin/python benchmarks/bench_devnet.py [--calls 10000] [--quick]`.
 The client runs in the same process as the devnet (one GIL), so calls/s are
 conservative; RSS is the whole process (client + gateway + chain).
 Targets (DESIGN.md): ready ≤ 1.5 s from a fresh process; ≥ 20 paid calls/s on
-a reused session; ≥ 15 on-chain settlements/s; RSS flat over 10,000 calls.
+a reused session; ≥ 15 on-chain settlements/s; RSS flat over 10,000 calls; ready
+≤ 2 s after a restart with 10,000 settled calls in the kept chain (issue 11). That
+chain is made once (a few minutes) and cached under /tmp, keyed by the contracts'
+code and the store's schema.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,6 +38,15 @@ d = Devnet.start(port=0, tokens_per_second=0)
 print("READY", d.url, flush=True)
 d.stop()
 """
+RESUME_SCRIPT = """
+import sys
+from og_chat.devnet import Devnet
+d = Devnet.start(port=0, tokens_per_second=0, state_dir=sys.argv[1])
+assert d.chain.identity.resumed
+print("READY", d.url, d.chain.index.head, flush=True)
+d.stop()
+"""
+KEPT_MODES = ("private", "batch", "individual")
 BODY = {
     "model": "gpt-4.1-mini",
     "messages": [{"role": "user", "content": "benchmark call"}],
@@ -46,13 +62,13 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def ready_time(runs: int) -> list[float]:
+def ready_time(runs: int, script: str = READY_SCRIPT, *args: str) -> list[float]:
     """Seconds from spawning a fresh interpreter to the devnet answering (READY printed)."""
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-c", READY_SCRIPT], stdout=subprocess.PIPE, cwd=REPO, text=True
+            [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, cwd=REPO, text=True
         )
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -142,6 +158,70 @@ def memory_over_calls(devnet: Any, key: str, n: int, mode: str) -> list[tuple[in
     return samples
 
 
+def kept_chain(calls: int) -> tuple[Path, str]:
+    """A state directory holding `calls` settled paid calls (a third per mode), made once.
+
+    Cached in /tmp by the contracts' code and the store schema; (path, how it was got).
+    """
+    from eth_account import Account
+
+    from og_chat.devnet import Devnet
+    from og_chat.devnet.chain_store import SCHEMA
+    from og_chat.devnet.node import code_digest
+
+    path = Path(tempfile.gettempdir()) / f"og-bench-kept-{calls}-{SCHEMA}-{code_digest()[2:14]}"
+    if (path / "done").exists():
+        return path, "cached"
+    shutil.rmtree(path, ignore_errors=True)
+    print(f"  making a kept chain of {calls:,} calls in {path}; once, a few minutes",
+          file=sys.stderr, flush=True)  # fmt: skip
+    keys = ["0x" + os.urandom(32).hex() for _ in range(6)]
+    fund = [(Account.from_key(k).address, 10**6 * 10**18) for k in keys]
+    devnet = Devnet.start(tokens_per_second=0, fund=fund, state_dir=path, batch_size=64)
+    try:
+        for k in keys:
+            approve(devnet, k)
+
+        def work(i: int) -> None:
+            client = Paying(devnet, keys[i])
+            mode = KEPT_MODES[i % 3]
+            for _ in range(calls // len(keys)):
+                client.call({"X-SETTLEMENT-TYPE": mode})
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(keys))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        devnet.stop()
+    (path / "done").write_text("ok")
+    return path, "made this run"
+
+
+def resumed_ready_time(runs: int, calls: int) -> tuple[list[float], int, str, float]:
+    """Ready time of a fresh process resuming a copy of the kept chain; (times, blocks, note,
+    MiB on disk)."""
+    kept, how = kept_chain(calls)
+    size = sum(f.stat().st_size for f in kept.iterdir() if f.is_file()) / 2**20
+    blocks = 0
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="og-bench-resume-") as tmp:
+            copy = Path(tmp) / "state"
+            shutil.copytree(kept, copy)
+            start = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, "-c", RESUME_SCRIPT, str(copy)],
+                                    stdout=subprocess.PIPE, cwd=REPO, text=True)  # fmt: skip
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            times.append(time.perf_counter() - start)
+            assert line.startswith("READY"), line
+            blocks = int(line.split()[2])
+            proc.wait(timeout=60)
+    return times, blocks, how, size
+
+
 def unpaid_per_second(devnet: Any, n: int) -> float:
     """Anchor: plain httpx POSTs answered 402 by the same gateway (no payment), per second."""
     with httpx.Client(timeout=30) as http:
@@ -175,6 +255,14 @@ def run(calls: int = 10_000, reps: int = 3) -> list[Row]:
     rows.append(row(f"devnet ready, fresh process → gateway answers (median of {reps})", ready,
                     "s", "≤ 1.5 s", f"python + `{IMPORT_FLOOR}` {floor:.2f} s "
                     f"(ratio {ready / floor:.2f})", ready <= 1.5))  # fmt: skip
+    kept = 10_000
+    times, blocks, how, size = resumed_ready_time(reps, kept)
+    resumed = statistics.median(times)
+    rows.append(row(f"devnet ready after a restart, {kept:,} settled calls kept "
+                    f"(fresh process, median of {reps})", resumed, "s", "≤ 2 s",
+                    f"fresh start {ready:.2f} s same run (ratio {resumed / ready:.2f}); "
+                    f"{blocks:,} blocks, {size:.0f} MiB on disk ({how})",
+                    resumed <= 2.0))  # fmt: skip
     keys = ["0x" + os.urandom(32).hex() for _ in range(8)]
     fund = [(Account.from_key(k).address, 1000 * 10**18) for k in keys]
     devnet = Devnet.start(tokens_per_second=0, session_idle=3600, fund=fund)

@@ -1,7 +1,11 @@
-"""Write `screenshots/*.svg` of every main screen from a scripted session on the devnet.
+"""Write `screenshots/*.svg` of every main screen from a scripted session on the devnet, and
+`screenshots/terminal-*.txt`: the main screen as a real terminal shows it.
 
-Run: `/work/venv/bin/python scripts/screenshots.py` (about 30 s). Uses a private
-OG_CHAT_HOME, an in-process devnet answering instantly, and a 160×48 terminal.
+Run: `python scripts/screenshots.py` (about a minute). The SVGs come from Textual's own
+renderer (`save_screenshot`, a private OG_CHAT_HOME, an in-process devnet answering
+instantly, a 160×48 terminal). The text captures come from the installed `og-chat` run in
+a pseudo-terminal at 80×24 and 200×50 and emulated by pyte (tests/terminal's harness): the
+bytes a user's terminal receives, not a re-render.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ async def shoot(devnet_url: str) -> list[Path]:
         await pilot.pause(0.2)
         save("main-chat")
 
-        await pilot.press("f2", *"gemini flash")
+        await pilot.press("f2", *"gemini flash")  # the picker dialog: the sidebar is folded
         await pilot.pause(0.2)
         save("model-picker-filtered")
         await pilot.press("escape")
@@ -159,6 +163,31 @@ async def shoot_conversation_features(app: Any, pilot: Any, save: Callable[[str]
     save("image-answer")
 
 
+TERMINAL_SIZES = ((80, 24), (200, 50))
+TERMINAL_PROMPT = "Explain x402 payments for LLM calls, with a code example"
+
+
+def capture_terminals(devnet_url: str) -> list[Path]:
+    """The main screen after one answer, as emulated from og-chat's own output in a pty."""
+    from tests.terminal.conftest import OG_CHAT, terminal_env
+    from tests.terminal.terminal import Terminal
+
+    written = []
+    for columns, rows in TERMINAL_SIZES:
+        home = Path(tempfile.mkdtemp(prefix="og-shots-term-"))
+        env = terminal_env(home, OG_DEVNET_URL=devnet_url)
+        with Terminal([OG_CHAT], size=(columns, rows), env=env) as terminal:
+            terminal.wait_for_text("ready ·")
+            terminal.send(TERMINAL_PROMPT)
+            terminal.press("enter")
+            terminal.wait_for_text("TTFT")
+            terminal.wait_until_stable(quiet=1.0)
+            path = OUT / f"terminal-{columns}x{rows}.txt"
+            path.write_text("\n".join(line.rstrip() for line in terminal.lines()) + "\n")
+            written.append(path)
+    return written
+
+
 def main() -> None:
     os.environ["OG_CHAT_HOME"] = tempfile.mkdtemp(prefix="og-shots-")
     sys.path.insert(0, str(ROOT))
@@ -166,7 +195,7 @@ def main() -> None:
 
     devnet = Devnet.start(tokens_per_second=0, session_idle=1.0, batch_interval=1.0)
     try:
-        for path in asyncio.run(shoot(devnet.url)):
+        for path in [*asyncio.run(shoot(devnet.url)), *capture_terminals(devnet.url)]:
             print(path.relative_to(ROOT))
     finally:
         devnet.stop()

@@ -106,6 +106,24 @@ def batch_root_posted(w3: Web3, settlement: str, root: str) -> bool:
     return int(timestamp) != 0
 
 
+def nonce_used(w3: Web3, profile: NetworkProfile, payer: str, nonce: int) -> bool:
+    """Whether Permit2 has consumed `payer`'s unordered `nonce` (its `nonceBitmap` bit)."""
+    permit2 = w3.eth.contract(address=address(profile.permit2), abi=_NONCE_BITMAP_ABI)
+    bitmap = int(permit2.functions.nonceBitmap(address(payer), nonce >> 8).call())
+    return bool((bitmap >> (nonce & 0xFF)) & 1)
+
+
+def authorization_dead(profile: NetworkProfile, receipt: Receipt, now: float) -> bool:
+    """True when the receipt's authorization can never pay: its deadline has passed (Permit2
+    refuses it from then on) and its nonce was never used. Blocking (one chain read)."""
+    if not (receipt.payer and receipt.nonce and isinstance(receipt.deadline, int)):
+        return False
+    if receipt.deadline >= now:
+        return False
+    w3 = web3_http(profile.rpc_url)
+    return not nonce_used(w3, profile, receipt.payer, parse_uint(receipt.nonce))
+
+
 def find_payment_onchain(
     profile: NetworkProfile, receipt: Receipt, *, rpc_url: str | None = None
 ) -> FoundPayment | None:
@@ -126,9 +144,7 @@ def find_payment_onchain(
         else web3_http(profile.rpc_url, verify=profile.rpc_verify)
     )
     nonce = parse_uint(receipt.nonce)
-    permit2 = w3.eth.contract(address=address(profile.permit2), abi=_NONCE_BITMAP_ABI)
-    bitmap = int(permit2.functions.nonceBitmap(address(receipt.payer), nonce >> 8).call())
-    if not (bitmap >> (nonce & 0xFF)) & 1:
+    if not nonce_used(w3, profile, receipt.payer, nonce):
         return None
     head = int(w3.eth.block_number)
     logs = w3.eth.get_logs(

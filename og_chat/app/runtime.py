@@ -1,39 +1,70 @@
 """The one core the TUI and the CLI share.
 
-It decides the network (a configured key means mainnet; no key means the
-embedded devnet), owns the LLM client and the receipt store, writes every receipt
-before a call returns, tops up the Permit2 allowance by policy, and runs the
-settlement tracker. Nothing here imports Textual or Rich.
+It takes the network `choose_network` picks (through `app.network`), owns the LLM
+client and the receipt store, writes every paid call's receipt ahead of its
+signature and completes it before the call returns, enforces the spend caps across
+processes (`spending.StoreSpendGuard`), tops up the Permit2 allowance by the
+config's policy (one process at a time, asking first where a confirmation is due),
+and runs the settlement tracker. Nothing here imports Textual or Rich.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from og_chat import sdk
 from og_chat.sdk import embedded
+from og_chat.sdk.chain import opg_display, to_base_units
 from og_chat.sdk.embedded import EmbeddedDevnet
-from og_chat.sdk.errors import ConfigurationError
-from og_chat.sdk.networks import NetworkProfile
+from og_chat.sdk.errors import ConfigurationError, PaymentError, UntrustedNetwork
+from og_chat.sdk.networks import NetworkChoice, NetworkProfile
+from og_chat.sdk.sink import Durable
+from og_chat.sdk.trust import needs_confirmation
 from og_chat.sdk.types import Receipt, StreamChunk, TextGenerationOutput, settlement_mode
 from og_chat.store.config import Config, load_config
 from og_chat.store.keystore import env_private_key
+from og_chat.store.locks import APPROVAL_LOCK, file_lock
+from og_chat.store.paths import data_dir
 from og_chat.store.receipts import ReceiptStore
 
+from . import network as networks
 from .costs import PriceTable, table_price
-from .network import devnet_url as given_devnet_url
 from .settlement import SettlementTracker, UpdateCallback
+from .spending import StoreSpendGuard, limits_from
 from .verify import verify_receipt
 
 if TYPE_CHECKING:
     from og_chat.sdk.client import LLM
 
 Progress = Callable[[str], None]
+Confirm = Callable[[str], Awaitable[bool]]
+"""Asks the user a yes/no question (the CLI on its terminal, the TUI in a dialog)."""
+
+
+class AllowanceShort(PaymentError):
+    """The Permit2 allowance is below the minimum and the policy says not to approve."""
+
+
+class _Recorder:
+    """The runtime's `ReceiptSink`: the receipt log, with the devnet's price filled in."""
+
+    def __init__(self, store: ReceiptStore, prices: Callable[[], PriceTable]) -> None:
+        self._store = store
+        self._prices = prices
+
+    def write_ahead(self, receipt: Receipt) -> Durable:
+        return self._store.write_ahead(receipt)
+
+    def complete(self, receipt: Receipt) -> None:
+        # The devnet publishes its price table: show a call's price before it settles.
+        if receipt.price_opg is None and receipt.total_tokens:
+            receipt.price_opg = table_price(receipt, self._prices())
+        self._store.complete(receipt)
 
 
 @dataclass(frozen=True)
@@ -63,6 +94,7 @@ class Runtime:
         receipts: ReceiptStore,
         *,
         mode: str | None = None,
+        guard: StoreSpendGuard | None = None,
     ) -> None:
         self.config = config
         self.llm = llm
@@ -71,6 +103,12 @@ class Runtime:
         self.receipts = receipts
         self.network: str = llm.network
         self.mode: str = settlement_mode(mode or config.settlement_mode).value
+        self.choice: NetworkChoice | None = None
+        """The network choice this runtime was opened with (`app.network.choose`)."""
+        self.guard = guard or StoreSpendGuard(receipts, limits_from(config.spend))
+        """The spend caps, counted over the receipt log (the one the client asks)."""
+        self.allowance_short = False
+        """True when the allowance is below the minimum and the policy said not to approve."""
         self._tracker: asyncio.Task[None] | None = None
 
     @property
@@ -97,6 +135,11 @@ class Runtime:
         prices = doc.get("prices") if isinstance(doc, dict) else None
         return prices if isinstance(prices, dict) else {}
 
+    @property
+    def day_left(self) -> Decimal | None:
+        """OPG that may still be authorized today under `max_per_day_opg` (None: no cap)."""
+        return self.guard.day_left()
+
     @classmethod
     async def open(
         cls,
@@ -108,49 +151,73 @@ class Runtime:
         private_key: str | None = None,
         on_progress: Progress | None = None,
         tokens_per_second: float | None = None,
+        trusted_devnets: Iterable[str] = (),
+        confirm: Confirm | None = None,
+        top_up: bool = True,
     ) -> Runtime:
-        """Open og-chat: with no key anywhere, start the embedded devnet and use dev account 0."""
+        """Open og-chat on the network `app.network.choose` picks from the arguments, the
+        environment and the config: with no key anywhere, the embedded devnet.
+
+        `private_key` is the wallet's key when the face unlocked it (mainnet, or a devnet
+        in `trusted_devnets` / the config's list); a devnet otherwise pays with its first
+        test key. `confirm` asks before a transaction needs the user's word (see
+        `top_up`); `top_up=False` opens without approving anything.
+        """
         say = on_progress or (lambda _msg: None)
         config = config if config is not None else load_config()
-        key = private_key or env_private_key()
-        network = network or config.effective_network(has_key=bool(key))
-        devnet_url = given_devnet_url(devnet_url, config)
-        if network == "mainnet" and not key:
-            raise ConfigurationError(
-                "mainnet needs a wallet key",
-                hint="set OG_PRIVATE_KEY or create a keystore (`og-chat wallet create`)",
-            )
+        key = private_key
+        choice = networks.choose(network, devnet_url, config, has_key=bool(key) or None)
+        if choice.name == "mainnet":
+            key = key or env_private_key()
+            if not key:
+                raise ConfigurationError(
+                    "mainnet needs a wallet key",
+                    hint="set OG_PRIVATE_KEY or create a keystore (`og-chat wallet create`)",
+                )
+        trusted = networks.trusted(config, trusted_devnets)
         devnet = None
-        if network == "devnet" and not devnet_url:
+        url = choice.devnet_url
+        if choice.name == "devnet" and not url:
             say("starting the embedded devnet…")
             devnet = await asyncio.to_thread(
-                embedded.start, tokens_per_second=tokens_per_second, on_progress=say
+                embedded.start,
+                tokens_per_second=tokens_per_second,
+                on_progress=say,
+                state_dir=data_dir(create=True) / "devnet",  # its chain is kept, like receipts
             )
-            devnet_url = devnet.url
+            url = devnet.url
         receipts = ReceiptStore()
         runtime: Runtime | None = None
-
-        def record(receipt: Receipt) -> None:
-            # The devnet publishes its price table: show a call's price before it settles.
-            if receipt.price_opg is None and receipt.total_tokens and runtime is not None:
-                receipt.price_opg = table_price(receipt, runtime.prices)
-            receipts.append(receipt)
-
-        llm = sdk.LLM(  # the package loads the client (httpx, x402) on first use
-            key,
-            network=network,
-            devnet_url=devnet_url,
-            on_receipt=record,
-            max_authorization_opg=config.spend.max_per_authorization_opg,
-            max_deadline_seconds=config.spend.max_deadline_seconds,
-        )
-        say(f"connecting to the {network} gateway…")
-        await asyncio.to_thread(llm.resolve)
-        runtime = cls(config, llm, devnet, receipts, mode=mode)
-        if network == "devnet" and not llm.sponsors_approval:
-            # Otherwise the first payment carries a gas-sponsored approval: no separate step.
-            say("approving OPG for Permit2…")
-            await runtime.top_up()
+        recorder = _Recorder(receipts, lambda: runtime.prices if runtime is not None else {})
+        guard = StoreSpendGuard(receipts, limits_from(config.spend))
+        try:
+            llm = sdk.LLM(  # the package loads the client (httpx, x402) on first use
+                key,
+                network=choice.name,
+                devnet_url=url,
+                receipt_sink=recorder,
+                spend_guard=guard,
+                trusted_devnets=trusted,
+                max_authorization_opg=config.spend.max_per_authorization_opg,
+                max_deadline_seconds=config.spend.max_deadline_seconds,
+                # A payment may carry a gas-sponsored approval only where the policy approves
+                # without asking ("ask" asks first, "never" never approves).
+                sponsored_approval=config.top_up.mode_for(choice.name) == "auto",
+            )
+            say(f"connecting to the {choice.name} gateway…")
+            await asyncio.to_thread(llm.resolve)
+        except BaseException:
+            if devnet is not None:
+                await asyncio.to_thread(embedded.stop, devnet)
+            raise
+        runtime = cls(config, llm, devnet, receipts, mode=mode, guard=guard)
+        runtime.choice = choice
+        if top_up:
+            try:
+                await runtime.top_up_by_policy(confirm, on_progress=say)
+            except BaseException:
+                await runtime.close()
+                raise
         say("ready")
         return runtime
 
@@ -169,8 +236,12 @@ class Runtime:
         """Stream one answer; the final chunk carries the receipt, already stored.
 
         `max_tokens` defaults to the config's `max_tokens`, `temperature` to the
-        sdk's default; `system_prompt`, when given, is sent first, before `messages`.
+        sdk's default; `system_prompt`, when given, is sent first, before `messages`. With
+        the allowance short and top-up off, an `AllowanceShort` error comes first (nothing
+        is signed or sent).
         """
+        if self.allowance_short:
+            await self._check_allowance()
         if system_prompt:
             messages = [{"role": "system", "content": system_prompt}, *messages]
         options: dict[str, Any] = {} if temperature is None else {"temperature": temperature}
@@ -198,13 +269,91 @@ class Runtime:
         policy = self.config.top_up
         return policy.min_allowance_opg, policy.approve_opg
 
+    @property
+    def needs_confirmation(self) -> bool:
+        """Whether an approval from this wallet goes to an RPC a server named (a devnet at a
+        URL paid with the user's own key): the faces ask before sending it."""
+        return needs_confirmation(self.profile, self.llm.key_kind)
+
     async def top_up(
         self, min_opg: Decimal | None = None, approve_opg: Decimal | None = None
     ) -> str | None:
-        """Approve OPG for Permit2 when the allowance is below the minimum; returns the tx hash."""
+        """Approve OPG for Permit2 when the allowance is below the minimum; returns the tx hash.
+
+        One process at a time per data directory (`store.locks.APPROVAL_LOCK`): others
+        wait, then find the allowance approved and send nothing (no nonce races).
+        """
         minimum, approve = self.top_up_policy()
-        result = await self.llm.aensure_opg_approval(min_opg or minimum, approve_opg or approve)
-        return result.tx_hash
+        lock = self.receipts.directory / APPROVAL_LOCK
+
+        def approve_once() -> str | None:
+            with file_lock(lock):
+                return self.llm.ensure_opg_approval(
+                    min_opg or minimum, approve_opg or approve
+                ).tx_hash
+
+        return await asyncio.to_thread(approve_once)
+
+    async def top_up_by_policy(
+        self, confirm: Confirm | None, *, on_progress: Progress | None = None
+    ) -> str | None:
+        """What `open` does: approve when the allowance is short, as `[top_up]` says.
+
+        `auto` approves (inside the first payment when its gateway sponsors the gas:
+        `LLM.sponsors_approval`); `ask` approves once `confirm` says yes (without a way to
+        ask, nothing is approved); `never` approves nothing and a short allowance becomes an
+        `AllowanceShort` error on the next call. A transaction from the user's own key to
+        an RPC a server named is asked about in any mode: without `confirm` it is refused.
+        """
+        say = on_progress or (lambda _msg: None)
+        minimum, approve = self.top_up_policy()
+        mode = self.config.top_up.mode_for(self.network)
+        if self.llm.sponsors_approval:
+            return None  # the first payment carries a gas-sponsored approval: no separate step
+        status = await self.llm.balances()
+        if status.allowance >= to_base_units(minimum):
+            return None
+        if mode == "never":
+            self.allowance_short = True
+            return None
+        if self.needs_confirmation or mode == "ask":
+            question = (
+                f"Approve {approve} OPG for Permit2 from {status.address} on {self.network}"
+                f" ({self.profile.rpc_url})?"
+            )
+            if confirm is None:
+                if self.needs_confirmation:
+                    raise UntrustedNetwork(
+                        f"refusing to send an approval signed with your key to "
+                        f"{self.profile.rpc_url}, an RPC the devnet named, without your "
+                        "confirmation",
+                        url=self.profile.gateway_url,
+                        chain_id=self.profile.chain_id,
+                        what=f"approve(Permit2, {approve} OPG)",
+                        hint="run on a terminal to be asked, or pass --yes",
+                    )
+                self.allowance_short = True
+                return None
+            if not await confirm(question):
+                self.allowance_short = True
+                return None
+        say("approving OPG for Permit2…")
+        return await self.top_up()
+
+    async def _check_allowance(self) -> None:
+        """Raise AllowanceShort while the allowance stays below the minimum."""
+        minimum, _ = self.top_up_policy()
+        status = await self.llm.balances()
+        if status.allowance >= to_base_units(minimum):
+            self.allowance_short = False
+            return
+        mode = self.config.top_up.mode_for(self.network)
+        raise AllowanceShort(
+            f"the Permit2 allowance is {opg_display(status.allowance, base_units=True)} OPG, below the "
+            f"{minimum} OPG minimum, and top_up.{self.network} is {mode!r}: nothing was sent",
+            hint="approve OPG in the TUI's wallet screen (ctrl+b, then t), or set "
+            f'top_up.{self.network} = "auto"',
+        )
 
     def record_event(self, receipt_id: str, **fields: object) -> None:
         """Append a later fact about a receipt (never rewrites it)."""
@@ -237,5 +386,5 @@ class Runtime:
         await self.llm.close()
         if self.devnet is not None:
             devnet, self.devnet = self.devnet, None
-            await asyncio.to_thread(devnet.stop)
+            await asyncio.to_thread(embedded.stop, devnet)
         self.receipts.close()

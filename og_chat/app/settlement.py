@@ -10,8 +10,13 @@ The tracker finds the settlement afterwards and appends it as an event:
 3. On-chain — the Permit2 nonce is consumed, then the OPG `Transfer`
    payer → payTo in recent blocks whose transaction carries that nonce.
 
+An authorization that never paid is not left pending for ever: once its deadline
+has passed and Permit2 never used its nonce, it can never pay, and the tracker
+records `payment_status = "expired"` (a refused or failed one too). The spend caps
+count such an authorization as 0 from then on (`og_chat.sdk.spend`).
+
 For `batch` receipts it also fetches the Merkle proof (devnet
-`GET /v1/settlements/{request_hash}`) and records it only after the proof
+`GET /v1/settlements/{call_id}`) and records it only after the proof
 leads from this receipt's own leaf to a root the chain has stored.
 
 Nothing here imports Textual or Rich; chain and HTTP work stays off the
@@ -22,18 +27,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from og_chat.sdk import merkle
 from og_chat.sdk.chain import opg_text
-from og_chat.sdk.eth import web3_http
+from og_chat.sdk.eth import parse_amount, web3_http
 from og_chat.sdk.networks import NetworkProfile
 from og_chat.sdk.types import PaymentStatus, Receipt
 from og_chat.store.receipts import ReceiptStore
 
 from .costs import PriceTable, table_price
-from .onchain import batch_root_posted, find_payment_onchain, settlement_address
+from .onchain import (
+    authorization_dead,
+    batch_root_posted,
+    find_payment_onchain,
+    settlement_address,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -79,7 +90,8 @@ class SettlementTracker:
         self.host = host
         self.on_update = on_update
         self._given_up: set[str] = set()
-        """Batch receipts whose proof can never be attached (another call took the leaf)."""
+        """Batch receipts whose proof can never be attached (another call took the leaf), and
+        refused or failed ones whose nonce was used anyway (nothing left to look for)."""
 
     async def run(self, interval: float = 2.0) -> None:
         """Poll until cancelled; one failing pass never stops the loop."""
@@ -96,21 +108,38 @@ class SettlementTracker:
         """Receipts of this network that still wait for a payment or a batch proof."""
         receipts = receipts if receipts is not None else self.host.receipts.load()
         network = self.host.network
+        now = time.time()
         return [
             r
             for r in receipts
-            if r.network == network and (self._wants_payment(r) or self._wants_proof(r))
+            if r.network == network
+            and (self._wants_payment(r) or self._wants_proof(r) or self._may_expire(r, now))
         ]
 
     @staticmethod
     def _wants_payment(r: Receipt) -> bool:
         return r.payment_status == PaymentStatus.PENDING.value and bool(r.payer and r.nonce)
 
+    def _may_expire(self, r: Receipt, now: float) -> bool:
+        """An unpaid authorization past its deadline: it may be dead (see the module doc)."""
+        unpaid = (
+            PaymentStatus.PENDING.value,
+            PaymentStatus.REFUSED.value,
+            PaymentStatus.FAILED.value,
+        )
+        return (
+            r.payment_status in unpaid
+            and r.id not in self._given_up
+            and bool(r.payer and r.nonce)
+            and isinstance(r.deadline, int)
+            and r.deadline < now
+        )
+
     def _wants_proof(self, r: Receipt) -> bool:
         return (
             r.settlement_mode == "batch"
             and r.merkle_leaf is None
-            and bool(r.request_hash)
+            and bool(r.call_id)
             and r.error is None
             and r.id not in self._given_up
             and self.host.devnet_url is not None
@@ -125,11 +154,14 @@ class SettlementTracker:
         import httpx  # with its CLI extras installed it costs 0.1 s: only once there is work
 
         recorded = 0
+        dead: dict[tuple[str, str], bool] = {}
         async with httpx.AsyncClient(timeout=15, verify=self.host.profile.http_verify()) as http:
             for receipt in todo:
                 fields: EventFields = {}
                 if self._wants_payment(receipt):
                     fields.update(await self._resolve_payment(http, receipt))
+                if not fields and self._may_expire(receipt, time.time()):
+                    fields.update(await self._expired(receipt, dead))
                 if self._wants_proof(receipt):
                     fields.update(await self._resolve_proof(http, receipt))
                 if fields:
@@ -153,7 +185,11 @@ class SettlementTracker:
                 log.debug("payment lookup failed: %s", exc)
             else:
                 if resp.status_code == 200:
-                    return self._from_record(receipt, resp.json())
+                    try:
+                        record = resp.json()
+                    except ValueError:
+                        record = None
+                    return self._from_record(receipt, record)
         try:
             found = await asyncio.to_thread(find_payment_onchain, self.host.profile, receipt)
         except Exception as exc:
@@ -163,24 +199,47 @@ class SettlementTracker:
             return {}
         return self._settled(found.tx_hash, None)  # the session's total, not this call's share
 
-    def _from_record(self, receipt: Receipt, record: dict[str, Any]) -> EventFields:
+    async def _expired(self, receipt: Receipt, seen: dict[tuple[str, str], bool]) -> EventFields:
+        """`payment_status = expired` once the chain shows the authorization can never pay."""
+        key = (str(receipt.payer).lower(), str(receipt.nonce))
+        if key not in seen:
+            try:
+                seen[key] = await asyncio.to_thread(
+                    authorization_dead, self.host.profile, receipt, time.time()
+                )
+            except Exception as exc:
+                log.debug("nonce lookup failed: %s", exc)
+                return {}
+        if seen[key]:
+            return {"payment_status": PaymentStatus.EXPIRED.value}
+        if receipt.payment_status != PaymentStatus.PENDING.value:
+            self._given_up.add(receipt.id)  # its nonce was used: not dead, not ours to settle
+        return {}
+
+    def _from_record(self, receipt: Receipt, record: object) -> EventFields:
         """The event for the devnet's own record of a payment (`GET /v1/payments`).
 
         One transfer settles a whole upto session. When the session held this call
         alone the transfer amount is the call's charge; otherwise the call's share
         is its price × usage from the devnet's price table.
         """
+        if not isinstance(record, dict):
+            return {}
         status = record.get("status")
-        if status == "settled" and record.get("tx_hash"):
-            calls = record.get("calls")
-            amount = int(record.get("amount") or 0)
-            single = calls is not None and int(calls) == 1
+        if status == "settled" and isinstance(record.get("tx_hash"), str):
+            try:  # the gateway's numbers, read strictly (ASCII digits, at most 78)
+                amount = parse_amount(record.get("amount") or 0)
+                calls = None if record.get("calls") is None else parse_amount(record["calls"])
+            except ValueError:
+                return {}
+            single = calls == 1
             charged = opg_text(amount) if single else table_price(receipt, self.host.prices)
             return self._settled(str(record["tx_hash"]), charged)
         if status == "failed":
+            reason = str(record.get("error") or "unknown reason")[:300]
             return {
                 "payment_status": PaymentStatus.FAILED.value,
-                "error": f"settlement failed: {record.get('error') or 'unknown reason'}",
+                "error": f"settlement failed: {reason}",
             }
         return {}
 
@@ -200,8 +259,8 @@ class SettlementTracker:
 
     async def _resolve_proof(self, http: httpx.AsyncClient, receipt: Receipt) -> EventFields:
         url = self.host.devnet_url
-        assert url is not None and receipt.request_hash is not None
-        key = receipt.request_hash.lower().removeprefix("0x")
+        assert url is not None and receipt.call_id is not None
+        key = receipt.call_id.lower().removeprefix("0x")
         try:
             resp = await http.get(f"{url.rstrip('/')}/v1/settlements/{key}")
         except Exception as exc:
@@ -214,7 +273,7 @@ class SettlementTracker:
             return {}
         mine = merkle.receipt_leaf(receipt)
         if mine is None or str(doc.get("leaf", "")).lower() != mine:
-            # The gateway keys leaves by request hash; an identical later request took it.
+            # Not this receipt's leaf: the gateway's proof is for another call.
             self._given_up.add(receipt.id)
             return {}
         return await asyncio.to_thread(self._checked_proof, mine, doc)

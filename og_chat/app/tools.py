@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from og_chat.sdk.pricing import table_price
+
 
 @dataclass(frozen=True, slots=True)
 class ToolContext:
@@ -89,13 +91,17 @@ async def _get_model_price(args: dict[str, Any], ctx: ToolContext) -> Any:
     if not ctx.devnet_url:
         return {"error": f"no price list on {ctx.network}; model prices are served by the devnet"}
     prices = (await _devnet_document(ctx)).get("prices") or {}
-    matches = {mid: p for mid, p in prices.items() if wanted and wanted in mid.lower()}
+    if not isinstance(prices, dict):
+        prices = {}
+    matches = {mid: p for mid, p in prices.items() if wanted and wanted in str(mid).lower()}
     if not matches:
         return {"error": f"no model matching {wanted!r}", "examples": sorted(prices)[:5]}
     out = []
-    for mid, price in sorted(matches.items())[:5]:
-        prompt = int(price.get("prompt_per_million", 0))
-        completion = int(price.get("completion_per_million", 0))
+    for mid in sorted(matches)[:5]:
+        price = table_price(prices, mid)
+        if price is None:
+            continue  # the devnet listed something that is not a price
+        prompt, completion = price
         out.append(
             {
                 "model": mid,

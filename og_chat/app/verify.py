@@ -6,9 +6,10 @@ receipt verifies on another machine:
 - **output hash** — keccak of `output_text` equals `output_hash` (an edited
   answer fails here).
 - **tee signature** — RSA-PSS over `(request_hash, output_hash, timestamp)`
-  with the key the TEE registry holds for `tee_id` (the gateway's
-  `/signing-key` only as a fallback on the devnet, and only if its key hashes
-  to `tee_id`).
+  with the key the TEE registry holds for `tee_id`. Without a registry entry the
+  devnet gateway's own `/signing-key` (if its key hashes to `tee_id`) is tried,
+  but a match there is ✗ "unverified: the gateway vouches for itself": only the
+  registry makes a signature verified.
 - **payment** — the settlement transaction succeeded and moved OPG from the
   payer to `pay_to` (at least `charged_opg`). A payment that has not settled
   yet is a ✗ ("not settled yet"): verification proves what happened, and an
@@ -46,7 +47,7 @@ from og_chat.sdk.tee import (
     tee_id_for,
     verify_signature,
 )
-from og_chat.sdk.types import PaymentStatus, Receipt
+from og_chat.sdk.types import PaymentStatus, Receipt, SignatureStatus
 
 from .onchain import (
     TRANSFER_TOPIC,
@@ -61,7 +62,13 @@ from .onchain import (
 if TYPE_CHECKING:
     from web3.types import TxReceipt
 
-_INDIVIDUAL_SETTLED = "IndividualSettled(bytes32,bytes32,bytes32,bytes32,uint256,bytes)"
+REGISTRY = "the TEE registry"
+"""Where a key must come from for a signature to count as verified."""
+_INDIVIDUAL_SETTLED = (
+    "IndividualSettled(bytes32,bytes32,bytes32,bytes32,string,uint256,uint256,uint256,bytes)"
+)
+_INDIVIDUAL_DATA = ["bytes32", "string", "uint256", "uint256", "uint256", "bytes"]
+"""The event's data: output hash, model, prompt and completion tokens, TEE timestamp, signature."""
 _BATCH_SETTLED = "BatchSettled(bytes32,uint256,uint256)"
 
 
@@ -149,9 +156,15 @@ def check_signature(
         receipt.output_hash,
         int(receipt.tee_timestamp),
     )
-    if ok:
-        return CheckResult(name, True, f"RSA-PSS signature valid (key from {source})")
-    return CheckResult(name, False, f"the signature does not match the key from {source}")
+    if not ok:
+        return CheckResult(name, False, f"the signature does not match the key from {source}")
+    if source != REGISTRY:
+        # Verified means registry-verified: a key the gateway serves about itself proves
+        # only that the gateway signed what it sent.
+        return CheckResult(
+            name, False, f"{SignatureStatus.SELF_VOUCHED.description} (key from {source})"
+        )
+    return CheckResult(name, True, f"RSA-PSS signature valid (key from {source})")
 
 
 def tee_public_key(
@@ -171,7 +184,7 @@ def tee_public_key(
         else:
             for tee in tees:
                 if normalise_tee_id(tee.tee_id) == tee_id:
-                    return tee.public_key_der, "the TEE registry"
+                    return tee.public_key_der, REGISTRY
             # The registry answered and does not vouch for this TEE: a gateway's own word
             # about its key (`/signing-key`) must not override it.
             return None, (
@@ -323,14 +336,16 @@ def _check_individual(receipt: Receipt, rpc_url: str, settlement: str | None) ->
     tx = _succeeded(name, rpc_url, receipt.data_settlement_tx)
     if isinstance(tx, CheckResult):
         return tx
+    from eth_abi.abi import decode
+
     try:
         want = [
             event_topic(_INDIVIDUAL_SETTLED),
             topic_hex(receipt.tee_id or "0x0"),
             topic_hex(receipt.request_hash or "0x0"),
-            topic_hex(receipt.output_hash or "0x0"),
-        ]
-        sig_hash = keccak(base64.b64decode(receipt.tee_signature or "")).hex()
+        ]  # topics 2 and 3; topic 1 is the call id
+        signature = base64.b64decode(receipt.tee_signature or "")
+        output_hash = topic_hex(receipt.output_hash or "0x0")
     except ValueError:
         return CheckResult(
             name, False, "the receipt's TEE id, hashes or signature are not well-formed"
@@ -338,12 +353,19 @@ def _check_individual(receipt: Receipt, rpc_url: str, settlement: str | None) ->
     for log in tx["logs"]:
         if settlement and str(log["address"]).lower() != settlement.lower():
             continue
-        if [topic_hex(t) for t in log["topics"]] != want:
+        topics = [topic_hex(t) for t in log["topics"]]
+        if len(topics) != 4 or [topics[0], *topics[2:]] != want:
             continue
-        data = bytes(log["data"])
-        if data[:32].hex() != sig_hash:
+        if receipt.call_id and topics[1] != topic_hex(receipt.call_id):
+            continue
+        settled_output, _model, _prompt, _completion, _ts, settled_signature = decode(
+            _INDIVIDUAL_DATA, bytes(log["data"])
+        )
+        if "0x" + bytes(settled_output).hex() != output_hash:
+            continue
+        if bytes(settled_signature) != signature:
             return CheckResult(
-                name, False, "the settled signature hash differs from the receipt's signature"
+                name, False, "the settled signature differs from the receipt's signature"
             )
         return CheckResult(
             name,

@@ -17,6 +17,7 @@ from typing import Any
 from og_chat.app.costs import receipt_cost
 from og_chat.app.runtime import Runtime
 from og_chat.app.sanitize import StreamNeutralizer
+from og_chat.sdk.chain import opg_display
 from og_chat.sdk.errors import ConfigurationError, StreamInterrupted, VerificationFailed
 from og_chat.sdk.models import resolve_model
 from og_chat.sdk.types import Receipt, StreamChunk
@@ -26,7 +27,7 @@ from og_chat.store.image_files import refuse_overwrite, save_images
 from og_chat.store.sessions import Message, Session, SessionStore
 
 from .connect import open_runtime, run
-from .output import EXIT_OK, inert, note, out, out_json, tee_mark
+from .output import EXIT_OK, inert, note, out, out_json, tee_mark, tee_words
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -227,9 +228,9 @@ def _summary(receipt: Receipt, runtime: Runtime) -> None:
     parts = [
         receipt.model,
         f"{receipt.total_tokens} tokens ({receipt.prompt_tokens}+{receipt.completion_tokens})",
-        f"{cost} OPG" if cost else "cost unknown",
+        f"{opg_display(cost)} OPG" if cost else "cost unknown",
         receipt.settlement_mode,
-        f"TEE {tee_mark(receipt)}",
+        f"TEE {tee_mark(receipt)} {tee_words(receipt)}",
         f"payment {receipt.payment_hash or '—'} ({receipt.payment_status})",
     ]
     note(inert(f"receipt {receipt.id[:12]} · " + " · ".join(parts)))

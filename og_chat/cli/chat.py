@@ -8,21 +8,29 @@ import sys
 from og_chat.app import network
 from og_chat.sdk.models import resolve_model
 from og_chat.sdk.types import settlement_mode
+from og_chat.store.config import load_config
 
+from .connect import network_choice, trusted_devnets
 from .output import EXIT_OK
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    """Open the TUI; a keystore means mainnet, so its passphrase is asked before the screen."""
+    """Open the TUI; where the wallet pays, its passphrase is asked before the screen.
+
+    The network is chosen by the one rule (`app.network.choose`); the TUI chooses again
+    from the same flags, environment and config, and so lands on the same network.
+    """
     # Textual loads only here: every other command starts without it.
     from og_chat.tui.app import run as run_tui
 
     model = resolve_model(args.model).id if args.model else None
     mode = settlement_mode(args.mode).value if args.mode else None
-    # The flag or $OG_DEVNET_URL; the TUI reads the config's own settings itself.
-    url = network.devnet_url(args.devnet_url)
-    key = network.wallet_key(args.network, url, interactive=sys.stdin.isatty())
+    config = load_config()
+    choice = network_choice(args, config)
+    trusted = trusted_devnets(args, config, choice)
+    key = network.wallet_key(choice, trusted, interactive=sys.stdin.isatty())
     run_tui(
-        network=args.network, model=model, devnet_url=args.devnet_url, mode=mode, private_key=key
-    )
+        network=args.network, model=model, devnet_url=args.devnet_url, mode=mode,
+        private_key=key, trusted_devnets=trusted,
+    )  # fmt: skip
     return EXIT_OK

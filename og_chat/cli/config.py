@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from og_chat.store.config import init_config, show_config
+from og_chat.app import network
+from og_chat.store.config import init_config, load_config, show_config
 from og_chat.store.paths import config_path
 
+from .connect import network_choice, trusted_devnets
 from .output import EXIT_OK, out
 
 
@@ -18,8 +19,18 @@ def cmd_path(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    """The effective settings, file plus environment."""
-    sys.stdout.write(show_config().rstrip("\n") + "\n")
+    """The effective settings, file plus environment, and the network they pick (with the
+    top-level --network/--devnet-url/--trust-devnet, as any command would)."""
+    config = load_config()
+    choice = network_choice(args, config)
+    trusted = trusted_devnets(args, config, choice)
+    pays = "your wallet" if network.wallet_pays(choice, trusted) else "the devnet's test key"
+    lines = [
+        f"# network: {choice.label} (from {choice.reason}); paid with {pays}",
+        f"# trusted devnets: {', '.join(sorted(trusted)) or 'none'}",
+        show_config(config).rstrip("\n"),
+    ]
+    out("\n".join(lines))
     return EXIT_OK
 
 

@@ -6,10 +6,10 @@ import argparse
 from typing import Any
 
 from og_chat.app.costs import PriceTable
-from og_chat.sdk.chain import opg_text
+from og_chat.sdk.chain import opg_display, opg_text
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.models import CATALOGUE, PROVIDERS, ModelInfo
-from og_chat.sdk.pricing import devnet_price_table
+from og_chat.sdk.pricing import devnet_price_table, table_price
 from og_chat.store.config import load_config
 
 from .connect import devnet_url
@@ -33,7 +33,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         line = f"{r['id']:<{width}}  {r['display_name']:<28}  {info.badges:<22}"
         if "price_opg_per_million" in r:
             p = r["price_opg_per_million"]
-            line += f"  {p['prompt']}, {p['completion']}"
+            line += f"  {opg_display(p['prompt'])}, {opg_display(p['completion'])}"
         out(line.rstrip())
     return EXIT_OK
 
@@ -63,11 +63,11 @@ def _row(info: ModelInfo, prices: PriceTable | None) -> dict[str, Any]:
         "image_output": info.image_output,
         "reasoning": info.reasoning,
     }
-    price = (prices or {}).get(info.id)
-    if isinstance(price, dict):
+    price = table_price(prices, info.id)
+    if price is not None:
         row["price_opg_per_million"] = {
-            "prompt": opg_text(int(price["prompt_per_million"])),
-            "completion": opg_text(int(price["completion_per_million"])),
+            "prompt": opg_text(price[0]),
+            "completion": opg_text(price[1]),
         }
     return row
 

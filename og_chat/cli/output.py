@@ -1,9 +1,12 @@
 """What the CLI writes and how it exits: stdout, stderr, the terminal sanitizer, exit codes.
 
 Answers and tables go to stdout, everything else (receipt lines, progress, warnings,
-errors) to stderr, so `og-chat ask ... > answer.md` keeps only the answer. Any text
-that came from outside (model output, gateway reasons, receipt fields) is passed
-through `inert` or `json_inert` first: a model can emit terminal escape sequences.
+errors) to stderr, so `og-chat ask ... > answer.md` keeps only the answer. Every line
+goes through the one sanitizer (`og_chat.app.sanitize`) on its way out: `out`, `note`
+and `warn` neutralize what they print, `out_json` escapes what JSON leaves raw, and
+`write_or_print` neutralizes only what goes to a terminal (a file or a pipe gets the
+exact text). A model or a gateway can emit escape sequences, bidi overrides and
+zero-width characters; none of them reaches the terminal as itself.
 Exit codes are part of the interface (scripts branch on them); see `EXIT_CODES`.
 """
 
@@ -16,9 +19,9 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from og_chat.app.sanitize import neutralize
+from og_chat.app.sanitize import json_escape, neutralize
 from og_chat.sdk import errors
-from og_chat.sdk.types import Receipt
+from og_chat.sdk.types import Receipt, SignatureStatus
 from og_chat.store.atomic import write_atomic
 
 EXIT_OK = 0
@@ -44,13 +47,14 @@ Say = Callable[[str], None]
 
 
 def out(text: str = "") -> None:
-    """One line on stdout (answers, tables, ids)."""
-    print(text)
+    """One line on stdout (answers, tables, ids), neutralized."""
+    print(neutralize(text))
 
 
 def note(text: str) -> None:
-    """One line on stderr (receipt summaries, counts, hints): never part of the output."""
-    print(text, file=sys.stderr)
+    """One line on stderr (receipt summaries, counts, hints), neutralized: never part of
+    the output."""
+    print(neutralize(text), file=sys.stderr)
 
 
 def warn(text: str) -> None:
@@ -59,34 +63,25 @@ def warn(text: str) -> None:
 
 
 def inert(text: str) -> str:
-    """Untrusted text with every control character made visible (`app.sanitize`).
-
-    Printed raw, a model's escape sequences could clear the screen, retitle the
-    window or hide text; the TUI uses the same neutralizer.
-    """
+    """Untrusted text with every control, bidi and invisible character made visible
+    (`app.sanitize.neutralize`, the sanitizer the TUI uses too)."""
     return neutralize(text)
 
 
-_C1_ESCAPES = {
-    c: f"\\u{c:04x}" for c in (*range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
-}
-
-
-def json_inert(text: str) -> str:
-    """JSON output with the controls `json.dumps` leaves raw (DEL, C1, bidi) escaped too."""
-    return text.translate(_C1_ESCAPES)
-
-
 def out_json(value: object, *, indent: int | None = 2) -> None:
-    """`value` as JSON on stdout (non-ASCII kept, controls escaped)."""
-    out(json_inert(json.dumps(value, indent=indent, ensure_ascii=False)))
+    """`value` as JSON on stdout: non-ASCII kept, what JSON leaves raw escaped (the
+    strings decode exactly as they were)."""
+    print(json_escape(json.dumps(value, indent=indent, ensure_ascii=False, default=str)))
 
 
 def write_or_print(text: str, path: str | None, *, wrote: str) -> None:
-    """`text` into `path` (atomically, 0600) with `wrote` on stderr, or as is on stdout."""
+    """`text` into `path` (atomically, 0600, exact) with `wrote` on stderr; else on stdout,
+    neutralized for a terminal and exact for a pipe or a redirect."""
     if path:
         write_atomic(Path(path), text.encode("utf-8"))
         note(wrote)
+    elif sys.stdout.isatty():
+        sys.stdout.write(neutralize(text))
     else:
         sys.stdout.write(text)
 
@@ -103,10 +98,25 @@ def short(value: str | None, n: int = 10) -> str:
     return value if len(value) <= n + 2 else value[: n + 2] + "…"
 
 
+TEE_MARKS = {
+    SignatureStatus.VERIFIED.value: "✓",
+    SignatureStatus.FAILED.value: "✗",
+    SignatureStatus.SELF_VOUCHED.value: "~",
+}
+"""✓ registry-verified, ✗ failed, ~ signed by a key the gateway serves itself; ? otherwise."""
+
+
 def tee_mark(receipt: Receipt) -> str:
-    """✓ signature verified, ✗ failed, ? not checked."""
-    ok = receipt.tee_ok
-    return "✓" if ok else ("✗" if ok is False else "?")
+    """The signature's mark in a table (`TEE_MARKS`)."""
+    return TEE_MARKS.get(receipt.signature_status, "?")
+
+
+def tee_words(receipt: Receipt) -> str:
+    """The signature's status in words (`SignatureStatus.description`)."""
+    try:
+        return SignatureStatus(receipt.signature_status).description
+    except ValueError:
+        return "unknown"
 
 
 @contextlib.contextmanager

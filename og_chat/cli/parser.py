@@ -69,6 +69,21 @@ def _network_options(parser: argparse.ArgumentParser, *, top: bool = False) -> N
         default=default,
         help="a running `og-chat devnet` (default: $OG_DEVNET_URL, else embedded)",
     )
+    flag = False if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--trust-devnet",
+        action="store_true",
+        default=flag,
+        help="let your own key (OG_PRIVATE_KEY, keystore) pay on the --devnet-url devnet; "
+        "without it a devnet pays with its published test keys",
+    )
+    parser.add_argument(
+        "-y",
+        "--yes",
+        action="store_true",
+        default=flag,
+        help="answer yes to confirmations (an approval sent with your key to a devnet's RPC)",
+    )
 
 
 _RECEIPT_FILTERS = ("model", "provider", "mode", "status", "since")

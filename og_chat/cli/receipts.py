@@ -12,10 +12,12 @@ from pathlib import Path
 from og_chat.app.costs import receipt_cost
 from og_chat.app.settlement import EventFields, SettlementTracker
 from og_chat.app.verify import profile_for_receipt, verify_receipt
+from og_chat.sdk.chain import opg_display
 from og_chat.sdk.types import Receipt, settlement_mode
 from og_chat.store.query import ReceiptQuery, parse_since
 from og_chat.store.receipt_files import export_csv, export_json, read_receipts_file
-from og_chat.store.receipts import ReceiptStore
+from og_chat.store.receipt_records import receipt_problem
+from og_chat.store.receipts import ReceiptNotFound, ReceiptStore
 
 from .connect import devnet_url, open_runtime, run
 from .output import (
@@ -53,9 +55,22 @@ def _filtered(args: argparse.Namespace) -> list[Receipt]:
     return receipts
 
 
+def _sound(receipts: list[Receipt]) -> list[Receipt]:
+    """The receipts fit to show; each one that is not (a bad field in the log: `created_at`
+    NaN, `total_tokens` null, ...) is reported and skipped."""
+    kept = []
+    for r in receipts:
+        problem = receipt_problem(r)
+        if problem is None:
+            kept.append(r)
+        else:
+            warn(f"receipt {str(r.id)[:12]} skipped: {problem}")
+    return kept
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """A table (or JSON list) of receipts, oldest first."""
-    receipts = _filtered(args)
+    receipts = _sound(_filtered(args))
     if args.json:
         out_json([r.to_dict() for r in receipts])
         return EXIT_OK
@@ -67,7 +82,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         f"{'COST OPG':>12}  TEE  {'STATUS':<8}  PAYMENT"
     )
     for r in receipts:
-        cost = receipt_cost(r) or "—"
+        cost = opg_display(receipt_cost(r))
         out(
             f"{r.id[:12]:<12}  {local_time(r.created_at):<16}  {r.model[:34]:<34}  "
             f"{r.settlement_mode:<10}  {r.total_tokens:>6}  {cost:>12}  {tee_mark(r):<3}  "
@@ -78,7 +93,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Every field of one receipt."""
-    data = ReceiptStore().get(args.id).to_dict()
+    receipt = ReceiptStore().get(args.id)
+    problem = receipt_problem(receipt)
+    if problem is not None:
+        raise ReceiptNotFound(
+            f"receipt {receipt.id[:12]} cannot be shown: {problem}",
+            hint="the receipt log holds a damaged record; `receipts export --format json` "
+            "shows it as stored",
+        )
+    data = receipt.to_dict()
     if args.json:
         out_json(data)
         return EXIT_OK
@@ -150,7 +173,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 async def _sync(args: argparse.Namespace) -> int:
-    runtime = await open_runtime(args)
+    runtime = await open_runtime(args, top_up=False)
     try:
         updates: list[tuple[str, EventFields]] = []
         tracker = SettlementTracker(
@@ -165,7 +188,8 @@ async def _sync(args: argparse.Namespace) -> int:
                 await asyncio.sleep(min(1.0, max(0.1, deadline - time.monotonic())))
         for rid, fields in updates:
             what = ", ".join(sorted(fields))
-            out(f"{rid[:12]}  {fields.get('payment_status', 'proof attached')}  ({what})")
+            status = fields.get("payment_status", "proof attached")
+            out(f"{rid[:12]}  {status}  ({what})")
         left = len(tracker.outstanding())
         note(f"{len(updates)} update(s); {left} receipt(s) still waiting")
         return EXIT_OK

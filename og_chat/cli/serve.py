@@ -25,6 +25,7 @@ from og_chat.sdk.types import settlement_mode
 from og_chat.store.config import load_config
 from og_chat.store.keystore import KEY_ENV
 
+from .connect import network_choice, trusted_devnets
 from .output import EXIT_OK, note, warn
 
 DEFAULT_HOST = "127.0.0.1"
@@ -54,7 +55,12 @@ def is_loopback(host: str) -> bool:
 
 
 def chat_command(
-    *, devnet_url: str | None, network_name: str | None, model: str | None, mode: str | None
+    *,
+    devnet_url: str | None,
+    network_name: str | None,
+    model: str | None,
+    mode: str | None,
+    trust_devnet: bool = False,
 ) -> str:
     """The command each page runs: this interpreter's `og-chat chat` with the same choices."""
     argv = [sys.executable, "-m", "og_chat.cli", "chat"]
@@ -62,6 +68,8 @@ def chat_command(
         argv += ["--network", network_name]
     if devnet_url:
         argv += ["--devnet-url", devnet_url]
+    if trust_devnet and devnet_url:
+        argv += ["--trust-devnet"]
     if model:
         argv += ["--model", model]
     if mode:
@@ -75,11 +83,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     model = resolve_model(args.model).id if getattr(args, "model", None) else None
     mode = settlement_mode(args.mode).value if getattr(args, "mode", None) else None
-    chosen = getattr(args, "network", None)
-    url = network.devnet_url(getattr(args, "devnet_url", None), load_config())
-    key = network.wallet_key(chosen, url, interactive=sys.stdin.isatty())
+    config = load_config()
+    choice = network_choice(args, config)  # the one rule; the pages' processes choose alike
+    trusted = trusted_devnets(args, config, choice)
+    key = network.wallet_key(choice, trusted, interactive=sys.stdin.isatty())
     started = None
-    if key is None and url is None and chosen != "mainnet":
+    url = choice.devnet_url
+    if choice.name == "devnet" and url is None:
         note("starting a devnet for the served app…")
         started = devnet_package.Devnet.start()
         url = started.url
@@ -92,7 +102,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "wallet and read your conversations and receipts"
         )
     command = chat_command(
-        devnet_url=url if key is None else None, network_name=chosen, model=model, mode=mode
+        devnet_url=url if choice.name == "devnet" else None,
+        network_name=choice.name,
+        model=model,
+        mode=mode,
+        trust_devnet=bool(getattr(args, "trust_devnet", False)),
     )
     note(f"og-chat in the browser: http://{args.host}:{args.port}")
     try:

@@ -10,7 +10,7 @@ import argparse
 import getpass
 import sys
 
-from og_chat.sdk.chain import format_opg
+from og_chat.sdk.chain import opg_display
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.store import keystore
 
@@ -61,7 +61,7 @@ def cmd_balance(args: argparse.Namespace) -> int:
 
 
 async def _balance(args: argparse.Namespace) -> int:
-    runtime = await open_runtime(args)
+    runtime = await open_runtime(args, top_up=False)
     try:
         with progress("reading balances…"):
             status = await runtime.wallet()
@@ -81,7 +81,7 @@ async def _balance(args: argparse.Namespace) -> int:
         return EXIT_OK
     out(f"network    {status.network}")
     out(f"address    {status.address}")
-    out(f"OPG        {format_opg(status.opg)}")
-    out(f"allowance  {format_opg(status.allowance)} (Permit2)")
-    out(f"ETH        {format_opg(status.eth)}")
+    out(f"OPG        {opg_display(status.opg, base_units=True)}")
+    out(f"allowance  {opg_display(status.allowance, base_units=True)} (Permit2)")
+    out(f"ETH        {opg_display(status.eth, base_units=True)}")
     return EXIT_OK

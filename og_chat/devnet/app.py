@@ -4,7 +4,7 @@ The live gateway's routes (`/v1/chat/completions`, `/v1/completions`, `/v1/model
 `/health`, `/signing-key`), the facilitator's (`/supported`, `/verify`, `/settle`),
 and the devnet's extras: `/devnet` (the network document), `/devnet/faults`,
 `/rpc` (JSON-RPC to the chain), `/v1/payments` (settlement lookups) and
-`/v1/settlements/{request_hash}` (Merkle proofs).
+`/v1/settlements/{call_id}` (each call's on-chain record, with its Merkle proof in batch mode).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def make_app(gateway: Gateway) -> web.Application:
     r.add_post("/rpc", routes.rpc)
     r.add_get("/v1/payments", routes.payment_lookup)
     r.add_get("/v1/payments/{session_id}", routes.payment)
-    r.add_get("/v1/settlements/{request_hash}", routes.settlement)
+    r.add_get("/v1/settlements/{call_id}", routes.settlement)
     gateway.facilitator.add_routes(app)
 
     async def on_startup(_: web.Application) -> None:
@@ -173,12 +173,12 @@ class _Routes:
         return web.json_response(document)
 
     async def settlement(self, request: web.Request) -> web.Response:
-        """`GET /v1/settlements/{request_hash}`: the batch leaf, proof and posted root."""
-        key = request.match_info["request_hash"].lower().removeprefix("0x")
+        """`GET /v1/settlements/{call_id}`: where the call's record is (batch: leaf, proof, root)."""
+        key = request.match_info["call_id"]
         document = self.gateway.data.lookup(key)
         if document is None:
             return error_response(
-                404, f"no batch- or individually-settled call with request hash {key}"
+                404, f"no call with id {key[:80]} (the X-OG-Call-Id of an answer)"
             )
         return web.json_response(document)
 

@@ -16,6 +16,7 @@ also methods of `Chain` itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .genesis import TEST_ACCOUNTS, DevAccount
@@ -46,6 +47,7 @@ class Chain:
         self.accounts: list[DevAccount] = list(TEST_ACCOUNTS)
         self.chain_id = node.chain_id
         self.rpc_url = node.rpc_url
+        self.identity = node.identity
 
     @classmethod
     def start(
@@ -54,15 +56,17 @@ class Chain:
         rpc_url: str | None = None,
         fund: Sequence[tuple[str, int]] = (),
         chain_id: int | None = None,
+        store: Path | None = None,
     ) -> Chain:
         """Start a chain (blocking): genesis with every contract placed and every account funded.
 
         `rpc_url` uses that JSON-RPC node (anvil) instead of py-evm in-process. `fund`
         adds OPG (base units) to more addresses. `chain_id` runs
         py-evm as that chain (8453: a twin of Base mainnet, genesis.Addresses.for_chain);
-        with `rpc_url` it must be the node's own.
+        with `rpc_url` it must be the node's own. `store` keeps the chain in that sqlite
+        file and resumes it when it exists (`fund` then applied only when it was created).
         """
-        node = Node(rpc_url=rpc_url, chain_id=chain_id)
+        node = Node(rpc_url=rpc_url, chain_id=chain_id, store=store)
         node.boot(fund)
         return cls(node)
 

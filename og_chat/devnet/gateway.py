@@ -24,6 +24,7 @@ from .faults import Faults
 from .gateway_config import GatewayConfig
 from .inference import Inference
 from .payments import Payments, build_requirement
+from .pending_records import PendingRecords
 from .responder import Responder
 from .sessions import Session, SessionBook, SettlementRecord
 from .tee import TeeKeys
@@ -57,6 +58,7 @@ class Gateway:
         responder: Responder,
         config: GatewayConfig | None = None,
         faults: Faults | None = None,
+        pending: PendingRecords | None = None,
     ) -> None:
         self.chain = chain
         self.facilitator = facilitator
@@ -81,7 +83,7 @@ class Gateway:
         self.records: dict[str, SettlementRecord] = self.book.records
         """Closed sessions' settlement records by id (the book's own dict)."""
         self.payments = Payments(self, self.book, self.background)
-        self.data = DataSettlement(self, self.background)
+        self.data = DataSettlement(self, self.background, pending)
         self.inference = Inference(self, self.payments, self.data)
         self._reaper: asyncio.Task[Any] | None = None
 
@@ -114,8 +116,9 @@ class Gateway:
                 break
             await asyncio.sleep(0.05)
         await self.settle_open_sessions()
-        await self.data.flush_batch()
+        await self.data.flush()
         await self.background.drain()
+        self.data.pending_store.close()
         if isinstance(self.responder, UpstreamResponder):
             await self.responder.close()
 
@@ -126,8 +129,8 @@ class Gateway:
         )
 
     async def flush_batch(self) -> None:
-        """Post the pending batch root now instead of waiting for the interval."""
-        await self.data.flush_batch()
+        """Post the pending batch root and private records now instead of after the interval."""
+        await self.data.flush()
 
     # -- the network document -----------------------------------------------------------
 
@@ -139,6 +142,7 @@ class Gateway:
         registry names the same certificate for this endpoint.
         """
         a = self.chain.addresses
+        identity = self.chain.identity
         tls = (
             {"tls_certificate": self.tee.certificate_pem}
             if self.base_url.startswith("https")
@@ -147,6 +151,9 @@ class Gateway:
         return {
             "chain_id": self.chain.chain_id,
             "network": f"eip155:{self.chain.chain_id}",
+            "genesis_hash": identity.genesis_hash,
+            "instance_id": identity.instance_id,
+            "persistent": identity.persistent,
             "rpc_url": self.base_url + "/rpc",
             "gateway_url": self.base_url,
             "contracts": {

@@ -69,14 +69,17 @@ class IndexedLog:
 
 
 class IndividualSettled(TypedDict):
-    """One `IndividualSettled` event, decoded."""
+    """One `IndividualSettled` event, decoded (the call's text is in its transaction's calldata)."""
 
     tx_hash: str
     block_number: int
+    call_id: str
     tee_id: str
     request_hash: str
     output_hash: str
-    signature_hash: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
     tee_timestamp: int
     signature: str
 
@@ -96,7 +99,8 @@ class ChainIndex:
         self._block_numbers: dict[str, int] = {}
         self._nonces: dict[tuple[str, int], str] = {}
         self._batches: dict[bytes, tuple[int, int, str]] = {}
-        self._individual: list[IndividualSettled] = []
+        self._individual: list[IndexedLog] = []
+        """`IndividualSettled` logs, decoded when asked for (a restart replays thousands)."""
         self.pending: set[str] = set()
         """Hashes of transactions sent to the chain and not mined yet."""
         self._waiters: dict[str, list[cf.Future[TxResult]]] = {}
@@ -199,21 +203,7 @@ class ChainIndex:
             count, ts = decode(["uint256", "uint256"], from_hex(log.data))
             self._batches[from_hex(log.topics[1])] = (int(count), int(ts), log.tx_hash)
         elif name == "IndividualSettled" and address == DEVNET_SETTLEMENT.lower():
-            sig_hash, tee_ts, signature = decode(
-                ["bytes32", "uint256", "bytes"], from_hex(log.data)
-            )
-            self._individual.append(
-                IndividualSettled(
-                    tx_hash=log.tx_hash,
-                    block_number=log.block_number,
-                    tee_id=log.topics[1],
-                    request_hash=log.topics[2],
-                    output_hash=log.topics[3],
-                    signature_hash=hex0x(sig_hash),
-                    tee_timestamp=int(tee_ts),
-                    signature=hex0x(signature),
-                )
-            )
+            self._individual.append(log)
 
     # -- lookups (any thread) ----------------------------------------------------------
 
@@ -239,7 +229,29 @@ class ChainIndex:
 
     def individual_settlements(self) -> list[IndividualSettled]:
         """Every `IndividualSettled` event so far, decoded, oldest first."""
-        return list(self._individual)
+        from eth_abi.abi import decode
+
+        out = []
+        for log in list(self._individual):
+            output_hash, model, prompt, completion, tee_ts, signature = decode(
+                ["bytes32", "string", "uint256", "uint256", "uint256", "bytes"], from_hex(log.data)
+            )
+            out.append(
+                IndividualSettled(
+                    tx_hash=log.tx_hash,
+                    block_number=log.block_number,
+                    call_id=log.topics[1],
+                    tee_id=log.topics[2],
+                    request_hash=log.topics[3],
+                    output_hash=hex0x(output_hash),
+                    model=str(model),
+                    prompt_tokens=int(prompt),
+                    completion_tokens=int(completion),
+                    tee_timestamp=int(tee_ts),
+                    signature=hex0x(signature),
+                )
+            )
+        return out
 
     def block_number_of(self, block_hash: str) -> int | None:
         """The number of an indexed block, by its hash."""

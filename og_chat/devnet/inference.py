@@ -10,12 +10,14 @@ connection, malformed SSE.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -35,6 +37,7 @@ from .generation import (
     count_prompt_tokens,
 )
 from .http_errors import error_response
+from .operator import IndividualCall
 from .payments import Payments
 from .sessions import Session
 from .tee import Signed
@@ -51,6 +54,8 @@ GARBAGE_SSE = (
     'data:{"choices": [{"delta": '
 )
 """What `malformed_sse` sends instead of the end of a stream."""
+CALL_ID_HEADER = "X-OG-Call-Id"
+"""The response header naming the call (also `call_id` in the JSON body and final SSE event)."""
 
 
 @dataclass
@@ -66,6 +71,9 @@ class Call:
     session: Session
     mode: str
     """Data settlement: private, batch or individual."""
+    call_id: str = field(default_factory=lambda: "0x" + os.urandom(32).hex())
+    """bytes32 hex naming this call and its on-chain record; random, so unique per call
+    even for the same prompt on the same session, across restarts and replays."""
 
 
 class Inference:
@@ -126,6 +134,27 @@ class Inference:
         output = output_text(content, calls, images)
         return self.host.tee.sign(call.canonical, output, int(time.time()))
 
+    async def _record(
+        self, call: Call, signed: Signed, output: str, finish: Finish
+    ) -> dict[str, str]:
+        """The call's on-chain record (data_settlement.py); the headers that announce it.
+
+        `output` is the text the TEE signed (`output_text`: content, tool calls, images).
+        """
+        whole = IndividualCall(
+            call.call_id,
+            call.gen.model_id,
+            json.dumps(call.canonical, sort_keys=True, ensure_ascii=False),  # readable UTF-8
+            output,
+            finish.prompt_tokens,
+            finish.completion_tokens,
+            signed.tee_id,
+            signed.request_hash,
+            signed.timestamp,
+            base64.b64decode(signed.signature),
+        )
+        return await self.data.settle(call.mode, whole)
+
     def _charge(self, call: Call, finish: Finish) -> None:
         cost = self.payments.cost(call.gen.model_id, finish.prompt_tokens, finish.completion_tokens)
         self.payments.charge(call.session, cost)
@@ -153,8 +182,14 @@ class Inference:
         assert finish is not None
         content = "".join(pieces)
         signed = self._sign(call, content, calls, images)
-        headers = {UPTO_SESSION: call.session.id, "Cache-Control": "private"}
-        headers.update(await self.data.settle(call.mode, signed))
+        headers = {
+            UPTO_SESSION: call.session.id,
+            CALL_ID_HEADER: call.call_id,
+            "Cache-Control": "private",
+        }
+        headers.update(
+            await self._record(call, signed, output_text(content, calls, images), finish)
+        )
         if call.request.path.endswith("/chat/completions"):
             message: dict[str, Any] = {"role": "assistant", "content": content}
             if calls:
@@ -179,6 +214,7 @@ class Inference:
             }
         body["usage"] = _usage(finish)
         body.update(signed.fields())
+        body["call_id"] = call.call_id
         self._charge(call, finish)
         return web.json_response(body, headers=headers)
 
@@ -194,6 +230,7 @@ class Inference:
                 "Cache-Control": "no-cache",
                 "Connection": "keep-alive",
                 UPTO_SESSION: call.session.id,
+                CALL_ID_HEADER: call.call_id,
             }
         )
         await resp.prepare(call.request)
@@ -246,16 +283,18 @@ class Inference:
         if faults.malformed_sse:  # short answers: still misbehave at the end
             return await misbehave()
         assert finish is not None
-        signed = self._sign(call, "".join(pieces), calls, images)
+        content = "".join(pieces)
+        signed = self._sign(call, content, calls, images)
         final: dict[str, Any] = {
             "choices": [{"delta": {}, "index": 0, "finish_reason": finish.reason}],
             "model": call.model,
             **signed.fields(),
+            "call_id": call.call_id,
             "usage": _usage(finish),
         }
         if images:  # on the final event, as the live gateway streams them
             final["images"] = images
-        data_headers = await self.data.settle(call.mode, signed)
+        data_headers = await self._record(call, signed, output_text(content, calls, images), finish)
         if call.mode == "individual":
             final["data_settlement_success"] = (
                 data_headers.get("X-Settlement-Status") == "submitted"

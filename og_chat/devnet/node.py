@@ -16,6 +16,11 @@ designed around (see reference/devnet-chain.md):
 * `eth_getLogs` from block 0 is O(N²) on eth-tester: every sealed block is handed to
   the `ChainIndex` instead (indexer.py), which answers log queries.
 
+With a `store` path the chain is kept on disk (chain_store.py): py-evm's key-value store
+on sqlite, written one transaction per sealed block together with the block's index
+rows, and a restart resumes from the stored canonical head instead of a new genesis.
+Stopping seals the pending block first, so nothing sent is lost.
+
 The py-evm objects (`PyEVMBackend`, its `chain`) are untyped and stay behind
 `self._pyevm`; web3's stubs want types the devnet never has at hand, so `w3` calls go
 through `checksum()` addresses and `Any`-typed call arguments.
@@ -25,18 +30,23 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import contextlib
+import os
 import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from og_chat.sdk.addresses import DEVNET_KEYS, DEVNET_OPERATOR, DEVNET_OPERATOR_KEY, ZERO_ADDRESS
-from og_chat.sdk.errors import ChainError
-from og_chat.sdk.eth import checksum, from_hex, hex0x, web3_http
+from og_chat.sdk.errors import ChainError, ConfigurationError
+from og_chat.sdk.eth import checksum, from_hex, hex0x, keccak, web3_http
 
 from .chain_errors import ChainRevert as ChainRevert, RpcError as RpcError
-from .contracts import EventTable, abi
+from .chain_store import SCHEMA, ChainStore, MinedRows
+from .contracts import CONTRACT_NAMES, EventTable, abi, artifact
 from .evm_call import CallRequest, execute
 from .evm_rules import devnet_vm
 from .genesis import DEVNET_CHAIN_ID, Addresses, genesis_alloc
@@ -56,6 +66,30 @@ BlockId = int | str
 """A block number or a tag (`latest`, `pending`, `earliest`, `safe`, `finalized`)."""
 
 
+class StateMismatch(ConfigurationError):
+    """A stored chain was made for other contracts or another chain id: it cannot be resumed."""
+
+    hint = "start over with `og-chat devnet --state DIR --fresh` (the old chain is then gone)"
+
+
+@dataclass(frozen=True)
+class ChainIdentity:
+    """Which chain this is: a receipt records it, so a verifier can tell a reset from tampering.
+
+    The genesis hash alone is not enough (two devnets started in the same second with the
+    same accounts have the same block 0); the instance id is random, made at the chain's
+    first start and kept with its state.
+    """
+
+    genesis_hash: str
+    instance_id: str
+    """32 hex digits; new for every chain that is not kept."""
+    persistent: bool
+    """True when the chain is kept on disk (`--state DIR`, the embedded devnet)."""
+    resumed: bool
+    """True when this start continued a stored chain."""
+
+
 class Node:
     """A running EVM with the devnet's genesis, its worker thread and its block index.
 
@@ -66,9 +100,19 @@ class Node:
 
     chain_id: int
 
-    def __init__(self, *, rpc_url: str | None, chain_id: int | None = None) -> None:
+    def __init__(
+        self, *, rpc_url: str | None, chain_id: int | None = None, store: Path | None = None
+    ) -> None:
         # The constructor only sets fields; boot() starts the EVM.
+        if store is not None and rpc_url is not None:
+            raise ConfigurationError(
+                "a chain at --rpc-url keeps its own state",
+                hint="use the node's own persistence (e.g. `anvil --state`), not --state",
+            )
         self.rpc_url = rpc_url
+        self.store_path = store
+        self._store: ChainStore | None = None
+        self.identity: ChainIdentity
         self.requested_chain_id = chain_id
         """The chain id asked for (None: py-evm's DEVNET_CHAIN_ID, or whatever the RPC serves)."""
         self.addresses = Addresses.for_chain(chain_id or DEVNET_CHAIN_ID)
@@ -96,7 +140,16 @@ class Node:
 
     def _boot(self, fund: list[tuple[str, int]]) -> None:
         self._worker = threading.current_thread()
-        w3 = self._boot_pyevm(fund) if self.rpc_url is None else self._boot_rpc(self.rpc_url, fund)
+        try:
+            w3 = (
+                self._boot_pyevm(fund)
+                if self.rpc_url is None
+                else self._boot_rpc(self.rpc_url, fund)
+            )
+        except BaseException:
+            if self._store is not None:
+                self._store.close()
+            raise
         self._w3 = w3
         for name, address in self.addresses.by_contract().items():
             self._contracts[name] = self.eth.contract(address=address, abi=abi(name))
@@ -116,8 +169,59 @@ class Node:
             keys.PrivateKey(from_hex(k)) for k in (*DEVNET_KEYS, DEVNET_OPERATOR_KEY)
         )
         self._pyevm = backend
+        self.identity = self._attach_store(backend) if self.store_path else self._new_identity()
         self._tester = EthereumTester(backend=backend, auto_mine_transactions=True)
+        if self._store is not None:
+            for raw in self._store.pending():  # accepted before a kill: same hashes
+                try:
+                    self.queue_raw(raw)
+                except RpcError:  # no longer valid (its nonce was used meanwhile)
+                    self._store.forget_pending(hex0x(keccak(raw)))
         return Web3(EthereumTesterProvider(ethereum_tester=self._tester))
+
+    def _new_identity(self, resumed: bool = False, instance_id: str = "") -> ChainIdentity:
+        genesis = self._pyevm.chain.get_canonical_block_header_by_number(0)
+        return ChainIdentity(
+            genesis_hash=hex0x(genesis.hash),
+            instance_id=instance_id or os.urandom(16).hex(),
+            persistent=self.store_path is not None,
+            resumed=resumed,
+        )
+
+    def _attach_store(self, backend: Any) -> ChainIdentity:
+        """Put the chain on disk: store the genesis just built, or resume the stored chain.
+
+        The backend's in-memory chain is built first either way (≈ 30 ms), so the chain
+        class (its VM rules, its chain id) and genesis are the ones a fresh start makes;
+        only its database is swapped for the stored one, and the chain resumes from the
+        stored canonical head.
+        """
+        from eth.db.atomic import AtomicDB
+
+        assert self.store_path is not None
+        store = self._store = ChainStore(self.store_path)
+        chain = backend.chain
+        expected = {"chain_id": str(int(chain.chain_id)), "code": code_digest()}
+        resumed = not store.is_empty()
+        if resumed:
+            meta = store.meta()
+            wrong = [k for k, v in {**expected, "schema": str(SCHEMA)}.items() if meta.get(k) != v]
+            if wrong:
+                raise StateMismatch(
+                    f"the chain stored in {self.store_path.parent} was made with another "
+                    f"{' and '.join(wrong)} than this og-chat's devnet"
+                )
+            instance_id = meta["instance_id"]
+        else:
+            instance_id = os.urandom(16).hex()
+            # eth-tester builds its genesis in an AtomicDB over a MemoryDB: copy that.
+            genesis = dict(chain.chaindb.db.wrapped_db.kv_store)
+            store.commit_genesis(genesis, {**expected, "instance_id": instance_id})
+        backend.chain = type(chain)(AtomicDB(store.kv))  # type: ignore[arg-type]  # duck-typed
+        if resumed:
+            for number, block_hash, mined in store.blocks():
+                self.index.add_block(number, block_hash, mined)
+        return self._new_identity(resumed, instance_id)
 
     def _boot_rpc(self, url: str, fund: list[tuple[str, int]]) -> Web3:
         w3 = web3_http(url, timeout=30)
@@ -139,13 +243,26 @@ class Node:
                     "anvil_setStorageAt", [address, hex(slot), hex0x(value.to_bytes(32, "big"))]
                 )
         self.index.head = int(w3.eth.block_number)
+        genesis = w3.eth.get_block(0)
+        self.identity = ChainIdentity(
+            genesis_hash=hex0x(genesis["hash"]),
+            instance_id=os.urandom(16).hex(),
+            persistent=False,
+            resumed=False,
+        )
         return w3
 
     def stop(self) -> None:
-        """Stop the worker thread; pending waiters fail with ChainError. Idempotent."""
+        """Seal what is pending, close the store, stop the worker thread. Idempotent.
+
+        Jobs already queued run first; waiters still pending after that fail with ChainError.
+        """
         if self._stopped:
             return
         self._stopped = True
+        if self._pyevm is not None:
+            with contextlib.suppress(RuntimeError, cf.TimeoutError):  # shut down already
+                self._executor.submit(self._seal_and_close).result(timeout=RECEIPT_TIMEOUT)
         self._executor.shutdown(wait=True, cancel_futures=True)
         self.index.fail_waiters(
             ChainError("the devnet chain stopped before the transaction was mined")
@@ -259,13 +376,21 @@ class Node:
             self._tester.mine_blocks(1)
         self._after_job()
 
+    def _seal_and_close(self) -> None:
+        """Worker, at stop: mine the pending block, index it, close the store."""
+        if self.index.pending and self._pyevm.chain.get_block().transactions:
+            self._tester.mine_blocks(1)
+        self._after_job()
+        if self._store is not None:
+            self._store.close()
+
     def _index_block(self, number: int) -> None:
-        """Hand one sealed py-evm block to the index: tx results and logs."""
+        """Hand one sealed py-evm block to the store (first) and to the index: results and logs."""
         chain = self._pyevm.chain
         block = chain.get_canonical_block_by_number(number)
         block_hash = hex0x(block.hash)
         receipts = block.get_receipts(chain.chaindb)
-        mined: list[tuple[TxResult, list[IndexedLog]]] = []
+        mined: MinedRows = []
         log_index = 0
         previous_gas = 0
         for tx_index, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
@@ -290,6 +415,8 @@ class Node:
                 )
                 log_index += 1
             mined.append((result, logs))
+        if self._store is not None:  # on disk before any waiter hears "mined"
+            self._store.commit_block(number, block_hash, mined)
         self.index.add_block(number, block_hash, mined)
 
     # -- transactions ------------------------------------------------------------------
@@ -314,6 +441,8 @@ class Node:
             tx_hash = hex0x(self._pyevm.send_raw_transaction(raw))
         except Exception as exc:  # py-evm: undecodable, bad nonce, funds, chain id, …
             raise self._rejected(raw, exc) from None
+        if self._store is not None:
+            self._store.keep_pending(tx_hash, raw)
         fut = self.index.expect(tx_hash)
         self._schedule_mine()
         return tx_hash, fut
@@ -443,6 +572,11 @@ class Node:
             err = response["error"]
             raise RpcError(int(err.get("code", -32000)), str(err.get("message")), err.get("data"))
         return response.get("result")
+
+
+def code_digest() -> str:
+    """keccak of every genesis contract's runtime code: a stored chain runs this og-chat's code."""
+    return hex0x(keccak(b"".join(artifact(name).deployed_bytecode for name in CONTRACT_NAMES)))
 
 
 def _set_chain_id(backend: Any, chain_id: int) -> None:

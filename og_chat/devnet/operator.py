@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,21 +38,84 @@ _OHTTP_FIELDS = ("keyId", "kemId", "kdfId", "aeadId", "publicKey", "keyConfig", 
 
 
 @dataclass(frozen=True)
-class CallMetadata:
-    """One call's metadata as `settleIndividual` stores it (the TEE's signed fields)."""
+class IndividualCall:
+    """One call in full, as `settleIndividual` posts it (individual mode)."""
 
+    call_id: str
+    """The gateway's id for the call, 0x + 64 hex digits."""
+    model: str
+    """The full model id (`openai/gpt-4.1-mini`)."""
+    input: str
+    """The canonical request the TEE signed, as UTF-8 JSON (it holds the messages)."""
+    output: str
+    """The answer text as signed: its keccak is the output hash."""
+    prompt_tokens: int
+    completion_tokens: int
     tee_id: str
-    request_hash: bytes | str
-    """32 bytes, or their hex."""
-    output_hash: bytes | str
+    request_hash: str
+    """keccak of the canonical request's `json.dumps(sort_keys=True)` (ASCII-escaped) form."""
+    timestamp: int
     signature: bytes
     """The raw RSA-PSS signature (base64-decoded)."""
-    timestamp: int
 
     @property
     def gas(self) -> int:
-        """What `settleIndividual` needs: the signature is stored, so it grows with it."""
-        return 80_000 + 30 * len(self.signature) + 700 * (len(self.signature) // 32 + 1)
+        """What `settleIndividual` needs: calldata, the copies to memory, the event's data.
+
+        Linear in the text (16 gas a calldata byte, 8 a log byte, hashing and copying) plus
+        memory expansion, which is quadratic; twice that as a margin, since a revert for
+        want of gas would lose the record.
+        """
+        size = len(self.model.encode()) + len(self.input.encode()) + len(self.output.encode())
+        size += len(self.signature)
+        words = size // 32 + 1
+        return 70_000 + 2 * (40 * size + 3 * words + words * words // 512)
+
+    def args(self) -> tuple[object, ...]:
+        """The `IndividualCall` struct, in the contract's field order."""
+        return (
+            word32(self.call_id),
+            self.model,
+            self.input,
+            self.output,
+            int(self.prompt_tokens),
+            int(self.completion_tokens),
+            word(self.tee_id),
+            word32(self.request_hash),
+            int(self.timestamp),
+            self.signature,
+        )
+
+
+@dataclass(frozen=True)
+class PrivateRecord:
+    """One private-mode call as `recordCalls` posts it: the TEE's signed fields, hashes only."""
+
+    call_id: str
+    tee_id: str
+    request_hash: str
+    """hex, with or without 0x."""
+    output_hash: str
+    timestamp: int
+    signature_hash: str
+    """keccak of the raw signature, hex."""
+
+    def args(self) -> tuple[object, ...]:
+        """The `CallRecord` struct, in the contract's field order."""
+        return (
+            word32(self.call_id),
+            word(self.tee_id),
+            word32(self.request_hash),
+            word32(self.output_hash),
+            int(self.timestamp),
+            word32(self.signature_hash),
+        )
+
+
+RECORD_GAS = 9_000
+"""Gas per `CallRecorded` event in `recordCalls` (calldata, the log; measured ≈ 6,000)."""
+LEAF_GAS = 8_000
+"""Gas per leaf in `postBatchRoot` (calldata, the `BatchLeaf` log, hashing; measured ≈ 5,000)."""
 
 
 class Operator:
@@ -153,27 +217,33 @@ class Operator:
         await self.transact(DEVNET_TEE_REGISTRY, _encode(call), gas=gas)
         return hex0x(keccak(public_key_der))
 
-    async def post_batch_root(self, root: bytes, count: int) -> TxResult:
-        """Post a Merkle root of `count` settlement leaves; emits `BatchSettled`."""
-        call = self.node.contract("DataSettlement").functions.postBatchRoot(root, count)
-        return await self.transact(DEVNET_SETTLEMENT, _encode(call), gas=120_000)
-
-    def _individual_call(self, call: CallMetadata) -> bytes:
-        """`settleIndividual` calldata for one call's metadata."""
-        fn = self.node.contract("DataSettlement").functions.settleIndividual(
-            word(call.tee_id),
-            word32(call.request_hash),
-            word32(call.output_hash),
-            call.signature,
-            int(call.timestamp),
+    async def post_batch_root(self, root: bytes, leaves: Sequence[tuple[str, bytes]]) -> TxResult:
+        """Post the Merkle root of `(call id, leaf)` pairs; emits a `BatchLeaf` per leaf and
+        `BatchSettled`. The contract recomputes the root and reverts unless it is `root`."""
+        call = self.node.contract("DataSettlement").functions.postBatchRoot(
+            root, [word32(c) for c, _ in leaves], [leaf for _, leaf in leaves]
         )
+        gas = 120_000 + LEAF_GAS * len(leaves)
+        return await self.transact(DEVNET_SETTLEMENT, _encode(call), gas=gas)
+
+    async def record_calls(self, records: Sequence[PrivateRecord]) -> TxResult:
+        """Post private-mode records, one `CallRecorded` event each, in one transaction."""
+        call = self.node.contract("DataSettlement").functions.recordCalls(
+            [r.args() for r in records]
+        )
+        gas = 60_000 + RECORD_GAS * len(records)
+        return await self.transact(DEVNET_SETTLEMENT, _encode(call), gas=gas)
+
+    def _individual_call(self, call: IndividualCall) -> bytes:
+        """`settleIndividual` calldata for one call."""
+        fn = self.node.contract("DataSettlement").functions.settleIndividual(call.args())
         return _encode(fn)
 
-    async def settle_individual(self, call: CallMetadata) -> TxResult:
-        """Post one call's metadata on-chain and wait for it; emits `IndividualSettled`."""
+    async def settle_individual(self, call: IndividualCall) -> TxResult:
+        """Post one call on-chain and wait for it; emits `IndividualSettled`."""
         return await self.transact(DEVNET_SETTLEMENT, self._individual_call(call), gas=call.gas)
 
-    async def submit_individual(self, call: CallMetadata) -> str:
+    async def submit_individual(self, call: IndividualCall) -> str:
         """`settle_individual` without waiting for the block: the tx hash once it is queued.
 
         An answer should not wait for a block (up to ~1 s when the py-evm clock is

@@ -3,8 +3,12 @@
 `Devnet.start()` blocks until everything answers, then returns; the gateway
 runs on its own thread and event loop and the chain on its worker thread, so
 the caller's thread (a test, the TUI, a script) stays free. `stop()` settles
-every open session before it tears anything down, so no authorized payment
-is left unsettled.
+every open session and posts every pending record before it tears anything
+down, so no authorized payment is left unsettled and no call without its record.
+
+With `state_dir` (`og-chat devnet --state DIR`, the embedded devnet) the chain,
+the TEE key and the unposted records are kept there (state_dir.py) and the
+next start resumes them.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from og_chat.sdk.addresses import MAINNET_CHAIN_ID
+from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.eth import keccak
 
 from .chain import Chain
@@ -35,6 +41,8 @@ from .gateway_config import (
     GatewayConfig,
 )
 from .genesis import DevAccount
+from .node import StateMismatch
+from .state_dir import StateDir, StateInUse
 from .writer import DEFAULT_TOKENS_PER_SECOND
 
 if TYPE_CHECKING:
@@ -52,6 +60,10 @@ T = TypeVar("T")
 
 _PAY_TO_SEED = b"og-chat devnet TEE payment address"
 DEFAULT_FUND_OPG = Decimal(1000)
+STATE_HELP = (
+    "keep the chain, the TEE key and unposted records in DIR (made if missing); resume them"
+)
+FRESH_HELP = "with --state: delete the kept chain and start over"
 
 
 def _tee_payment_address() -> str:
@@ -80,6 +92,8 @@ class Devnet:
         self._stopped = False
         self._stop_lock = threading.Lock()
         self.tee_registry_id: str | None = None
+        self.state: StateDir | None = None
+        """The state directory kept across runs (None: nothing is kept)."""
 
     @classmethod
     def start(
@@ -100,18 +114,25 @@ class Devnet:
         fund: Iterable[str | tuple[str, int]] = (),
         faults: Faults | None = None,
         on_progress: Callable[[str], None] | None = None,
+        state_dir: Path | str | None = None,
+        fresh: bool = False,
     ) -> Devnet:
         """Start everything and block until the gateway answers (≈ 1 s on py-evm).
 
         `fund` takes addresses or `(address, opg_base_units)` pairs to credit
-        besides the ten standard test accounts. `session_cap` (base units)
-        defaults to the live gateway's 0.1 OPG. `chain_id` runs the chain as that
-        id; 8453 makes a twin of Base mainnet (OPG at Base's address) that the
-        official SDK pays unchanged.
+        besides the ten standard test accounts (when the chain is created: a resumed
+        chain keeps its balances). `session_cap` (base units) defaults to the live
+        gateway's 0.1 OPG. `chain_id` runs the chain as that id; 8453 makes a twin of
+        Base mainnet (OPG at Base's address) that the official SDK pays unchanged.
+        `state_dir` keeps the chain, the TEE key and the unposted records there and
+        resumes them (`fresh`: start over); StateInUse when another devnet runs on it,
+        StateMismatch when its chain was made by other contracts or another chain id.
         """
         say = on_progress or (lambda _msg: None)
         self = cls()
         self.faults = faults or Faults()
+        state = self.state = StateDir.open(state_dir, fresh=fresh) if state_dir else None
+
         hosts = tuple(dict.fromkeys((host, "127.0.0.1", "localhost")))
         genesis_fund = [
             (item, int(DEFAULT_FUND_OPG * 10**18))
@@ -124,13 +145,19 @@ class Devnet:
         booted: list[Chain] = []
         failed: list[BaseException] = []
 
+        store = state.chain_path if state is not None else None
+
         def boot_chain() -> None:
             try:
-                booted.append(Chain.start(rpc_url=rpc_url, fund=genesis_fund, chain_id=chain_id))
+                booted.append(
+                    Chain.start(rpc_url=rpc_url, fund=genesis_fund, chain_id=chain_id, store=store)
+                )
             except BaseException as exc:  # re-raised on the caller's thread below
                 failed.append(exc)
 
-        say("starting the chain" + (f" at {rpc_url}" if rpc_url else " (py-evm, in-process)"))
+        where = f" at {rpc_url}" if rpc_url else " (py-evm, in-process)"
+        kept = f", kept in {state.path}" if state is not None else ""
+        say(f"starting the chain{where}{kept}")
         chain_thread = threading.Thread(target=boot_chain, name="og-devnet-boot", daemon=True)
         chain_thread.start()
         # Deliberately here, not at the top: these pull aiohttp, pydantic and cryptography
@@ -139,13 +166,16 @@ class Devnet:
         from .app import make_app
         from .facilitator import Facilitator
         from .gateway import Gateway
+        from .pending_records import PendingRecords
         from .responder import make_responder
         from .tee import TeeKeys
+        from .tee_keystore import load_or_create
 
-        self.tee = TeeKeys.generate(hosts)
+        self.tee = load_or_create(state, hosts) if state is not None else TeeKeys.generate(hosts)
         say(f"TEE key ready: {self.tee.tee_id[:18]}…")
         chain_thread.join()
         if failed:
+            self.stop()
             raise failed[0]
         self.chain = booted[0]
         self.accounts = list(self.chain.accounts)
@@ -169,7 +199,11 @@ class Devnet:
                 batch_interval=batch_interval,
             ),
             faults=self.faults,
+            pending=PendingRecords(state.records_path) if state is not None else None,
         )
+        queued = self.gateway.data.restore()
+        if self.chain.identity.resumed:
+            say(f"chain resumed at block {self.chain.index.head}; {queued} record(s) to post")
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="og-devnet-gateway", daemon=True
@@ -253,6 +287,8 @@ class Devnet:
         chain = getattr(self, "chain", None)
         if chain is not None:
             chain.stop()
+        if self.state is not None:
+            self.state.close()
 
     async def _shutdown(self) -> None:
         gateway = getattr(self, "gateway", None)
@@ -277,11 +313,34 @@ def start_embedded(
     *,
     tokens_per_second: float | None = None,
     on_progress: Callable[[str], None] | None = None,
+    state_dir: Path | str | None = None,
 ) -> Devnet:
-    """The SDK's embedded devnet (`og_chat.sdk.embedded`, registered as an entry point)."""
-    if tokens_per_second is None:
-        return Devnet.start(on_progress=on_progress)
-    return Devnet.start(tokens_per_second=tokens_per_second, on_progress=on_progress)
+    """The SDK's embedded devnet (`og_chat.sdk.embedded`, registered as an entry point).
+
+    With `state_dir` (the app passes `<og-chat data dir>/devnet`) the chain is kept there
+    and resumed. When another og-chat runs a devnet on it, this one runs without keeping
+    its chain (said through `on_progress`); a kept chain this version cannot run (other
+    contracts) is moved aside to `previous-<time>/` and a new one started.
+    """
+    say = on_progress or (lambda _msg: None)
+    options: dict[str, Any] = {"on_progress": on_progress}
+    if tokens_per_second is not None:
+        options["tokens_per_second"] = tokens_per_second
+    if state_dir is None:
+        return Devnet.start(**options)
+    try:
+        return Devnet.start(state_dir=state_dir, **options)
+    except StateInUse:
+        say(f"{state_dir} is in use by another og-chat: this devnet's chain is not kept")
+        return Devnet.start(**options)
+    except StateMismatch as exc:
+        state = StateDir.open(state_dir)
+        try:
+            moved = state.set_aside()
+        finally:
+            state.close()
+        say(f"{exc}; moved it to {moved} and started a new chain")
+        return Devnet.start(state_dir=state_dir, **options)
 
 
 def _fund_arg(text: str) -> tuple[str, int]:
@@ -341,6 +400,8 @@ def add_devnet_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tls", action="store_true", help="serve HTTPS with the registered certificate"
     )
+    parser.add_argument("--state", metavar="DIR", help=STATE_HELP)
+    parser.add_argument("--fresh", action="store_true", help=FRESH_HELP)
     parser.add_argument(
         "--fund",
         action="append",
@@ -369,6 +430,9 @@ def run_devnet_command(args: argparse.Namespace) -> int:
         else:
             print(f"· {msg}", flush=True)
 
+    if args.fresh and not args.state:
+        print("og-chat devnet: --fresh starts a kept chain over; give --state DIR")
+        return 2
     started = time.perf_counter()
     try:
         devnet = Devnet.start(
@@ -383,7 +447,14 @@ def run_devnet_command(args: argparse.Namespace) -> int:
             tls=args.tls,
             fund=list(args.fund or []),
             on_progress=progress,
+            state_dir=args.state,
+            fresh=args.fresh,
         )
+    except ConfigurationError as exc:  # StateInUse, StateMismatch, --state with --rpc-url
+        if status is not None:
+            status.stop()
+        print(f"og-chat devnet: {exc}")
+        return 1
     except OSError as exc:
         if status is not None:
             status.stop()
@@ -438,6 +509,13 @@ def describe(devnet: Devnet, seconds: float | None = None) -> str:
         f"  gateway      {doc['gateway_url']}",
         f"  JSON-RPC     {doc['rpc_url']}",
         f"  chain id     {doc['chain_id']}  ({doc['network']})",
+        f"  genesis      {doc['genesis_hash']}  (instance {doc['instance_id']})",
+        "  state        "
+        + (
+            f"kept in {devnet.state.path}" + (" (resumed)" if devnet.chain.identity.resumed else "")
+            if devnet.state is not None
+            else "not kept (use --state DIR to keep the chain)"
+        ),
         f"  TEE id       {doc['tee_id']}",
         f"  pay to       {doc['pay_to']}",
         f"  facilitator  {doc['facilitator_address']}",

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from .errors import ConfigurationError, GatewayError
+from .answer_fields import MalformedAnswer, check_choices, check_fields, usage_counts
+from .errors import ConfigurationError
 from .models import TEE_LLM, split_model
 from .networks import PLACEHOLDER_API_KEY
 from .outputs import TextGenerationOutput
 from .payment import PaymentTrace
+from .tee import request_hash
 from .types import ResponseFormat, x402SettlementMode
 from .x402 import SETTLEMENT_TYPE
 
@@ -49,6 +53,19 @@ class Call:
     """The payment network's name, known once the client has resolved it."""
     endpoint: str = ""
     tee_id: str | None = None
+    deadline: float | None = None
+    """`time.monotonic()` by which the whole call (answer or stream) must be done."""
+    receipt_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """The id of this call's receipt (the write-ahead one and the final one share it)."""
+
+    @cached_property
+    def body_hash(self) -> str | None:
+        """keccak of the canonical request (what the TEE will hash), for the receipt; None
+        when the body cannot be canonicalised."""
+        try:
+            return request_hash(self.body)
+        except (ValueError, TypeError):
+            return None
 
     def headers(self) -> dict[str, str]:
         """The request headers the official client sends (payment headers come from the flow)."""
@@ -159,33 +176,49 @@ class Answer:
         )
 
 
-def read_answer(call: Call, raw: bytes, status: int, url: str) -> Answer:
-    """Parse the JSON answer to `call`; GatewayError when it is not a usable answer."""
+def read_answer(call: Call, raw: bytes) -> Answer:
+    """Parse the JSON answer to `call`; MalformedAnswer when it is not a usable answer
+    (the client turns that into a GatewayError carrying the call's receipt)."""
     try:
         data = json.loads(raw)
-    except ValueError:
-        raise GatewayError(status, "the response is not JSON", url=url) from None
+    except (ValueError, RecursionError):
+        raise MalformedAnswer("the response is not JSON") from None
     if not isinstance(data, dict):
-        raise GatewayError(status, "the response is not a JSON object", url=url)
+        raise MalformedAnswer("the response is not a JSON object")
+    check_fields(data)
+    usage_counts(data.get("usage"))
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
     if call.path == COMPLETION_PATH:
-        text = str(data.get("completion") or "")
+        completion = data.get("completion")
+        if completion is not None and not isinstance(completion, str):
+            raise MalformedAnswer(f"completion is a {type(completion).__name__}, not text")
+        text = completion or ""
         return Answer(data, text, completion=text, usage=usage)
-    choices = data.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise GatewayError(status, "'choices' missing or empty", url=url)
-    message = dict(choices[0].get("message") or {})
-    if isinstance(message.get("content"), list):
+    choices = check_choices(data.get("choices"), required=True)
+    if not choices:
+        raise MalformedAnswer("'choices' is empty")
+    first = choices[0]
+    message = first.get("message") or {}
+    if not isinstance(message, dict):
+        raise MalformedAnswer("the message is not an object")
+    message = dict(message)
+    content = message.get("content")
+    if isinstance(content, list):
         message["content"] = " ".join(
-            b.get("text", "")
-            for b in message["content"]
+            str(b.get("text", ""))
+            for b in content
             if isinstance(b, dict) and b.get("type") == "text"
         ).strip()
+    elif content is not None and not isinstance(content, str):
+        raise MalformedAnswer(f"the message's content is a {type(content).__name__}")
+    tool_calls = message.get("tool_calls")
+    if tool_calls is not None and not isinstance(tool_calls, list):
+        raise MalformedAnswer("tool_calls is not a list")
     return Answer(
         data,
         message.get("content"),
-        tool_calls=message.get("tool_calls"),
-        finish_reason=choices[0].get("finish_reason"),
+        tool_calls=tool_calls,
+        finish_reason=first.get("finish_reason"),
         message=message,
         usage=usage,
     )

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from . import keys, rpc
 from .errors import ChainError, ConfigurationError
 from .eth import abi_function, checksum, hex0x, web3_http
-from .networks import ONE_OPG, NetworkProfile
+from .networks import ONE_OPG, OPG_DECIMALS, NetworkProfile
 from .types import Permit2ApprovalResult
 
 MIN_APPROVAL_OPG = Decimal("0.1")
@@ -46,13 +47,39 @@ def opg_text(base_units: int | str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def format_opg(base_units: int | str | None, places: int = 6) -> str:
-    """Base units → a short decimal OPG string (`0.012345`)."""
-    if base_units is None:
+OPG_SIGNIFICANT = 3
+"""Significant digits an amount below 1 OPG keeps on screen (`0.0000336`, `0.000203`)."""
+
+
+def opg_display(
+    amount: Decimal | int | str | None, *, base_units: bool = False, places: int = 2
+) -> str:
+    """An amount of OPG for people, the one format every face uses (TUI, CLI, messages).
+
+    Fixed-point, never scientific notation (`Decimal`'s and `float`'s `str` both switch to
+    `9.6e-5` for small amounts): at least `places` decimals, and below 1 OPG as many as
+    `OPG_SIGNIFICANT` significant digits need, trailing zeros dropped down to `places`.
+    `1,000.00`, `2.00`, `0.0000336`. `amount` is in OPG, or base units with `base_units`;
+    None is `—`, and text that is not a number is shown as it is.
+    """
+    if amount is None or amount == "":
         return "—"
-    value = Decimal(int(base_units)) / Decimal(ONE_OPG)
-    text = f"{value:.{places}f}".rstrip("0").rstrip(".")
-    return text or "0"
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return str(amount)
+    if not value.is_finite():
+        return str(amount)
+    if base_units:
+        value = value.scaleb(-OPG_DECIMALS)
+    decimals = places
+    if value and abs(value) < 1:
+        leading = -abs(value).adjusted() - 1  # zeros between the point and the first digit
+        decimals = max(places, leading + OPG_SIGNIFICANT)
+    text = f"{value:,.{decimals}f}"
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0").ljust(places, "0")
+    return f"{whole}.{fraction}" if fraction else whole
 
 
 @dataclass(frozen=True)
@@ -106,20 +133,30 @@ class ChainClient:
             ) from None
 
     def balances(self, address: str) -> Balances:
-        """OPG balance, Permit2 allowance and ETH balance of `address`."""
+        """OPG balance, Permit2 allowance and ETH balance of `address`.
+
+        Three plain JSON-RPC reads (`rpc`), so reading a wallet does not load web3.
+        """
         owner = checksum(address)
-        token = self._token()
+        url, token = self.profile.rpc_url, checksum(self.profile.opg)
         permit2 = checksum(self.profile.permit2)
-        result: Balances = self._call(
-            "reading balances",
-            lambda: Balances(
-                address=owner,
-                opg=int(token.functions.balanceOf(owner).call()),
-                allowance=int(token.functions.allowance(owner, permit2).call()),
-                eth=int(self.w3.eth.get_balance(owner)),
-            ),
-        )
-        return result
+        try:
+            opg = rpc.uint_at(
+                rpc.eth_call(url, token, rpc.call_data("balanceOf(address)", owner)), 0
+            )
+            allowance = rpc.uint_at(
+                rpc.eth_call(
+                    url, token, rpc.call_data("allowance(address,address)", owner, permit2)
+                ),
+                0,
+            )
+            eth = rpc.quantity(rpc.request(url, "eth_getBalance", [owner, "latest"]))
+        except ChainError as exc:
+            raise ChainError(
+                f"reading balances failed on {self.profile.name} ({url}): {exc}",
+                hint="check the RPC URL and your connection",
+            ) from None
+        return Balances(address=owner, opg=opg, allowance=allowance, eth=eth)
 
     def next_transaction_fees(self, address: str, default_tip: int) -> tuple[int, int, int]:
         """(pending nonce, max fee per gas, tip) for a transaction `address` signs now.
@@ -155,9 +192,8 @@ class ChainClient:
 
         Semantics of the official SDK: the threshold is `min_allowance`, the
         approval `approve_amount` (default 2× the minimum), capped at the balance.
+        eth_account and web3 load only when a transaction is to be sent.
         """
-        from eth_account import Account
-
         min_opg = Decimal(str(min_allowance))
         if min_opg < MIN_APPROVAL_OPG:
             raise ConfigurationError(
@@ -168,25 +204,28 @@ class ChainClient:
         if approve_opg < min_opg:
             raise ConfigurationError("approve_amount must be at least min_allowance")
         min_base, approve_base = to_base_units(min_opg), to_base_units(approve_opg)
-        account = Account.from_key(private_key)
-        status = self.balances(account.address)
+        owner = keys.address_of(private_key)
+        status = self.balances(owner)
         if status.allowance >= min_base:
             return Permit2ApprovalResult(status.allowance, status.allowance, None)
         if status.opg == 0:
             raise ConfigurationError(
-                f"wallet {account.address} has no OPG on {self.profile.name}",
+                f"wallet {owner} has no OPG on {self.profile.name}",
                 hint="fund the wallet with OPG first",
             )
         if min_base > status.opg:
             raise ConfigurationError(
-                f"wallet holds {format_opg(status.opg)} OPG, less than the {min_opg} OPG asked for",
+                f"wallet holds {opg_display(status.opg, base_units=True)} OPG, less than the {min_opg} OPG asked for",
                 hint="ask for a smaller allowance or fund the wallet",
             )
         approve_base = min(approve_base, status.opg)
-        token = self._token()
         permit2 = checksum(self.profile.permit2)
 
         def send() -> str:
+            from eth_account import Account
+
+            account = Account.from_key(private_key)
+            token = self._token()
             w3 = self._checked_w3()
             fn = token.functions.approve(permit2, approve_base)
             gas = int(fn.estimate_gas({"from": account.address}) * 1.2)
@@ -212,13 +251,13 @@ class ChainClient:
         deadline = time.monotonic() + timeout
         after = status.allowance
         while time.monotonic() < deadline:
-            after = self.balances(account.address).allowance
+            after = self.balances(owner).allowance
             if after >= approve_base:
                 break
             time.sleep(0.5)
         else:
             raise ChainError(
-                f"allowance did not reach {format_opg(approve_base)} OPG after {tx_hash}"
+                f"allowance did not reach {opg_display(approve_base, base_units=True)} OPG after {tx_hash}"
             )
         return Permit2ApprovalResult(status.allowance, after, tx_hash)
 
@@ -231,18 +270,16 @@ class ChainClient:
         devnet unchanged. Returns the OPG transfer tx hash, or None when the
         wallet already holds OPG.
         """
-        from eth_account import Account
-
         if self.profile.name != "devnet":
             raise ConfigurationError("funding from a dev account is only possible on the devnet")
         target = checksum(address)
-        if self.balances(target).opg > 0:
-            return None
-        funder = Account.from_key(funder_key)
-        if funder.address == target:
+        if self.balances(target).opg > 0 or keys.address_of(funder_key) == target:
             return None
 
         def send() -> str:
+            from eth_account import Account
+
+            funder = Account.from_key(funder_key)
             w3 = self._checked_w3()
             nonce = w3.eth.get_transaction_count(funder.address, "pending")
             gas_price = w3.eth.gas_price

@@ -15,14 +15,17 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import aclosing
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import aclosing, contextmanager
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from . import calls, receipting, tee
+from . import calls, embedded, receipting, tee
+from .answer_fields import MalformedAnswer
+from .bodies import MAX_BODY_BYTES, MAX_CHALLENGE_BYTES, aread_capped
 from .calls import DEFAULT_MAX_TOKENS, DEFAULT_SETTLEMENT, DEFAULT_TEMPERATURE, Call
 from .chain import Balances, ChainClient, to_base_units
 from .embedded import EmbeddedDevnet
@@ -35,27 +38,43 @@ from .errors import (
     VerificationFailed,
 )
 from .models import TEE_LLM
-from .networks import NetworkProfile, find_network, require_test_key
+from .networks import NetworkChoice, NetworkProfile, choose_network, find_network
 from .outputs import StreamChunk, StreamUsage, TextGenerationOutput
-from .payment import Payer, Secret, SessionCache, X402Auth
+from .payment import Payer, Secret, SessionCache, X402Auth, session_key
 from .policy import PaymentPolicy
 from .receipt import Receipt, SignatureStatus
 from .routing import Route, Router
+from .signing import PreparedPayment
+from .sink import CallbackSink, Durable, ReceiptSink
+from .spend import MemorySpendGuard, SpendGuard, SpendLimits, worst_case
 from .sponsoring import ApprovalSponsor, may_sign
 from .stream import StreamAssembler, sse_chunks
+from .trust import KeyKind, key_kind, signing_allowed, trusted_from_env, trusted_origins
 from .types import Permit2ApprovalResult, ResponseFormat, settlement_mode, x402SettlementMode
 
 DEFAULT_TIMEOUT = 60.0
+"""Seconds any single read may wait (httpx's timeout)."""
+DEFAULT_CALL_DEADLINE = 600.0
+"""Seconds a whole call may take, its answer or stream included, however it is paced."""
+DEFAULT_IDLE_TIMEOUT = 60.0
+"""Seconds a stream may go without a complete event before it is given up."""
 
 
 class LLM:
     """Chat with every OpenGradient model, paying per call over x402.
 
-    `network` is `"mainnet"` or `"devnet"` (default: `$OG_NETWORK`, else
-    mainnet). On the devnet, `devnet_url` (default `$OG_DEVNET_URL`) names a
-    running `og-chat devnet`; without one an embedded devnet is started. On the
-    devnet the private key defaults to the first dev account, and a key with no
-    OPG there is funded from it, so tutorial code runs unchanged.
+    The network is `choose_network`'s choice, the same rule as the CLI's and the
+    TUI's: `network` and `devnet_url`, else `$OG_NETWORK` and `$OG_DEVNET_URL`, else
+    mainnet with a key and the embedded devnet without one. On the devnet the key
+    defaults to the first dev account. Your own key signs only for mainnet, the
+    embedded devnet, or a devnet you opted in to (`trusted_devnets=[url]` or
+    `$OG_TRUSTED_DEVNETS`; `og_chat.sdk.trust`); there a key with no OPG is funded
+    from the dev account, so tutorial code runs unchanged.
+
+    Caps: `max_authorization_opg` per signed authorization, `max_per_session_opg`
+    for this client, `max_per_day_opg` per UTC day (or a `spend_guard` of your own).
+    Every receipt goes to `receipt_sink` (written ahead of each signature) or to
+    `on_receipt` (final receipts only).
     """
 
     def __init__(
@@ -74,27 +93,53 @@ class LLM:
         on_receipt: Callable[[Receipt], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sponsored_approval: bool = True,
+        trusted_devnets: Iterable[str] | None = None,
+        max_per_session_opg: Decimal | str | None = None,
+        max_per_day_opg: Decimal | str | None = None,
+        spend_guard: SpendGuard | None = None,
+        receipt_sink: ReceiptSink | None = None,
+        call_deadline: float = DEFAULT_CALL_DEADLINE,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
-        network = (network or os.environ.get("OG_NETWORK") or "mainnet").strip().lower()
-        if network not in ("mainnet", "devnet"):
-            raise ConfigurationError(f"unknown network {network!r}", hint="use mainnet or devnet")
-        if network == "mainnet" and not private_key:
+        self.choice: NetworkChoice = choose_network(
+            network=network, devnet_url=devnet_url, env=os.environ, config_network=None,
+            config_devnet_url=None, has_key=bool(private_key),
+        )  # fmt: skip
+        """Which network, and why (`choose_network`); a fixed gateway URL may still turn out
+        to be a devnet when resolved."""
+        if self.choice.name == "mainnet" and not private_key and not llm_server_url:
             raise ConfigurationError(
                 "a private key is required on mainnet",
                 hint="pass private_key=..., set OG_PRIVATE_KEY, or use network='devnet'",
             )
-        self.network = network
+        if on_receipt is not None and receipt_sink is not None:
+            raise ConfigurationError("pass on_receipt or receipt_sink, not both")
+        self.network = self.choice.name
         self.verify = verify
         """Raise VerificationFailed on a bad TEE signature (else only mark the answer)."""
         self._key = Secret(private_key) if private_key else None
         self._rpc_url = rpc_url
         self._registry_address = tee_registry_address
         self._fixed_url = llm_server_url.rstrip("/") if llm_server_url else None
-        self._devnet_url = devnet_url or os.environ.get("OG_DEVNET_URL") or None
+        self._devnet_url = self.choice.devnet_url
         self._max_auth = max_authorization_opg
         self._max_deadline = max_deadline_seconds
         self._timeout = timeout
-        self._on_receipt = on_receipt
+        self._call_deadline = call_deadline
+        self._idle_timeout = idle_timeout
+        self._max_body = max_body_bytes
+        self.trusted = trusted_origins(trusted_devnets) | trusted_from_env()
+        """Origins of the devnets your key may sign for (`trust.origin`)."""
+        self._sink: ReceiptSink = receipt_sink or CallbackSink(on_receipt)
+        self._guard: SpendGuard = spend_guard or MemorySpendGuard(
+            SpendLimits(
+                per_session=None
+                if max_per_session_opg is None
+                else to_base_units(max_per_session_opg),
+                per_day=None if max_per_day_opg is None else to_base_units(max_per_day_opg),
+            )
+        )
         self._transport = transport
         self._sponsored_approval = sponsored_approval
         """Carry a signed Permit2 approval in a payment whose gateway sponsors its gas, when
@@ -137,31 +182,43 @@ class LLM:
             if profile.name == "devnet":
                 self.network = "devnet"
             self._devnet_url = found.devnet_url or self._devnet_url
-            if self._key is not None:
-                require_test_key(profile, self._key.get())
-            if found.dev_key and self._key is not None:
-                ChainClient(profile).fund_from(found.dev_key, self._key.address)
-            self._key = self._key or (Secret(found.dev_key) if found.dev_key else None)
-            if self._key is None:
-                why = "no private key, and the devnet lists no account to default to"
-                raise ConfigurationError(why, hint="pass private_key=...")
-            sponsor = None
-            embedded = found.embedded is not None
-            if self._sponsored_approval and may_sign(profile, self._key.get(), embedded=embedded):
-                sponsor = ApprovalSponsor(profile)
-            cap = None if self._max_auth is None else to_base_units(self._max_auth)
-            policy = PaymentPolicy.for_profile(
-                profile, max_amount=cap, max_deadline_seconds=self._max_deadline
-            )
+            try:
+                if self._key is not None:  # refused before anything is signed, funding too
+                    what = f"payment authorizations and approvals for {self._key.address}"
+                    signing_allowed(profile, key_kind(self._key.get()), self.trusted, what=what)
+                if found.dev_key and self._key is not None:
+                    ChainClient(profile).fund_from(found.dev_key, self._key.address)
+                self._key = self._key or (Secret(found.dev_key) if found.dev_key else None)
+                if self._key is None:
+                    why = "no private key, and the devnet lists no account to default to"
+                    raise ConfigurationError(why, hint="pass private_key=...")
+                payer = self._make_payer(profile, embedded=found.embedded is not None)
+            except BaseException:
+                if self._embedded is not None:
+                    embedded.stop(self._embedded)
+                    self._embedded = None
+                raise
             self._router = Router(
                 profile, self._sessions, fixed_url=self._fixed_url, timeout=self._timeout,
                 transport=self._transport,
             )  # fmt: skip
-            self._payer = Payer(self._key, profile, policy, sponsor)
+            self._payer = payer  # last: a set payer means resolved
+
+    def _make_payer(self, profile: NetworkProfile, *, embedded: bool) -> Payer:
+        assert self._key is not None
+        cap = None if self._max_auth is None else to_base_units(self._max_auth)
+        policy = PaymentPolicy.for_profile(
+            profile, max_amount=cap, max_deadline_seconds=self._max_deadline
+        )
+        sponsor = None
+        if self._sponsored_approval and may_sign(profile, self._key.get(), embedded=embedded):
+            sponsor = ApprovalSponsor(profile)
+        return Payer(self._key, profile, policy, sponsor, self.trusted)
 
     def _resolved(self) -> tuple[Payer, Router]:
         self.resolve()
-        assert self._payer is not None and self._router is not None
+        if self._payer is None or self._router is None:
+            raise ConfigurationError("the client could not be set up", hint="see the error above")
         return self._payer, self._router
 
     async def _aresolved(self) -> tuple[Payer, Router]:
@@ -174,6 +231,11 @@ class LLM:
     def address(self) -> str:
         """The paying wallet's address (resolves the network if needed)."""
         return self._resolved()[0].key.address
+
+    @property
+    def key_kind(self) -> KeyKind:
+        """Whether the paying key is a published test key or the user's own (resolves)."""
+        return key_kind(self._resolved()[0].key.get())
 
     @property
     def profile(self) -> NetworkProfile:
@@ -259,22 +321,39 @@ class LLM:
         )  # fmt: skip
         return await self._complete(call)
 
-    async def _post(self, call: Call, *, stream: bool) -> tuple[httpx.Response, Route]:
-        """POST the call through the payment flow; fail over while nothing has been paid."""
+    async def _post(self, call: Call) -> tuple[httpx.Response, Route]:
+        """POST the call through the payment flow; fail over while nothing has been paid.
+
+        The body is left unread (httpx's `stream=True`) for both kinds of call: the caller
+        reads it within the call's deadline and the body cap (`bodies.aread_capped`), which
+        httpx's own read of a whole body would not respect.
+
+        The spend guard sees the call's worst case before anything is sent; the flow
+        asks it again, and writes the pending receipt ahead, before it signs.
+        """
         payer, router = await self._aresolved()
         call.network = payer.profile.name
+        call.deadline = time.monotonic() + self._call_deadline
         while True:
             route = await router.current()
             call.endpoint, call.tee_id = route.base_url, route.tee_id
             request = route.http.build_request(
                 "POST", route.base_url + call.path, json=call.body, headers=call.headers()
             )
+            self._guard.before_call(self._worst_case(call, payer, request), call.conversation_id)
             try:
-                auth = X402Auth(payer, self._sessions, call.trace)
-                return await route.http.send(request, auth=auth, stream=stream), route
+                auth = X402Auth(payer, self._sessions, call.trace, _CallAuthorizer(self, call))
+                auth.deadline = call.deadline
+                return await route.http.send(request, auth=auth, stream=True), route
             except PaymentRequired as exc:
                 self._emitted(receipting.refusal(call, exc))
                 raise
+            except GatewayError as exc:  # a 402 body above the cap, or too slow to arrive
+                failure = receipting.malformed(call, route.base_url, 402, exc.reason)
+                raise self._emitted(failure) from None
+            except TimeoutError:
+                why = "the payment challenge did not arrive within the call's deadline"
+                raise self._emitted(receipting.malformed(call, route.base_url, 402, why)) from None
             except httpx.TransportError as exc:
                 unreached = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 if not unreached or call.trace.paid:
@@ -287,16 +366,42 @@ class LLM:
                 why = f"cannot reach the gateway: {exc}; the next call reads the TEE registry again"
                 raise GatewayError(0, why, url=route.base_url) from None
 
+    def _worst_case(self, call: Call, payer: Payer, request: httpx.Request) -> int:
+        """The most this call can cost: at the devnet's published prices, else the whole
+        authorization of the session it rides on. Without an open session it can cost
+        nothing until a new authorization is signed, which the guard checks in full."""
+        session = self._sessions.get(session_key(request))
+        fallback = session.payment.amount if session and session.payment else 0
+        doc = payer.profile.extra.get("devnet") if payer.profile.extra else None
+        prices = doc.get("prices") if isinstance(doc, dict) else None
+        return worst_case(
+            call.model, call.body, prices if isinstance(prices, dict) else None, fallback=fallback
+        )
+
     async def _complete(self, call: Call) -> TextGenerationOutput:
-        resp, route = await self._post(call, stream=False)
+        resp, route = await self._post(call)
         url = str(resp.url)
+        cap = self._max_body if resp.status_code < 400 else MAX_CHALLENGE_BYTES
         try:
-            raw = await resp.aread()
+            raw = await aread_capped(resp, cap, call.deadline)
         except httpx.HTTPError as exc:
             raise self._emitted(receipting.cut_off(call, url, exc)) from None
+        except GatewayError as exc:
+            failure = receipting.malformed(call, url, resp.status_code, exc.reason)
+            raise self._emitted(failure) from None
+        except TimeoutError:
+            why = "the answer did not arrive within the call's deadline"
+            raise self._emitted(receipting.malformed(call, url, resp.status_code, why)) from None
+        finally:
+            await resp.aclose()
         if resp.status_code >= 400:
             raise self._emitted(receipting.status_failure(call, resp.status_code, url, raw))
-        answer = calls.read_answer(call, raw, resp.status_code, url)
+        try:
+            answer = calls.read_answer(call, raw)
+        except MalformedAnswer as exc:
+            raise self._emitted(
+                receipting.malformed(call, url, resp.status_code, exc.reason)
+            ) from None
         out = answer.output(resp.headers)
         await self._settle(
             out, call, route, answer.fields, resp.headers, answer.usage, answer.content,
@@ -305,14 +410,28 @@ class LLM:
         return out
 
     async def _stream(self, call: Call) -> AsyncIterator[StreamChunk]:
-        resp, route = await self._post(call, stream=True)
-        acc = StreamAssembler()
+        resp, route = await self._post(call)
         try:
             if resp.status_code >= 400:
-                raw = await resp.aread()
+                try:
+                    raw = await aread_capped(resp, MAX_CHALLENGE_BYTES, call.deadline)
+                except (GatewayError, TimeoutError, httpx.HTTPError):
+                    raw = b"(unreadable error body)"
                 failure = receipting.status_failure(call, resp.status_code, str(resp.url), raw)
                 raise self._emitted(failure)
-            async with aclosing(sse_chunks(resp.aiter_bytes(), acc)) as chunks:
+            async for chunk in self._chunks(call, route, resp):
+                yield chunk
+        finally:
+            await resp.aclose()
+
+    async def _chunks(
+        self, call: Call, route: Route, resp: httpx.Response
+    ) -> AsyncIterator[StreamChunk]:
+        """The chunks of a 200 stream; an interruption or a malformed event leaves a receipt."""
+        acc = StreamAssembler()
+        body = sse_chunks(resp.aiter_bytes(), acc, idle=self._idle_timeout, deadline=call.deadline)
+        try:
+            async with aclosing(body) as chunks:
                 async for chunk in chunks:
                     if chunk.is_final:
                         acc.finish(chunk, resp.headers)
@@ -325,8 +444,11 @@ class LLM:
             exc.receipt = receipting.interrupted_receipt(call, acc.text, exc.reason)
             self._emit(exc.receipt)
             raise
-        finally:
-            await resp.aclose()
+        except GatewayError as exc:  # an event with fields the protocol does not send
+            url = str(resp.url)
+            raise self._emitted(
+                receipting.malformed(call, url, 200, exc.reason, acc.text)
+            ) from None
 
     async def _settle(
         self,
@@ -341,17 +463,24 @@ class LLM:
         finish_reason: str | None,
     ) -> None:
         """Check the answer's TEE signature, put the trust and payment on `result`, hand over
-        the receipt; VerificationFailed (carrying both) when the signature is bad."""
+        the receipt; VerificationFailed (carrying both) when the signature is bad.
+
+        A signature checks out as VERIFIED only against the key the TEE registry holds;
+        against the key the gateway serves itself it is SELF_VOUCHED, never verified.
+        """
+        signer_id = tee.normalise_tee_id(fields.get("tee_id"))
         key = None
         if fields.get("tee_signature"):
-            signer = fields.get("tee_id")
-            signer_id = tee.normalise_tee_id(signer) if isinstance(signer, str) else None
             key = await self.router.signer_key(route, signer_id)
         checks, status = tee.check_answer(key, call.body, content, tool_calls, fields)
+        if status is SignatureStatus.VERIFIED and not route.key_from_registry:
+            status = SignatureStatus.SELF_VOUCHED
+            why = "the key came from the gateway's own /signing-key; no registry vouches for it"
+            checks.append(tee.CheckResult("tee key", False, why))
         receipt = receipting.answer_receipt(
             call, fields, headers, usage, content, tool_calls, finish_reason, status, checks
         )
-        result.tee_id = tee.normalise_tee_id(fields.get("tee_id") or call.tee_id)
+        result.tee_id = signer_id or tee.normalise_tee_id(call.tee_id)
         result.tee_endpoint = route.base_url
         result.tee_payment_address = route.tee.payment_address if route.tee else None
         result.signature_status, result.payment_hash = status, receipt.payment_hash
@@ -368,8 +497,9 @@ class LLM:
         return error
 
     def _emit(self, receipt: Receipt) -> None:
-        if self._on_receipt is not None:
-            self._on_receipt(receipt)
+        """The call's final receipt: to the sink, then to the spend guard (what it cost)."""
+        self._sink.complete(receipt)
+        self._guard.settled(receipt)
 
     # ----------------------------------------------------------- the wallet
 
@@ -405,11 +535,30 @@ class LLM:
         if self._router is not None:
             await self._router.close()
         if self._embedded is not None:
-            embedded, self._embedded = self._embedded, None
-            await asyncio.to_thread(embedded.stop)
+            started, self._embedded = self._embedded, None
+            await asyncio.to_thread(embedded.stop, started)
 
     async def __aenter__(self) -> LLM:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+class _CallAuthorizer:
+    """One call's `Authorizer`: the spend guard's check and lock, then the write-ahead
+    receipt, between choosing an authorization and signing it."""
+
+    def __init__(self, llm: LLM, call: Call) -> None:
+        self._guard = llm._guard
+        self._sink = llm._sink
+        self._call = call
+
+    @contextmanager
+    def authorizing(self, prepared: PreparedPayment) -> Iterator[Durable]:
+        call = self._call
+        with self._guard.before_authorization(prepared.amount, call.conversation_id):
+            pending = receipting.pending_receipt(call, prepared)
+            durable = self._sink.write_ahead(pending)
+            self._guard.authorized(pending)
+            yield durable

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Protocol
 
 from .errors import ConfigurationError
@@ -40,10 +41,15 @@ class DevnetFactory(Protocol):
         *,
         tokens_per_second: float | None = ...,
         on_progress: Callable[[str], None] | None = ...,
-    ) -> EmbeddedDevnet: ...
+        state_dir: Path | None = ...,
+    ) -> EmbeddedDevnet:
+        """`state_dir`: keep the devnet's chain there and resume it (None: nothing is kept)."""
+        ...
 
 
 _factory: DevnetFactory | None = None
+_started: set[str] = set()
+"""Base URLs of the devnets `start()` started in this process (trusted: their documents are ours)."""
 
 
 def register(factory: DevnetFactory | None) -> None:
@@ -63,12 +69,30 @@ def start(
     *,
     tokens_per_second: float | None = None,
     on_progress: Callable[[str], None] | None = None,
+    state_dir: Path | None = None,
 ) -> EmbeddedDevnet:
-    """Start an embedded devnet with the registered factory."""
+    """Start an embedded devnet with the registered factory (`state_dir`: keep its chain)."""
     factory = _factory or _from_entry_point()
     if factory is None:
         raise ConfigurationError(
             "no embedded devnet is installed",
             hint="install og-chat (it registers one), or set OG_DEVNET_URL to a running devnet",
         )
-    return factory(tokens_per_second=tokens_per_second, on_progress=on_progress)
+    devnet = factory(
+        tokens_per_second=tokens_per_second, on_progress=on_progress, state_dir=state_dir
+    )
+    _started.add(devnet.url.rstrip("/"))
+    return devnet
+
+
+def stop(devnet: EmbeddedDevnet) -> None:
+    """Stop a devnet `start()` started, and stop trusting its URL (another server may take
+    the port next)."""
+    _started.discard(devnet.url.rstrip("/"))
+    devnet.stop()
+
+
+def started_here(url: str | None) -> bool:
+    """Whether `url` is a running devnet `start()` started in this process (its document is
+    ours, so a user key may sign for it)."""
+    return bool(url) and str(url).rstrip("/") in _started

@@ -11,6 +11,7 @@ message and, on its own line, the hint, as the CLI prints it.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from .outputs import StreamChunk, TextGenerationOutput
 from .receipt import Receipt
@@ -43,6 +44,37 @@ class ConfigurationError(OGError, ValueError):
     """The client was set up wrongly: a missing key, an unknown network or model."""
 
 
+class UntrustedNetwork(ConfigurationError):
+    """A key would sign for a network it cannot trust; nothing was signed or sent.
+
+    `url` and `chain_id` name the network, `what` what would have been signed;
+    the hint says how to opt in (when opting in is possible at all).
+    """
+
+    def __init__(
+        self, message: str, *, url: str | None, chain_id: int | None, what: str, hint: str
+    ) -> None:
+        self.url = url
+        self.chain_id = chain_id
+        self.what = what
+        super().__init__(message, hint=hint)
+
+
+class ReceiptStoreUnavailable(OGError):
+    """The receipt of a payment could not be written ahead of it; nothing was signed or sent.
+
+    `path` is the receipt log, `reason` the operating system's (`Read-only file system`,
+    `File too large`, ...).
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(
+            f"cannot record the payment in {path} ({reason}); nothing was signed",
+            hint="free some disk space or fix the data directory's permissions, then try again",
+        )
+
+
 class PaymentError(OGError):
     """A payment could not be made or was not accepted."""
 
@@ -69,6 +101,31 @@ class PaymentRefused(PaymentError):
         self.value = value
         self.reason = reason
         super().__init__(f"payment refused: {field}={value!r}: {reason}")
+
+
+class SpendCapExceeded(PaymentRefused):
+    """A spend cap would be exceeded; nothing was signed or sent.
+
+    `cap` is the config key (`max_per_day_opg`, ...); `limit`, `spent` and
+    `needed` are OPG amounts: the cap, what already counts against it, and what
+    this authorization or call could add at most. `field` is the refused
+    requirement's field (`amount`) when a 402 asked for too much at once.
+    """
+
+    hint = "nothing was signed or sent; raise the cap in the config ([spend]) if you mean to"
+
+    def __init__(
+        self, cap: str, limit: Decimal, spent: Decimal, needed: Decimal, *, field: str = ""
+    ) -> None:
+        self.cap = cap
+        self.limit = limit
+        self.spent = spent
+        self.needed = needed
+        reason = f"{spent} OPG counts already and this could add {needed} OPG"
+        if field:
+            reason = f"the gateway asks {needed} OPG in one authorization ({field})"
+        super().__init__(field or cap, limit, reason)
+        self.args = (f"payment refused: {cap} = {limit} OPG would be exceeded: {reason}",)
 
 
 class PaymentRequired(PaymentError):

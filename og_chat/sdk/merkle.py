@@ -2,14 +2,17 @@
 
 Leaf (one per call):
 
-    leaf = keccak256( tee_id            (bytes32)
+    leaf = keccak256( call_id           (bytes32; the gateway's id for the call)
+                    ‖ tee_id            (bytes32)
                     ‖ request_hash      (bytes32)
                     ‖ output_hash       (bytes32)
                     ‖ keccak256(signature_bytes)   (bytes32; the raw RSA-PSS bytes, base64-decoded)
                     ‖ uint256_be(tee_timestamp) )  (32 bytes)
 
-i.e. `keccak256(abi.encode(bytes32, bytes32, bytes32, bytes32, uint256))`. The
-signature is folded in by its hash so every leaf field is one 32-byte word.
+i.e. `keccak256(abi.encode(bytes32, bytes32, bytes32, bytes32, bytes32, uint256))`. The
+signature is folded in by its hash so every leaf field is one 32-byte word. The call id
+makes every leaf unique, even for the same prompt answered the same way twice in one
+second; a call without one (a gateway that assigns none) has the five-word leaf.
 
 Tree: OpenZeppelin `MerkleProof` style — an inner node is
 `keccak256(min(a, b) ‖ max(a, b))` (sorted pair), so a proof is a flat list of
@@ -27,6 +30,7 @@ from .receipt import Receipt
 
 def leaf_hash(
     *,
+    call_id: bytes | str | None = None,
     tee_id: bytes | str,
     request_hash: bytes | str,
     output_hash: bytes | str,
@@ -40,8 +44,10 @@ def leaf_hash(
     sig = (
         base64.b64decode(tee_signature) if isinstance(tee_signature, str) else bytes(tee_signature)
     )
+    prefix = word32(call_id) if call_id is not None else b""
     return keccak(
-        word32(tee_id)
+        prefix
+        + word32(tee_id)
         + word32(request_hash)
         + word32(output_hash)
         + keccak(sig)
@@ -102,6 +108,7 @@ def receipt_leaf(receipt: Receipt) -> str | None:
         return None
     try:
         leaf = leaf_hash(
+            call_id=receipt.call_id,
             tee_id=receipt.tee_id,
             request_hash=receipt.request_hash,
             output_hash=receipt.output_hash,

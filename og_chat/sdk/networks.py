@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from . import embedded
 from .addresses import (
-    DEVNET_KEYS,
     EXACT_PERMIT2_PROXY,
     MAINNET_BASE_RPC,
     MAINNET_CHAIN_ID,
@@ -25,23 +25,18 @@ from .addresses import (
 )
 from .embedded import EmbeddedDevnet
 from .errors import ConfigurationError
+from .eth import parse_uint
 from .tls import check_registered, pinned_context, pinned_file
 
 OPG_DECIMALS = 18
 ONE_OPG = 10**OPG_DECIMALS
-PUBLIC_CHAIN_IDS = frozenset(
-    {1, 10, 56, 137, 8453, 42161, 43114, 42220, 4689, 1329, 84532, 11155111, 43113, 80002, 10143}
-)
-"""Chains with real value (or public testnets): only a devnet's published test keys sign for
-a devnet that names one (`require_test_key`).
-
-A devnet's profile comes from its own `/devnet` document; a user's key must never sign
-an authorization or an `approve` that would be valid on a real network (EIP-712 and
-EIP-155 both bind the chain id). `og-chat devnet --chain-id 8453` (a twin of Base
-mainnet for the official SDK) is such a devnet.
-"""
 DEVNET_DOCUMENT_TIMEOUT = 10.0
 """Seconds to wait for a devnet's `/devnet` document."""
+MAX_DEVNET_DOCUMENT_BYTES = 1024 * 1024
+"""A `/devnet` document larger than this is not a devnet's (ours is a few KB)."""
+NETWORK_ENV = "OG_NETWORK"
+DEVNET_URL_ENV = "OG_DEVNET_URL"
+NETWORKS = ("mainnet", "devnet")
 PLACEHOLDER_API_KEY = "0x1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcdef"
 """The fixed bearer token the official client sends; not a secret."""
 
@@ -71,6 +66,8 @@ class NetworkProfile:
     """PEM of the one certificate a devnet's gateway and RPC serve over HTTPS, pinned on every
     link (tls.py); None: the system's trust store."""
     extra: dict[str, Any] = field(default_factory=dict)
+    embedded: bool = False
+    """A devnet this process started itself: its document is ours, so it is trusted."""
 
     @property
     def caip2(self) -> str:
@@ -105,8 +102,14 @@ def mainnet_profile() -> NetworkProfile:
     )
 
 
-def devnet_profile(doc: dict[str, Any], base_url: str) -> NetworkProfile:
-    """Build the devnet profile from its `GET /devnet` document."""
+def devnet_profile(doc: dict[str, Any], base_url: str, *, embedded: bool = False) -> NetworkProfile:
+    """Build the devnet profile from its `GET /devnet` document (untrusted input).
+
+    Whether a key may sign for it is `og_chat.sdk.trust.signing_allowed`'s question,
+    not this function's: a devnet naming a public chain (the mainnet twin of
+    `og-chat devnet --chain-id 8453`, or a forgery) is a valid profile that only test
+    keys sign for.
+    """
     tls_certificate = None
     if base_url.startswith("https://"):
         tls_certificate = doc.get("tls_certificate")
@@ -118,45 +121,29 @@ def devnet_profile(doc: dict[str, Any], base_url: str) -> NetworkProfile:
     try:
         contracts = doc["contracts"]
         token = doc.get("token", {})
+        rpc = str(doc.get("rpc_url") or base_url.rstrip("/") + "/rpc")
         return NetworkProfile(
             name="devnet",
-            chain_id=int(doc["chain_id"]),
-            rpc_url=str(doc.get("rpc_url") or base_url.rstrip("/") + "/rpc"),
-            opg=contracts["opg"],
-            permit2=contracts.get("permit2", PERMIT2_ADDRESS),
-            upto_proxy=contracts.get("upto_proxy", UPTO_PERMIT2_PROXY),
-            exact_permit2_proxy=contracts.get("exact_permit2_proxy", EXACT_PERMIT2_PROXY),
-            registry_rpc=str(doc.get("rpc_url") or base_url.rstrip("/") + "/rpc"),
+            chain_id=parse_uint(doc["chain_id"]),
+            rpc_url=rpc,
+            opg=str(contracts["opg"]),
+            permit2=str(contracts.get("permit2", PERMIT2_ADDRESS)),
+            upto_proxy=str(contracts.get("upto_proxy", UPTO_PERMIT2_PROXY)),
+            exact_permit2_proxy=str(contracts.get("exact_permit2_proxy", EXACT_PERMIT2_PROXY)),
+            registry_rpc=rpc,
             registry_address=contracts.get("tee_registry"),
             gateway_url=base_url.rstrip("/"),
-            token_name=token.get("name", "OpenGradient"),
-            token_version=token.get("version", "1"),
+            token_name=str(token.get("name", "OpenGradient")),
+            token_version=str(token.get("version", "1")),
             tls_certificate=tls_certificate,
             extra={"devnet": doc},
+            embedded=embedded,
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigurationError(
-            f"the devnet at {base_url} sent an unreadable /devnet document ({exc})",
+            f"the devnet at {base_url} sent an unreadable /devnet document ({exc!r})"[:400],
             hint="is OG_DEVNET_URL pointing at an og-chat devnet?",
         ) from None
-
-
-def require_test_key(profile: NetworkProfile, private_key: str) -> None:
-    """Refuse a user's key for a devnet that names a public chain (its published keys only).
-
-    Such a devnet (the mainnet twin, or a hostile server) would have that key sign what
-    is valid on the real network; the devnet's test keys are public, so nothing is lost.
-    """
-    if profile.name != "devnet" or profile.chain_id not in PUBLIC_CHAIN_IDS:
-        return
-    if "0x" + private_key.lower().removeprefix("0x") in DEVNET_KEYS:
-        return
-    url = profile.gateway_url or profile.rpc_url
-    raise ConfigurationError(
-        f"{url} calls itself a devnet but names chain {profile.chain_id}, a public network: "
-        "only its published test keys may sign for it, and nothing was signed",
-        hint="use one of the devnet's test keys (`og-chat devnet` lists them) or another devnet",
-    )
 
 
 @dataclass(frozen=True)
@@ -190,7 +177,8 @@ def find_network(
     if fixed_url:
         doc = devnet_document(fixed_url)
         if doc is not None:
-            profile = _pinned(devnet_profile(doc, fixed_url))
+            mine = embedded.started_here(fixed_url)
+            profile = _pinned(devnet_profile(doc, fixed_url, embedded=mine))
             return FoundNetwork(profile, dev_key=_first_key(doc))
         if not have_key:
             raise ConfigurationError(
@@ -203,16 +191,17 @@ def find_network(
         doc = devnet_document(url)
         if doc is None:
             if started is not None:
-                started.stop()
+                embedded.stop(started)
             raise ConfigurationError(
                 f"no og-chat devnet answers at {url}",
                 hint="start one with `og-chat devnet` or unset OG_DEVNET_URL to embed one",
             )
+        mine = started is not None or embedded.started_here(url)
         try:
-            profile = _pinned(devnet_profile(doc, url))
+            profile = _pinned(devnet_profile(doc, url, embedded=mine))
         except ConfigurationError:
             if started is not None:
-                started.stop()
+                embedded.stop(started)
             raise
         return FoundNetwork(profile, url, _first_key(doc), started)
     profile = mainnet_profile()
@@ -245,24 +234,117 @@ def devnet_document(base_url: str) -> dict[str, Any] | None:
     that only its own registry names, and this document is what names the
     registry (and carries the certificate, which `_pinned` then checks against the
     registry). Nothing is signed over this link; payments go over the TLS pinned
-    to the registry's certificate (routing.py), and a "devnet" naming a public
-    chain takes its test keys only (`require_test_key`).
+    to the registry's certificate (routing.py), and what a key may sign for a devnet
+    is decided by `og_chat.sdk.trust`. A document above `MAX_DEVNET_DOCUMENT_BYTES`
+    is no devnet's.
     """
+    import json
+
     import httpx
 
     try:
-        resp = httpx.get(base_url + "/devnet", timeout=DEVNET_DOCUMENT_TIMEOUT, verify=False)
+        with httpx.stream(
+            "GET", base_url + "/devnet", timeout=DEVNET_DOCUMENT_TIMEOUT, verify=False
+        ) as resp:
+            if resp.status_code != 200:
+                return None
+            raw = bytearray()
+            for part in resp.iter_bytes():
+                raw += part
+                if len(raw) > MAX_DEVNET_DOCUMENT_BYTES:
+                    return None
     except httpx.HTTPError:
         return None
-    if resp.status_code != 200:
-        return None
     try:
-        data = resp.json()
-    except ValueError:
+        data = json.loads(bytes(raw))
+    except (ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
 
 def _first_key(doc: dict[str, Any]) -> str | None:
-    accounts = doc.get("accounts") or []
-    return str(accounts[0]["private_key"]) if accounts else None
+    accounts = doc.get("accounts")
+    if not isinstance(accounts, list) or not accounts or not isinstance(accounts[0], dict):
+        return None
+    key = accounts[0].get("private_key")
+    return key if isinstance(key, str) and key else None
+
+
+# -- which network: one rule for the SDK, the CLI and the TUI ------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkChoice:
+    """The network a face uses, and why (the header and `config show` say so)."""
+
+    name: Literal["mainnet", "devnet"]
+    devnet_url: str | None
+    """The devnet at a URL; None on mainnet and for an embedded devnet."""
+    embedded: bool
+    """True when a devnet is to be started in-process (no URL anywhere)."""
+    reason: str
+    """Which level decided, e.g. `--devnet-url`, `OG_NETWORK`, `the config`, `no key`."""
+
+    @property
+    def label(self) -> str:
+        """`mainnet`, `devnet (embedded)` or `devnet 127.0.0.1:8402`: what the header shows."""
+        if self.name == "mainnet":
+            return "mainnet"
+        if self.embedded or not self.devnet_url:
+            return "devnet (embedded)"
+        return f"devnet {self.devnet_url.split('://', 1)[-1].split('/', 1)[0]}"
+
+
+def _network_name(value: str | None, where: str) -> Literal["mainnet", "devnet"] | None:
+    if value is None or not value.strip():
+        return None
+    name = value.strip().lower()
+    if name == "mainnet":
+        return "mainnet"
+    if name == "devnet":
+        return "devnet"
+    raise ConfigurationError(f"unknown network {value!r} ({where})", hint="use mainnet or devnet")
+
+
+def choose_network(
+    *,
+    network: str | None,
+    devnet_url: str | None,
+    env: Mapping[str, str],
+    config_network: str | None,
+    config_devnet_url: str | None,
+    has_key: bool,
+) -> NetworkChoice:
+    """The network to use, by one rule every face calls (it reads nothing itself).
+
+    Levels, highest first: the explicit argument or flag, the environment
+    (`OG_NETWORK`, `OG_DEVNET_URL`), the config, the default. The highest level
+    naming a network or a devnet URL decides: a URL means the devnet; a devnet URL
+    from any level is the one a `devnet` choice uses. `mainnet` beside a devnet URL
+    at the same level is a ConfigurationError. Nothing named: mainnet with a key
+    (any source), else the embedded devnet.
+    """
+    levels = (
+        ("the argument", network, devnet_url, "--network", "--devnet-url"),
+        ("the environment", env.get(NETWORK_ENV), env.get(DEVNET_URL_ENV), NETWORK_ENV,
+         DEVNET_URL_ENV),
+        ("the config", config_network, config_devnet_url, "network", "devnet_url"),
+    )  # fmt: skip
+    urls = [(u.strip().rstrip("/"), url_name) for _, _, u, _, url_name in levels if u and u.strip()]
+    for where, raw_name, raw_url, name_key, url_key in levels:
+        name = _network_name(raw_name, f"{name_key} in {where}")
+        url = raw_url.strip().rstrip("/") if raw_url and raw_url.strip() else None
+        if name == "mainnet" and url:
+            raise ConfigurationError(
+                f"{name_key}=mainnet and {url_key}={url} contradict each other ({where})",
+                hint="a devnet URL selects the devnet; drop one of the two",
+            )
+        if name == "mainnet":
+            return NetworkChoice("mainnet", None, False, f"{name_key} in {where}")
+        if name == "devnet" or url:
+            found = url or (urls[0][0] if urls else None)
+            why = f"{name_key if name else url_key} in {where}"
+            return NetworkChoice("devnet", found, found is None, why)
+    if has_key:
+        return NetworkChoice("mainnet", None, False, "a wallet key is configured")
+    return NetworkChoice("devnet", None, True, "no wallet key and no network named")

@@ -15,15 +15,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Generator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 
+from . import keys
+from .bodies import MAX_CHALLENGE_BYTES, aread_capped, read_capped
 from .errors import MalformedPaymentHeader, OGError, PaymentError, PaymentRequired, error_reason
 from .networks import NetworkProfile
 from .policy import PaymentPolicy
-from .signing import SignedPayment, sign_payment
+from .signing import PreparedPayment, SignedPayment, prepare_payment
+from .sink import Durable, already_durable
 from .sponsoring import ApprovalSponsor
+from .trust import key_kind, signing_allowed
 from .x402 import (
     PAYMENT_REQUIRED,
     PAYMENT_RESPONSE,
@@ -58,11 +64,9 @@ class Secret:
 
     @property
     def address(self) -> str:
-        """The key's checksummed address, derived once (eth_account is slow to derive it)."""
+        """The key's checksummed address, derived once."""
         if self._address is None:
-            from eth_account import Account
-
-            self._address = str(Account.from_key(self._value).address)
+            self._address = keys.address_of(self._value)
         return self._address
 
     def __repr__(self) -> str:
@@ -72,7 +76,10 @@ class Secret:
 
 
 class Payer:
-    """One wallet paying on one network under one policy: the only place a payment is signed."""
+    """One wallet paying on one network under one policy: the only place a payment is signed.
+
+    It cannot be built for a network the key may not sign for (`trust.signing_allowed`).
+    """
 
     def __init__(
         self,
@@ -80,7 +87,12 @@ class Payer:
         profile: NetworkProfile,
         policy: PaymentPolicy,
         sponsor: ApprovalSponsor | None = None,
+        trusted: frozenset[str] = frozenset(),
     ) -> None:
+        signing_allowed(
+            profile, key_kind(key.get()), trusted,
+            what=f"payment authorizations (Permit2, chain {profile.chain_id}, token {profile.opg})",
+        )  # fmt: skip
         self.key = key
         self.profile = profile
         self.policy = policy
@@ -90,32 +102,60 @@ class Payer:
         self.signatures_made = 0
         """Authorizations signed so far (never more than one per request)."""
 
-    def sign(self, required: PaymentRequiredDoc) -> SignedPayment:
-        """Sign the first requirement the policy accepts; PaymentRefused signs nothing.
-
-        Blocking when a sponsored approval is considered (it reads the allowance).
-        """
+    def prepare(self, required: PaymentRequiredDoc) -> PreparedPayment:
+        """Choose the first requirement the policy accepts and fix its nonce and deadline;
+        PaymentRefused signs nothing."""
         requirement = self.policy.choose(required)
         profile = self.profile
         spender = (
             profile.upto_proxy if requirement.scheme == "upto" else profile.exact_permit2_proxy
         )
-        approval = None
-        if self.sponsor is not None and required.x402_version != 1:
-            approval = self.sponsor.approval_for(
-                self.key.get(), self.key.address, required, requirement
-            )
         try:
-            signed = sign_payment(
-                self.key.get(), required, requirement, permit2=profile.permit2, spender=spender,
-                approval=approval,
-            )  # fmt: skip
+            return prepare_payment(
+                self.key.address, required, requirement, permit2=profile.permit2, spender=spender
+            )
         except OGError:
             raise
         except Exception as exc:  # a malformed field the policy could not see; no key in it
             raise PaymentError(f"could not sign the payment: {exc}") from None
+
+    def sign_prepared(self, prepared: PreparedPayment) -> SignedPayment:
+        """Sign what `prepare` chose, with a gas-sponsored approval in it when the allowance
+        is short and the sponsor allows one (blocking then: it reads the allowance)."""
+        approval = None
+        if self.sponsor is not None and prepared.required.x402_version != 1:
+            approval = self.sponsor.approval_for(
+                self.key.get(), self.key.address, prepared.required, prepared.requirement
+            )
+        try:
+            signed = prepared.sign(self.key.get(), approval)
+        except Exception as exc:  # eth_account on a value it cannot encode; no key in it
+            raise PaymentError(f"could not sign the payment: {type(exc).__name__}") from None
         self.signatures_made += 1
         return signed
+
+    def sign(self, required: PaymentRequiredDoc) -> SignedPayment:
+        """`prepare` and sign in one step (no write-ahead, no caps: for tools and tests)."""
+        return self.sign_prepared(self.prepare(required))
+
+
+class Authorizer(Protocol):
+    """What must happen between choosing an authorization and signing it.
+
+    The client's: check the spend caps and write the pending receipt ahead
+    (`LLM`), holding the guard's lock while it signs. Raising refuses: nothing is signed.
+    """
+
+    def authorizing(self, prepared: PreparedPayment) -> AbstractContextManager[Durable]:
+        """Entered before signing `prepared`; yields what makes its record durable."""
+        ...
+
+
+class _Unguarded:
+    """No caps and no write-ahead (a bare `X402Auth`)."""
+
+    def authorizing(self, prepared: PreparedPayment) -> AbstractContextManager[Durable]:
+        return nullcontext(already_durable)
 
 
 @dataclass(frozen=True)
@@ -173,10 +213,19 @@ class PaymentTrace:
 class X402Auth(httpx.Auth):
     """The x402 payment of one request: reuse its session, else answer the 402 once."""
 
-    def __init__(self, payer: Payer, sessions: SessionCache, trace: PaymentTrace) -> None:
+    def __init__(
+        self,
+        payer: Payer,
+        sessions: SessionCache,
+        trace: PaymentTrace,
+        authorizer: Authorizer | None = None,
+    ) -> None:
         self.payer = payer
         self.sessions = sessions
         self.trace = trace
+        self.authorizer: Authorizer = authorizer or _Unguarded()
+        self.deadline: float | None = None
+        """`time.monotonic()` by which a 402's body must have arrived (None: no limit)."""
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Send; on a 402 sign once and send again (the 402's body has been read by then)."""
@@ -202,7 +251,10 @@ class X402Auth(httpx.Auth):
             raise PaymentRequired(
                 f"the gateway answered 402 without payment requirements: {reason}", reason=reason
             )
-        signed = self.payer.sign(required)
+        prepared = self.payer.prepare(required)
+        with self.authorizer.authorizing(prepared) as durable:
+            signed = self.payer.sign_prepared(prepared)
+            durable()  # the pending receipt is on disk before the signature leaves
         header = X_PAYMENT if required.x402_version == 1 else PAYMENT_SIGNATURE
         request.headers[header] = encode_payment_signature(signed.payload)
         request.headers["Access-Control-Expose-Headers"] = EXPOSE_PAYMENT_HEADERS
@@ -225,7 +277,7 @@ class X402Auth(httpx.Auth):
         while True:
             response = yield request
             if response.status_code == 402:
-                response.read()
+                read_capped(response, MAX_CHALLENGE_BYTES)
             try:
                 request = flow.send(response)
             except StopIteration:
@@ -240,7 +292,7 @@ class X402Auth(httpx.Auth):
         while True:
             response = yield request
             if response.status_code == 402:
-                await response.aread()
+                await aread_capped(response, MAX_CHALLENGE_BYTES, self.deadline)
                 if self.payer.sponsor is not None:  # signing may read the chain: off the loop
                     following = await asyncio.to_thread(_step, flow, response)
                     if following is None:

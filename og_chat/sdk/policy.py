@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
-from .errors import PaymentRefused
+from .errors import PaymentRefused, SpendCapExceeded
 from .eth import is_address
 from .networks import NetworkProfile
+from .spend import AUTHORIZATION_CAP, opg
 from .x402 import PaymentRequired, PaymentRequirements, network_chain_id
 
 SUPPORTED_SCHEMES = ("upto", "exact")
@@ -79,10 +81,8 @@ class PaymentPolicy:
         if amount <= 0:
             raise PaymentRefused("amount", requirement.amount, "must be positive")
         if amount > self.max_amount:
-            raise PaymentRefused(
-                "amount",
-                requirement.amount,
-                f"above the per-authorization cap of {self.max_amount} base units",
+            raise SpendCapExceeded(
+                AUTHORIZATION_CAP, opg(self.max_amount), Decimal(0), opg(amount), field="amount"
             )
         timeout = requirement.timeout_seconds
         if timeout <= 0 or timeout > self.max_deadline_seconds:

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from .eth import parse_amount
 from .models import CATALOGUE, ModelInfo
 
 
@@ -21,22 +22,33 @@ def call_cost(
     return math.ceil(total / 1_000_000)
 
 
+def table_price(prices: Mapping[str, Any] | None, model: str) -> tuple[int, int] | None:
+    """(prompt, completion) base units per 1M tokens for `model` in a `/devnet`-style table,
+    read strictly (a server's numbers: `parse_amount`); None when it is not listed as such."""
+    price = (prices or {}).get(model) if isinstance(prices, Mapping) else None
+    if not isinstance(price, Mapping):
+        return None
+    try:
+        return (
+            parse_amount(price["prompt_per_million"]),
+            parse_amount(price["completion_per_million"]),
+        )
+    except (KeyError, ValueError):
+        return None
+
+
 def table_cost(
     prices: Mapping[str, Any] | None, model: str, prompt_tokens: int, completion_tokens: int
 ) -> int | None:
     """`call_cost` for `model` (full id) from a `/devnet`-style table; None when it is not listed."""
-    price = (prices or {}).get(model)
-    if not isinstance(price, Mapping):
+    price = table_price(prices, model)
+    if (
+        price is None
+        or not isinstance(prompt_tokens, int)
+        or not isinstance(completion_tokens, int)
+    ):
         return None
-    try:
-        return call_cost(
-            int(price["prompt_per_million"]),
-            int(price["completion_per_million"]),
-            prompt_tokens,
-            completion_tokens,
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
+    return call_cost(price[0], price[1], prompt_tokens, completion_tokens)
 
 
 # -- the devnet's price table -----------------------------------------------------------

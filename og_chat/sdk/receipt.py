@@ -16,8 +16,25 @@ class SignatureStatus(str, Enum):
     """Outcome of checking a response's `tee_signature`."""
 
     VERIFIED = "verified"
+    """Signed by the key the TEE registry holds for this enclave."""
     FAILED = "failed"
+    SELF_VOUCHED = "self_vouched"
+    """Signed by the key the gateway itself serves (`/signing-key`): nothing independent
+    vouches for that key, so this is not verified."""
     UNAVAILABLE = "unavailable"
+
+    @property
+    def description(self) -> str:
+        """What the status means, in the words every face shows."""
+        return _SIGNATURE_WORDS[self]
+
+
+_SIGNATURE_WORDS = {
+    SignatureStatus.VERIFIED: "verified",
+    SignatureStatus.FAILED: "failed",
+    SignatureStatus.SELF_VOUCHED: "unverified: the gateway vouches for itself",
+    SignatureStatus.UNAVAILABLE: "not checked",
+}
 
 
 class PaymentStatus(str, Enum):
@@ -27,6 +44,9 @@ class PaymentStatus(str, Enum):
     PENDING = "pending"
     FAILED = "failed"
     REFUSED = "refused"
+    EXPIRED = "expired"
+    """The authorization's deadline passed and Permit2 never used its nonce: nothing was paid,
+    and nothing can be any more."""
 
 
 RECEIPT_SCHEMA = 1
@@ -49,6 +69,8 @@ class Receipt:
     settlement_mode: str
     schema: int = RECEIPT_SCHEMA
     conversation_id: str | None = None
+    call_id: str | None = None
+    """The gateway's id for this call (`X-OG-Call-Id`, bytes32 hex): its on-chain record's key."""
     tee_id: str | None = None
     request_hash: str | None = None
     output_hash: str | None = None
@@ -90,6 +112,9 @@ class Receipt:
     """The answer as signed (content, or tool calls as sorted JSON), to re-check output_hash."""
     finish_reason: str | None = None
     error: str | None = None
+    request_body_hash: str | None = None
+    """keccak of the canonical request as sent (hex, no 0x): what the payment was for, known
+    before the answer (the write-ahead receipt carries it)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""

@@ -9,26 +9,49 @@ typed error is built here too, carrying that receipt.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
 
+from .answer_fields import usage_counts
 from .calls import Call, blob_id, settlement_tx
+from .chain import opg_text
 from .errors import GatewayError, PaymentRequired, error_reason
+from .eth import parse_amount
 from .outputs import StreamUsage
 from .receipt import PaymentStatus, Receipt, SignatureStatus
+from .signing import PreparedPayment
 from .tee import CheckResult, answer_images, normalise_tee_id, output_text, parse_timestamp
 
 CALL_COST_HEADER = "x-og-call-cost"
+CALL_ID_HEADER = "x-og-call-id"
+NOT_FINISHED = "the call had not finished when this receipt was written (before signing)"
+"""The write-ahead receipt's `error`, until the call's final receipt replaces it."""
+
+
+def pending_receipt(call: Call, prepared: PreparedPayment) -> Receipt:
+    """The write-ahead receipt of a call about to sign `prepared`: what will be authorized,
+    to whom, for which request; payment pending, no answer yet."""
+    receipt = base_receipt(call)  # the trace holds no payment yet: it is about to be signed
+    receipt.scheme, receipt.asset = prepared.scheme, prepared.requirement.asset
+    receipt.pay_to, receipt.authorization_cap = prepared.requirement.pay_to, str(prepared.amount)
+    receipt.nonce, receipt.deadline, receipt.payer = (
+        prepared.nonce,
+        prepared.deadline,
+        prepared.payer,
+    )
+    receipt.authorization_digest = receipt.payment_hash = prepared.digest
+    receipt.error, receipt.signature_detail = NOT_FINISHED, "no answer yet"
+    return receipt
 
 
 def base_receipt(call: Call) -> Receipt:
     """What every receipt of `call` holds: what was asked, and the payment it rode on."""
     trace = call.trace
     receipt = Receipt(
-        id=uuid.uuid4().hex,
+        id=call.receipt_id,
         created_at=time.time(),
         model=call.model,
         provider=call.provider,
@@ -38,6 +61,7 @@ def base_receipt(call: Call) -> Receipt:
         conversation_id=call.conversation_id,
         tee_id=call.tee_id,
         upto_session=trace.session,
+        request_body_hash=call.body_hash,
     )
     payment = trace.payment
     if payment is not None:
@@ -57,8 +81,9 @@ def base_receipt(call: Call) -> Receipt:
         receipt.payment_hash = settle.transaction
         receipt.payment_tx = settle.transaction
         receipt.payment_status = PaymentStatus.SETTLED.value
-        if settle.amount is not None:
-            receipt.charged_opg = str(settle.amount)
+        charged = _base_units(settle.amount)
+        if charged is not None:
+            receipt.charged_opg = opg_text(charged)
     elif settle is not None and not settle.success:
         receipt.payment_status = PaymentStatus.FAILED.value
     return receipt
@@ -77,6 +102,8 @@ def answer_receipt(
 ) -> Receipt:
     """The receipt of an answered call; `fields` are the answer's TEE and settlement fields."""
     receipt = base_receipt(call)
+    call_id = fields.get("call_id") or headers.get(CALL_ID_HEADER)
+    receipt.call_id = call_id if isinstance(call_id, str) else None
     receipt.tee_id = normalise_tee_id(fields.get("tee_id") or call.tee_id)
     receipt.request_hash = fields.get("tee_request_hash")
     receipt.output_hash = fields.get("tee_output_hash")
@@ -93,10 +120,17 @@ def answer_receipt(
     receipt.blob_id = blob_id(fields, headers)
     receipt.output_text = output_text(content, tool_calls, answer_images(fields))
     receipt.finish_reason = finish_reason
-    cost = headers.get(CALL_COST_HEADER) or fields.get("cost")
-    if cost is not None:
-        receipt.price_opg = str(cost)
+    receipt.price_opg = _opg_amount(headers.get(CALL_COST_HEADER) or fields.get("cost"))
     return receipt
+
+
+def malformed(call: Call, url: str, status: int, reason: str, text: str = "") -> GatewayError:
+    """A paid answer the client cannot read: a GatewayError carrying the call's receipt
+    (with whatever text arrived before the bad field)."""
+    receipt = failed_receipt(call, f"malformed answer: {reason}")
+    if receipt is not None and text:
+        receipt.output_text = text
+    return GatewayError(status, f"malformed answer: {reason}", url=url, receipt=receipt)
 
 
 def interrupted_receipt(call: Call, text: str, reason: str) -> Receipt:
@@ -162,9 +196,28 @@ def refusal(call: Call, exc: PaymentRequired) -> PaymentRequired:
 def _tokens(usage: Mapping[str, Any] | StreamUsage | None) -> tuple[int, int, int]:
     if isinstance(usage, StreamUsage):
         return usage.prompt_tokens, usage.completion_tokens, usage.total_tokens
-    usage = usage or {}
-    return (
-        int(usage.get("prompt_tokens") or 0),
-        int(usage.get("completion_tokens") or 0),
-        int(usage.get("total_tokens") or 0),
-    )
+    return usage_counts(usage) or (0, 0, 0)  # checked when the answer was read
+
+
+def _base_units(value: object) -> int | None:
+    """A base-unit amount from a server (`PAYMENT-RESPONSE`'s amount): strict, else None."""
+    if value is None:
+        return None
+    try:
+        return parse_amount(value)
+    except ValueError:
+        return None
+
+
+def _opg_amount(value: object) -> str | None:
+    """An OPG decimal from a server (the call's price): ASCII digits and one point, else None."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    text = str(value).strip()
+    digits = text.replace(".", "", 1)
+    if not (0 < len(text) <= 100 and digits.isascii() and digits.isdecimal()):
+        return None
+    try:
+        return format(Decimal(text), "f")
+    except InvalidOperation:
+        return None

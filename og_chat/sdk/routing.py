@@ -11,17 +11,21 @@ must not be signed over an unchecked link.
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import time
 from dataclasses import dataclass
 
 import httpx
 
+from .bodies import aread_capped
 from .errors import ConfigurationError, OGError
 from .networks import NetworkProfile
 from .payment import SessionCache
 from .tee import TEEInfo, fetch_active_tees, normalise_tee_id, pick_tee
 
+MAX_KEY_DOCUMENT_BYTES = 64 * 1024
+"""A `/signing-key` answer larger than this is not a key."""
 TEE_REFRESH_SECONDS = 300.0
 """How long a registry listing is trusted before it is read again."""
 
@@ -36,6 +40,8 @@ class Route:
     http: httpx.AsyncClient
     public_key: bytes | str | None = None
     """The key answers must be signed with, once known."""
+    key_from_registry: bool = False
+    """True when `public_key` is the TEE registry's (else the gateway served it itself)."""
 
     @property
     def tee_id(self) -> str | None:
@@ -125,9 +131,8 @@ class Router:
                         raise
             if self._tees:
                 info = pick_tee(self._tees, exclude)
-                return Route(
-                    info.endpoint, info, self._new_http(info.endpoint, info), info.public_key_der
-                )
+                http = self._new_http(info.endpoint, info)
+                return Route(info.endpoint, info, http, info.public_key_der, True)
         if profile.gateway_url:
             url = profile.gateway_url
             return Route(url, None, self._new_http(url, None))
@@ -185,13 +190,16 @@ class Router:
     async def signer_key(self, route: Route, signer: str | None) -> bytes | str | None:
         """The key to check an answer signed by `signer` (a TEE id) with.
 
-        A TEE restarted behind the same endpoint comes back with a new key: it is
-        trusted only once the registry lists it at that endpoint, so an answer
-        signed by another TEE than the pinned one makes us read the registry.
+        The registry's key whenever there is a registry: a TEE restarted behind the
+        same endpoint comes back with a new key, trusted only once the registry lists it
+        at that endpoint, so an answer signed by another TEE than the pinned one (or on a
+        route with none pinned, such as a fixed devnet URL) makes us read the registry.
+        Only without a registry entry is the gateway's own `/signing-key` asked, and
+        `route.key_from_registry` stays False: such an answer is self-vouched at best.
         """
         pinned, registry = route.tee, self._registry()
-        other = bool(pinned and signer and signer != normalise_tee_id(pinned.tee_id))
-        if other and registry is not None:
+        unknown = not pinned or bool(signer and signer != normalise_tee_id(pinned.tee_id))
+        if unknown and signer and registry is not None:
             try:
                 tees = await asyncio.to_thread(self._read_registry)
             except OGError:
@@ -200,6 +208,7 @@ class Router:
             for info in tees:
                 if normalise_tee_id(info.tee_id) == signer and info.endpoint == route.base_url:
                     route.tee, route.public_key = info, info.public_key_der
+                    route.key_from_registry = True
                     break
         return await self._public_key(route)
 
@@ -208,13 +217,16 @@ class Router:
         if route.public_key is not None:
             return route.public_key
         try:
-            resp = await route.http.get(route.base_url + "/signing-key")
-            if resp.status_code == 200:
-                pem = resp.json().get("public_key")
-                if isinstance(pem, str) and pem.strip():
-                    route.public_key = pem
-        except (httpx.HTTPError, ValueError):
+            async with route.http.stream("GET", route.base_url + "/signing-key") as resp:
+                if resp.status_code != 200:
+                    return None
+                data = json.loads(await aread_capped(resp, MAX_KEY_DOCUMENT_BYTES))
+        except (httpx.HTTPError, OGError, ValueError, RecursionError):
             return None
+        pem = data.get("public_key") if isinstance(data, dict) else None
+        if isinstance(pem, str) and pem.strip():
+            route.public_key = pem
+            route.key_from_registry = False
         return route.public_key
 
     async def close(self) -> None:

@@ -1,19 +1,20 @@
 """EIP-712 payment authorizations: upto and exact over Permit2, exact over EIP-3009.
 
-Typed-data builders are pure; signing and recovery import eth_account on first
-use so `import og_chat.sdk` stays fast.
+Typed-data builders are pure; hashing is `eip712`, the curve work `keys`
+(coincurve): no eth_account on the way to a signature.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, TypedDict, Unpack
 
+from . import eip712, keys
 from .addresses import EXACT_PERMIT2_PROXY, PERMIT2_ADDRESS, UPTO_PERMIT2_PROXY
 from .errors import PaymentError
-from .eth import checksum, from_hex, keccak, parse_uint, typed_fields, word32
+from .eth import checksum, from_hex, parse_uint, typed_fields, word32
 from .sponsoring import SponsoredApproval
 from .x402 import PaymentPayload, PaymentRequired, PaymentRequirements
 
@@ -117,34 +118,24 @@ def eip3009_typed_data(
     }
 
 
-def _signable(full_message: dict[str, Any]) -> Any:
-    from eth_account.messages import encode_typed_data
-
-    return encode_typed_data(full_message=full_message)
-
-
 def typed_data_digest(full_message: dict[str, Any]) -> str:
     """The EIP-712 digest `keccak(0x1901 ‖ domainSeparator ‖ structHash)`, 0x-hex."""
-    msg = _signable(full_message)
-    return "0x" + keccak(b"\x19" + msg.version + msg.header + msg.body).hex()
+    return "0x" + eip712.digest(full_message).hex()
 
 
 def domain_separator(full_message: dict[str, Any]) -> str:
     """The EIP-712 domain separator, 0x-hex."""
-    return "0x" + bytes(_signable(full_message).header).hex()
+    return "0x" + eip712.hashes(full_message)[0].hex()
 
 
 def struct_hash(full_message: dict[str, Any]) -> str:
     """The EIP-712 struct hash of the message, 0x-hex."""
-    return "0x" + bytes(_signable(full_message).body).hex()
+    return "0x" + eip712.hashes(full_message)[1].hex()
 
 
 def sign_typed_data(private_key: str | bytes, full_message: dict[str, Any]) -> str:
     """65-byte `r‖s‖v` signature (v ∈ {27, 28}), 0x-hex. RFC 6979, so deterministic."""
-    from eth_account import Account
-
-    signed = Account.sign_message(_signable(full_message), private_key)
-    return "0x" + bytes(signed.signature).hex()
+    return "0x" + keys.sign_digest(private_key, eip712.digest(full_message)).hex()
 
 
 def split_signature(signature: str) -> tuple[int, bytes, bytes]:
@@ -171,15 +162,14 @@ def recover_typed_data(
     Rejects malformed and (unless asked) high-s signatures with ValueError, as
     an on-chain `ecrecover` guard would.
     """
-    from eth_account import Account
-
     v, r, s = split_signature(signature)
     if not allow_high_s and int.from_bytes(s, "big") > SECP256K1_HALF_N:
         raise ValueError("signature s is in the upper half of the curve order")
     try:
-        return str(Account.recover_message(_signable(full_message), vrs=(v, r, s)))
-    except Exception as exc:  # eth_keys raises several types for bad points
-        raise ValueError(f"signature does not recover: {exc}") from None
+        digest = eip712.digest(full_message)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a typed message: {exc}") from None
+    return keys.recover(digest, r, s, v)
 
 
 def typed_data_for_payload(
@@ -220,10 +210,9 @@ def typed_data_for_payload(
 
 
 @dataclass(frozen=True)
-class SignedPayment:
-    """A signed authorization ready to send, and what the receipt needs from it."""
+class Authorization:
+    """What an authorization says, signed or not: what its receipt records."""
 
-    payload: PaymentPayload
     digest: str
     """EIP-712 digest of the authorization: the payment's id until it settles."""
     payer: str
@@ -231,12 +220,58 @@ class SignedPayment:
     nonce: str
     deadline: int
     amount: int
+
+
+@dataclass(frozen=True)
+class SignedPayment(Authorization):
+    """A signed authorization ready to send."""
+
+    payload: PaymentPayload
     approval: SponsoredApproval | None = None
     """The gas-sponsored Permit2 approval carried in the payload's extensions, if any."""
 
 
-def sign_payment(
-    private_key: str,
+@dataclass(frozen=True)
+class PreparedPayment(Authorization):
+    """An authorization with every value chosen (nonce, deadline) but not yet signed.
+
+    The payment flow records it in a write-ahead receipt first, then signs it: what
+    the receipt says is exactly what the signature will say.
+    """
+
+    required: PaymentRequired
+    requirement: PaymentRequirements
+    typed: dict[str, Any]
+    """The EIP-712 typed data the signature covers."""
+    inner: dict[str, Any]
+    """The payload's inner object, without its `signature`."""
+
+    def sign(self, private_key: str, approval: SponsoredApproval | None = None) -> SignedPayment:
+        """Sign the typed data and build the `PaymentPayload` to send back; `approval`
+        (already signed) rides in a v2 payload's extensions."""
+        inner = {**self.inner, "signature": sign_typed_data(private_key, self.typed)}
+        required, requirement = self.required, self.requirement
+        if required.x402_version == 1:
+            approval = None  # v1 has no extensions to carry it
+            payload = PaymentPayload(
+                x402Version=1, scheme=requirement.scheme, network=requirement.network,
+                payload=inner,
+            )  # fmt: skip
+        else:
+            extensions = required.extensions
+            payload = PaymentPayload(
+                x402Version=2,
+                payload=inner,
+                accepted=requirement,
+                resource=required.resource,
+                extensions=approval.extensions(extensions) if approval else extensions,
+            )
+        said = {f.name: getattr(self, f.name) for f in fields(Authorization)}
+        return SignedPayment(payload=payload, approval=approval, **said)
+
+
+def prepare_payment(
+    payer: str,
     required: PaymentRequired,
     requirement: PaymentRequirements,
     *,
@@ -245,23 +280,20 @@ def sign_payment(
     valid_after: int | None = None,
     permit2: str = PERMIT2_ADDRESS,
     spender: str | None = None,
-    approval: SponsoredApproval | None = None,
-) -> SignedPayment:
-    """Sign `requirement` and build the `PaymentPayload` to send back.
+) -> PreparedPayment:
+    """Choose the nonce and deadline of an authorization for `requirement` and build what
+    `payer` will sign; nothing is signed here.
 
-    The caller has already checked the requirement against its policy; this
-    only signs. `now`, `nonce` and `valid_after` are for reproducible vectors.
-    `approval` (already signed) rides in the v2 payload's extensions.
+    The caller has already checked the requirement against its policy. `now`, `nonce`
+    and `valid_after` are for reproducible vectors.
     """
-    from eth_account import Account
-
-    payer = str(Account.from_key(private_key).address)
+    payer = checksum(payer)
     now = int(time.time()) if now is None else now
     amount = requirement.amount_int
     timeout = requirement.timeout_seconds
     method = requirement.transfer_method
+    deadline = now + timeout
     if method == "permit2":
-        deadline = now + timeout
         if valid_after is None:
             valid_after = max(0, now - VALID_AFTER_BACKDATE)
         nonce_int = (
@@ -282,7 +314,6 @@ def sign_payment(
             token=token, amount=amount, spender=spender, nonce=nonce_int, deadline=deadline,
             permit2=permit2,
         )  # fmt: skip
-        signature = sign_typed_data(private_key, typed)
         inner: dict[str, Any] = {
             "permit2Authorization": {
                 "from": payer,
@@ -292,7 +323,6 @@ def sign_payment(
                 "deadline": str(deadline),
                 "witness": {**witness, "validAfter": str(valid_after)},
             },
-            "signature": signature,
         }
         nonce_text = str(nonce_int)
     else:
@@ -301,7 +331,6 @@ def sign_payment(
             raise PaymentError(
                 "exact requirement lacks extra.name/version (EIP-712 domain); nothing was signed"
             )
-        deadline = now + timeout
         if valid_after is None:
             # v1 clients backdate by ten minutes; v2's reference client uses 0.
             valid_after = now - VALID_AFTER_BACKDATE if required.x402_version == 1 else 0
@@ -311,7 +340,6 @@ def sign_payment(
             token=requirement.asset, from_=payer, to=requirement.pay_to, value=amount,
             valid_after=valid_after, valid_before=deadline, nonce=nonce_text,
         )  # fmt: skip
-        signature = sign_typed_data(private_key, typed)
         inner = {
             "authorization": {
                 "from": payer,
@@ -321,29 +349,32 @@ def sign_payment(
                 "validBefore": str(deadline),
                 "nonce": nonce_text,
             },
-            "signature": signature,
         }
-    if required.x402_version == 1:
-        payload = PaymentPayload(
-            x402Version=1, scheme=requirement.scheme, network=requirement.network, payload=inner
-        )
-    else:
-        payload = PaymentPayload(
-            x402Version=2,
-            payload=inner,
-            accepted=requirement,
-            resource=required.resource,
-            extensions=approval.extensions(required.extensions)
-            if approval
-            else required.extensions,
-        )
-    return SignedPayment(
-        payload=payload,
-        digest=typed_data_digest(typed),
-        payer=payer,
-        scheme=requirement.scheme,
-        nonce=nonce_text,
-        deadline=deadline,
-        amount=amount,
-        approval=approval if required.x402_version != 1 else None,
-    )
+    return PreparedPayment(
+        required=required, requirement=requirement, typed=typed, inner=inner,
+        digest=typed_data_digest(typed), payer=payer, scheme=requirement.scheme,
+        nonce=nonce_text, deadline=deadline, amount=amount,
+    )  # fmt: skip
+
+
+class PaymentOptions(TypedDict, total=False):
+    """What `prepare_payment` takes beyond the requirement (see its parameters)."""
+
+    now: int | None
+    nonce: int | str | None
+    valid_after: int | None
+    permit2: str
+    spender: str | None
+
+
+def sign_payment(
+    private_key: str,
+    required: PaymentRequired,
+    requirement: PaymentRequirements,
+    approval: SponsoredApproval | None = None,
+    **options: Unpack[PaymentOptions],
+) -> SignedPayment:
+    """Sign `requirement` and build the `PaymentPayload` to send back (`prepare_payment`, then
+    `PreparedPayment.sign`); `approval` (already signed) rides in a v2 payload's extensions."""
+    prepared = prepare_payment(keys.address_of(private_key), required, requirement, **options)
+    return prepared.sign(private_key, approval)

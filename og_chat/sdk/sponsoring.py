@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .addresses import DEVNET_KEYS
 from .chain import ChainClient
 from .errors import ChainError
 from .eth import checksum, hex0x, keccak
 from .networks import NetworkProfile
+from .trust import KeyKind, key_kind
 from .x402 import PaymentRequired, PaymentRequirements
 
 SPONSORING_KEY = "erc20ApprovalGasSponsoring"
@@ -91,7 +91,7 @@ def may_sign(profile: NetworkProfile, private_key: str, *, embedded: bool) -> bo
     """
     if profile.name == "mainnet":
         return True
-    return embedded or "0x" + private_key.lower().removeprefix("0x") in DEVNET_KEYS
+    return embedded or key_kind(private_key) is KeyKind.TEST
 
 
 class ApprovalSponsor:

@@ -3,23 +3,31 @@
 `sse_chunks` turns the body into `StreamChunk`s (holding back the final one
 until it is known to be the last); `StreamAssembler` folds every event into
 the whole answer, which the final chunk and the receipt are built from.
+
+Linear in the answer's length: text and tool-call arguments are kept as lists
+of pieces and joined once when asked for (`str +=` on an attribute copies the
+whole answer every time). Bounded in time: `sse_chunks` ends a stream that goes
+quiet for longer than its idle limit, or that runs past the call's deadline,
+however slowly a server trickles bytes to keep each read alive.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import httpx
 
+from .answer_fields import TEE_FIELDS, MalformedAnswer, check_choices, check_fields, usage_counts
 from .calls import blob_id, settlement_tx
-from .errors import StreamInterrupted
+from .errors import GatewayError, StreamInterrupted
 from .outputs import StreamChoice, StreamChunk, StreamDelta, StreamUsage
 from .sse import DONE, SSEParser
 
-TEE_FIELDS = ("tee_signature", "tee_timestamp", "tee_request_hash", "tee_output_hash")
-"""What the TEE signs an answer with, copied onto the final chunk."""
+__all__ = ["TEE_FIELDS", "StreamAssembler", "sse_chunks"]
 
 
 class StreamAssembler:
@@ -31,7 +39,8 @@ class StreamAssembler:
     """
 
     def __init__(self) -> None:
-        self.text = ""
+        self._pieces: list[str] = []
+        self._text: str | None = ""
         self.model = "unknown"
         self.finish_reason: str | None = None
         self.usage: StreamUsage | None = None
@@ -40,19 +49,34 @@ class StreamAssembler:
         self.final_seen = False
         self._calls: dict[int, dict[str, Any]] = {}
 
+    @property
+    def text(self) -> str:
+        """The answer's text so far (joined once per change, not once per piece)."""
+        if self._text is None:
+            self._text = "".join(self._pieces)
+            self._pieces = [self._text]
+        return self._text
+
     def add(self, event: dict[str, Any]) -> list[StreamChunk]:
-        """Fold one SSE event in; return the chunk to yield (or raise for error events)."""
+        """Fold one SSE event in; return the chunk to yield.
+
+        StreamInterrupted for an error event; GatewayError (status 200) for an event
+        whose fields are not what the protocol sends (`answer_fields`).
+        """
         if "error" in event and not event.get("choices"):
             err = event["error"]
             reason = err.get("message") if isinstance(err, dict) else str(err)
-            raise StreamInterrupted(f"the gateway reported: {reason}", partial_text=self.text)
+            raise StreamInterrupted(f"the gateway reported: {reason}"[:500], partial_text=self.text)
+        try:
+            check_fields(event)
+            raw_choices = check_choices(event.get("choices"), required=False)
+            counts = usage_counts(event.get("usage"))
+        except MalformedAnswer as exc:
+            raise GatewayError(200, f"malformed answer event: {exc.reason}") from None
         if isinstance(event.get("model"), str):
             self.model = event["model"]
         choices: list[StreamChoice] = []
-        raw_choices = event.get("choices")
-        for raw in raw_choices if isinstance(raw_choices, list) else []:
-            if not isinstance(raw, dict):
-                continue
+        for raw in raw_choices:
             delta = raw.get("delta") or raw.get("message") or {}
             if not isinstance(delta, dict):
                 delta = {}
@@ -62,7 +86,8 @@ class StreamAssembler:
             if content is not None and not isinstance(content, str):
                 content = str(content)
             if content:
-                self.text += content
+                self._pieces.append(content)
+                self._text = None
             calls = delta.get("tool_calls")
             if isinstance(calls, list):
                 self.merge_tool_calls(calls)
@@ -76,17 +101,12 @@ class StreamAssembler:
                         role=delta.get("role") if isinstance(delta.get("role"), str) else None,
                         tool_calls=calls if isinstance(calls, list) else None,
                     ),
-                    index=int(raw.get("index") or 0) if str(raw.get("index") or 0).isdigit() else 0,
+                    index=_index(raw.get("index")),
                     finish_reason=str(finish) if finish else None,
                 )
             )
-        usage = event.get("usage")
-        if isinstance(usage, dict):
-            self.usage = StreamUsage(
-                prompt_tokens=_int(usage.get("prompt_tokens")),
-                completion_tokens=_int(usage.get("completion_tokens")),
-                total_tokens=_int(usage.get("total_tokens")),
-            )
+        if counts is not None:
+            self.usage = StreamUsage(*counts)
         for name in (
             *TEE_FIELDS, "tee_id", "data_settlement_transaction_hash", "data_settlement_blob_id",
             "images",
@@ -133,7 +153,7 @@ class StreamAssembler:
             if not isinstance(index, int):
                 index = position
             slot = self._calls.setdefault(
-                index, {"id": None, "type": "function", "name": "", "arguments": ""}
+                index, {"id": None, "type": "function", "name": "", "arguments": []}
             )
             if call.get("id"):
                 slot["id"] = call["id"]
@@ -145,9 +165,9 @@ class StreamAssembler:
                     slot["name"] = fn["name"] if not slot["name"] else slot["name"]
                 args = fn.get("arguments")
                 if isinstance(args, str):
-                    slot["arguments"] += args
+                    slot["arguments"].append(args)
                 elif args is not None:
-                    slot["arguments"] += json.dumps(args)
+                    slot["arguments"].append(json.dumps(args))
 
     def tool_calls(self) -> list[dict[str, Any]] | None:
         """The complete tool calls, arguments as JSON strings."""
@@ -157,28 +177,36 @@ class StreamAssembler:
             {
                 "id": slot["id"] or f"call_{index}",
                 "type": slot["type"],
-                "function": {"name": slot["name"], "arguments": slot["arguments"] or "{}"},
+                "function": {"name": slot["name"], "arguments": "".join(slot["arguments"]) or "{}"},
             }
             for index, slot in sorted(self._calls.items())
         ]
 
 
 async def sse_chunks(
-    body: AsyncIterator[bytes], acc: StreamAssembler
+    body: AsyncIterator[bytes],
+    acc: StreamAssembler,
+    *,
+    idle: float | None = None,
+    deadline: float | None = None,
 ) -> AsyncGenerator[StreamChunk, None]:
     """The chunks of an SSE body, folded into `acc` as they come.
 
     A final-looking chunk is held back until we know it is the last: a finish
     chunk followed by a usage chunk are both yielded, and only the very last one
     is `is_final`. The stream ends with exactly one final chunk (a bare one when
-    `[DONE]` came first), or raises StreamInterrupted with the text so far.
+    `[DONE]` came first), or raises StreamInterrupted with the text so far: when
+    it breaks, when no event comes for `idle` seconds, or at `deadline`
+    (`time.monotonic()`), however the server paces its bytes.
     """
     parser = SSEParser()
     held: StreamChunk | None = None
+    last_event = time.monotonic()
 
     def handle(events: Iterator[Any]) -> Iterator[StreamChunk]:
-        nonlocal held
+        nonlocal held, last_event
         for event in events:
+            last_event = time.monotonic()
             if event is DONE:
                 acc.done = True
                 return
@@ -192,12 +220,33 @@ async def sse_chunks(
                 else:
                     yield chunk
 
+    def budget() -> float | None:
+        """Seconds the next read may take before the idle limit or the deadline ends it."""
+        now = time.monotonic()
+        limits = [t for t in (
+            None if idle is None else last_event + idle - now,
+            None if deadline is None else deadline - now,
+        ) if t is not None]  # fmt: skip
+        return max(0.0, min(limits)) if limits else None
+
+    reads = aiter(body)
     try:
-        async for raw in body:
+        while True:
+            try:
+                async with asyncio.timeout(budget()):
+                    raw = await anext(reads)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise StreamInterrupted(
+                    _why_stopped(idle, deadline), partial_text=acc.text
+                ) from None
             for chunk in handle(parser.feed(raw)):
                 yield chunk
             if acc.done:
                 break
+            if budget() == 0.0:
+                raise StreamInterrupted(_why_stopped(idle, deadline), partial_text=acc.text)
         if not acc.done:
             for chunk in handle(parser.close()):
                 yield chunk
@@ -210,8 +259,16 @@ async def sse_chunks(
     yield final
 
 
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
+def _why_stopped(idle: float | None, deadline: float | None) -> str:
+    if deadline is not None and time.monotonic() >= deadline:
+        return "the answer ran past the call's deadline; the rest is not read"
+    return f"no event for {idle:g} s; the stream is given up"
+
+
+def _index(value: object) -> int:
+    """A choice's `index`: a small non-negative int, else 0."""
+    return (
+        value
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**16
+        else 0
+    )

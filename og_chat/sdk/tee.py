@@ -14,39 +14,16 @@ import random
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
+from . import answer_fields, rpc
 from .errors import ChainError, ConfigurationError
-from .eth import abi_function, checksum, keccak, typed_fields, web3_http, word, word32
+from .eth import checksum, keccak, word, word32
 from .receipt import SignatureStatus
-
-if TYPE_CHECKING:
-    from eth_typing import ChecksumAddress
 
 TEE_TYPE_LLM_PROXY = 0
 PSS_SALT_LENGTH = 32
 """Salt length the gateway signs with; verifiers must use the same."""
-
-_OHTTP_CONFIG = typed_fields(
-    "keyId:uint8 kemId:uint16 kdfId:uint16 aeadId:uint16 publicKey:bytes keyConfig:bytes"
-    " registeredAt:uint256"
-)
-_TEE_ENTRY = [
-    *typed_fields(
-        "owner:address paymentAddress:address endpoint:string publicKey:bytes"
-        " tlsCertificate:bytes pcrHash:bytes32 teeType:uint8 enabled:bool registeredAt:uint256"
-        " lastHeartbeatAt:uint256"
-    ),
-    {"name": "ohttpConfig", "type": "tuple", "components": _OHTTP_CONFIG},
-]
-_REGISTRY_ABI = [
-    abi_function(
-        "getActiveTEEs",
-        "teeType:uint8",
-        [{"name": "", "type": "tuple[]", "components": _TEE_ENTRY}],
-        view=True,
-    )
-]
 
 
 class CanonicalRequestError(ValueError):
@@ -239,27 +216,18 @@ def tee_id_for(public_key_der: bytes) -> str:
     return "0x" + keccak(bytes(public_key_der)).hex()
 
 
-def normalise_tee_id(tee_id: str | None) -> str | None:
-    """Lower-case with `0x` (the registry and the body disagree on the prefix)."""
-    if not tee_id:
+def normalise_tee_id(tee_id: object) -> str | None:
+    """Lower-case with `0x` (the registry and the body disagree on the prefix); None for
+    anything that is not a non-empty string."""
+    if not isinstance(tee_id, str) or not tee_id:
         return None
     return "0x" + tee_id.lower().removeprefix("0x")
 
 
 def parse_timestamp(value: Any) -> int:
-    """The gateway sends int seconds; tolerate numeric strings and ISO-8601."""
-    if isinstance(value, bool):
-        raise ValueError("timestamp is a boolean")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    text = str(value).strip()
-    if text.lstrip("-").isdigit():
-        return int(text)
-    from datetime import datetime
-
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+    """Whole seconds from the gateway's `tee_timestamp` (int, numeric text or ISO-8601);
+    ValueError (`MalformedAnswer`) for anything else, infinity and 2**300 included."""
+    return answer_fields.timestamp(value)
 
 
 def _pss() -> Any:
@@ -443,33 +411,60 @@ def fetch_active_tees(
 ) -> list[TEEInfo]:
     """Read `getActiveTEEs(tee_type)`; skip entries without endpoint or certificate.
 
-    `verify` is requests': a CA file pins an HTTPS RPC to one certificate (tls.py).
+    One `eth_call`, decoded here (`rpc`): no web3 on the way to a chat answer. `verify`
+    pins an HTTPS RPC to one certificate (a CA file, tls.py), as requests takes it.
     """
     try:
-        w3 = web3_http(rpc_url, timeout=20, verify=verify)
-        address = cast("ChecksumAddress", checksum(registry_address))
-        contract = w3.eth.contract(address=address, abi=_REGISTRY_ABI)
-        rows = contract.functions.getActiveTEEs(tee_type).call()
-    except Exception as exc:
+        checksum(registry_address)
+        call = rpc.call_data("getActiveTEEs(uint8)", tee_type)
+        data = rpc.eth_call(rpc_url, registry_address, call, timeout=20, verify=verify)
+        rows = _tee_rows(data)
+    except (ChainError, ValueError) as exc:
         raise ChainError(
             f"could not read the TEE registry at {registry_address} via {rpc_url}: {exc}",
             hint="check the registry RPC (OG_REGISTRY_RPC) and your network connection",
         ) from None
     out = []
-    for row in rows:
-        endpoint, public_key, cert = row[2], bytes(row[3]), bytes(row[4])
-        if not endpoint or not cert or not row[7]:
+    for payment_address, endpoint, public_key, cert, enabled in rows:
+        if not endpoint or not cert or not enabled:
             continue
         out.append(
             TEEInfo(
                 tee_id=tee_id_for(public_key),
-                endpoint=str(endpoint).rstrip("/"),
-                payment_address=str(row[1]),
+                endpoint=endpoint.rstrip("/"),
+                payment_address=payment_address,
                 public_key_der=public_key,
                 tls_certificate_der=cert,
             )
         )
     return out
+
+
+def _tee_rows(data: bytes) -> list[tuple[str, str, bytes, bytes, bool]]:
+    """(paymentAddress, endpoint, publicKey, tlsCertificate, enabled) of each `_TEE_ENTRY` in
+    the ABI-encoded `tuple[]` an `eth_call` of `getActiveTEEs` returns.
+
+    Layout: an offset to the array; its length; one offset per entry (the entry holds
+    dynamic members); each entry's head has 11 words, the dynamic ones (endpoint,
+    publicKey, tlsCertificate, ohttpConfig) as offsets from the entry's start.
+    """
+    array = rpc.uint_at(data, 0)
+    if array != 32:  # one return value: its data follows its offset word
+        raise ChainError("the registry's answer is not ABI-encoded tuple[]")
+    count = int.from_bytes(data[array : array + 32], "big")
+    if count > 10_000 or len(data) < array + 32 + 32 * count:
+        raise ChainError("the registry's answer is not a list of TEEs")
+    elements = array + 32
+    rows = []
+    for i in range(count):
+        start = elements + int.from_bytes(data[elements + 32 * i : elements + 32 * i + 32], "big")
+        head = data[start:]
+        payment = checksum(head[32 + 12 : 64])
+        endpoint = rpc.dynamic_bytes(data, start + rpc.uint_at(head, 2)).decode("utf-8", "replace")
+        public_key = rpc.dynamic_bytes(data, start + rpc.uint_at(head, 3))
+        cert = rpc.dynamic_bytes(data, start + rpc.uint_at(head, 4))
+        rows.append((payment, endpoint, public_key, cert, rpc.uint_at(head, 7) != 0))
+    return rows
 
 
 def pick_tee(tees: list[TEEInfo], exclude: set[str] | None = None) -> TEEInfo:

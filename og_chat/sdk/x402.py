@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import MalformedPaymentHeader
+from .eth import MAX_UINT_DIGITS, parse_amount
 
 PAYMENT_REQUIRED = "PAYMENT-REQUIRED"
 PAYMENT_SIGNATURE = "PAYMENT-SIGNATURE"
@@ -72,10 +73,13 @@ class PaymentRequirements(_Wire):
     @field_validator("amount", mode="before")
     @classmethod
     def _amount_is_decimal(cls, v: Any) -> str:
-        text = str(v)
-        if not text.isdigit():
+        # ASCII digits only, at most 78 (`parse_uint`): never `isdigit()`, which takes "²".
+        if isinstance(v, bool) or not isinstance(v, str | int):
             raise ValueError("amount must be a non-negative decimal integer string")
-        return text
+        try:
+            return str(parse_amount(v))
+        except ValueError:
+            raise ValueError("amount must be a non-negative decimal integer string") from None
 
     @property
     def chain_id(self) -> int:
@@ -158,9 +162,9 @@ def network_chain_id(network: str) -> int:
     """Chain id of a CAIP-2 id (`eip155:8453`) or a v1 name (`base`); ValueError otherwise."""
     if network.startswith("eip155:"):
         tail = network.split(":", 1)[1]
-        if tail.isdigit():
+        if 0 < len(tail) <= MAX_UINT_DIGITS and tail.isascii() and tail.isdecimal():
             return int(tail)
-        raise ValueError(f"bad CAIP-2 network {network!r}")
+        raise ValueError(f"bad CAIP-2 network {network[:80]!r}")
     if network in V1_NETWORKS:
         return V1_NETWORKS[network]
     raise ValueError(f"unknown network {network!r}")

@@ -42,6 +42,7 @@ from pydantic import (
 
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.models import resolve_model
+from og_chat.sdk.trust import origin
 from og_chat.sdk.types import settlement_mode
 
 from .atomic import write_atomic
@@ -173,6 +174,9 @@ class Config(_Section):
     """Unset means: mainnet when a wallet key is configured, else the devnet."""
     devnet_url: str | None = None
     """A running devnet's URL; unset starts an embedded devnet."""
+    trusted_devnets: list[str] = Field(default_factory=list)
+    """Devnets (``http://host:port``) your own key may sign for; any other devnet pays with
+    its published test keys (see `og_chat.sdk.trust`)."""
     model: str = "anthropic/claude-haiku-4-5"
     """Default model, stored as its full id."""
     settlement_mode: Literal["private", "batch", "individual"] = "batch"
@@ -226,6 +230,14 @@ class Config(_Section):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/") if value else value
 
+    @field_validator("trusted_devnets")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        try:
+            return [origin(url) for url in value]
+        except ConfigurationError as exc:
+            raise ValueError(str(exc.args[0])) from None
+
     @field_validator("keymap")
     @classmethod
     def _bindings(cls, value: dict[str, str]) -> dict[str, str]:
@@ -260,6 +272,7 @@ ENV_OVERRIDES: dict[str, str] = {
 _ALLOWED: dict[str, str] = {
     "network": "mainnet or devnet (or leave it unset)",
     "devnet_url": "an http:// or https:// URL",
+    "trusted_devnets": 'a list of devnet URLs, e.g. ["http://127.0.0.1:8402"]',
     "model": "a model id such as anthropic/claude-haiku-4-5 (list them with `og-chat models`)",
     "settlement_mode": "private, batch or individual",
     "max_tokens": "a whole number of tokens from 1 to 1000000",
@@ -344,6 +357,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(path, None, "not UTF-8 text", "a UTF-8 TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"not valid TOML: {exc}", "TOML syntax") from None
+    except RecursionError:
+        raise ConfigError(
+            path, None, "nested too deeply to read", "tables and arrays a few levels deep"
+        ) from None
 
 
 def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
@@ -365,6 +382,10 @@ def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None =
         return Config.model_validate(data)
     except ValidationError as exc:
         raise _config_error(path, exc, env_keys) from None
+    except RecursionError:
+        raise ConfigError(
+            path, None, "nested too deeply to read", "tables and arrays a few levels deep"
+        ) from None
 
 
 def save_config(cfg: Config, path: Path | None = None) -> Path:
@@ -386,6 +407,10 @@ DEFAULT_CONFIG = """\
 
 # A running devnet (`og-chat devnet`); unset starts one inside the app.
 # devnet_url = "http://127.0.0.1:8402"
+
+# Devnets your own key (OG_PRIVATE_KEY, the keystore) may sign for. Any other devnet
+# pays with its published test keys; a devnet naming a public chain always does.
+# trusted_devnets = ["http://127.0.0.1:8402"]
 
 # Default model: a full id, bare name or enum name (`og-chat models` lists them).
 model = "anthropic/claude-haiku-4-5"

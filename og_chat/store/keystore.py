@@ -180,7 +180,25 @@ def import_key(
     return _write_keystore(key, passphrase, path, scrypt_n)
 
 
+def _refuse_shared(path: Path) -> None:
+    """A keystore others can read or write is refused: anyone who can copy it can try
+    passphrases offline, and anyone who can write it can swap the wallet."""
+    if os.name != "posix":
+        return
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # a missing file is reported by the read that follows
+    if mode & 0o077:
+        raise KeystoreError(
+            f"the keystore at {path} is readable or writable by others "
+            f"(mode {mode & 0o777:04o}); refusing to use it",
+            hint=f"chmod 600 {path} (and check who could have copied it)",
+        )
+
+
 def _read_document(path: Path) -> dict[str, Any]:
+    _refuse_shared(path)
     try:
         document = json.loads(path.read_bytes())
     except FileNotFoundError:
@@ -279,6 +297,7 @@ def resolve_private_key(
     path = keystore_path(directory)
     if not path.exists():
         return None
+    _refuse_shared(path)  # before a passphrase is typed for a file others may have copied
     if prompt is None:
         raise KeystoreError(
             f"the keystore at {path} needs its passphrase",

@@ -67,6 +67,48 @@ _TEXT_FIELDS = frozenset(
 """Fields queries compare as text; a record with anything else there is damaged."""
 
 
+LATEST_TIME = 32503680000.0
+"""1 January 3000 (UTC): a receipt's `created_at` after this is no time a call was made."""
+_KINDS = {
+    "str": (str, False),
+    "str | None": (str, True),
+    "int": (int, False),
+    "int | None": (int, True),
+    "float": (float, False),
+    "list[str] | None": (list, True),
+}
+_FIELD_KINDS = {f.name: _KINDS[str(f.type)] for f in dataclasses.fields(Receipt)}
+"""Each Receipt field's type and whether it may be None, read off the dataclass."""
+
+
+def receipt_problem(receipt: Receipt) -> str | None:
+    """What is wrong with a stored receipt, or None: every field of the type the dataclass
+    declares (counts non-negative, times finite and plausible, lists of strings).
+
+    Loading is fast because it trusts the `type(x) is` checks of `Fold`; what a face
+    shows goes through this first, so a hand-edited or hostile line (`created_at` NaN or
+    1e20, `total_tokens` null) is reported and skipped, never a crash.
+    """
+    values = receipt.__dict__
+    for name, (kind, nullable) in _FIELD_KINDS.items():
+        value = values.get(name)
+        if value is None:
+            if nullable:
+                continue
+            return f"{name} is missing"
+        if kind is float:
+            if type(value) not in (int, float) or not (0 <= value <= LATEST_TIME):
+                return f"{name} {value!r:.40} is not a time"
+            continue
+        if type(value) is not kind:
+            return f"{name} is a {type(value).__name__}, not {kind.__name__}"
+        if isinstance(value, int) and value < 0:
+            return f"{name} {value} is negative"
+        if isinstance(value, list) and not all(type(item) is str for item in value):
+            return f"{name} holds something that is not text"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiptWarning:
     """Something loading noticed and worked around; shown to the user, never fatal."""

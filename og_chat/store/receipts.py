@@ -11,6 +11,11 @@ Durability and concurrency:
 - An append is one ``os.write`` of a whole line on an ``O_APPEND`` descriptor followed
   by ``fdatasync``; `ReceiptStore.append` returns only after that, so a returned
   append survives a crash.
+- A paid call's receipt is written *ahead* of its signature (`write_ahead`, the sdk's
+  `ReceiptSink`): the line is written before signing and its fdatasync runs in a
+  background thread while the client signs; the client sends nothing until that
+  sync returned. The final receipt (`complete`) is then an event carrying every
+  field, for the same id.
 - Appenders hold an exclusive ``flock`` on ``receipts.jsonl.lock`` while they write,
   so lines from several processes never interleave, and the repair below never
   races an append.
@@ -34,12 +39,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from og_chat.sdk.errors import OGError
+from og_chat.sdk.errors import OGError, ReceiptStoreUnavailable
+from og_chat.sdk.sink import Durable
 from og_chat.sdk.types import Receipt
 
 from .atomic import fsync_dir, write_atomic
@@ -69,6 +76,7 @@ __all__ = [
     "ReceiptNotFound",
     "ReceiptStore",
     "ReceiptWarning",
+    "ReceiptWriteError",
     "export_csv",
     "export_json",
 ]
@@ -83,6 +91,32 @@ class ReceiptError(OGError):
 
 class ReceiptNotFound(ReceiptError, LookupError):
     """No receipt has this id (or id prefix)."""
+
+
+class ReceiptWriteError(ReceiptError, ReceiptStoreUnavailable):
+    """The receipt log could not be written (read-only, disk full, file too large)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        ReceiptStoreUnavailable.__init__(self, str(path), reason)
+
+
+SYNC_HANDOFF_SECONDS = 0.01
+"""Longest wait for the sync thread to start (it takes microseconds unless the machine is busy)."""
+_FINAL_FIELDS = tuple(sorted(EVENT_FIELDS))
+"""What `complete` records about a receipt written ahead: every field an event may set."""
+
+
+def _receipt_line(receipt: Receipt) -> bytes:
+    # The fields are plain JSON values: the instance dict serves (`to_dict` deep-copies).
+    return encode_record({"type": "receipt", "v": RECORD_VERSION, "receipt": receipt.__dict__})
+
+
+def _sync_copy(fd: int) -> None:
+    """fdatasync a duplicated descriptor, then close it."""
+    try:
+        _sync(fd)
+    finally:
+        os.close(fd)
 
 
 def _utc_stamp() -> str:
@@ -120,6 +154,11 @@ class ReceiptStore:
         self._lock_fd: int | None = None
         # incremental load state: (inode, bytes consumed, next line number, fold)
         self._cache: tuple[int, int, int, Fold] | None = None
+        self._ahead: set[str] = set()
+        """Ids written ahead by this store: their final receipt is an event."""
+        self._syncer: ThreadPoolExecutor | None = None
+        self._indexing: dict[str, Future[None]] = {}
+        """Write-ahead receipts whose sync thread still indexes them (awaited by `complete`)."""
         self.search_index = SearchIndex(self.directory)
         """The full-text index each append updates (`og_chat.store.search` reads it)."""
 
@@ -127,15 +166,65 @@ class ReceiptStore:
 
     def append(self, receipt: Receipt) -> None:
         """Add a receipt; when this returns the line is on disk (fdatasync'd)."""
-        moved = self._write(
-            encode_record({"type": "receipt", "v": RECORD_VERSION, "receipt": receipt.to_dict()})
-        )
+        moved, _ = self._write(_receipt_line(receipt))
         self._index(receipt, moved)
 
     def _index(self, receipt: Receipt | None, moved: tuple[str, str]) -> None:
         """Tell the search index what this append added (it re-reads the log if this fails)."""
         with contextlib.suppress(OSError, sqlite3.Error, SearchError):
             self.search_index.advance_receipts(receipt, *moved)
+
+    def write_ahead(self, receipt: Receipt) -> Durable:
+        """Append a pending receipt before its payment is signed (the sdk's `ReceiptSink`).
+
+        The line is written now (a read-only or full disk raises `ReceiptWriteError`
+        here, and the client signs nothing); its fdatasync, then its search-index entry,
+        run in a thread while the client signs, and the returned `Durable` waits for the
+        fdatasync (raising the same error if it failed).
+        """
+        moved, fd = self._write(_receipt_line(receipt), sync=False)
+        assert fd is not None
+        self._ahead.add(receipt.id)
+        if self._syncer is None:
+            self._syncer = ThreadPoolExecutor(1, thread_name_prefix="og-receipt-sync")
+        started, synced = threading.Event(), threading.Event()
+        failed: list[OSError] = []
+
+        def sync() -> None:
+            started.set()
+            try:
+                _sync_copy(fd)  # fdatasync lets go of the GIL: the client signs meanwhile
+            except OSError as exc:
+                failed.append(exc)
+                return
+            finally:
+                synced.set()
+            self._index(receipt, moved)
+
+        self._indexing[receipt.id] = self._syncer.submit(sync)
+        # Hand the GIL over until the thread is inside fdatasync: otherwise it would wait
+        # for the signing (pure Python, holding the GIL) to finish before even starting.
+        started.wait(SYNC_HANDOFF_SECONDS)
+
+        def durable() -> None:
+            synced.wait()
+            if failed:
+                raise ReceiptWriteError(self.path, failed[0].strerror or str(failed[0]))
+
+        return durable
+
+    def complete(self, receipt: Receipt) -> None:
+        """The final receipt of a call (`ReceiptSink`): an event for one written ahead, else
+        a receipt line. Durable when this returns."""
+        if receipt.id not in self._ahead:
+            self.append(receipt)
+            return
+        self._ahead.discard(receipt.id)
+        indexing = self._indexing.pop(receipt.id, None)
+        if indexing is not None:
+            indexing.result()  # the index takes the appends in the log's order
+        values = receipt.__dict__
+        self.append_event(receipt.id, **{k: values[k] for k in _FINAL_FIELDS})
 
     def append_event(self, receipt_id: str, **fields: Any) -> None:
         """Record later facts about a receipt (e.g. ``payment_status="settled"``).
@@ -158,7 +247,7 @@ class ReceiptStore:
             "at": time.time(),
             "fields": fields,
         }
-        moved = self._write(encode_record(record))
+        moved, _ = self._write(encode_record(record))
         searchable = {k: fields[k] for k in ("model", "payment_hash", "output_text") if k in fields}
         if not searchable:
             self._index(None, moved)
@@ -169,6 +258,9 @@ class ReceiptStore:
 
     def close(self) -> None:
         """Release the file descriptors (the store reopens them when needed)."""
+        if self._syncer is not None:
+            self._syncer.shutdown(wait=True)
+            self._syncer = None
         with self._thread_lock:
             for fd in (self._fd, self._lock_fd):
                 if fd is not None:
@@ -182,8 +274,10 @@ class ReceiptStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _write(self, line: bytes) -> tuple[str, str]:
-        """Append one line; returns the log's stamps before and after (for the search index)."""
+    def _write(self, line: bytes, *, sync: bool = True) -> tuple[tuple[str, str], int | None]:
+        """Append one line under the writers' lock: the log's stamps before and after (for the
+        search index) and, when `sync` is False, a duplicate of the descriptor for the caller
+        to fdatasync and close."""
         try:
             with self._thread_lock, self._locked(exclusive=True):
                 fd = self._append_fd()
@@ -193,14 +287,14 @@ class ReceiptStore:
                 view = memoryview(line)
                 while view:  # a short write is only possible on a fatal signal or full disk
                     view = view[os.write(fd, view) :]
-                _sync(fd)
                 st = os.fstat(fd)
-                return f"{st.st_ino}:{size}", file_stamp(st, with_mtime=False)
+                moved = f"{st.st_ino}:{size}", file_stamp(st, with_mtime=False)
+                if sync:
+                    _sync(fd)
+                    return moved, None
+                return moved, os.dup(fd)
         except OSError as exc:
-            raise ReceiptError(
-                f"could not write to {self.path}: {exc.strerror or exc}",
-                hint="check free disk space and the permissions of the data directory",
-            ) from None
+            raise ReceiptWriteError(self.path, exc.strerror or str(exc)) from None
 
     def _append_fd(self) -> int:
         """The append descriptor, reopened if a repair replaced the file."""

@@ -1,7 +1,7 @@
-"""How the TUI shows OPG: base units to OPG, short amounts, and what calls cost.
+"""What the TUI's screens add up in OPG: base units to OPG, what calls cost, totals.
 
-One module for every screen's amounts (the header, the receipts panel and browser, the
-wallet, compare), so a change of rounding is a change here only.
+Every amount is shown by `og_chat.sdk.chain.opg_display`, the one formatter the CLI uses
+too, so the same amount reads the same on every screen.
 """
 
 from __future__ import annotations
@@ -20,16 +20,6 @@ def opg(base_units: int | None) -> Decimal | None:
     if base_units is None:
         return None
     return Decimal(base_units).scaleb(-OPG_DECIMALS)
-
-
-def show_opg(amount: Decimal | str | int | None, places: int = 4) -> str:
-    """An amount already in OPG (not base units: see `sdk.chain.format_opg`), short: `12.3456`."""
-    if amount is None or amount == "":
-        return "—"
-    value = Decimal(str(amount))
-    if value and abs(value) < Decimal(1).scaleb(-places):
-        return f"{value:.1e}"
-    return f"{value:,.{places}f}"
 
 
 def cost_of(receipt: Receipt) -> str | None:

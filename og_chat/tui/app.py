@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.message import Message
@@ -30,6 +30,7 @@ from og_chat.sdk.types import Receipt
 from . import deferred
 from .backend import Backend
 from .chat import ChatState
+from .clipboard import ClipboardTool, copy_with_tool, find_tool
 from .keymap import bindings, keys_on
 from .messages import (
     BackendFailed,
@@ -42,12 +43,14 @@ from .messages import (
 )
 from .screens.chat_settings import palette_commands
 from .screens.compare import CompareScreen
+from .screens.dialogs import Confirm
 from .screens.main import MainScreen
 from .screens.receipts import ReceiptDetail, ReceiptsBrowser
 from .screens.search import SearchScreen
 from .screens.sessions import SessionsScreen
 from .screens.settings import SettingsScreen
 from .screens.wallet import WalletScreen
+from .terminal_keys import claims_key, reported_key
 from .themes import BUNDLED_THEMES, load_themes
 from .widgets.conversation import error_message
 
@@ -119,6 +122,7 @@ class OGChatApp(App[None]):
         mode: str | None = None,
         local: LocalState | None = None,
         start_backend: bool = True,
+        trusted_devnets: Iterable[str] = (),
     ) -> None:
         super().__init__()
         self.start_backend = start_backend
@@ -128,9 +132,12 @@ class OGChatApp(App[None]):
         self.local_ready = local is not None
         """True once the config is read and applied (theme, keymap, model, mode, draft)."""
         self.requested_network = network or "devnet"
+        """The header's network label: the flag until the config is read, then the choice's."""
         self.set_reactive(OGChatApp.model, valid_model(model))
         self.set_reactive(OGChatApp.mode, mode or DEFAULT_MODE)
-        self.backend = Backend(network=network, devnet_url=devnet_url, mode=mode)
+        self.backend = Backend(
+            network=network, devnet_url=devnet_url, mode=mode, trusted_devnets=trusted_devnets
+        )
         self._backend_done = asyncio.Event()
         self._backend_failure: BackendFailed | None = None
         self.main_screen: MainScreen | None = None
@@ -151,6 +158,8 @@ class OGChatApp(App[None]):
         themes, _ = load_themes([BUNDLED_THEMES])
         for theme in themes:
             self.register_theme(theme)
+        if self.start_backend:  # at once: the devnet boots while the config is read
+            self.open_backend()
         if self._local is not None:
             self._apply_local(self._local, self._local.load_draft())
         else:
@@ -170,7 +179,7 @@ class OGChatApp(App[None]):
         self.call_from_thread(self._apply_local, local, draft)
 
     def _apply_local(self, local: LocalState, draft: str) -> None:
-        """Theme, keymap, model, mode and draft from the config; then open the runtime."""
+        """Theme, keymap, model, mode and draft from the config (the runtime reads its own)."""
         if self.main_screen is not None and not self.main_screen.is_mounted:
             self.call_after_refresh(self._apply_local, local, draft)  # read before the first frame
             return
@@ -185,22 +194,59 @@ class OGChatApp(App[None]):
         self.local_ready = True
         self.apply_keymap(local.keymap)
         choices = self.choices  # the config fills in only what the command line left open
-        if not choices.network and local.config.network:
-            self.requested_network = local.config.network
+        try:  # the one rule the SDK and the CLI use too
+            choice = local.network_choice(*self.backend.flags)
+        except OGError as error:
+            self._backend_failure = BackendFailed(f"could not start: {error}", error.hint)
+            self._to_main(self._backend_failure)
+            self._backend_done.set()
+            return
+        self.backend.choice = choice
+        self.requested_network = choice.label
+        if self.main_screen is not None:
+            self.main_screen.show_network(choice.label)
         if not choices.model:
             self.model = valid_model(local.config.model)
         if not choices.mode:
             self.mode = local.config.settlement_mode
         if self.main_screen is not None:
             self.main_screen.restore_draft(draft)
-        self.backend.config = local.config
-        if self.start_backend:
-            self.open_backend()
 
     def apply_keymap(self, keymap: dict[str, str]) -> None:
         """Remap bindings by id (the config's `[keymap]` table)."""
         if keymap:
             self.set_keymap(dict(keymap))
+
+    # -- keys as terminals send them (terminal_keys.py) --------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Run a bound alt-key before the focused widget can type its character."""
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and claims_key(event.key, event.character)
+            and await self._run_bound_key(event.key)
+        ):
+            return
+        await super().on_event(event)
+
+    async def _run_bound_key(self, key: str) -> bool:
+        """Run the binding the focus chain has for `key` (keymap applied); False if none."""
+        active = self.screen.active_bindings.get(key)
+        if active is None:
+            return False
+        node, binding, enabled, _tooltip = active
+        if enabled:
+            await self.run_action(binding.action, node)
+        else:
+            self.bell()
+        return True
+
+    def on_cursor_position(self, event: events.CursorPosition) -> None:
+        """`CSI 1;2R` is shift+F3 (og-chat never asks for the cursor position)."""
+        key = reported_key(event.x, event.y)
+        if key is not None:
+            self.simulate_key(key)
 
     def watch_theme(self, theme: str) -> None:
         if self.local_ready and self.local.config.theme != theme:
@@ -217,7 +263,10 @@ class OGChatApp(App[None]):
         """Open the runtime (starting the devnet if no key is set) without blocking the UI."""
         self._to_main(BackendProgress("starting wallet and gateway…"))
         try:
-            await self.backend.open(on_progress=lambda text: self._to_main(BackendProgress(text)))
+            await self.backend.open(
+                on_progress=lambda text: self._to_main(BackendProgress(text)),
+                confirm=self.confirm,
+            )
         except Exception as error:
             hint = error.hint if isinstance(error, OGError) and error.hint else RESTART_HINT
             self._backend_failure = BackendFailed(f"could not start: {error_message(error)}", hint)
@@ -226,11 +275,16 @@ class OGChatApp(App[None]):
         finally:
             self._backend_done.set()
         backend = self.backend
-        self._to_main(BackendReady(backend.network, backend.address, backend.gateway))
+        self._to_main(BackendReady(backend.network_label, backend.address, backend.gateway))
         backend.start_settlement_tracker(
             lambda receipt_id, fields: self.post_message(ReceiptUpdated(receipt_id, dict(fields)))
         )
         self.refresh_wallet()
+
+    async def confirm(self, question: str) -> bool:
+        """Ask yes or no in a dialog (from a worker): before an approval the user must allow."""
+        answer = await self.push_screen_wait(Confirm(neutralize(question), yes="Approve"))
+        return bool(answer)
 
     async def wait_for_backend(self) -> None:
         """Wait until the runtime is open; raise if it failed to open."""
@@ -281,14 +335,29 @@ class OGChatApp(App[None]):
             self.local.save_session(chat, self.mode)
 
     def copy_text(self, text: str, *, what: str) -> None:
-        """Copy via OSC 52 and say honestly that it may not have reached the system clipboard."""
+        """Copy via OSC 52 and, where one exists, a local clipboard tool; say which was used."""
         self.copy_to_clipboard(text)
-        self.notify(
-            f"Sent {what} to the terminal clipboard (OSC 52). Not every terminal passes it on: "
-            "if pasting fails, use “Save … to file” (alt+s, or w in the code picker).",
-            title="Copied",
-            timeout=6,
-        )
+        tool = find_tool()
+        if tool is None:
+            self.notify(
+                f"Sent {what} to the terminal clipboard (OSC 52); no wl-copy, xclip, xsel or "
+                "pbcopy here. Not every terminal passes OSC 52 on: if pasting fails, use "
+                "“Save … to file” (alt+s, or w in the code picker).",
+                title="Copied (OSC 52)",
+                timeout=6,
+            )
+            return
+        self._copy_with(text, what, tool)
+
+    @work(thread=True, group="clipboard", exit_on_error=False, description="Copying")
+    def _copy_with(self, text: str, what: str, tool: ClipboardTool) -> None:
+        """Run the clipboard tool off the event loop (it may wait for its display)."""
+        if copy_with_tool(text, tool):
+            message, title = f"Copied {what} with {tool.name} and OSC 52.", f"Copied ({tool.name})"
+        else:
+            message = f"{tool.name} failed; sent {what} to the terminal clipboard (OSC 52) only."
+            title = "Copied (OSC 52)"
+        self.call_from_thread(self.notify, message, title=title, timeout=6)
 
     def write_export(self, stem: str, suffix: str, text: str) -> Path:
         """Write text to a new file in the exports directory; returns its path."""
@@ -336,6 +405,10 @@ class OGChatApp(App[None]):
         if self.main_screen is not None:
             await self.main_screen.show_chat(chat, at=at)
 
+    def conversation_renamed(self, session_id: str, title: str) -> None:
+        if self.main_screen is not None:
+            self.main_screen.renamed(session_id, title)
+
     def on_settings_changed(self, message: SettingsChanged) -> None:
         self.local.reload()
         self.apply_keymap(self.local.keymap)
@@ -371,12 +444,18 @@ def run(
     devnet_url: str | None = None,
     mode: str | None = None,
     private_key: str | None = None,
+    trusted_devnets: Iterable[str] = (),
 ) -> None:
     """Run the TUI until the user quits (`og-chat` with no subcommand).
 
     `private_key` comes from the keystore, unlocked by the CLI before the screen
-    takes over the terminal; None means `OG_PRIVATE_KEY`, else the devnet.
+    takes over the terminal; None means `OG_PRIVATE_KEY` on mainnet, else the
+    devnet's test key. `trusted_devnets` are the devnets the wallet may pay on
+    (`--trust-devnet`; the config's are read by the runtime).
     """
-    app = OGChatApp(network=network, model=model, devnet_url=devnet_url, mode=mode)
+    app = OGChatApp(
+        network=network, model=model, devnet_url=devnet_url, mode=mode,
+        trusted_devnets=trusted_devnets,
+    )  # fmt: skip
     app.backend.set_private_key(private_key)
     app.run()

@@ -9,7 +9,8 @@ is imported in a thread by `Backend.open()`, after the first frame is painted
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,29 @@ from .amounts import opg
 
 if TYPE_CHECKING:  # loaded after the first frame (deferred.py)
     from og_chat.app.runtime import Runtime
+    from og_chat.sdk.networks import NetworkChoice
     from og_chat.store.config import Config
+
+
+PACE_ENV = "OG_DEVNET_TOKENS_PER_SECOND"
+"""Pace of the embedded devnet's answers (0 = unpaced; unset = the devnet's default, a hosted
+model's speed). For tests and benchmarks that drive the real `og-chat` in a terminal."""
+
+
+def devnet_pace(environ: Mapping[str, str] | None = None) -> float | None:
+    """The embedded devnet's tokens per second from `OG_DEVNET_TOKENS_PER_SECOND`, if set."""
+    value = (os.environ if environ is None else environ).get(PACE_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        pace = float(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"{PACE_ENV}={value!r} is not a number", hint="tokens per second; 0 = unpaced"
+        ) from None
+    if pace < 0:
+        raise ConfigurationError(f"{PACE_ENV} must be ≥ 0", hint="tokens per second; 0 = unpaced")
+    return pace
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +58,8 @@ class WalletView:
     opg: Decimal | None
     allowance: Decimal | None
     eth: Decimal | None
+    day_left: Decimal | None = None
+    """OPG that may still be authorized today under `max_per_day_opg` (None: no day cap)."""
 
 
 class Backend:
@@ -47,12 +72,19 @@ class Backend:
         devnet_url: str | None = None,
         mode: str | None = None,
         config: Config | None = None,
+        trusted_devnets: Iterable[str] = (),
     ) -> None:
         self._network = network
         self._devnet_url = devnet_url
         self._mode = mode
+        self.trusted_devnets = tuple(trusted_devnets)
+        """Devnets the wallet may pay on besides the config's (`--trust-devnet`)."""
         self.config = config
-        """The loaded Config; set by the App before `open()` (None: the runtime reads it)."""
+        """A loaded Config for `open()`; None (the App's case) lets the runtime read the file
+        itself, so the runtime starts opening at the first frame, not after the TUI's own
+        read of the config."""
+        self.choice: NetworkChoice | None = None
+        """The network choice (set by the App once the config is read; the runtime opens it)."""
         self.runtime: Runtime | None = None
         self._key: Callable[[], str | None] = lambda: None
 
@@ -73,25 +105,48 @@ class Backend:
             )
         return self.runtime
 
-    async def open(self, on_progress: Callable[[str], None] | None = None) -> None:
+    @property
+    def flags(self) -> tuple[str | None, str | None]:
+        """The network and devnet URL the command line named (None where it named none)."""
+        return self._network, self._devnet_url
+
+    async def open(
+        self,
+        on_progress: Callable[[str], None] | None = None,
+        confirm: Callable[[str], Awaitable[bool]] | None = None,
+    ) -> None:
         """Open the runtime: load the key or start the embedded devnet.
 
         The heavy imports (web3, eth-account, the client) run in a thread
-        first, so the event loop keeps painting while they load.
+        first, so the event loop keeps painting while they load. `confirm` asks
+        the user before an approval that needs their word.
         """
         await asyncio.to_thread(deferred.preload)
+        choice = self.choice
         self.runtime = await deferred.runtime().open(
             self.config,
-            network=self._network,
-            devnet_url=self._devnet_url,
+            network=choice.name if choice else self._network,
+            devnet_url=choice.devnet_url if choice else self._devnet_url,
             mode=self._mode,
             private_key=self._key(),
             on_progress=on_progress,
+            tokens_per_second=devnet_pace(),
+            trusted_devnets=self.trusted_devnets,
+            confirm=confirm,
         )
 
     @property
     def network(self) -> str:
         return self.runtime.network if self.runtime else (self._network or "devnet")
+
+    @property
+    def network_label(self) -> str:
+        """What the header shows: `mainnet`, `devnet (embedded)` or `devnet host:port`."""
+        if self.runtime is not None and self.runtime.choice is not None:
+            return self.runtime.choice.label
+        if self.choice is not None:
+            return self.choice.label
+        return self.network
 
     @property
     def address(self) -> str:
@@ -148,13 +203,16 @@ class Backend:
 
     async def wallet(self) -> WalletView:
         """Balances and allowance, converted to OPG."""
-        status = await self._opened.wallet()
+        runtime = self._opened
+        status = await runtime.wallet()
+        day_left = await asyncio.to_thread(lambda: runtime.day_left)
         return WalletView(
             address=status.address,
             network=status.network,
             opg=opg(status.opg),
             allowance=opg(status.allowance),
             eth=opg(status.eth),
+            day_left=day_left,
         )
 
     async def top_up(self, min_opg: Decimal, approve_opg: Decimal | None = None) -> str | None:

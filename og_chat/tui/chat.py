@@ -54,9 +54,11 @@ class ChatState:
         ]
 
     def add(self, message: dict[str, Any]) -> None:
-        """Append a message; the first user message names the conversation."""
+        """Append a message, stamped with when it was added (kept across saves: a save writes
+        the stamp, never a new one); the first user message names the conversation."""
         if message.get("role") == "user" and self.title == "New chat":
             self.title = title_from(str(message.get("content") or ""))
+        message.setdefault("created_at", time.time())
         self.messages.append(message)
 
     def last_prompt_index(self) -> int | None:

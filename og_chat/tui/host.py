@@ -78,6 +78,10 @@ class Host(Protocol):
         """Show a saved conversation on the main screen (scrolled to message `at`, if given)."""
         ...
 
+    def conversation_renamed(self, session_id: str, title: str) -> None:
+        """A saved conversation was renamed: if it is the one shown, it keeps the new name."""
+        ...
+
 
 if TYPE_CHECKING:
 

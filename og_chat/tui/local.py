@@ -14,8 +14,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from og_chat.app import network
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.images import decode_image
+from og_chat.sdk.networks import NetworkChoice
 from og_chat.store.chat_settings import ChatSettings, Requested, resolve_settings
 from og_chat.store.config import Config, Persona, load_config, save_config
 from og_chat.store.image_files import ImageFileExists, save_images
@@ -49,6 +51,13 @@ class LocalState:
     def reload(self) -> None:
         """Re-read the config after the settings screen changed it."""
         self.config = load_config()
+
+    def network_choice(
+        self, flag_network: str | None, flag_devnet_url: str | None
+    ) -> NetworkChoice:
+        """The network the flags, the environment and this config pick: the one rule the SDK
+        and the CLI use too (`og_chat.app.network.choose`)."""
+        return network.choose(flag_network, flag_devnet_url, self.config)
 
     @property
     def keymap(self) -> dict[str, str]:
@@ -214,9 +223,7 @@ class LocalState:
     def load_session(self, session_id: str) -> ChatState:
         """A saved conversation as the TUI's ChatState."""
         session = self.sessions.load(session_id)
-        messages = [
-            m.model_dump(exclude_none=True, exclude={"created_at"}) for m in session.messages
-        ]
+        messages = [m.model_dump(exclude_none=True) for m in session.messages]
         return ChatState(
             id=session.id,
             title=session.title,

@@ -12,13 +12,15 @@ from og_chat.devnet.chain import Chain
 from og_chat.devnet.genesis import OPERATOR_PATH
 from og_chat.devnet.jsonrpc import MAX_LOG_RANGE
 from og_chat.devnet.node import ChainRevert, RpcError
-from og_chat.devnet.operator import CallMetadata
+from og_chat.devnet.operator import IndividualCall
+from og_chat.sdk import merkle
 from og_chat.sdk.addresses import (
     DEVNET_ADDRESSES as DEV_ADDRESSES,
     DEVNET_KEYS as DEV_KEYS,
     DEVNET_MNEMONIC as MNEMONIC,
     DEVNET_OPERATOR_KEY as OPERATOR_KEY,
 )
+from og_chat.sdk.eth import keccak
 
 
 def test_contracts_have_code_at_their_canonical_addresses(chain: Chain) -> None:
@@ -146,10 +148,20 @@ async def test_registry_returns_the_live_tuple_layout(chain: Chain) -> None:
     ]  # fmt: skip
 
 
+def leaves(count: int) -> list[tuple[str, bytes]]:
+    """`count` random (call id, leaf) pairs and, below, their root as the contract computes it."""
+    return [("0x" + os.urandom(32).hex(), os.urandom(32)) for _ in range(count)]
+
+
+def root_of(pairs: list[tuple[str, bytes]]) -> bytes:
+    return merkle.build_levels([leaf for _, leaf in pairs])[-1][0]
+
+
 async def test_batch_root_is_posted_once_and_readable(chain: Chain) -> None:
-    root = os.urandom(32)
+    pairs = leaves(12)
+    root = root_of(pairs)
     assert await chain.operator.batch_root_info(root) is None
-    result = await chain.operator.post_batch_root(root, 12)
+    result = await chain.operator.post_batch_root(root, pairs)
     assert result.status == 1 and result.gas_used > 21_000
     count, ts = await chain.operator.batch_root_info(root) or (0, 0)
     assert count == 12 and abs(ts - time.time()) < 120
@@ -157,33 +169,49 @@ async def test_batch_root_is_posted_once_and_readable(chain: Chain) -> None:
     block = hex(result.block_number)
     query = {"fromBlock": block, "toBlock": block, "address": chain.addresses.settlement}
     logs = chain.rpc("eth_getLogs", [query])
+    assert [log["topics"][1] for log in logs[:12]] == [c for c, _ in pairs]  # BatchLeaf each
     assert (
-        logs
-        and logs[0]["topics"][1] == "0x" + root.hex()
-        and logs[0]["transactionHash"] == result.tx_hash
+        logs[-1]["topics"][1] == "0x" + root.hex() and logs[-1]["transactionHash"] == result.tx_hash
     )
     with pytest.raises(ChainRevert) as info:
-        await chain.operator.post_batch_root(root, 12)
+        await chain.operator.post_batch_root(root, pairs)
     assert info.value.reason.startswith("RootAlreadyPosted")
+
+
+async def test_a_root_that_is_not_the_leaves_root_is_refused(chain: Chain) -> None:
+    pairs = leaves(5)
+    with pytest.raises(ChainRevert) as info:
+        await chain.operator.post_batch_root(os.urandom(32), pairs)
+    assert info.value.reason.startswith("RootMismatch")
+    odd = leaves(7)  # an unpaired node is carried up, as sdk.merkle does
+    assert (await chain.operator.post_batch_root(root_of(odd), odd)).status == 1
 
 
 async def test_individual_settlement_emits_the_call_metadata(chain: Chain) -> None:
     tee_id = "0x" + os.urandom(32).hex()
-    request_hash, output_hash, signature = os.urandom(32), os.urandom(32), os.urandom(256)
+    call_id, request_hash, signature = "0x" + os.urandom(32).hex(), os.urandom(32), os.urandom(256)
     result = await chain.operator.settle_individual(
-        CallMetadata(
+        IndividualCall(
+            call_id=call_id,
+            model="openai/gpt-4.1-mini",
+            input='{"messages": [{"content": "héllo", "role": "user"}]}',
+            output="an answer",
+            prompt_tokens=7,
+            completion_tokens=3,
             tee_id=tee_id,
-            request_hash=request_hash,
-            output_hash=output_hash,
+            request_hash=request_hash.hex(),
             signature=signature,
             timestamp=1_750_000_000,
         )
     )
     assert result.status == 1
     event = next(e for e in chain.index.individual_settlements() if e["tx_hash"] == result.tx_hash)
+    assert event["call_id"] == call_id
     assert event["tee_id"] == tee_id
     assert event["request_hash"] == "0x" + request_hash.hex()
-    assert event["output_hash"] == "0x" + output_hash.hex()
+    assert event["output_hash"] == "0x" + keccak(b"an answer").hex()
+    assert event["model"] == "openai/gpt-4.1-mini"
+    assert (event["prompt_tokens"], event["completion_tokens"]) == (7, 3)
     assert event["signature"] == "0x" + signature.hex()
     assert event["tee_timestamp"] == 1_750_000_000
 
@@ -191,7 +219,7 @@ async def test_individual_settlement_emits_the_call_metadata(chain: Chain) -> No
 async def test_only_the_operator_may_post_settlements(chain: Chain) -> None:
     data = (
         chain.contract("DataSettlement")
-        .functions.postBatchRoot(os.urandom(32), 1)
+        .functions.postBatchRoot(os.urandom(32), [os.urandom(32)], [os.urandom(32)])
         ._encode_transaction_data()
     )
     with pytest.raises(ChainRevert) as info:
@@ -216,7 +244,8 @@ async def test_fast_blocks_share_a_second_and_never_run_ahead_of_the_wall_clock(
 ) -> None:
     first = int(chain.rpc("eth_blockNumber", []), 16) + 1
     for _ in range(8):
-        await chain.operator.post_batch_root(os.urandom(32), 1)
+        pairs = leaves(1)
+        await chain.operator.post_batch_root(root_of(pairs), pairs)
     head = int(chain.rpc("eth_blockNumber", []), 16)
     stamps = [
         int(chain.rpc("eth_getBlockByNumber", [hex(n), False])["timestamp"], 16)

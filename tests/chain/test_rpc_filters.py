@@ -9,7 +9,14 @@ import pytest
 
 from og_chat.devnet.chain import Chain
 from og_chat.devnet.chain_errors import RpcError
+from og_chat.devnet.indexer import TxResult
 from og_chat.devnet.rpc_filters import FILTER_IDLE, MAX_FILTERS
+
+
+async def post_one_leaf(chain: Chain) -> TxResult:
+    """A batch root over one random (call id, leaf): a block with two settlement logs."""
+    leaf = os.urandom(32)
+    return await chain.operator.post_batch_root(leaf, [("0x" + os.urandom(32).hex(), leaf)])
 
 
 async def test_each_filter_reports_what_happened_since_its_last_poll(chain: Chain) -> None:
@@ -17,8 +24,7 @@ async def test_each_filter_reports_what_happened_since_its_last_poll(chain: Chai
     blocks = chain.rpc("eth_newBlockFilter", [])
     pending = chain.rpc("eth_newPendingTransactionFilter", [])
     logs = chain.rpc("eth_newFilter", [{"address": settlement}])
-    first = await chain.operator.post_batch_root(os.urandom(32), 1)
-    second = await chain.operator.post_batch_root(os.urandom(32), 2)
+    first, second = [await post_one_leaf(chain) for _ in range(2)]
 
     block_hashes = chain.rpc("eth_getFilterChanges", [blocks])
     mined = [
@@ -27,14 +33,14 @@ async def test_each_filter_reports_what_happened_since_its_last_poll(chain: Chai
     ]
     assert block_hashes == mined
     assert chain.rpc("eth_getFilterChanges", [pending]) == [first.tx_hash, second.tx_hash]
-    entries = chain.rpc("eth_getFilterChanges", [logs])
-    assert [e["transactionHash"] for e in entries] == [first.tx_hash, second.tx_hash]
+    entries = chain.rpc("eth_getFilterChanges", [logs])  # each post: BatchLeaf, BatchSettled
+    assert [e["transactionHash"] for e in entries] == [first.tx_hash] * 2 + [second.tx_hash] * 2
     for f in (blocks, pending, logs):
         assert chain.rpc("eth_getFilterChanges", [f]) == []
     # getFilterLogs reads the criteria now: `latest` (no fromBlock) is the head alone.
     assert [e["transactionHash"] for e in chain.rpc("eth_getFilterLogs", [logs])] == [
         second.tx_hash
-    ]
+    ] * 2
 
     # A filter over past blocks reports them on its first poll, then only what is new.
     history = chain.rpc("eth_newFilter", [{"address": settlement, "fromBlock": "0x0"}])

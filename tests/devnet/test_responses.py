@@ -52,7 +52,9 @@ async def test_chat_completion_body_matches_the_live_shape(
     assert set(data) == {
         "id", "object", "created", "model", "choices", "usage",
         "tee_signature", "tee_request_hash", "tee_output_hash", "tee_timestamp", "tee_id",
+        "call_id",  # og-chat's devnet names each call (its on-chain record's key)
     }  # fmt: skip
+    assert resp.headers["x-og-call-id"] == data["call_id"]
     assert data["object"] == "chat.completion" and data["id"].startswith("chatcmpl-")
     assert data["model"] == "gpt-4.1-mini"
     assert isinstance(data["tee_timestamp"], int)

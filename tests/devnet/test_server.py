@@ -39,6 +39,20 @@ async def test_devnet_document(devnet: Devnet, client: httpx.AsyncClient) -> Non
         p["prompt_per_million"] > 0 and p["completion_per_million"] > 0
         for p in doc["prices"].values()
     )
+    genesis = (
+        await client.post(
+            devnet.url + "/rpc",
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "eth_getBlockByNumber",
+                "params": ["0x0", False],
+            },
+        )
+    ).json()["result"]
+    assert doc["genesis_hash"] == genesis["hash"]  # the chain's identity: block 0 …
+    assert len(bytes.fromhex(doc["instance_id"])) == 16  # … and this instance of it
+    assert doc["persistent"] is False  # a test devnet keeps nothing
     profile = devnet_profile(doc, devnet.url)  # the client's reader accepts it
     assert profile.chain_id == devnet.chain_id and profile.opg == doc["contracts"]["opg"]
 
@@ -104,6 +118,9 @@ def test_cli_arguments() -> None:
     )
     assert args.fund == [(addr, 1000 * 10**18), (addr, 25 * 10**17)]
     assert args.tls and args.tokens_per_second == 0
+    assert (args.state, args.fresh) == (None, False)
+    args = parser.parse_args(["--state", "/tmp/kept", "--fresh"])
+    assert (args.state, args.fresh) == ("/tmp/kept", True)
     with pytest.raises(SystemExit):
         parser.parse_args(["--fund", "nope"])
 

@@ -39,7 +39,13 @@ async def _poll_until(tracker: SettlementTracker, runtime: Runtime, rid: str, st
 
 async def test_refused_settlement_ends_up_failed_on_the_receipt(devnet: Devnet) -> None:
     key = "0x" + os.urandom(32).hex()
-    runtime = await Runtime.open(network="devnet", devnet_url=devnet.url, private_key=key)
+    runtime = await Runtime.open(
+        network="devnet",
+        devnet_url=devnet.url,
+        private_key=key,
+        trusted_devnets=[devnet.url],
+        confirm=_yes,
+    )
     try:
         before = await runtime.wallet()
         devnet.faults.refuse_settlement = True
@@ -65,7 +71,10 @@ async def test_payer_without_allowance_is_told_to_approve_and_nothing_is_lost(
 ) -> None:
     store = ReceiptStore()
     key = "0x" + os.urandom(32).hex()  # funded by the devnet client, never approved
-    llm = LLM(key, network="devnet", devnet_url=devnet.url, on_receipt=store.append)
+    llm = LLM(
+        key, network="devnet", devnet_url=devnet.url, on_receipt=store.append,
+        trusted_devnets=[devnet.url],
+    )  # fmt: skip
     messages = [{"role": "user", "content": prompt()}]
     try:
         opg_before = (await llm.balances()).opg
@@ -115,3 +124,8 @@ async def test_session_expiring_mid_conversation_is_rechallenged_and_paid_once_m
     settled = stored(runtime.receipts)
     assert settled[first.receipt.id].payment_tx == record["tx_hash"]
     assert settled[second.receipt.id].payment_tx == record["tx_hash"]
+
+
+async def _yes(question: str) -> bool:
+    """The user's answer to "approve with your key on this devnet?" (they opted in to it)."""
+    return True

@@ -28,13 +28,16 @@ def client(gw: GatewayDouble, receipts: list[Receipt] | None = None, **kw: Any) 
     return LLM.from_url(KEY, gw.url, on_receipt=sink, **kw)
 
 
-async def test_402_then_pay_then_200_with_verified_signature(gw: GatewayDouble) -> None:
+async def test_402_then_pay_then_200_with_a_self_vouched_signature(gw: GatewayDouble) -> None:
     receipts: list[Receipt] = []
     async with client(gw, receipts) as llm:
         out = await llm.chat("anthropic/claude-haiku-4-5", MSG, max_tokens=50)
     assert out.chat_output and out.chat_output["content"].startswith("Hello from the double")
     assert llm.signatures_made == 1 and len(gw.payments) == 1
-    assert out.signature_status is SignatureStatus.VERIFIED
+    # The double names no registry: its signature checks out against the key it serves
+    # itself, which is not verification.
+    assert out.signature_status is SignatureStatus.SELF_VOUCHED
+    assert receipts[0].tee_ok is None
     assert out.payment_hash and out.payment_hash == receipts[0].authorization_digest
     assert receipts[0].payment_status == "pending"
     first, paid = gw.requests
@@ -106,7 +109,7 @@ async def test_stream_yields_choices_on_every_chunk_and_a_final_receipt(gw: Gate
     assert [c.is_final for c in chunks].count(True) == 1 and chunks[-1].is_final
     final = chunks[-1]
     assert final.usage and final.usage.total_tokens == 16
-    assert final.receipt and final.receipt.signature_status == "verified"
+    assert final.receipt and final.receipt.signature_status == "self_vouched"
     assert "".join(c.choices[0].delta.content or "" for c in chunks).startswith(
         "Hello from the double"
     )
@@ -182,7 +185,7 @@ async def test_payment_response_header_gives_the_settlement_hash(gw: GatewayDoub
     assert (
         out.receipt
         and out.receipt.payment_status == "settled"
-        and out.receipt.charged_opg == "1234"
+        and out.receipt.charged_opg == "0.000000000000001234"  # 1234 base units
     )
 
 
@@ -202,16 +205,20 @@ async def test_the_signed_spender_is_the_profiles_proxy_not_a_constant(gw: Gatew
     assert payment.payload["permit2Authorization"]["spender"].lower() == other_proxy
 
 
-async def test_a_devnet_claiming_a_public_chain_is_refused_a_user_key(gw: GatewayDouble) -> None:
-    from og_chat.sdk.errors import ConfigurationError
+async def test_a_devnet_naming_a_public_chain_gets_test_keys_only(gw: GatewayDouble) -> None:
+    from og_chat.sdk.errors import UntrustedNetwork
 
     gw.knobs.devnet_document = {"chain_id": 8453}
     gw.knobs.requirement = {"network": "eip155:8453"}
-    user_key = "0x" + "42" * 32  # not one of the devnet's published keys
-    with pytest.raises(ConfigurationError, match="public network"):
-        async with LLM.from_url(user_key, gw.url) as llm:
-            await llm.chat("openai/gpt-5", MSG)
-    assert not gw.payments
+    async with client(gw) as llm:  # a published test key guards nothing: it may sign
+        await llm.chat("openai/gpt-5", MSG)
+    assert len(gw.payments) == 1
+    user_key = "0x" + "42" * 32
+    with pytest.raises(UntrustedNetwork, match="public network") as info:
+        async with LLM.from_url(user_key, gw.url, trusted_devnets=[gw.url]) as llm:
+            await llm.chat("openai/gpt-5", MSG)  # opted in, and still refused
+    assert info.value.chain_id == 8453 and info.value.url == gw.url
+    assert llm.signatures_made == 0 and len(gw.payments) == 1
 
 
 async def test_a_devnet_claiming_a_public_chain_is_paid_with_its_test_keys(

@@ -30,12 +30,19 @@ TOOLS = [
 def test_tutorial_flow_with_a_users_own_key_on_the_devnet(
     sdk_devnet: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The tutorial: key from OG_PRIVATE_KEY, sync allowance step, then asyncio.run(main())."""
+    """The tutorial: key from OG_PRIVATE_KEY, sync allowance step, then asyncio.run(main()).
+
+    The user's own key signs for a devnet at a URL only once the user opted in to it.
+    """
     monkeypatch.setenv("OG_NETWORK", "devnet")
     monkeypatch.setenv("OG_DEVNET_URL", sdk_devnet.url)
     monkeypatch.setenv(
         "OG_PRIVATE_KEY", "0x" + os.urandom(32).hex()
     )  # a wallet the devnet never saw
+    with pytest.raises(og.UntrustedNetwork, match="not opted in") as refused:
+        og.LLM(private_key=os.environ["OG_PRIVATE_KEY"]).resolve()
+    assert "OG_TRUSTED_DEVNETS" in refused.value.hint
+    monkeypatch.setenv("OG_TRUSTED_DEVNETS", sdk_devnet.url)
 
     llm = og.LLM(private_key=os.environ["OG_PRIVATE_KEY"])
     llm.ensure_opg_allowance(min_allowance=5)
@@ -125,3 +132,13 @@ async def test_one_signature_for_many_calls_and_a_new_one_after_settlement(sdk_d
         await asyncio.sleep(2.5)  # idle settlement (session_idle=1 s) closes the session
         await llm.chat("openai/gpt-4.1-mini", [{"role": "user", "content": "hi"}], max_tokens=20)
         assert llm.signatures_made == 2
+
+
+async def test_a_devnet_named_by_a_fixed_url_is_verified_through_its_registry(
+    sdk_devnet: Any,
+) -> None:
+    """No TEE is pinned for a fixed URL; the key still comes from the on-chain registry."""
+    async with og.LLM.from_url(None, sdk_devnet.url) as llm:
+        await llm.aensure_opg_approval(1)
+        out = await llm.chat("openai/gpt-4.1-mini", [{"role": "user", "content": "hi"}])
+    assert out.signature_status is og.SignatureStatus.VERIFIED

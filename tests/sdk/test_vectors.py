@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from og_chat.sdk import signing, x402
 from og_chat.sdk.calls import DEFAULT_SETTLEMENT, chat_call
@@ -157,3 +158,42 @@ def test_reference_verify_outcomes_signatures() -> None:
 def test_garbage_headers_raise_the_typed_error(value: str) -> None:
     with pytest.raises(MalformedPaymentHeader):
         x402.decode_payment_required(value)
+
+
+# -- our EIP-712 hashing and secp256k1 signing against eth_account's ----------------------
+
+_addresses = st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex())
+_uints = st.integers(min_value=0, max_value=2**256 - 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    key=st.integers(min_value=1, max_value=2**255).map(lambda k: "0x" + k.to_bytes(32, "big").hex()),
+    token=_addresses, to=_addresses, spender=_addresses, facilitator=_addresses,
+    amount=_uints, nonce=_uints, deadline=_uints, valid_after=_uints,
+    chain_id=st.integers(min_value=1, max_value=2**64),
+)  # fmt: skip
+def test_permit2_digests_and_signatures_equal_eth_accounts(
+    key: str, token: str, to: str, spender: str, facilitator: str, amount: int, nonce: int,
+    deadline: int, valid_after: int, chain_id: int,
+) -> None:  # fmt: skip
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+    from eth_utils import to_checksum_address
+
+    from og_chat.sdk import keys
+    from og_chat.sdk.eth import checksum
+
+    witness_type, witness = signing.permit2_witness("upto", to, facilitator)
+    typed = signing.permit2_typed_data(
+        witness_type, {**witness, "validAfter": valid_after}, chain_id=chain_id, token=token,
+        amount=amount, spender=spender, nonce=nonce, deadline=deadline,
+    )  # fmt: skip
+    theirs = Account.sign_message(encode_typed_data(full_message=typed), key)
+    assert signing.typed_data_digest(typed) == "0x" + bytes(theirs.message_hash).hex()
+    assert signing.sign_typed_data(key, typed) == "0x" + bytes(theirs.signature).hex()
+    assert signing.recover_typed_data(typed, signing.sign_typed_data(key, typed)) == (
+        Account.from_key(key).address
+    )
+    assert keys.address_of(key) == Account.from_key(key).address
+    assert checksum(token) == to_checksum_address(token)

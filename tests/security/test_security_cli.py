@@ -241,7 +241,7 @@ async def test_no_key_material_in_exceptions_or_reprs(devnet: Devnet) -> None:
     from og_chat.sdk.errors import OGError
 
     key = "0x" + os.urandom(32).hex()
-    llm = LLM(key, network="devnet", devnet_url=devnet.url)
+    llm = LLM(key, network="devnet", devnet_url=devnet.url, trusted_devnets=[devnet.url])
     caught: list[BaseException] = []
     messages = [{"role": "user", "content": _prompt()}]
     try:
@@ -265,7 +265,13 @@ async def test_no_key_material_in_exceptions_or_reprs(devnet: Devnet) -> None:
             await llm.chat("openai/nope", messages)
         except OGError as exc:
             caught.append(exc)
-        runtime = await Runtime.open(network="devnet", devnet_url=devnet.url, private_key=key)
+        runtime = await Runtime.open(
+            network="devnet",
+            devnet_url=devnet.url,
+            private_key=key,
+            trusted_devnets=[devnet.url],
+            confirm=_yes,
+        )
         texts = [repr(llm), repr(vars(llm)), repr(runtime), repr(vars(runtime))]
         await runtime.close()
     finally:
@@ -275,3 +281,8 @@ async def test_no_key_material_in_exceptions_or_reprs(devnet: Devnet) -> None:
         texts += [str(exc), repr(exc), repr(vars(exc)), "".join(traceback.format_exception(exc))]
     for text in texts:
         _assert_absent(text, [key], "an exception or repr")
+
+
+async def _yes(question: str) -> bool:
+    """The user's answer to "approve with your key on this devnet?" (they opted in to it)."""
+    return True

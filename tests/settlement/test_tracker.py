@@ -102,19 +102,21 @@ async def test_a_refused_settlement_is_recorded_as_failed(runtime: Runtime, devn
     assert tracker.outstanding() == []
 
 
-async def test_a_proof_for_another_call_with_the_same_request_is_not_attached(
+async def test_the_same_request_twice_gets_two_calls_and_two_proofs(
     runtime: Runtime, devnet: Devnet
 ) -> None:
     prompt = f"the same question twice ({uuid.uuid4().hex[:8]})"
     first = await ask(runtime, prompt)
     second = await ask(runtime, prompt)
-    assert first.request_hash == second.request_hash  # the devnet keeps one leaf per request hash
+    assert first.request_hash == second.request_hash
+    assert first.call_id and second.call_id and first.call_id != second.call_id
     await asyncio.to_thread(devnet.flush_batch)
     await asyncio.to_thread(devnet.settle_open_sessions)
     tracker = SettlementTracker(runtime)
     await tracker.poll_once()
-    assert runtime.receipts.get(second.id).merkle_leaf == receipt_leaf(second)
-    assert runtime.receipts.get(first.id).merkle_leaf is None
+    leaves = [runtime.receipts.get(r.id).merkle_leaf for r in (first, second)]
+    assert leaves == [receipt_leaf(first), receipt_leaf(second)]
+    assert leaves[0] != leaves[1]
     assert runtime.receipts.get(first.id).payment_status == "settled"
     assert tracker.outstanding() == []
 

@@ -21,7 +21,8 @@ async def test_the_footer_shows_the_screens_keys_and_the_palette() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: bool(_entries(app)), what="footer")
         shown = _entries(app)
-        assert shown[:4] == ["⏎ Send", "^n New chat", "f3 Next provider", "^o Sessions"]
+        # Receipts and Help first: an 80-column footer still shows them (issue 13)
+        assert shown[:5] == ["⏎ Send", "^r Receipts", "f1 Help", "f5 Panel", "^o Sessions"]
         assert shown[-1] == "^p Commands"  # docked on the right, as Textual's Footer does
         assert not any("Stop" in text for text in shown)  # show=False keys stay out
 

@@ -14,9 +14,10 @@ from textual.content import Content
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from og_chat.sdk.chain import opg_display
 from og_chat.sdk.models import CATALOGUE, PROVIDERS, models_by_provider, resolve_model
 
-from ..amounts import cost_of, show_opg
+from ..amounts import cost_of
 from ..chat import new_conversation_id
 from ..host import HostScreen
 from ..keymap import bindings
@@ -198,7 +199,7 @@ class CompareScreen(HostScreen):
             parts.append(f"{tokens / elapsed:,.0f} tok/s" if tokens and elapsed > 0 else "— tok/s")
             parts.append(f"{tokens} tok")
             if receipt is not None:
-                parts.append(f"{show_opg(cost_of(receipt))} OPG")
+                parts.append(f"{opg_display(cost_of(receipt))} OPG")
                 parts.append(f"receipt {receipt.id[:10]}")
             if state != "done":
                 parts.append(state)

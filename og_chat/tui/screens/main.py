@@ -16,12 +16,13 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from og_chat.app.tools import TOOL_SCHEMAS, ToolContext, execute, tool_message
+from og_chat.sdk.chain import opg_display
 from og_chat.sdk.errors import OGError, StreamInterrupted
 from og_chat.sdk.models import CATALOGUE, resolve_model
 from og_chat.sdk.stream import StreamAssembler
 from og_chat.sdk.types import Receipt
 
-from ..amounts import cost_of, show_opg
+from ..amounts import cost_of
 from ..chat import ChatState
 from ..host import HostScreen
 from ..keymap import bindings, keys_of
@@ -35,7 +36,7 @@ from ..messages import (
 )
 from ..prompt_history import PromptHistory
 from ..widgets.conversation import (
-    SUPERSEDED,
+    HISTORY_BATCH,
     AssistantMessage,
     Conversation,
     ErrorNotice,
@@ -48,15 +49,22 @@ from ..widgets.conversation import (
 )
 from ..widgets.inline_images import InlineImages
 from ..widgets.key_footer import KeyFooter
+from ..widgets.model_bar import ModelBar
 from ..widgets.model_picker import ModelPicker, step_provider
 from ..widgets.prompt import PromptArea
-from ..widgets.receipts_panel import ReceiptsPanel
+from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, ReceiptsPanel
+from ..widgets.saved_history import saved_history
 from ..widgets.status_header import StatusHeader
 from .chat_settings import ChatSettingsScreen, PersonaPicker, settings_line
 from .code_blocks import CodeBlocksScreen
+from .models import ModelPickerScreen
 
 MODES = ("private", "batch", "individual")
 MAX_TOOL_ROUNDS = 4
+SIDEBAR_AT = 180
+"""Terminal width from which the model sidebar is shown; narrower, it folds to one line."""
+RECEIPTS_AT = 100
+"""Terminal width from which the receipts panel is shown unless the user toggled it (F5)."""
 
 
 @dataclass
@@ -102,8 +110,10 @@ def turn_stats(model_label: str, result: TurnResult) -> str:
         parts.append(f"{tokens} tok · {rate:,.0f} tok/s")
     receipt = result.receipt
     if receipt is not None:
-        parts.append(f"{show_opg(cost_of(receipt))} OPG")
-        parts.append(f"receipt {receipt.id[:10]} {receipt.payment_status}")
+        parts.append(f"{opg_display(cost_of(receipt))} OPG")
+        parts.append(f"TEE {TEE_MARK.get(receipt.signature_status, '?')}")
+        status = receipt.payment_status
+        parts.append(f"receipt {receipt.id[:10]} {status} {PAYMENT_MARK.get(status, '')}".rstrip())
     if result.stopped:
         parts.append("stopped")
     return " · ".join(parts)
@@ -129,12 +139,18 @@ class MainScreen(HostScreen):
         """The index of the prompt being edited (alt+e): sending replaces its exchange."""
         self._message_widgets: dict[int, Widget] = {}
         """Message index → the widget showing it, for a resumed conversation (search)."""
+        self._footers: dict[str, tuple[AssistantMessage, str, TurnResult]] = {}
+        """Receipt id → the answer it paid for (its view, model label, stats), so a payment
+        that settles later updates that answer's footer."""
+        self.receipts_shown: bool | None = None
+        """The user's F5 choice; None until then (the panel follows the terminal's width)."""
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status")
         with Horizontal(id="body"):
             yield ModelPicker(self.app.model, id="models")
             with Vertical(id="centre"):
+                yield ModelBar(self.app.model, id="model-bar")
                 yield Conversation(id="conversation")
                 yield PromptArea(id="prompt")
             yield ReceiptsPanel(id="receipts")
@@ -153,9 +169,24 @@ class MainScreen(HostScreen):
         self._fit(event.size.width)
 
     def _fit(self, width: int) -> None:
-        """Drop the side panels on narrow terminals so the conversation keeps its width."""
-        self.set_class(width < 130, "-narrow")
-        self.set_class(width < 90, "-tiny")
+        """Give the conversation the room: fold the model sidebar, drop the receipts panel.
+
+        The receipts panel is a fraction of the width (its columns follow its own width);
+        the sidebar has a fixed width and is worth it only on wide terminals.
+        """
+        self.set_class(width >= SIDEBAR_AT, "-sidebar")
+        shown = self.receipts_shown if self.receipts_shown is not None else width >= RECEIPTS_AT
+        self.set_class(not shown, "-no-receipts")
+
+    def action_toggle_receipts(self) -> None:
+        self.receipts_shown = self.has_class("-no-receipts")
+        self._fit(self.app.size.width)
+
+    def action_toggle_help(self) -> None:
+        if self.query("HelpPanel"):
+            self.app.action_hide_help_panel()
+        else:
+            self.app.action_show_help_panel()
 
     def _title(self) -> str:
         info = CATALOGUE.get(self.chat.model)
@@ -165,6 +196,10 @@ class MainScreen(HostScreen):
         return f"{self.chat.title} — {name} · {line}"
 
     # -- backend status --------------------------------------------------------
+
+    def show_network(self, label: str) -> None:
+        """The network the app will open (before the runtime is ready)."""
+        self.query_one(StatusHeader).network = label
 
     def on_backend_progress(self, message: BackendProgress) -> None:
         header = self.query_one(StatusHeader)
@@ -192,7 +227,18 @@ class MainScreen(HostScreen):
         self.query_one(ReceiptsPanel).add_receipt(message.receipt)
 
     def on_receipt_updated(self, message: ReceiptUpdated) -> None:
+        """A payment settled (or failed): the panel's row and the answer's own footer follow."""
         self.query_one(ReceiptsPanel).update_receipt(message.receipt_id, message.fields)
+        shown = self._footers.get(message.receipt_id)
+        if shown is None:
+            return
+        view, label, result = shown
+        receipt = result.receipt
+        if receipt is not None and view.is_attached:
+            for name, value in message.fields.items():
+                if hasattr(receipt, name):
+                    setattr(receipt, name, value)
+            view.set_meta(turn_stats(label, result))
 
     @on(ReceiptsPanel.Open)
     def _open_receipt(self, event: ReceiptsPanel.Open) -> None:
@@ -209,6 +255,7 @@ class MainScreen(HostScreen):
         """The App's model changed (picker, F3, config, resume): the chat and the title follow."""
         self.chat.model = model
         self.query_one(ModelPicker).selected = model
+        self.query_one(ModelBar).model = model
         self._conversation.border_title = self._title()
 
     def _mode_changed(self, mode: str) -> None:
@@ -217,7 +264,14 @@ class MainScreen(HostScreen):
         self._conversation.border_title = self._title()
 
     def action_focus_models(self) -> None:
-        self.query_one(ModelPicker).focus_filter()
+        if self.has_class("-sidebar"):
+            self.query_one(ModelPicker).focus_filter()
+        else:
+            self.app.push_screen(ModelPickerScreen())
+
+    @on(ModelBar.Open)
+    def _open_models(self) -> None:
+        self.action_focus_models()
 
     def action_next_provider(self) -> None:
         self.app.model = step_provider(resolve_model(self.chat.model), 1).id
@@ -355,11 +409,13 @@ class MainScreen(HostScreen):
                     if delta.content:
                         if result.first_token is None:
                             result.first_token = time.monotonic() - started
+                            view.set_meta(f"{label} · streaming…")
                         pieces.append(delta.content)
                         await stream.write(delta.content)
                     if delta.tool_calls:
                         if result.first_token is None:
                             result.first_token = time.monotonic() - started
+                            view.set_meta(f"{label} · calling a tool…")
                         result.add_tool_calls(delta.tool_calls, final=chunk.is_final)
                 if chunk.usage is not None:
                     result.completion_tokens = chunk.usage.completion_tokens
@@ -384,6 +440,8 @@ class MainScreen(HostScreen):
             view.set_meta(turn_stats(label, result))
             if result.images:
                 await view.show_images(self._images(result.images))
+            if result.receipt is not None:
+                self._footers[result.receipt.id] = (view, label, result)
             self._record_answer(result)
             if result.stopped:
                 conversation.release_anchor()
@@ -452,8 +510,10 @@ class MainScreen(HostScreen):
         self.query_one(PromptArea).focus()
 
     def _forget_shown(self, chat: ChatState) -> None:
-        """Make `chat` the one shown: no edit, history walk or message map of the last one."""
+        """Make `chat` the one shown: no edit, history walk, message map or footers of the
+        last one."""
         self.chat = chat
+        self._footers.clear()
         self.editing = None
         self.history.reset()
         self._older_prompts = None
@@ -474,44 +534,13 @@ class MainScreen(HostScreen):
         self.app.save_session(self.chat)
         self._forget_shown(chat)
         conversation = self._conversation
-        await conversation.clear()
-        results = {
-            str(m.get("tool_call_id")): str(m.get("content") or "")
-            for m in chat.messages
-            if m.get("role") == "tool"
-        }
-        widgets: list[Any] = []
-        cards: list[tuple[ToolCallCard, str]] = []
-        info = CATALOGUE.get(chat.model)
-        label = info.display_name if info else chat.model
-        for index, message in enumerate(chat.messages):
-            role = message.get("role")
-            first = len(widgets)
-            if role == "user":
-                widgets.append(UserMessage(str(message.get("content") or "")))
-            elif role == "assistant":
-                if message.get("content") or message.get("images"):
-                    images = message.get("images")
-                    pictures = self._images(list(images)) if images else None
-                    widgets.append(
-                        AssistantMessage(label, str(message.get("content") or ""), pictures)
-                    )
-                for call in message.get("tool_calls") or []:
-                    function = call.get("function") or {}
-                    card = ToolCallCard(str(function.get("name")), function.get("arguments"))
-                    widgets.append(card)
-                    if str(call.get("id")) in results:
-                        cards.append((card, results[str(call.get("id"))]))
-            for widget in widgets[first:]:
-                widget.set_class(bool(message.get("superseded")), SUPERSEDED)
-            if first < len(widgets):
-                self._message_widgets[index] = widgets[first]
-            following = chat.messages[index + 1] if index + 1 < len(chat.messages) else {}
-            if message.get("superseded") and not following.get("superseded"):
-                widgets.append(Notice("superseded above: kept, not sent to the model again"))
-        await conversation.mount_all(widgets)
-        for card, result in cards:
-            card.set_result(result, '"error"' not in result)
+        history = saved_history(chat.messages, chat.model, self._images)
+        self._message_widgets = history.shown
+        start = history.start_of(at) if at is not None else None
+        batch = (
+            HISTORY_BATCH if start is None else max(HISTORY_BATCH, len(history.builders) - start)
+        )
+        await conversation.show_history(history.builders, batch)
         await conversation.add(Notice(f"resumed “{chat.title}”"))
         self._follow_chat_settings()
         found = self._message_widgets.get(at) if at is not None else None
@@ -588,6 +617,12 @@ class MainScreen(HostScreen):
             self.notify(error_message(error), title="Image not saved", severity="error")
             return
         self.notify("Saved to " + ", ".join(str(path) for path in paths), timeout=8)
+
+    def renamed(self, session_id: str, title: str) -> None:
+        """The sessions screen renamed a conversation; the next save must not undo it."""
+        if self.chat.id == session_id:
+            self.chat.title = title
+            self._conversation.border_title = self._title()
 
     # -- copying ---------------------------------------------------------------
 

@@ -18,13 +18,14 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from og_chat.app.sanitize import neutralize
+from og_chat.sdk.chain import opg_display
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.models import PROVIDERS
 from og_chat.sdk.types import Receipt
 from og_chat.store.query import ReceiptQuery, parse_since
 from og_chat.store.receipts import ReceiptStore, export_csv, export_json
 
-from ..amounts import cost_of, show_opg, total_cost
+from ..amounts import cost_of, total_cost
 from ..host import Host, HostModal, HostScreen
 from ..keymap import bindings
 from ..messages import ReceiptUpdated
@@ -52,7 +53,7 @@ def browser_cells(receipt: Receipt) -> tuple[str, ...]:
         datetime.fromtimestamp(receipt.created_at).strftime("%Y-%m-%d %H:%M:%S"),
         model_label(receipt.model),
         str(receipt.total_tokens or ""),
-        show_opg(cost_of(receipt), 6),
+        opg_display(cost_of(receipt)),
         receipt.settlement_mode,
         TEE_MARK.get(receipt.signature_status, "?"),
         PAYMENT_MARK.get(receipt.payment_status, "?"),
@@ -184,7 +185,7 @@ class ReceiptsBrowser(HostScreen):
             return  # the filter changed since; its own summary is on the way
         pending = sum(1 for r in shown if r.payment_status == "pending")
         text = (
-            f"{len(shown):,} of {total_count:,} receipts · {show_opg(total_cost(shown))} OPG"
+            f"{len(shown):,} of {total_count:,} receipts · {opg_display(total_cost(shown))} OPG"
             + (f" · {pending:,} pending" if pending else "")
             + " · Enter: details · /: filter · F5/F6: export"
         )

@@ -111,6 +111,7 @@ class SessionsScreen(HostScreen):
         title = await self.app.push_screen_wait(AskText("Rename conversation", current))
         if title and title.strip():
             self.app.local.rename_session(session_id, title.strip())
+            self.app.conversation_renamed(session_id, title.strip())
             self.reload()
 
     @work(exit_on_error=False, description="Deleting")

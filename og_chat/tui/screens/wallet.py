@@ -12,7 +12,8 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from ..amounts import show_opg
+from og_chat.sdk.chain import opg_display
+
 from ..backend import WalletView
 from ..host import HostModal
 from ..keymap import bindings
@@ -28,9 +29,9 @@ def wallet_content(wallet: WalletView | None, network: str) -> Content:
     rows = [
         ("network", wallet.network or network),
         ("address", wallet.address),
-        ("OPG", show_opg(wallet.opg, 6)),
-        ("Permit2 allowance", show_opg(wallet.allowance, 6) + " OPG"),
-        ("ETH (gas)", show_opg(wallet.eth, 6)),
+        ("OPG", opg_display(wallet.opg)),
+        ("Permit2 allowance", opg_display(wallet.allowance) + " OPG"),
+        ("ETH (gas)", opg_display(wallet.eth)),
     ]
     parts: list[str | tuple[str, str]] = []
     for name, value in rows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -34,6 +35,12 @@ def code_blocks(markdown: str) -> list[str]:
     return [match.group(2) for match in _FENCE.finditer(markdown)]
 
 
+FLUSH_INTERVAL = 0.1
+"""Seconds between writes to the answer's Markdown while it streams. Each write costs a
+layout and a frame (~25 ms for a long answer on 2 cores): ten a second read as live text
+and keep a 100 tok/s answer's rendering at a fraction of a core."""
+
+
 class ThrottledStream:
     """Feeds a `StreamedMarkdown` at most every `interval` seconds, neutralizing as it goes.
 
@@ -45,7 +52,7 @@ class ThrottledStream:
     followed by a full batch rather than a single token.
     """
 
-    def __init__(self, view: StreamedMarkdown, interval: float = 1 / 30) -> None:
+    def __init__(self, view: StreamedMarkdown, interval: float = FLUSH_INTERVAL) -> None:
         self.view = view
         self.interval = interval
         self._neutral = StreamNeutralizer()
@@ -138,10 +145,17 @@ def pretty_json(value: object) -> str:
 class ToolCallCard(Vertical):
     """A tool call the model made: its name, arguments and, once run, its result."""
 
-    def __init__(self, name: str, arguments: str | dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        arguments: str | dict[str, Any] | None,
+        result: tuple[str, bool] | None = None,
+    ) -> None:
+        """`result` is `(content, ok)` for a call that already ran (a resumed conversation)."""
         super().__init__(classes="message tool")
         self.tool_name = name
         self.arguments = arguments
+        self.result = result
 
     def compose(self) -> ComposeResult:
         yield Static(Content(neutralize(pretty_json(self.arguments))), classes="arguments")
@@ -149,9 +163,14 @@ class ToolCallCard(Vertical):
 
     def on_mount(self) -> None:
         self.border_title = Content.assemble("⚙ tool ", (neutralize(self.tool_name), "bold"))
+        if self.result is not None:
+            self.set_result(*self.result)
 
     def set_result(self, content: str, ok: bool) -> None:
         """Show the result the model will receive."""
+        self.result = (content, ok)
+        if not self.is_mounted:
+            return  # shown on mount
         result = self.query_one(".result", Static)
         result.remove_class("pending")
         result.set_class(not ok, "failed")
@@ -187,6 +206,12 @@ class Notice(Static):
         super().__init__(Content(neutralize(text)), classes="message notice")
 
 
+HISTORY_BATCH = 6
+"""Messages of a resumed conversation mounted at a time: the last ones first, then earlier
+batches as the user scrolls to the top (a 1,000-message conversation opens as fast as a
+short one; every message is a tree of Markdown widgets)."""
+
+
 class Conversation(VerticalScroll):
     """The scrolling transcript; anchored to the bottom while an answer streams."""
 
@@ -194,14 +219,73 @@ class Conversation(VerticalScroll):
 
     can_focus = True
 
-    async def add(self, widget: Static | Vertical) -> None:
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._earlier: list[Callable[[], Widget]] = []
+        """Messages of a resumed conversation not built yet, oldest first: building a widget
+        costs (a thousand unmounted ones took 0.5 s), so each is made when its batch mounts."""
+        self._loading = False
+
+    @property
+    def earlier(self) -> int:
+        """How many older messages are waiting above the first one shown."""
+        return len(self._earlier)
+
+    async def add(self, widget: Widget) -> None:
         """Mount a message at the end and keep the view on it."""
         await self.mount(widget)
         self.anchor()
 
     async def clear(self) -> None:
         """Remove every message (new chat)."""
+        self._earlier = []
         await self.remove_children()
+
+    async def show_history(
+        self, messages: list[Callable[[], Widget]], batch: int = HISTORY_BATCH
+    ) -> None:
+        """Show a saved conversation: its last `batch` messages now, the rest on scrolling up.
+
+        `messages` builds each message's widget when it is needed.
+        """
+        await self.clear()
+        self._earlier = messages[:-batch] if len(messages) > batch else []
+        await self.mount_all([build() for build in messages[-batch:]])
+        self._show_earlier()
+        self.scroll_end(animate=False)
+        self.call_after_refresh(self._fill)
+
+    def _fill(self) -> None:
+        """Load earlier batches while the shown ones do not fill the pane (nothing to scroll)."""
+        if self._earlier and not self._loading and self.max_scroll_y == 0:
+            self._loading = True
+            self.call_later(self._load_earlier)
+
+    def _show_earlier(self) -> None:
+        count = len(self._earlier)
+        self.border_subtitle = f"↑ {count:,} earlier messages: scroll up" if count else None
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new <= 0 and self._earlier and not self._loading:
+            self._loading = True
+            self.call_after_refresh(self._load_earlier)
+
+    async def _load_earlier(self, batch: int = HISTORY_BATCH) -> None:
+        """Mount the previous batch above the first message, keeping what is shown in place."""
+        try:
+            first = self.children[0] if self.children else None
+            chunk, self._earlier = self._earlier[-batch:], self._earlier[:-batch]
+            await self.mount_all([build() for build in chunk], before=first)
+            self._show_earlier()
+            if first is not None:
+                self.call_after_refresh(self._keep_in_view, first)
+        finally:
+            self._loading = False
+
+    def _keep_in_view(self, first: Widget) -> None:
+        self.scroll_to(y=first.virtual_region.y, animate=False)
+        self._fill()
 
     def supersede_tail(self, *, with_prompt: bool) -> None:
         """Dim the last exchange (the last live prompt's answers, and the prompt itself when

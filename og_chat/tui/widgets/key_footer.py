@@ -159,9 +159,11 @@ class KeyFooter(Footer):
             return
         app = self.app
         active = self.screen.active_bindings
+        palette = active.get(app.COMMAND_PALETTE_BINDING)
+        docked = self.show_command_palette and app.ENABLE_COMMAND_PALETTE and palette is not None
         first_of_action: dict[str, tuple[Binding, bool, str]] = {}
         for _, binding, enabled, tooltip in active.values():
-            if binding.show:
+            if binding.show and not (docked and binding.action == "command_palette"):
                 first_of_action.setdefault(binding.action, (binding, enabled, tooltip))
         for binding, enabled, tooltip in first_of_action.values():
             yield FooterEntry(
@@ -171,8 +173,7 @@ class KeyFooter(Footer):
                 enabled=enabled,
                 tooltip=tooltip,
             ).data_bind(compact=Footer.compact)
-        palette = active.get(app.COMMAND_PALETTE_BINDING)
-        if self.show_command_palette and app.ENABLE_COMMAND_PALETTE and palette is not None:
+        if docked and palette is not None:  # once, on the right, as Textual's Footer does
             _, binding, enabled, _tooltip = palette
             yield FooterEntry(  # like Footer's: compact, and not bound to the footer's style
                 binding,

@@ -1,0 +1,245 @@
+"""The py-evm chain on disk: its key-value store, the block index and the chain's meta, in sqlite.
+
+py-evm keeps every trie node, header, body and receipt in a key-value database
+(`AtomicDB` over a `MemoryDB` in eth-tester). `SqliteKV` is that database on stdlib
+sqlite3 (WAL mode): reads go through a bounded dict cache (so a warm chain runs at memory
+speed and an old one does not fill memory), writes are buffered and written by
+`ChainStore.commit_block`, one sqlite
+transaction per sealed block together with that block's index rows. A crash therefore
+loses at most the block being built, never leaves half a block, and the next start
+resumes from the stored canonical head.
+
+The block index rows (every transaction's result and logs, as `ChainIndex` takes them)
+are stored beside the key-value pairs, so a restart feeds the index from one table
+instead of decoding every block's receipts again (10,000 calls: tens of ms, not seconds).
+
+Transactions accepted but not mined yet are kept too (`mempool`, written when accepted,
+deleted in the transaction of the block that mines them): a hash handed out before its
+block (individual mode's `X-Settlement-Tx-Hash`) is sent again by the next start and
+mines under the same hash, even after a kill.
+
+Single-threaded: the node's worker thread opens, uses and closes it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .indexer import IndexedLog, TxResult
+
+SCHEMA = 2
+"""Bumped when the tables or their rows change (2: logs keep their block timestamp); a store
+of another schema is not resumed."""
+CACHE_ENTRIES = 20_000
+"""Key-value pairs kept in memory (≈ 10 MB); past that the cache starts over, so a long-lived
+chain's memory stays flat while its file grows."""
+
+MinedRows = list[tuple[TxResult, list[IndexedLog]]]
+"""One block's transactions and their logs, as `ChainIndex.add_block` takes them."""
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL, mined TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS mempool (seq INTEGER PRIMARY KEY AUTOINCREMENT, hash TEXT UNIQUE, raw BLOB NOT NULL);
+"""
+
+
+class SqliteKV:
+    """py-evm's key-value database (the `wrapped_db` of an `AtomicDB`) over one sqlite table.
+
+    Duck-typed to `eth.abc.DatabaseAPI` (get, set, delete, contains): AtomicDB and its
+    write batches only use those, and not subclassing keeps py-evm out of this import.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._cache: dict[bytes, bytes] = {}
+        self._absent: set[bytes] = set()
+        self._dirty: dict[bytes, bytes | None] = {}
+        """Writes since the last flush; None marks a delete."""
+
+    def __getitem__(self, key: bytes) -> bytes:
+        value = self._cache.get(key)
+        if value is not None:
+            return value
+        if key in self._dirty:  # written since the last flush, dropped from the cache meanwhile
+            pending = self._dirty[key]
+            if pending is None:
+                raise KeyError(key)
+            return pending
+        if key in self._absent:
+            raise KeyError(key)
+        row = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            self._absent.add(key)
+            raise KeyError(key)
+        value = bytes(row[0])
+        self._remember(key, value)
+        return value
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self._remember(key, value)
+        self._absent.discard(key)
+        self._dirty[key] = value
+
+    def _remember(self, key: bytes, value: bytes) -> None:
+        if len(self._cache) >= CACHE_ENTRIES:  # start over: what is hot is read back at once
+            self._cache.clear()
+            self._absent.clear()
+        self._cache[key] = value
+
+    def __delitem__(self, key: bytes) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self._cache.pop(key, None)
+        self._absent.add(key)
+        self._dirty[key] = None
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, bytes):
+            return False
+        try:
+            self[key]
+        except KeyError:
+            return False
+        return True
+
+    def load(self, items: dict[bytes, bytes]) -> None:
+        """Write many pairs at once (the genesis state built in memory)."""
+        for key, value in items.items():
+            self[key] = value
+
+    def flush(self) -> None:
+        """Write the buffered changes (inside the caller's transaction)."""
+        if not self._dirty:
+            return
+        puts = [(k, v) for k, v in self._dirty.items() if v is not None]
+        drops = [(k,) for k, v in self._dirty.items() if v is None]
+        self._conn.executemany(
+            "INSERT INTO kv (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            puts,
+        )
+        self._conn.executemany("DELETE FROM kv WHERE key = ?", drops)
+        self._dirty.clear()
+
+
+class ChainStore:
+    """One devnet chain's sqlite file: py-evm's key-value store, the index rows, the meta."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.touch(mode=0o600, exist_ok=True)  # sqlite gives its -wal and -shm the same mode
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.executescript(_TABLES)
+        self.kv = SqliteKV(self._conn)
+
+    # -- meta ---------------------------------------------------------------------------
+
+    def meta(self) -> dict[str, str]:
+        """Everything in the meta table (chain id, code digest, instance id, schema, …)."""
+        return {str(k): str(v) for k, v in self._conn.execute("SELECT key, value FROM meta")}
+
+    def is_empty(self) -> bool:
+        """True before the first genesis was written."""
+        return self._conn.execute("SELECT 1 FROM meta WHERE key = 'schema'").fetchone() is None
+
+    # -- writing ------------------------------------------------------------------------
+
+    def commit_genesis(self, genesis: dict[bytes, bytes], meta: dict[str, str]) -> None:
+        """Store block 0 (py-evm's in-memory genesis, copied) and the chain's meta, atomically."""
+        self.kv.load(genesis)
+        with self._transaction():
+            self.kv.flush()
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [*meta.items(), ("schema", str(SCHEMA))],
+            )
+
+    def commit_block(self, number: int, block_hash: str, mined: MinedRows) -> None:
+        """Store one sealed block: every buffered key-value write and its index rows."""
+        rows = [[_tx_row(result), [_log_row(log) for log in logs]] for result, logs in mined]
+        with self._transaction():
+            self.kv.flush()
+            self._conn.execute(
+                "INSERT OR REPLACE INTO blocks (number, hash, mined) VALUES (?, ?, ?)",
+                (number, block_hash, json.dumps(rows, separators=(",", ":"))),
+            )
+            self._conn.executemany(
+                "DELETE FROM mempool WHERE hash = ?", [(result.tx_hash,) for result, _ in mined]
+            )
+
+    def keep_pending(self, tx_hash: str, raw: bytes) -> None:
+        """Keep a transaction just accepted until a block mines it (its own tiny commit)."""
+        self._conn.execute(
+            "INSERT OR IGNORE INTO mempool (hash, raw) VALUES (?, ?)", (tx_hash.lower(), raw)
+        )
+
+    def close(self) -> None:
+        """Write what is buffered and close the file. Idempotent."""
+        try:
+            with self._transaction():
+                self.kv.flush()
+            self._conn.close()
+        except sqlite3.ProgrammingError:  # already closed
+            pass
+
+    # -- reading ------------------------------------------------------------------------
+
+    def blocks(self) -> Iterator[tuple[int, str, MinedRows]]:
+        """Every stored block's index rows, oldest first (what `ChainIndex.add_block` takes)."""
+        query = "SELECT number, hash, mined FROM blocks ORDER BY number"
+        for number, block_hash, mined in self._conn.execute(query):
+            n = int(number)
+            out: MinedRows = []
+            for tx, logs in json.loads(mined):
+                out.append((TxResult(*tx), [_log(n, str(block_hash), row) for row in logs]))
+            yield n, str(block_hash), out
+
+    def forget_pending(self, tx_hash: str) -> None:
+        """Drop a kept transaction that can no longer be mined (its nonce was used)."""
+        self._conn.execute("DELETE FROM mempool WHERE hash = ?", (tx_hash.lower(),))
+
+    def pending(self) -> list[bytes]:
+        """The raw transactions accepted and not mined, in the order they were accepted."""
+        return [bytes(r) for (r,) in self._conn.execute("SELECT raw FROM mempool ORDER BY seq")]
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._conn)
+
+
+class _Transaction:
+    """`BEGIN IMMEDIATE` … `COMMIT`, or `ROLLBACK` when the body raises."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self._conn.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _tx_row(result: TxResult) -> list[Any]:
+    return [result.tx_hash, result.status, result.block_number, result.gas_used]
+
+
+def _log_row(log: IndexedLog) -> list[Any]:
+    return [log.tx_hash, log.tx_index, log.log_index, log.address, list(log.topics), log.data]
+
+
+def _log(number: int, block_hash: str, row: list[Any]) -> IndexedLog:
+    tx_hash, tx_index, log_index, address, topics, data = row
+    return IndexedLog(
+        number, block_hash, tx_hash, tx_index, log_index, address, tuple(topics), data
+    )

@@ -1,0 +1,101 @@
+"""Item 9: concurrent first runs do not race.
+
+A fresh `og-chat devnet`, one data directory, 100 `og-chat ask` started at once: one
+process approves OPG for Permit2 while the others wait on the approval lock and then
+find the allowance there. Every one succeeds; the dev account sends exactly one
+transaction (no nonce race, no `Invalid transaction nonce`, no 120 s receipt waits).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from og_chat.sdk.addresses import DEVNET_ADDRESSES
+
+PROCESSES = 100
+
+
+@pytest.fixture
+def fresh_devnet(tmp_path: Path) -> Iterator[str]:
+    """`og-chat devnet` in its own process and home, unpaced; its gateway URL."""
+    env = {**os.environ, "OG_CHAT_HOME": str(tmp_path / "devnet-home")}
+    env.pop("OG_DEVNET_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "og_chat.cli", "devnet", "--port", "0", "--tokens-per-second", "0"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    url = None
+    assert server.stdout is not None
+    deadline = time.monotonic() + 120
+    for line in server.stdout:
+        found = re.match(r"\s+gateway\s+(http://\S+)", line)
+        if found:
+            url = found.group(1)
+            break
+        assert time.monotonic() < deadline, "the devnet did not start"
+    try:
+        assert url, "the devnet printed no gateway URL"
+        yield url
+    finally:
+        server.send_signal(signal.SIGINT)  # it settles its open sessions, then exits
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
+
+
+def test_a_hundred_first_runs_at_once_all_succeed_with_one_approval(
+    fresh_devnet: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "one-home"
+    env = {**os.environ, "OG_CHAT_HOME": str(home)}
+    env.pop("OG_DEVNET_URL", None)
+    started = time.monotonic()
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "og_chat.cli",
+                "ask",
+                "--devnet-url",
+                fresh_devnet,
+                "-m",
+                "gpt-4.1-mini",
+                "--max-tokens",
+                "4",
+                f"say {i}",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(PROCESSES)
+    ]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    elapsed = time.monotonic() - started
+    failed = [(run.returncode, err[-300:]) for run, (_, err) in zip(runs, outputs, strict=True)
+              if run.returncode != 0]  # fmt: skip
+    assert failed == [], failed[:3]
+    assert not any("nonce" in err.lower() for _, err in outputs)
+    assert all("receipt " in err for _, err in outputs)
+    rpc = httpx.post(
+        fresh_devnet + "/rpc",
+        json={"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionCount",
+              "params": [DEVNET_ADDRESSES[0], "latest"]},
+        timeout=30,
+    ).json()  # fmt: skip
+    assert int(rpc["result"], 16) == 1  # one approval for a hundred processes
+    print(f"{PROCESSES} first runs in {elapsed:.1f} s")

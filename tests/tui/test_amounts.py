@@ -1,0 +1,46 @@
+"""One OPG formatter for every face: fixed-point, enough significant digits (issue 13, item 4)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, strategies as st
+
+from og_chat.sdk.chain import OPG_SIGNIFICANT, opg_display
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [
+        ("0.000096", "0.000096"),  # was "9.6e-5 OPG" in answer footers
+        (Decimal("0.000031"), "0.000031"),
+        ("0.0000069", "0.0000069"),  # was "6.9e-6"
+        ("0.000033612", "0.0000336"),
+        ("0.00021", "0.00021"),
+        ("0.123456", "0.123"),
+        (1000, "1,000.00"),
+        ("12.3456", "12.35"),
+        ("0", "0.00"),
+        (None, "—"),
+        ("not a number", "not a number"),
+    ],
+)
+def test_amounts_read_as_people_write_them(amount: object, shown: str) -> None:
+    assert opg_display(amount) == shown  # type: ignore[arg-type]
+
+
+def test_base_units_and_opg_read_the_same() -> None:
+    assert opg_display(96 * 10**12, base_units=True) == opg_display("0.000096") == "0.000096"
+    assert opg_display(2 * 10**18, base_units=True) == "2.00"
+
+
+@given(st.decimals(min_value=Decimal("1e-15"), max_value=Decimal("1e9"), places=18))
+def test_never_scientific_and_close_to_the_amount(value: Decimal) -> None:
+    text = opg_display(value)
+    assert "e" not in text.lower()
+    shown = Decimal(text.replace(",", ""))
+    if value >= 1:
+        assert abs(shown - value) <= Decimal("0.005")
+    elif value:
+        assert abs(shown - value) / value < Decimal(10) ** (1 - OPG_SIGNIFICANT)
