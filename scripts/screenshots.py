@@ -114,7 +114,53 @@ async def shoot(devnet_url: str) -> list[Path]:
         )
         await pilot.pause(0.3)
         save("compare")
+        await pilot.press("escape")
+        await shoot_conversation_features(app, pilot, save)
     return written
+
+
+async def shoot_conversation_features(app: Any, pilot: Any, save: Callable[[str], None]) -> None:
+    """Issue 14's screens: search, a regenerated answer, personas, settings, an image answer."""
+    from og_chat.store.config import Persona, load_config, save_config
+    from og_chat.tui.widgets.inline_images import InlineImages
+
+    main = app.main_screen
+    await pilot.press("ctrl+f", *"x402")
+    await _until(pilot, lambda: getattr(app.screen, "results", None) is not None)
+    await pilot.pause(0.2)
+    save("search")
+    await pilot.press("enter")  # the conversation, scrolled to the message found
+    await _until(pilot, lambda: app.screen is main and main.chat.messages)
+    await pilot.press("alt+r")
+    await pilot.pause(0.1)
+    await _until(pilot, lambda: not main._turn_running())
+    await pilot.pause(0.3)
+    regenerated = [n for n in main.query(".notice") if "regenerated" in str(n.render())]
+    main.query_one("#conversation").scroll_to_center(regenerated[-1], animate=False)
+    await pilot.pause(0.2)
+    save("regenerated")
+
+    persona = Persona(system="You review patches: terse, one finding per line.", temperature=0.2)
+    save_config(load_config(environ={}).model_copy(update={"personas": {"reviewer": persona}}))
+    app.local.reload()
+    await pilot.press("ctrl+n")
+    await pilot.pause(0.3)
+    save("persona-picker")
+    await pilot.press("down", "enter")
+    await _until(pilot, lambda: main.chat.persona == "reviewer")
+    await pilot.press("f8")
+    await pilot.pause(0.3)
+    save("chat-settings")
+    await pilot.press("escape")
+
+    app.model = "google/gemini-2.5-flash-image"
+    await _type(pilot, "A lighthouse on a cliff at dusk")
+    await pilot.press("enter")
+    await _until(pilot, lambda: not main._turn_running() and main.query(InlineImages))
+    await pilot.pause(0.5)
+    main.query_one("#conversation").scroll_end(animate=False)
+    await pilot.pause(0.2)
+    save("image-answer")
 
 
 TERMINAL_SIZES = ((80, 24), (200, 50))
@@ -131,7 +177,7 @@ def capture_terminals(devnet_url: str) -> list[Path]:
         home = Path(tempfile.mkdtemp(prefix="og-shots-term-"))
         env = terminal_env(home, OG_DEVNET_URL=devnet_url)
         with Terminal([OG_CHAT], size=(columns, rows), env=env) as terminal:
-            terminal.wait_for_text("ready ·")
+            terminal.wait_for_text("● ready")
             terminal.send(TERMINAL_PROMPT)
             terminal.press("enter")
             terminal.wait_for_text("TTFT")

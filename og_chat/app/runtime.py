@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from og_chat import sdk
 from og_chat.sdk import embedded
-from og_chat.sdk.chain import format_opg, to_base_units
+from og_chat.sdk.chain import opg_display, to_base_units
 from og_chat.sdk.embedded import EmbeddedDevnet
 from og_chat.sdk.errors import ConfigurationError, PaymentError, UntrustedNetwork
 from og_chat.sdk.networks import NetworkChoice, NetworkProfile
@@ -349,7 +349,7 @@ class Runtime:
             return
         mode = self.config.top_up.mode_for(self.network)
         raise AllowanceShort(
-            f"the Permit2 allowance is {format_opg(status.allowance)} OPG, below the "
+            f"the Permit2 allowance is {opg_display(status.allowance, base_units=True)} OPG, below the "
             f"{minimum} OPG minimum, and top_up.{self.network} is {mode!r}: nothing was sent",
             hint="approve OPG in the TUI's wallet screen (ctrl+b, then t), or set "
             f'top_up.{self.network} = "auto"',

@@ -81,10 +81,15 @@ class Message(BaseModel):
     """True when the stream stopped early and `content` is what arrived."""
     images: list[str] | None = None
     """The images an image model answered with, as `data:` URIs (saved with the session)."""
+    superseded: bool = False
+    """Replaced by a regenerated answer or an edited prompt: kept (it was paid for, and its
+    receipt points here) and shown, but never sent to the model again."""
     created_at: float = Field(default_factory=time.time)
 
     def wire(self) -> dict[str, Any] | None:
-        """This turn as the model receives it again; None for a failed answer (nothing to send)."""
+        """This turn as the model receives it again; None for a failed or superseded turn."""
+        if self.superseded:
+            return None
         if self.role == "assistant" and self.error and not self.content and not self.tool_calls:
             return None
         out: dict[str, Any] = {"role": self.role, "content": self.content}
@@ -129,7 +134,7 @@ class Session(BaseModel):
         return self.model_dump_json(by_alias=True, indent=1)
 
     def wire_messages(self) -> list[dict[str, Any]]:
-        """The history as the model receives it: every turn but failed answers, no bookkeeping.
+        """The history as the model receives it: every turn but failed and superseded ones.
 
         The system prompt is not among them: `Runtime.stream_chat(system_prompt=...)` sends it.
         """
@@ -342,6 +347,8 @@ class SessionStore:
                 lines.extend(["```json", json.dumps(call, indent=2, ensure_ascii=False), "```", ""])
             if message.partial:
                 lines.extend(["> *answer interrupted; this is the part that arrived*", ""])
+            if message.superseded:
+                lines.extend(["> *superseded: regenerated or edited, not sent again*", ""])
             if message.error:
                 lines.extend([f"> **error:** {message.error}", ""])
         return "\n".join(lines).rstrip() + "\n"

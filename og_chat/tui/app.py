@@ -41,10 +41,12 @@ from .messages import (
     SettingsChanged,
     WalletUpdated,
 )
+from .screens.chat_settings import palette_commands
 from .screens.compare import CompareScreen
 from .screens.dialogs import Confirm
 from .screens.main import MainScreen
 from .screens.receipts import ReceiptDetail, ReceiptsBrowser
+from .screens.search import SearchScreen
 from .screens.sessions import SessionsScreen
 from .screens.settings import SettingsScreen
 from .screens.wallet import WalletScreen
@@ -94,6 +96,7 @@ class OGChatApp(App[None]):
         _HERE / "app.tcss",
         _HERE / "screens" / "main.tcss",
         _HERE / "screens" / "receipts.tcss",
+        _HERE / "screens" / "transcript_marks.tcss",
     ]
     """Absolute, so subclasses elsewhere (tests, scripts) find it. main.tcss is here
     because the default screen is installed, not pushed, and so loads no CSS_PATH;
@@ -384,6 +387,9 @@ class OGChatApp(App[None]):
         """Show every field of a receipt, with re-verify."""
         self.push_screen(ReceiptDetail(receipt))
 
+    def action_open_search(self) -> None:
+        self.push_screen(SearchScreen())
+
     def action_open_wallet(self) -> None:
         self.push_screen(WalletScreen())
 
@@ -394,10 +400,10 @@ class OGChatApp(App[None]):
         model = self.main_screen.chat.model if self.main_screen else self.model
         self.push_screen(CompareScreen(model))
 
-    async def resume(self, chat: ChatState) -> None:
-        """Show a saved conversation on the main screen."""
+    async def resume(self, chat: ChatState, *, at: int | None = None) -> None:
+        """Show a saved conversation on the main screen (scrolled to message `at`, if given)."""
         if self.main_screen is not None:
-            await self.main_screen.show_chat(chat)
+            await self.main_screen.show_chat(chat, at=at)
 
     def conversation_renamed(self, session_id: str, title: str) -> None:
         if self.main_screen is not None:
@@ -421,6 +427,11 @@ class OGChatApp(App[None]):
                     key.tooltip,
                     lambda action=key.action: self.call_later(main.run_action, action),
                 )
+        yield from palette_commands(
+            lambda field: self.call_later(main.action_chat_settings, field),
+            lambda persona: self.call_later(main.start_chat, persona),
+            self.local.personas if self.local_ready else (),
+        )
 
 
 if TYPE_CHECKING:

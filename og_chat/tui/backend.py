@@ -182,10 +182,13 @@ class Backend:
         tools: list[dict[str, Any]] | None = None,
         conversation_id: str | None = None,
         max_tokens: int | None = None,
+        temperature: float | None = None,
+        system_prompt: str | None = None,
     ) -> AsyncIterator[StreamChunk]:
         """Stream one paid call; the final chunk carries the stored receipt.
 
-        `max_tokens=None` asks for the config's `max_tokens` (the runtime applies it).
+        None asks for the defaults (the runtime applies them): the config's `max_tokens`,
+        the sdk's temperature, no system prompt.
         """
         return self._opened.stream_chat(
             model,
@@ -194,6 +197,8 @@ class Backend:
             tools=tools,
             conversation_id=conversation_id,
             max_tokens=max_tokens,
+            temperature=temperature,
+            system_prompt=system_prompt,
         )
 
     async def wallet(self) -> WalletView:

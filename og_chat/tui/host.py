@@ -74,8 +74,8 @@ class Host(Protocol):
         """Push the receipt detail screen."""
         ...
 
-    async def resume(self, chat: ChatState) -> None:
-        """Show a saved conversation on the main screen."""
+    async def resume(self, chat: ChatState, *, at: int | None = None) -> None:
+        """Show a saved conversation on the main screen (scrolled to message `at`, if given)."""
         ...
 
     def conversation_renamed(self, session_id: str, title: str) -> None:

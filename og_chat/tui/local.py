@@ -8,12 +8,19 @@ loads this module in a thread after the first frame (see `deferred.py`).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from og_chat.app import network
+from og_chat.sdk.errors import ConfigurationError
+from og_chat.sdk.images import decode_image
 from og_chat.sdk.networks import NetworkChoice
-from og_chat.store.config import Config, load_config, save_config
+from og_chat.store.chat_settings import ChatSettings, Requested, resolve_settings
+from og_chat.store.config import Config, Persona, load_config, save_config
+from og_chat.store.image_files import ImageFileExists, save_images
 from og_chat.store.paths import (
     DRAFTS_DIR,
     RECEIPTS_FILE,
@@ -22,7 +29,8 @@ from og_chat.store.paths import (
     data_dir,
     ensure_private_dir,
 )
-from og_chat.store.sessions import Message, Session, SessionStore, SessionSummary
+from og_chat.store.search import Search, SearchResults
+from og_chat.store.sessions import Message, Session, SessionError, SessionStore, SessionSummary
 
 from .chat import ChatState
 
@@ -33,6 +41,7 @@ class LocalState:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._sessions: SessionStore | None = None
+        self._search: Search | None = None
 
     @classmethod
     def load(cls) -> LocalState:
@@ -105,16 +114,105 @@ class LocalState:
         self.sessions.save_draft(text)
 
     def save_session(self, chat: ChatState, mode: str) -> None:
-        """Write the conversation as a store `Session` (atomic, 0600)."""
+        """Write the conversation as a store `Session` (atomic, 0600), with its settings.
+
+        The settings go through `ChatSettings.store_on`, as `og-chat ask` saves them, so a
+        conversation started or continued from the CLI keeps its system prompt, temperature,
+        max_tokens and persona when the TUI saves it.
+        """
         session = Session(
             id=chat.id,
             title=chat.title,
             created_at=chat.created_at,
-            settlement_mode=mode,
-            model=chat.model or None,
             messages=[Message.model_validate(m) for m in chat.messages],
         )
+        ChatSettings(
+            model=chat.model or self.config.model,
+            settlement_mode=mode,
+            max_tokens=chat.max_tokens or self.config.max_tokens,
+            system_prompt=chat.system_prompt or None,
+            temperature=chat.temperature,
+            persona=chat.persona,
+        ).store_on(session)
         self.sessions.save(session)
+
+    # -- personas ---------------------------------------------------------------
+
+    @property
+    def personas(self) -> dict[str, Persona]:
+        """The config's `[personas.NAME]` tables, by name."""
+        return dict(self.config.personas)
+
+    def with_persona(self, chat: ChatState, name: str, mode: str) -> ChatState:
+        """`chat` started with persona `name`: its values over the chat's model and `mode`.
+
+        The store's one rule decides (`resolve_settings`: the persona, then what the
+        conversation has, then the config), exactly as `og-chat ask --persona` does.
+        """
+        current = Session(id="persona-choice", model=chat.model or None, settlement_mode=mode)
+        settings = resolve_settings(self.config, Requested(), name, current)
+        chat.model = settings.model
+        chat.mode = settings.settlement_mode
+        chat.system_prompt = settings.system_prompt
+        chat.temperature = settings.temperature
+        chat.max_tokens = settings.max_tokens
+        chat.persona = name
+        return chat
+
+    def read_chat_numbers(
+        self, temperature: str, max_tokens: str
+    ) -> tuple[float | None, int | None]:
+        """Temperature and max_tokens as typed in the settings panel ("": not set), checked
+        by the bounds a saved conversation has; a ConfigurationError names the field."""
+        typed = {
+            "temperature": temperature.strip() or None,
+            "max_tokens": max_tokens.strip() or None,
+        }
+        try:
+            checked = Session.model_validate({"id": "settings-check", **typed})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = str(first["loc"][0]).replace("_", " ")
+            raise ConfigurationError(
+                f"{field}: {first['msg']}", hint="leave it empty for the default"
+            ) from None
+        return checked.temperature, checked.max_tokens
+
+    # -- search, history, images --------------------------------------------------
+
+    def search(self, term: str, *, limit: int, marks: tuple[str, str]) -> SearchResults:
+        """Messages and receipts matching `term`, the matches in `marks` (the index is
+        brought up to date with the files first)."""
+        if self._search is None:
+            self._search = Search(data_dir())
+        return self._search.search(term, limit=limit, marks=marks)
+
+    def older_prompts(self, exclude: str, conversations: int = 30) -> list[str]:
+        """The prompts of the latest saved conversations but `exclude`, newest first."""
+        prompts: list[str] = []
+        for summary in self.list_sessions()[: conversations + 1]:
+            if summary.id == exclude:
+                continue
+            try:
+                session = self.sessions.load(summary.id)
+            except SessionError:
+                continue
+            prompts += [
+                m.content for m in reversed(session.messages) if m.role == "user" and m.content
+            ]
+        return prompts
+
+    def save_images(self, uris: list[str]) -> list[Path]:
+        """Write an answer's images to new files in the exports directory (0600)."""
+        extension = decode_image(uris[0]).extension
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for attempt in range(1, 100):
+            suffix = "" if attempt == 1 else f"-{attempt}"
+            try:
+                return save_images(uris, self.exports_dir() / f"image-{stamp}{suffix}{extension}")
+            except ImageFileExists:
+                continue
+        raise ImageFileExists(f"image-{stamp}{extension} and 98 more names are taken")
 
     # -- sessions ---------------------------------------------------------------
 
@@ -133,6 +231,11 @@ class LocalState:
             messages=messages,
             created_at=session.created_at,
             receipt_ids=[str(m["receipt_id"]) for m in messages if m.get("receipt_id")],
+            mode=session.settlement_mode,
+            system_prompt=session.system_prompt,
+            temperature=session.temperature,
+            max_tokens=session.max_tokens,
+            persona=session.persona,
         )
 
     def rename_session(self, session_id: str, title: str) -> None:

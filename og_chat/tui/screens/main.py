@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,7 +25,7 @@ from og_chat.sdk.types import Receipt
 from ..amounts import cost_of
 from ..chat import ChatState
 from ..host import HostScreen
-from ..keymap import bindings
+from ..keymap import bindings, keys_of
 from ..messages import (
     BackendFailed,
     BackendProgress,
@@ -36,7 +34,9 @@ from ..messages import (
     ReceiptUpdated,
     WalletUpdated,
 )
+from ..prompt_history import PromptHistory
 from ..widgets.conversation import (
+    HISTORY_BATCH,
     AssistantMessage,
     Conversation,
     ErrorNotice,
@@ -45,13 +45,17 @@ from ..widgets.conversation import (
     ToolCallCard,
     UserMessage,
     code_blocks,
+    error_message,
 )
+from ..widgets.inline_images import InlineImages
 from ..widgets.key_footer import KeyFooter
 from ..widgets.model_bar import ModelBar
 from ..widgets.model_picker import ModelPicker, step_provider
 from ..widgets.prompt import PromptArea
-from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, ReceiptsPanel, model_label
+from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, ReceiptsPanel
+from ..widgets.saved_history import saved_history
 from ..widgets.status_header import StatusHeader
+from .chat_settings import ChatSettingsScreen, PersonaPicker, settings_line
 from .code_blocks import CodeBlocksScreen
 from .models import ModelPickerScreen
 
@@ -73,6 +77,8 @@ class TurnResult:
     elapsed: float = 0.0
     completion_tokens: int = 0
     stopped: bool = False
+    images: list[str] = field(default_factory=list)
+    """The answer's images (`data:` URIs), from the final chunk."""
     calls: StreamAssembler = field(default_factory=StreamAssembler)
     """Tool-call fragments, joined by the SDK's one assembler."""
 
@@ -125,9 +131,14 @@ class MainScreen(HostScreen):
         self.chat = ChatState()
         """The conversation shown; its model follows the App's `model`."""
         self.tools_enabled = True
-        self.max_tokens: int | None = None
-        """Completion cap per call; None asks for the config's `max_tokens`."""
         self._draft_timer: Timer | None = None
+        self.history = PromptHistory(self._earlier_prompts)
+        self._older_prompts: list[str] | None = None
+        """Prompts of other conversations, read on the first walk back past this one's."""
+        self.editing: int | None = None
+        """The index of the prompt being edited (alt+e): sending replaces its exchange."""
+        self._message_widgets: dict[int, Widget] = {}
+        """Message index → the widget showing it, for a resumed conversation (search)."""
         self._footers: dict[str, tuple[AssistantMessage, str, TurnResult]] = {}
         """Receipt id → the answer it paid for (its view, model label, stats), so a payment
         that settles later updates that answer's footer."""
@@ -150,7 +161,9 @@ class MainScreen(HostScreen):
         self.query_one(StatusHeader).network = self.app.requested_network
         self.watch(self.app, "model", self._model_changed)
         self.watch(self.app, "mode", self._mode_changed)
-        self.query_one(PromptArea).focus()
+        prompt = self.query_one(PromptArea)
+        prompt.earlier_prompts = self.history
+        prompt.focus()
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width)
@@ -178,7 +191,9 @@ class MainScreen(HostScreen):
     def _title(self) -> str:
         info = CATALOGUE.get(self.chat.model)
         name = info.display_name if info else self.chat.model
-        return f"{self.chat.title} — {name}"
+        config = self.app.backend.config  # set once the config is read
+        line = settings_line(self.chat, self.app.mode, config.max_tokens if config else None)
+        return f"{self.chat.title} — {name} · {line}"
 
     # -- backend status --------------------------------------------------------
 
@@ -245,6 +260,8 @@ class MainScreen(HostScreen):
 
     def _mode_changed(self, mode: str) -> None:
         self.query_one(StatusHeader).mode = mode
+        self.chat.mode = mode
+        self._conversation.border_title = self._title()
 
     def action_focus_models(self) -> None:
         if self.has_class("-sidebar"):
@@ -301,6 +318,8 @@ class MainScreen(HostScreen):
             self._draft_timer.stop()
         text = event.text
         self._draft_timer = self.set_timer(0.5, lambda: self.app.save_draft(text))
+        if not text:
+            self.editing = None  # an emptied prompt edits nothing any more
 
     # -- sending ---------------------------------------------------------------
 
@@ -315,6 +334,12 @@ class MainScreen(HostScreen):
         if self._turn_running():
             self.notify("An answer is still streaming; Escape stops it.", severity="warning")
             return
+        self.history.reset()
+        if self.editing is not None:
+            self.chat.supersede_from(self.editing)
+            self._conversation.supersede_tail(with_prompt=True)
+            await self._conversation.add(Notice("✎ edited: the exchange above is kept, not sent"))
+            self.editing = None
         self.chat.add({"role": "user", "content": text})
         await self._conversation.add(UserMessage(text))
         self._conversation.border_title = self._title()
@@ -375,7 +400,9 @@ class MainScreen(HostScreen):
                 mode=self.app.mode,
                 tools=TOOL_SCHEMAS if offer_tools else None,
                 conversation_id=self.chat.id,
-                max_tokens=self.max_tokens,
+                max_tokens=self.chat.max_tokens,
+                temperature=self.chat.temperature,
+                system_prompt=self.chat.system_prompt,
             ):
                 for choice in chunk.choices:
                     delta = choice.delta
@@ -392,6 +419,8 @@ class MainScreen(HostScreen):
                         result.add_tool_calls(delta.tool_calls, final=chunk.is_final)
                 if chunk.usage is not None:
                     result.completion_tokens = chunk.usage.completion_tokens
+                if chunk.images:
+                    result.images = list(chunk.images)
                 if chunk.receipt is not None:
                     result.receipt = chunk.receipt
                     self.chat.receipt_ids.append(chunk.receipt.id)
@@ -409,6 +438,8 @@ class MainScreen(HostScreen):
             await stream.stop()  # ends with one whole render of the tail: fences close
             view.text = result.text
             view.set_meta(turn_stats(label, result))
+            if result.images:
+                await view.show_images(self._images(result.images))
             if result.receipt is not None:
                 self._footers[result.receipt.id] = (view, label, result)
             self._record_answer(result)
@@ -428,7 +459,9 @@ class MainScreen(HostScreen):
             message["partial"] = True
         if result.tool_calls and not result.stopped:
             message["tool_calls"] = result.tool_calls
-        if message["content"] is None and "tool_calls" not in message:
+        if result.images:
+            message["images"] = result.images
+        if message["content"] is None and "tool_calls" not in message and not result.images:
             return
         self.chat.add(message)
 
@@ -450,52 +483,140 @@ class MainScreen(HostScreen):
     # -- chats -----------------------------------------------------------------
 
     async def action_new_chat(self) -> None:
+        """Start a new conversation; when the config has personas, offer them first."""
+        personas = self.app.local.personas
+        if personas:
+            self.app.push_screen(PersonaPicker(personas), self._persona_picked)
+        else:
+            await self.start_chat(None)
+
+    async def _persona_picked(self, persona: str | None) -> None:
+        if persona is not None:  # None: cancelled; "": no persona
+            await self.start_chat(persona or None)
+
+    async def start_chat(self, persona: str | None) -> None:
+        """Save this conversation and start a new one, with `persona`'s settings if given."""
         self.workers.cancel_group(self, "llm")
         self.app.save_session(self.chat)
-        self.chat = ChatState(model=self.chat.model)
-        self._footers.clear()
+        chat = ChatState(model=self.chat.model)
+        if persona:
+            try:
+                self.app.local.with_persona(chat, persona, self.app.mode)
+            except OGError as error:  # the config changed since the persona was offered
+                self.notify(error_message(error), title="Persona not applied", severity="error")
+        self._forget_shown(chat)
         await self._conversation.clear()
-        self._conversation.border_title = self._title()
+        self._follow_chat_settings()
         self.query_one(PromptArea).focus()
 
-    async def show_chat(self, chat: ChatState) -> None:
-        """Replace the transcript with a saved conversation (resume)."""
-        self.workers.cancel_group(self, "llm")
-        self.app.save_session(self.chat)
+    def _forget_shown(self, chat: ChatState) -> None:
+        """Make `chat` the one shown: no edit, history walk, message map or footers of the
+        last one."""
         self.chat = chat
         self._footers.clear()
-        conversation = self._conversation
-        results = {
-            str(m.get("tool_call_id")): str(m.get("content") or "")
-            for m in chat.messages
-            if m.get("role") == "tool"
-        }
-        widgets: list[Callable[[], Widget]] = []
-        for message in chat.messages:
-            role = message.get("role")
-            if role == "user":
-                widgets.append(partial(UserMessage, str(message.get("content") or "")))
-            elif role == "assistant":
-                if message.get("content"):
-                    label = model_label(str(message.get("model") or chat.model))
-                    widgets.append(partial(AssistantMessage, label, str(message["content"])))
-                for call in message.get("tool_calls") or []:
-                    function = call.get("function") or {}
-                    result = results.get(str(call.get("id")))
-                    widgets.append(
-                        partial(
-                            ToolCallCard,
-                            str(function.get("name")),
-                            function.get("arguments"),
-                            None if result is None else (result, '"error"' not in result),
-                        )
-                    )
-        await conversation.show_history(widgets)
-        await conversation.add(Notice(f"resumed “{chat.title}”"))
-        conversation.scroll_end(animate=False)
-        if chat.model in CATALOGUE:
-            self.app.model = chat.model
+        self.editing = None
+        self.history.reset()
+        self._older_prompts = None
+        self._message_widgets = {}
+
+    def _follow_chat_settings(self) -> None:
+        """The App's model and mode, and the title, follow the conversation's settings."""
+        if self.chat.model in CATALOGUE:
+            self.app.model = self.chat.model
+        if self.chat.mode:
+            self.app.mode = self.chat.mode
         self._conversation.border_title = self._title()
+
+    async def show_chat(self, chat: ChatState, *, at: int | None = None) -> None:
+        """Replace the transcript with a saved conversation (resume); `at`: scroll to that
+        message and highlight it (a search result)."""
+        self.workers.cancel_group(self, "llm")
+        self.app.save_session(self.chat)
+        self._forget_shown(chat)
+        conversation = self._conversation
+        history = saved_history(chat.messages, chat.model, self._images)
+        self._message_widgets = history.shown
+        start = history.start_of(at) if at is not None else None
+        batch = (
+            HISTORY_BATCH if start is None else max(HISTORY_BATCH, len(history.builders) - start)
+        )
+        await conversation.show_history(history.builders, batch)
+        await conversation.add(Notice(f"resumed “{chat.title}”"))
+        self._follow_chat_settings()
+        found = self._message_widgets.get(at) if at is not None else None
+        if found is not None:
+            self.call_after_refresh(conversation.show_found, found)
+        else:
+            conversation.scroll_end(animate=False)
+
+    # -- settings, history, retry, images ---------------------------------------
+
+    def action_chat_settings(self, focus: str = "") -> None:
+        """The settings panel of this conversation (`focus`: the field to start in)."""
+        screen = ChatSettingsScreen(self.chat, self.app.mode, focus)
+        self.app.push_screen(screen, self._settings_chosen)
+
+    def _settings_chosen(self, saved: bool | None) -> None:
+        if not saved:
+            return
+        self._follow_chat_settings()
+        self.app.save_session(self.chat)
+
+    def _earlier_prompts(self) -> list[str]:
+        """Up/down's entries: this conversation's prompts, then older conversations'."""
+        if self._older_prompts is None:
+            self._older_prompts = self.app.local.older_prompts(self.chat.id)
+        return self.chat.prompts() + self._older_prompts
+
+    def action_edit_last_prompt(self) -> None:
+        """Put the last prompt back in the prompt; sending it replaces the last exchange."""
+        index = self.chat.last_prompt_index()
+        if index is None or self._turn_running():
+            why = "No prompt to edit yet." if index is None else "An answer is still streaming."
+            self.notify(why, severity="warning")
+            return
+        prompt = self.query_one(PromptArea)
+        prompt.load_text(str(self.chat.messages[index].get("content") or ""))
+        prompt.move_cursor(prompt.document.end)
+        prompt.focus()
+        self.editing = index
+        self.notify(
+            "Editing your last prompt: sending it replaces the last exchange "
+            "(which is kept, marked superseded).",
+            timeout=4,
+        )
+
+    async def action_regenerate(self) -> None:
+        """A new paid call for the last prompt; the earlier answer stays, superseded."""
+        index = self.chat.last_prompt_index()
+        if index is None or self._turn_running():
+            why = "No answer to regenerate yet." if index is None else "An answer is streaming."
+            self.notify(why, severity="warning")
+            return
+        if index + 1 < len(self.chat.messages):
+            self.chat.supersede_from(index + 1)
+            self._conversation.supersede_tail(with_prompt=False)
+            await self._conversation.add(
+                Notice("↻ regenerated: the answer above is kept, not sent")
+            )
+        self.run_turn()
+
+    def _images(self, uris: list[str]) -> InlineImages:
+        """An answer's images, captioned with the keys that save them."""
+        return InlineImages(uris, keys_of("chat.save_image", self.app.local.keymap))
+
+    def action_save_image(self) -> None:
+        """Write the images of the last answer that has some to new files."""
+        images = next((m["images"] for m in reversed(self.chat.messages) if m.get("images")), None)
+        if not images:
+            self.notify("No answer with an image yet.", severity="warning")
+            return
+        try:
+            paths = self.app.local.save_images(list(images))
+        except (OGError, OSError) as error:
+            self.notify(error_message(error), title="Image not saved", severity="error")
+            return
+        self.notify("Saved to " + ", ".join(str(path) for path in paths), timeout=8)
 
     def renamed(self, session_id: str, title: str) -> None:
         """The sessions screen renamed a conversation; the next save must not undo it."""

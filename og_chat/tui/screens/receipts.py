@@ -90,7 +90,7 @@ def parse_filter(text: str) -> ReceiptQuery:
     )
 
 
-def _open_store(app: Host) -> ReceiptStore:
+def open_receipt_store(app: Host) -> ReceiptStore:
     """The runtime's ReceiptStore, or one on the same file before the runtime is up."""
     if app.backend.ready:
         return app.backend.receipts
@@ -138,7 +138,7 @@ class ReceiptsBrowser(HostScreen):
     )
     def load(self) -> None:
         """Read the receipt log off the UI thread (it may hold 100,000 lines)."""
-        receipts = _open_store(self.app).load()
+        receipts = open_receipt_store(self.app).load()
         self.app.call_from_thread(self._loaded, receipts)
 
     def _loaded(self, receipts: list[Receipt]) -> None:

@@ -24,6 +24,7 @@ from og_chat.app.sanitize import StreamNeutralizer, neutralize
 from og_chat.sdk.errors import OGError
 
 from ..keymap import bindings
+from .inline_images import InlineImages
 from .streamed_markdown import StreamedMarkdown
 
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -90,16 +91,22 @@ class UserMessage(Static):
 
 
 class AssistantMessage(Vertical):
-    """One answer: a streamed Markdown body and a line of stats under it."""
+    """One answer: a streamed Markdown body, its images if any, and a line of stats under it."""
 
-    def __init__(self, model_label: str, text: str = "") -> None:
+    def __init__(
+        self, model_label: str, text: str = "", images: InlineImages | None = None
+    ) -> None:
         super().__init__(classes="message assistant")
         self.model_label = model_label
         self.text = text
         """The answer as received (raw); the screen shows `neutralize(text)`."""
+        self.images = images
+        self.set_class(images is not None, WITH_IMAGES)
 
     def compose(self) -> ComposeResult:
         yield StreamedMarkdown(neutralize(self.text), classes="body")
+        if self.images is not None:
+            yield self.images
         yield Static("", classes="meta")
 
     def on_mount(self) -> None:
@@ -113,6 +120,16 @@ class AssistantMessage(Vertical):
     def set_meta(self, text: str) -> None:
         """Stats or status under the answer (time to first token, tokens, cost)."""
         self.query_one(".meta", Static).update(Content(text))
+
+    async def show_images(self, images: InlineImages) -> None:
+        """Images that arrived with a streamed answer: between its text and its stats line."""
+        self.images = images
+        self.add_class(WITH_IMAGES)
+        await self.mount(images, before=self.query_one(".meta"))
+
+
+WITH_IMAGES = "-with-images"
+"""The class of an answer holding images (laid out vertically: see transcript_marks.tcss)."""
 
 
 def pretty_json(value: object) -> str:
@@ -269,3 +286,25 @@ class Conversation(VerticalScroll):
     def _keep_in_view(self, first: Widget) -> None:
         self.scroll_to(y=first.virtual_region.y, animate=False)
         self._fill()
+
+    def supersede_tail(self, *, with_prompt: bool) -> None:
+        """Dim the last exchange (the last live prompt's answers, and the prompt itself when
+        `with_prompt`): a regenerated answer or an edited prompt replaces it."""
+        shown = [c for c in self.children if not c.has_class(SUPERSEDED)]
+        prompts = [i for i, widget in enumerate(shown) if isinstance(widget, UserMessage)]
+        start = (prompts[-1] + (0 if with_prompt else 1)) if prompts else 0
+        for widget in shown[start:]:
+            widget.add_class(SUPERSEDED)
+
+    def show_found(self, widget: Widget, seconds: float = 2.5) -> None:
+        """Scroll `widget` to the top of the view and highlight it for a moment (search)."""
+        self.release_anchor()
+        self.scroll_to_widget(widget, top=True, animate=False)
+        widget.add_class(FOUND)
+        self.set_timer(seconds, lambda: widget.remove_class(FOUND))
+
+
+SUPERSEDED = "-superseded"
+"""The class of a message that a regenerated answer or an edited prompt replaced."""
+FOUND = "-found"
+"""The class of the message a search opened the conversation at, for a moment."""
