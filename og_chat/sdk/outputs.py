@@ -14,7 +14,20 @@ from .receipt import Receipt, SignatureStatus
 
 
 @dataclass
-class TextGenerationOutput:
+class TeeAttestation:
+    """What the TEE signed an answer with (the official SDK's `tee_*` fields)."""
+
+    tee_signature: str | None = None
+    tee_timestamp: int | str | None = None
+    tee_id: str | None = None
+    tee_endpoint: str | None = None
+    tee_payment_address: str | None = None
+    tee_request_hash: str | None = None
+    tee_output_hash: str | None = None
+
+
+@dataclass
+class TextGenerationOutput(TeeAttestation):
     """Result of a non-streamed `chat` call (official SDK shape, plus og-chat fields)."""
 
     data_settlement_transaction_hash: str | None = None
@@ -25,13 +38,6 @@ class TextGenerationOutput:
     images: list[str] | None = None
     usage: dict[str, Any] | None = None
     payment_hash: str | None = None
-    tee_signature: str | None = None
-    tee_timestamp: int | str | None = None
-    tee_id: str | None = None
-    tee_endpoint: str | None = None
-    tee_payment_address: str | None = None
-    tee_request_hash: str | None = None
-    tee_output_hash: str | None = None
     signature_status: SignatureStatus = SignatureStatus.UNAVAILABLE
     receipt: Receipt | None = None
 
@@ -64,20 +70,13 @@ class StreamUsage:
 
 
 @dataclass
-class StreamChunk:
+class StreamChunk(TeeAttestation):
     """One server-sent event of a streamed answer; always has at least one choice."""
 
     choices: list[StreamChoice] = field(default_factory=lambda: [StreamChoice()])
     model: str = "unknown"
     usage: StreamUsage | None = None
     is_final: bool = False
-    tee_signature: str | None = None
-    tee_timestamp: int | str | None = None
-    tee_id: str | None = None
-    tee_endpoint: str | None = None
-    tee_payment_address: str | None = None
-    tee_request_hash: str | None = None
-    tee_output_hash: str | None = None
     data_settlement_transaction_hash: str | None = None
     data_settlement_blob_id: str | None = None
     images: list[str] | None = None

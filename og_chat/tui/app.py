@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -377,24 +377,13 @@ class OGChatApp(App[None]):
 
     # -- screens ---------------------------------------------------------------
 
-    def action_open_sessions(self) -> None:
-        self.push_screen(SessionsScreen())
-
-    def action_open_receipts(self) -> None:
-        self.push_screen(ReceiptsBrowser())
+    def action_open(self, name: str) -> None:
+        """Open one of the App's screens by name (the keymap's `app.open('receipts')`)."""
+        self.push_screen(NAMED_SCREENS[name]())
 
     def open_receipt_detail(self, receipt: Receipt) -> None:
         """Show every field of a receipt, with re-verify."""
         self.push_screen(ReceiptDetail(receipt))
-
-    def action_open_search(self) -> None:
-        self.push_screen(SearchScreen())
-
-    def action_open_wallet(self) -> None:
-        self.push_screen(WalletScreen())
-
-    def action_open_settings(self) -> None:
-        self.push_screen(SettingsScreen())
 
     def action_open_compare(self) -> None:
         model = self.main_screen.chat.model if self.main_screen else self.model
@@ -433,6 +422,15 @@ class OGChatApp(App[None]):
             self.local.personas if self.local_ready else (),
         )
 
+
+NAMED_SCREENS: dict[str, Callable[[], Screen[Any]]] = {
+    "sessions": SessionsScreen,
+    "receipts": ReceiptsBrowser,
+    "search": SearchScreen,
+    "wallet": WalletScreen,
+    "settings": SettingsScreen,
+}
+"""The screens a key opens with `app.open(name)` (keys.toml)."""
 
 if TYPE_CHECKING:
     _HOST: type[Host] = OGChatApp  # mypy checks here that the App is what its screens expect

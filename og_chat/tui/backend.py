@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from og_chat.sdk.errors import ConfigurationError
-from og_chat.sdk.types import Receipt, StreamChunk
+from og_chat.sdk.types import Receipt
 from og_chat.store.receipts import ReceiptStore
 
 from . import deferred
@@ -98,7 +98,8 @@ class Backend:
         return self.runtime is not None
 
     @property
-    def _opened(self) -> Runtime:
+    def opened(self) -> Runtime:
+        """The open runtime (what a paid call goes through); ConfigurationError before."""
         if self.runtime is None:
             raise ConfigurationError(
                 "the runtime is not open yet", hint="wait for the header to say “ready”"
@@ -171,39 +172,11 @@ class Backend:
     @property
     def receipts(self) -> ReceiptStore:
         """The runtime's ReceiptStore."""
-        return self._opened.receipts
-
-    def stream_chat(
-        self,
-        model: str,
-        messages: list[dict[str, Any]],
-        *,
-        mode: str,
-        tools: list[dict[str, Any]] | None = None,
-        conversation_id: str | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        system_prompt: str | None = None,
-    ) -> AsyncIterator[StreamChunk]:
-        """Stream one paid call; the final chunk carries the stored receipt.
-
-        None asks for the defaults (the runtime applies them): the config's `max_tokens`,
-        the sdk's temperature, no system prompt.
-        """
-        return self._opened.stream_chat(
-            model,
-            messages,
-            mode=mode,
-            tools=tools,
-            conversation_id=conversation_id,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            system_prompt=system_prompt,
-        )
+        return self.opened.receipts
 
     async def wallet(self) -> WalletView:
         """Balances and allowance, converted to OPG."""
-        runtime = self._opened
+        runtime = self.opened
         status = await runtime.wallet()
         day_left = await asyncio.to_thread(lambda: runtime.day_left)
         return WalletView(
@@ -217,15 +190,15 @@ class Backend:
 
     async def top_up(self, min_opg: Decimal, approve_opg: Decimal | None = None) -> str | None:
         """Approve Permit2 up to the given amounts; returns the tx hash if one was sent."""
-        return await self._opened.top_up(min_opg, approve_opg)
+        return await self.opened.top_up(min_opg, approve_opg)
 
     def start_settlement_tracker(self, on_update: Callable[[str, dict[str, Any]], object]) -> None:
         """Have the runtime report pending payments as they settle."""
-        self._opened.start_settlement_tracker(on_update)
+        self.opened.start_settlement_tracker(on_update)
 
     async def verify_receipt(self, receipt: Receipt) -> list[tuple[str, bool, str]]:
         """Re-run every check on a stored receipt: (check, ok, detail)."""
-        return await self._opened.verify_receipt(receipt)
+        return await self.opened.verify_receipt(receipt)
 
     async def close(self) -> None:
         """Stop the tracker, the devnet and the HTTP clients."""

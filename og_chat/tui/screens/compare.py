@@ -168,7 +168,7 @@ class CompareScreen(HostScreen):
         state = "streaming"
         column.set_stats("waiting for the first token…")
         try:
-            async for chunk in app.backend.stream_chat(
+            async for chunk in app.backend.opened.stream_chat(
                 column.model,
                 [{"role": "user", "content": text}],
                 mode=app.mode,

@@ -394,7 +394,7 @@ class MainScreen(HostScreen):
         started = time.monotonic()
         view.set_meta(f"{label} · waiting for the first token…")
         try:
-            async for chunk in self.app.backend.stream_chat(
+            async for chunk in self.app.backend.opened.stream_chat(
                 model,
                 self.chat.wire_messages(),
                 mode=self.app.mode,
