@@ -2,8 +2,9 @@
 
 A paid call returns before its payment settles: the gateway settles an upto
 session in one transfer once it is idle or exhausted (og-sdk-wire.md §5.7),
-so the receipt first carries the authorization digest as `payment_hash`.
-The tracker finds the settlement afterwards and appends it as an event:
+so the receipt first carries only the authorization digest (`payment_tx` empty;
+its `payment_hash` names the call's own record, which the session's transfer never
+replaces). The tracker finds the settlement afterwards and appends it as an event:
 
 1. `PAYMENT-RESPONSE` — already folded into the receipt by the client.
 2. The devnet's `GET /v1/payments?payer=&nonce=` — the gateway's own record.
@@ -249,8 +250,7 @@ class SettlementTracker:
         fields: EventFields = {
             "payment_status": PaymentStatus.SETTLED.value,
             "payment_tx": tx_hash,
-            "payment_hash": tx_hash,
-        }
+        }  # never the payment_hash: that names the call's own record, not its session's
         if charged_opg is not None:
             fields["charged_opg"] = charged_opg
         return fields

@@ -91,7 +91,8 @@ def test_sync_settles_and_verify_passes_on_a_fresh_receipt(og: Any) -> None:
     assert receipt["id"][:12] in synced.out
     stored = og("receipts", "show", receipt["id"], "--json").json()
     assert stored["payment_status"] == "settled"
-    assert stored["payment_hash"] == stored["payment_tx"] != receipt["payment_hash"]
+    assert stored["payment_tx"] and stored["payment_hash"] == receipt["payment_hash"]
+    assert stored["payment_hash"] == stored["call_id"] != stored["authorization_digest"]
     assert stored["batch_root"] and stored["merkle_leaf"] and stored["merkle_proof"] is not None
     result = og("receipts", "verify", receipt["id"])
     assert result.code == 0, result.out

@@ -44,7 +44,8 @@ async def test_background_tracker_settles_a_pending_receipt_with_a_verified_proo
 ) -> None:
     receipt = await ask(runtime)
     assert receipt.payment_status == "pending"
-    assert receipt.payment_hash == receipt.authorization_digest
+    assert receipt.payment_hash == receipt.call_id  # the call's own BatchLeaf topic
+    assert receipt.payment_hash != receipt.authorization_digest
     updates: list[tuple[str, dict[str, Any]]] = []
     runtime.start_settlement_tracker(
         lambda rid, fields: updates.append((rid, fields)), interval=0.2
@@ -62,7 +63,8 @@ async def test_background_tracker_settles_a_pending_receipt_with_a_verified_proo
                 devnet.url + "/v1/payments", params={"payer": receipt.payer, "nonce": receipt.nonce}
             )
         ).json()
-    assert stored.payment_tx == stored.payment_hash == record["tx_hash"]
+    assert stored.payment_tx == record["tx_hash"]
+    assert stored.payment_hash == receipt.payment_hash  # settling never renames the record
     assert stored.charged_opg is not None and float(stored.charged_opg) > 0
     assert stored.merkle_leaf == receipt_leaf(stored)
     assert stored.batch_root and stored.batch_root_tx
