@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 from eth_abi.abi import decode
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from og_chat.app.runtime import Runtime
 from og_chat.app.verify import Verifier, VerifyState
