@@ -82,16 +82,23 @@ def cmd_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     out(
         f"{'ID':<12}  {'TIME':<16}  {'MODEL':<34}  {'MODE':<10}  {'TOKENS':>6}  "
-        f"{'COST OPG':>12}  TEE  {'STATUS':<8}  PAYMENT"
+        f"{'COST OPG':>12}  TEE  {'STATUS':<8}  {'RECORD':<8}  PAYMENT HASH"
     )
     for r in receipts:
         cost = opg_display(receipt_cost(r))
         out(
             f"{r.id[:12]:<12}  {local_time(r.created_at):<16}  {r.model[:34]:<34}  "
             f"{r.settlement_mode:<10}  {r.total_tokens:>6}  {cost:>12}  {tee_mark(r):<3}  "
-            f"{r.payment_status:<8}  {short(r.payment_hash, 14)}"
+            f"{r.payment_status:<8}  {_record_state(r):<8}  {short(r.payment_hash, 14)}"
         )
     return EXIT_OK
+
+
+def _record_state(receipt: Receipt) -> str:
+    """Where the call's own record stands, as the tracker last saw it."""
+    if receipt.record_block is not None:
+        return "on-chain"
+    return "pending" if receipt.payment_hash and receipt.output_hash else "none"
 
 
 def cmd_show(args: argparse.Namespace) -> int:

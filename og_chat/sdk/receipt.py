@@ -121,6 +121,9 @@ class Receipt:
     merkle_proof: list[str] | None = None
     merkle_leaf: str | None = None
     blob_id: str | None = None
+    record_block: int | None = None
+    """The block holding the call's own record (its `payment_hash`), once it was seen there:
+    None while the record is pending."""
     output_text: str | None = None
     """The answer as signed (content, or tool calls as sorted JSON), to re-check output_hash."""
     finish_reason: str | None = None
