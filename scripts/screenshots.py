@@ -177,7 +177,7 @@ def capture_terminals(devnet_url: str) -> list[Path]:
         home = Path(tempfile.mkdtemp(prefix="og-shots-term-"))
         env = terminal_env(home, OG_DEVNET_URL=devnet_url)
         with Terminal([OG_CHAT], size=(columns, rows), env=env) as terminal:
-            terminal.wait_for_text("ready ·")
+            terminal.wait_for_text("● ready")
             terminal.send(TERMINAL_PROMPT)
             terminal.press("enter")
             terminal.wait_for_text("TTFT")

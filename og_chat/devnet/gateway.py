@@ -23,7 +23,7 @@ from .facilitator import Facilitator
 from .faults import Faults
 from .gateway_config import GatewayConfig
 from .inference import Inference
-from .payments import Payments, build_requirement
+from .payments import EXTENSIONS, Payments, build_requirement
 from .pending_records import PendingRecords
 from .responder import Responder
 from .sessions import Session, SessionBook, SettlementRecord
@@ -166,6 +166,7 @@ class Gateway:
             },
             "facilitator_address": self.facilitator.address,
             "pay_to": self.pay_to,
+            "extensions": sorted(EXTENSIONS),  # what its 402s advertise
             "tee_id": self.tee.tee_id,
             "token": {"name": "OpenGradient", "version": "1", "decimals": 18, "symbol": "OPG"},
             "session": {

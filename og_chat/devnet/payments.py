@@ -20,6 +20,7 @@ from aiohttp import web
 
 from og_chat.sdk.errors import MalformedPaymentHeader
 from og_chat.sdk.eth import checksum, parse_uint
+from og_chat.sdk.networks import APPROVAL_SPONSORING
 from og_chat.sdk.pricing import devnet_price_table, table_cost
 from og_chat.sdk.signing import typed_data_digest, typed_data_for_payload
 from og_chat.sdk.x402 import (
@@ -47,7 +48,7 @@ DEADLINE_MARGIN = 60
 """Seconds before an authorization's deadline a busy session is settled anyway: time for
 the settlement to be checked, queued and mined before the deadline passes."""
 EXTENSIONS: dict[str, Any] = {
-    "erc20ApprovalGasSponsoring": {
+    APPROVAL_SPONSORING: {
         "info": {
             "description": (
                 "The facilitator accepts a raw signed approval transaction "

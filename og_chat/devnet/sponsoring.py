@@ -24,12 +24,13 @@ from typing import Any
 
 from og_chat.sdk.addresses import PERMIT2_ADDRESS
 from og_chat.sdk.eth import checksum, from_hex, hex0x, keccak
+from og_chat.sdk.networks import APPROVAL_SPONSORING
 from og_chat.sdk.x402 import PaymentPayload
 
 from .node import MAX_FEE_PER_GAS, Node, RpcError
 from .operator import Operator
 
-KEY = "erc20ApprovalGasSponsoring"
+KEY = APPROVAL_SPONSORING
 """The extension's key in `PaymentRequired.extensions` and `PaymentPayload.extensions`."""
 APPROVE_SELECTOR = bytes.fromhex("095ea7b3")
 """`approve(address,uint256)`."""

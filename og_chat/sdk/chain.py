@@ -139,18 +139,22 @@ class ChainClient:
         """
         owner = checksum(address)
         url, token = self.profile.rpc_url, checksum(self.profile.opg)
-        permit2 = checksum(self.profile.permit2)
+        permit2, verify = checksum(self.profile.permit2), self.profile.rpc_verify
         try:
             opg = rpc.uint_at(
-                rpc.eth_call(url, token, rpc.call_data("balanceOf(address)", owner)), 0
+                rpc.eth_call(url, token, rpc.call_data("balanceOf(address)", owner), verify=verify),
+                0,
             )
             allowance = rpc.uint_at(
                 rpc.eth_call(
-                    url, token, rpc.call_data("allowance(address,address)", owner, permit2)
+                    url,
+                    token,
+                    rpc.call_data("allowance(address,address)", owner, permit2),
+                    verify=verify,
                 ),
                 0,
             )
-            eth = rpc.quantity(rpc.request(url, "eth_getBalance", [owner, "latest"]))
+            eth = rpc.quantity(rpc.request(url, "eth_getBalance", [owner, "latest"], verify=verify))
         except ChainError as exc:
             raise ChainError(
                 f"reading balances failed on {self.profile.name} ({url}): {exc}",

@@ -211,7 +211,11 @@ class LLM:
             profile, max_amount=cap, max_deadline_seconds=self._max_deadline
         )
         sponsor = None
-        if self._sponsored_approval and may_sign(profile, self._key.get(), embedded=embedded):
+        if (
+            self._sponsored_approval
+            and profile.sponsors_approval
+            and may_sign(profile, self._key.get(), embedded=embedded)
+        ):
             sponsor = ApprovalSponsor(profile)
         return Payer(self._key, profile, policy, sponsor, self.trusted)
 

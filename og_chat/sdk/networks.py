@@ -29,6 +29,9 @@ from .eth import parse_uint
 from .receipt import ChainMark
 from .tls import check_registered, pinned_context, pinned_file
 
+APPROVAL_SPONSORING = "erc20ApprovalGasSponsoring"
+"""The x402 extension a server advertises when it takes a signed approval inside a payment."""
+
 OPG_DECIMALS = 18
 ONE_OPG = 10**OPG_DECIMALS
 DEVNET_DOCUMENT_TIMEOUT = 10.0
@@ -66,6 +69,9 @@ class NetworkProfile:
     tls_certificate: str | None = None
     """PEM of the one certificate a devnet's gateway and RPC serve over HTTPS, pinned on every
     link (tls.py); None: the system's trust store."""
+    sponsors_approval: bool = True
+    """The gateway takes a signed approval inside a payment (`erc20ApprovalGasSponsoring`),
+    as the live gateway does; a devnet says so in its document's `extensions`."""
     extra: dict[str, Any] = field(default_factory=dict)
     embedded: bool = False
     """A devnet this process started itself: its document is ours, so it is trusted."""
@@ -150,6 +156,7 @@ def devnet_profile(doc: dict[str, Any], base_url: str, *, embedded: bool = False
             token_name=str(token.get("name", "OpenGradient")),
             token_version=str(token.get("version", "1")),
             tls_certificate=tls_certificate,
+            sponsors_approval=APPROVAL_SPONSORING in (doc.get("extensions") or ()),
             extra={"devnet": doc},
             embedded=embedded,
         )

@@ -22,11 +22,10 @@ from typing import Any
 from .chain import ChainClient
 from .errors import ChainError
 from .eth import checksum, hex0x, keccak
-from .networks import NetworkProfile
+from .networks import APPROVAL_SPONSORING, NetworkProfile
 from .trust import KeyKind, key_kind
 from .x402 import PaymentRequired, PaymentRequirements
 
-SPONSORING_KEY = "erc20ApprovalGasSponsoring"
 APPROVAL_GAS = 70_000
 """The reference client's gas limit for the approval (an OPG approve uses about 46,000)."""
 APPROVAL_HEADROOM = 100
@@ -69,18 +68,18 @@ class SponsoredApproval:
         the fields the client fills are the client's, whatever the server declared.
         """
         out = dict(declared or {})
-        entry = out.get(SPONSORING_KEY)
+        entry = out.get(APPROVAL_SPONSORING)
         entry = dict(entry) if isinstance(entry, dict) else {}
         declared_info = entry.get("info")
         base = dict(declared_info) if isinstance(declared_info, dict) else {}
         entry["info"] = {**base, **self.info()}
-        out[SPONSORING_KEY] = entry
+        out[APPROVAL_SPONSORING] = entry
         return out
 
 
 def advertised(required: PaymentRequired) -> bool:
     """True when the 402 says its facilitator sponsors approvals."""
-    return isinstance((required.extensions or {}).get(SPONSORING_KEY), dict)
+    return isinstance((required.extensions or {}).get(APPROVAL_SPONSORING), dict)
 
 
 def may_sign(profile: NetworkProfile, private_key: str, *, embedded: bool) -> bool:

@@ -18,7 +18,7 @@ import pytest
 from og_chat.devnet import Devnet
 from og_chat.sdk import LLM
 from og_chat.sdk.addresses import PERMIT2_ADDRESS
-from og_chat.sdk.errors import PaymentRequired
+from og_chat.sdk.errors import PaymentRequired, UntrustedNetwork
 from og_chat.sdk.eth import hex0x, keccak
 from og_chat.sdk.signing import sign_payment
 from og_chat.sdk.sponsoring import SponsoredApproval
@@ -164,8 +164,8 @@ async def test_a_user_key_signs_no_transaction_for_a_devnet_it_only_reached_by_u
 ) -> None:
     key, address = await _fresh_wallet(devnet)
     llm = LLM(key, network="devnet", devnet_url=devnet.url)
-    try:
-        with pytest.raises(PaymentRequired, match="permit2_allowance_required"):
+    try:  # the trust rule refuses before anything is signed: no approval, no payment
+        with pytest.raises(UntrustedNetwork, match="opt"):
             await llm.chat("openai/gpt-4.1-mini", MSG, max_tokens=8)
     finally:
         await llm.close()

@@ -4,13 +4,13 @@ answer is read back from the page."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 
 from og_chat.cli.serve import chat_command, is_loopback
+from og_chat.store.receipts import ReceiptStore
 from tests.features.browser import CHROMIUM, browser_page, serving, wait_for_text
 
 needs_chromium = pytest.mark.skipif(
@@ -31,13 +31,13 @@ def test_a_prompt_typed_in_the_browser_is_answered_on_the_page(tmp_path: Path) -
         page.keyboard.press("Enter")
         shown = wait_for_text(page, r"receipt [0-9a-f]{10}", timeout=90)
         page.screenshot(path=str(tmp_path / "answered.png"))
-    lines = (home / "data" / "receipts.jsonl").read_text().splitlines()
-    receipt = json.loads(lines[0])["receipt"]
-    assert receipt["id"][:10] in shown  # the paid answer's receipt, shown on the page
-    assert receipt["signature_status"] == "verified"
-    last_line = receipt["output_text"].strip().splitlines()[-1]
+    (receipt,) = ReceiptStore(home / "data").load()  # the final receipt, past the write-ahead
+    assert receipt.id[:10] in shown  # the paid answer's receipt, shown on the page
+    assert receipt.signature_status == "verified"
+    assert receipt.output_text is not None
+    last_line = receipt.output_text.strip().splitlines()[-1]
     assert " ".join(last_line.split()[:3]) in " ".join(shown.split())  # the answer's end
-    assert "zanzibar" in receipt["output_text"]  # answered what was typed in the page
+    assert "zanzibar" in receipt.output_text  # answered what was typed in the page
 
 
 def test_the_page_command_is_this_interpreters_og_chat_chat() -> None:

@@ -127,10 +127,8 @@ async def test_the_tui_header_shows_what_is_left_of_the_days_budget(
     async with app.run_test(size=(200, 40)) as pilot:
         header = app.main_screen.query_one(StatusHeader)
         await wait_until(pilot, lambda: header.wallet is not None, timeout=60, what="balances")
-        assert "day left 0.5000" in str(header.render())
+        assert "day left 0.50" in str(header.render())
         asked = await asyncio.to_thread(og, "ask", "--devnet-url", hostile.url, "hi")
         assert asked.code == 0, asked.err  # another process's call, in the same receipt log
         app.refresh_wallet()
-        await wait_until(
-            pilot, lambda: "day left 0.4000" in str(header.render()), what="the budget"
-        )
+        await wait_until(pilot, lambda: "day left 0.40" in str(header.render()), what="the budget")

@@ -28,7 +28,7 @@ def _osc52_payloads(terminal: Terminal) -> list[str]:
 def test_alt_keys_and_function_keys_from_the_prompt(launch: Launch, tmp_path: Path) -> None:
     home = tmp_path / "keys"
     with launch((140, 40), home=home, config=REMAP) as terminal:
-        terminal.wait_for_text("ready ·")
+        terminal.wait_for_text("● ready")
         terminal.send("shape code")
         terminal.press("enter")
         terminal.wait_for(lambda: saved_answers(home), "the answer saved")
@@ -76,4 +76,4 @@ def test_a_prompt_typed_while_the_embedded_devnet_boots_is_sent_when_it_is_ready
         terminal.press("enter")
         terminal.wait_for(lambda: saved_answers(home), "the answer from the embedded devnet")
         terminal.wait_for_text("TTFT")
-        assert "ready ·" in terminal.lines()[0]
+        assert "● ready" in terminal.lines()[0]

@@ -65,7 +65,7 @@ def _check(terminal: Terminal, columns: int, rows: int) -> None:
 def test_pane_widths_at_80_120_140_200(launch: Launch, tmp_path: Path) -> None:
     home = tmp_path / "layout"
     with launch((80, 24), home=home) as terminal:
-        terminal.wait_for_text("ready ·")
+        terminal.wait_for_text("● ready")
         terminal.send("shape wide")
         terminal.press("enter")
         terminal.wait_for(lambda: saved_answers(home), "the answer saved")

@@ -43,7 +43,7 @@ def _back(terminal: Terminal, shown: str) -> None:
 def test_amounts_are_fixed_point_and_the_footer_settles(launch: Launch, tmp_path: Path) -> None:
     home = tmp_path / "numbers"
     with launch((140, 40), home=home) as terminal:
-        terminal.wait_for_text("ready ·")
+        terminal.wait_for_text("● ready")
         terminal.send("shape table")
         terminal.press("enter")
         terminal.wait_for(lambda: saved_answers(home), "the answer saved")

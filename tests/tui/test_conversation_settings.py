@@ -73,6 +73,7 @@ async def _send(pilot: Any, text: str) -> None:
 
 async def _ready(pilot: Any) -> None:
     await wait_until(pilot, lambda: pilot.app.backend.ready, timeout=60, what="runtime")
+    await wait_until(pilot, lambda: pilot.app.local_ready, timeout=60, what="config")
 
 
 def _title(app: OGChatApp) -> str:

@@ -76,7 +76,7 @@ class StatusHeader(Widget):
             (5, [("wallet ", "dim"), short_address(address)], False),
             (2, [("OPG ", "dim"), (opg_display(wallet.opg) if wallet else "—", "bold")], False),
             (6, [("allowance ", "dim"), opg_display(wallet.allowance) if wallet else "—"], False),
-            (3, day_left, False),
+            (4, day_left, False),
             (0, [("mode ", "dim"), (self.mode, "bold")], False),
             (0, [marker, state], False),
             (3, [(f" · {detail}", "dim")] if detail else [], True),
