@@ -2,8 +2,9 @@
 
 A paid call returns before its payment settles: the gateway settles an upto
 session in one transfer once it is idle or exhausted (og-sdk-wire.md §5.7),
-so the receipt first carries the authorization digest as `payment_hash`.
-The tracker finds the settlement afterwards and appends it as an event:
+so the receipt first carries only the authorization digest (`payment_tx` empty;
+its `payment_hash` names the call's own record, which the session's transfer never
+replaces). The tracker finds the settlement afterwards and appends it as an event:
 
 1. `PAYMENT-RESPONSE` — already folded into the receipt by the client.
 2. The devnet's `GET /v1/payments?payer=&nonce=` — the gateway's own record.
@@ -17,7 +18,10 @@ count such an authorization as 0 from then on (`og_chat.sdk.spend`).
 
 For `batch` receipts it also fetches the Merkle proof (devnet
 `GET /v1/settlements/{call_id}`) and records it only after the proof
-leads from this receipt's own leaf to a root the chain has stored.
+leads from this receipt's own leaf to a root the chain has stored. For every
+mode it records when the call's own record is on-chain (`record_block`; private
+mode's posting transaction as `data_settlement_tx`), so each face shows the record
+go from pending to on-chain; `on_update` fires with every such event.
 
 Nothing here imports Textual or Rich; chain and HTTP work stays off the
 event loop (httpx.AsyncClient, asyncio.to_thread).
@@ -113,7 +117,12 @@ class SettlementTracker:
             r
             for r in receipts
             if r.network == network
-            and (self._wants_payment(r) or self._wants_proof(r) or self._may_expire(r, now))
+            and (
+                self._wants_payment(r)
+                or self._wants_proof(r)
+                or self._wants_record(r)
+                or self._may_expire(r, now)
+            )
         ]
 
     @staticmethod
@@ -133,6 +142,18 @@ class SettlementTracker:
             and bool(r.payer and r.nonce)
             and isinstance(r.deadline, int)
             and r.deadline < now
+        )
+
+    def _wants_record(self, r: Receipt) -> bool:
+        """A private or individual call whose record was not seen on-chain yet (a batch
+        call's record arrives with its proof)."""
+        return (
+            r.settlement_mode in ("private", "individual")
+            and r.record_block is None
+            and bool(r.call_id)
+            and r.error is None
+            and r.id not in self._given_up
+            and self.host.devnet_url is not None
         )
 
     def _wants_proof(self, r: Receipt) -> bool:
@@ -164,6 +185,8 @@ class SettlementTracker:
                     fields.update(await self._expired(receipt, dead))
                 if self._wants_proof(receipt):
                     fields.update(await self._resolve_proof(http, receipt))
+                elif self._wants_record(receipt):
+                    fields.update(await self._resolve_record(http, receipt))
                 if fields:
                     await asyncio.to_thread(self.host.record_event, receipt.id, **fields)
                     recorded += 1
@@ -249,26 +272,41 @@ class SettlementTracker:
         fields: EventFields = {
             "payment_status": PaymentStatus.SETTLED.value,
             "payment_tx": tx_hash,
-            "payment_hash": tx_hash,
-        }
+        }  # never the payment_hash: that names the call's own record, not its session's
         if charged_opg is not None:
             fields["charged_opg"] = charged_opg
         return fields
 
     # -- batch proofs --------------------------------------------------------------
 
-    async def _resolve_proof(self, http: httpx.AsyncClient, receipt: Receipt) -> EventFields:
+    async def _record_doc(self, http: httpx.AsyncClient, receipt: Receipt) -> dict[str, Any]:
+        """The devnet's `/v1/settlements/{call_id}` document of the call; {} when none."""
         url = self.host.devnet_url
         assert url is not None and receipt.call_id is not None
         key = receipt.call_id.lower().removeprefix("0x")
         try:
             resp = await http.get(f"{url.rstrip('/')}/v1/settlements/{key}")
+            doc = resp.json() if resp.status_code == 200 else {}
         except Exception as exc:
-            log.debug("proof lookup failed: %s", exc)
+            log.debug("record lookup failed: %s", exc)
             return {}
-        if resp.status_code != 200:
+        return doc if isinstance(doc, dict) else {}
+
+    async def _resolve_record(self, http: httpx.AsyncClient, receipt: Receipt) -> EventFields:
+        """`record_block` once the devnet says the call's record is in a block."""
+        doc = await self._record_doc(http, receipt)
+        block, tx = doc.get("block_number"), doc.get("tx_hash")
+        if doc.get("status") not in ("posted", "mined") or not isinstance(block, int):
+            if doc.get("status") == "failed":
+                self._given_up.add(receipt.id)
             return {}
-        doc = resp.json()
+        fields: EventFields = {"record_block": block}
+        if receipt.settlement_mode == "private" and isinstance(tx, str):
+            fields["data_settlement_tx"] = tx
+        return fields
+
+    async def _resolve_proof(self, http: httpx.AsyncClient, receipt: Receipt) -> EventFields:
+        doc = await self._record_doc(http, receipt)
         if doc.get("status") != "posted" or not doc.get("root"):
             return {}
         mine = merkle.receipt_leaf(receipt)
@@ -297,9 +335,11 @@ class SettlementTracker:
             return {}
         if not posted:
             return {}
+        block = doc.get("block_number")
         return {
             "merkle_leaf": leaf,
             "merkle_proof": proof,
             "batch_root": root,
             "batch_root_tx": doc.get("tx_hash"),
+            "record_block": block if isinstance(block, int) else None,
         }

@@ -1,46 +1,45 @@
-"""Check a receipt against the chain: what `og-chat receipts verify` runs.
+"""Check a receipt against the chain as it is now: what `og-chat receipts verify` runs.
 
-Everything needed is in the receipt JSON plus one RPC URL, so an exported
-receipt verifies on another machine:
+Everything needed is in the receipt JSON plus one RPC URL, so an exported receipt
+verifies on another machine, and nothing has to be synced first:
 
-- **output hash** — keccak of `output_text` equals `output_hash` (an edited
-  answer fails here).
-- **tee signature** — RSA-PSS over `(request_hash, output_hash, timestamp)`
-  with the key the TEE registry holds for `tee_id`. Without a registry entry the
-  devnet gateway's own `/signing-key` (if its key hashes to `tee_id`) is tried,
-  but a match there is ✗ "unverified: the gateway vouches for itself": only the
-  registry makes a signature verified.
-- **payment** — the settlement transaction succeeded and moved OPG from the
-  payer to `pay_to` (at least `charged_opg`). A payment that has not settled
-  yet is a ✗ ("not settled yet"): verification proves what happened, and an
-  unsettled authorization proves no payment. `og-chat receipts sync` (or the
-  TUI) attaches the settlement once the gateway has settled the session.
-- **data settlement** — `batch`: the receipt's own leaf, through its Merkle
-  proof, reaches a root the settlement contract stores (`batchRoots`), posted
-  by `batch_root_tx`; `individual`: the settlement transaction's
-  `IndividualSettled` event carries this call's TEE id, request and output
-  hashes and signature hash; `private`: nothing is posted, by design. On
-  mainnet the gateway publishes no per-call proofs, so this check is left out.
+- **output hash** — keccak of `output_text` equals `output_hash` (an edited answer fails).
+- **tee signature** — RSA-PSS over `(request_hash, output_hash, timestamp)` with the key
+  the TEE registry holds for `tee_id` (a key only the gateway vouches for is ✗).
+- **payment** — the session's settlement moved OPG from the payer to `pay_to`. A receipt
+  that does not know its settlement yet is looked up (the devnet's `/v1/payments`, else
+  the Permit2 nonce and the transfer logs); not settled yet is *pending*, not ✗.
+- **on-chain record** — the call's own record, found from `payment_hash` alone
+  (records.py) and compared field by field (record_checks.py). Not posted yet is
+  *pending*, with when to expect it (the next batch post, the next block).
 
-No Textual or Rich here; web3 is imported on first use. What the settlement
-tracker reads from the chain too lives in `onchain.py`, which both import.
+The receipt's chain identity (genesis hash and instance id, recorded when it was made)
+is compared first: a receipt whose chain is gone (a reset devnet, another machine) is
+"chain reset: cannot be checked" — never "✗ tampered". The verdict (`VerifyState`) is
+failed when any check fails, else chain reset, else pending, else verified.
+
+No Textual or Rich here; httpx, eth_abi and (for an unsettled receipt without a devnet
+gateway) web3 are imported on first use.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-from dataclasses import replace
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
 
-from og_chat.sdk import merkle
-from og_chat.sdk.addresses import DEVNET_OPG, DEVNET_SETTLEMENT, DEVNET_TEE_REGISTRY
+from og_chat.sdk.addresses import DEVNET_OPG, DEVNET_TEE_REGISTRY
 from og_chat.sdk.chain import opg_text, to_base_units
-from og_chat.sdk.errors import ConfigurationError
-from og_chat.sdk.eth import keccak, web3_http
+from og_chat.sdk.errors import ChainError, ConfigurationError
+from og_chat.sdk.eth import keccak
 from og_chat.sdk.networks import NetworkProfile, mainnet_profile
+from og_chat.sdk.receipting import local_call_id, record_hash
 from og_chat.sdk.tee import (
     CheckResult,
+    TEEInfo,
     fetch_active_tees,
     load_public_key,
     normalise_tee_id,
@@ -49,27 +48,53 @@ from og_chat.sdk.tee import (
 )
 from og_chat.sdk.types import PaymentStatus, Receipt, SignatureStatus
 
-from .onchain import (
-    TRANSFER_TOPIC,
-    batch_root_posted,
-    event_topic,
-    settlement_address,
-    topic_address,
-    topic_hex,
-    tx_hash,
-)
-
-if TYPE_CHECKING:
-    from web3.types import TxReceipt
+from .onchain import TRANSFER_TOPIC, find_payment_onchain, settlement_address, topic_address
+from .record_checks import RECORD, check_record
+from .records import ChainReader, find_record
 
 REGISTRY = "the TEE registry"
 """Where a key must come from for a signature to count as verified."""
-_INDIVIDUAL_SETTLED = (
-    "IndividualSettled(bytes32,bytes32,bytes32,bytes32,string,uint256,uint256,uint256,bytes)"
-)
-_INDIVIDUAL_DATA = ["bytes32", "string", "uint256", "uint256", "uint256", "bytes"]
-"""The event's data: output hash, model, prompt and completion tokens, TEE timestamp, signature."""
-_BATCH_SETTLED = "BatchSettled(bytes32,uint256,uint256)"
+
+Registry = Callable[[str, str], list[TEEInfo]]
+"""Reads the active TEEs of a registry: `(rpc_url, registry_address)`."""
+
+
+class VerifyState(str, Enum):
+    """The verdict on one receipt; each has its own exit code (docs/cli.md)."""
+
+    VERIFIED = "verified"
+    PENDING = "pending"
+    """Nothing failed, but the session or the record is not on-chain yet."""
+    CHAIN_RESET = "chain reset"
+    """The chain the receipt was made on is not the one answering (or none answers)."""
+    FAILED = "failed"
+    """A check failed: the receipt does not match what was signed or what the chain holds."""
+
+
+class PendingCheck(CheckResult):
+    """A check whose subject is not on-chain yet: its detail says when to expect it."""
+
+
+class UncheckedCheck(CheckResult):
+    """A check that cannot be made: the receipt's chain is gone (never a ✗ tampered)."""
+
+
+@dataclass
+class Verification:
+    """Every check of one receipt and the verdict they add up to."""
+
+    receipt: Receipt
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def state(self) -> VerifyState:
+        if any(type(c) is CheckResult and not c.ok for c in self.checks):
+            return VerifyState.FAILED
+        if any(isinstance(c, UncheckedCheck) for c in self.checks):
+            return VerifyState.CHAIN_RESET
+        if any(isinstance(c, PendingCheck) for c in self.checks):
+            return VerifyState.PENDING
+        return VerifyState.VERIFIED
 
 
 def verify_receipt(
@@ -78,22 +103,243 @@ def verify_receipt(
     """Every check of one receipt, in a fixed order; blocking (reads the chain).
 
     `rpc_url` overrides the profile's payment-chain RPC (for the devnet it is
-    `<devnet>/rpc`, which also serves the TEE registry).
+    `<devnet>/rpc`, which also serves the TEE registry)."""
+    with Verifier(rpc_url=rpc_url) as verifier:
+        return verifier.verify(receipt, profile).checks
+
+
+class Verifier:
+    """Verifies receipts against the chain as it is now, sharing what receipts share.
+
+    One per run: it keeps one connection per RPC and caches the chain's identity, the
+    gateway's `/devnet` document and the TEE registry, so a thousand receipts cost a few
+    requests each. `offline` skips everything that reads a chain or a gateway.
     """
-    rpc = rpc_url or profile.rpc_url
-    results = [check_output_hash(receipt), check_signature(receipt, profile, rpc_url=rpc_url)]
-    results.append(check_payment(receipt, profile, rpc))
-    data = check_data_settlement(receipt, profile, rpc)
-    if data is not None:
-        results.append(data)
-    return results
+
+    def __init__(self, *, rpc_url: str | None = None, offline: bool = False) -> None:
+        self.rpc_url = rpc_url
+        self.offline = offline
+        self._readers: dict[str, ChainReader] = {}
+        self._docs: dict[str, dict[str, Any] | None] = {}
+        self._tees: dict[tuple[str, str], list[TEEInfo] | Exception] = {}
+        self._profiles: dict[tuple[str, str], NetworkProfile] = {}
+
+    def __enter__(self) -> Verifier:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for reader in self._readers.values():
+            reader.close()
+        self._readers.clear()
+
+    # -- one receipt ---------------------------------------------------------------
+
+    def verify(self, receipt: Receipt, profile: NetworkProfile | None = None) -> Verification:
+        """Every check of `receipt` (blocking). `profile`: the network it was made on, when
+        known (else built from the receipt and the RPC URL)."""
+        result = Verification(receipt, [check_output_hash(receipt)])
+        checks = result.checks
+        naming = check_payment_hash(receipt)
+        if naming is not None:
+            checks.append(naming)
+        if self.offline:
+            checks.append(_offline_record(receipt))
+            return result
+        profile = profile or self.profile_for(receipt)
+        rpc = self.rpc_url or profile.rpc_url
+        reader = self._reader(rpc, profile)
+        gone = self._chain_gone(receipt, profile, reader)
+        if gone is not None:
+            checks.append(UncheckedCheck("chain", False, gone))
+            return result
+        checks.append(check_signature(receipt, profile, rpc_url=rpc, registry=self._registry))
+        checks.append(self._payment(receipt, profile, reader))
+        checks.append(self._record(receipt, profile, reader))
+        return result
+
+    def profile_for(self, receipt: Receipt) -> NetworkProfile:
+        """A profile to verify `receipt` with, from the receipt and the RPC URL (cached)."""
+        key = (receipt.network, receipt.endpoint)
+        if key not in self._profiles:
+            self._profiles[key] = profile_for_receipt(receipt, self.rpc_url)
+        return self._profiles[key]
+
+    # -- the chain it was made on ------------------------------------------------------
+
+    def _chain_gone(
+        self, receipt: Receipt, profile: NetworkProfile, reader: ChainReader
+    ) -> str | None:
+        """Why the receipt's chain cannot be checked here; None when it is the chain answering."""
+        if receipt.network != "devnet" or not receipt.chain_genesis:
+            return None  # mainnet stays; a receipt from before chain identities: as before
+        try:
+            genesis = reader.genesis_hash()
+        except ChainError as exc:
+            return f"chain reset: cannot be checked — the devnet at {reader.rpc_url} does not answer ({_first(exc)})"
+        if genesis != receipt.chain_genesis.lower():
+            return (
+                f"chain reset: cannot be checked — the chain at {reader.rpc_url} starts with "
+                f"block {genesis[:18]}…, the receipt's with {receipt.chain_genesis[:18]}…"
+            )
+        doc = self._devnet_doc(receipt.endpoint or profile.gateway_url)
+        instance = doc.get("instance_id") if doc else None
+        same_rpc = doc is not None and (not self.rpc_url or doc.get("rpc_url") == self.rpc_url)
+        if same_rpc and receipt.chain_instance and instance != receipt.chain_instance:
+            return (
+                "chain reset: cannot be checked — the devnet was started afresh since this "
+                f"receipt (instance {str(instance)[:12]}, the receipt's {receipt.chain_instance[:12]})"
+            )
+        return None
+
+    # -- the session's payment ---------------------------------------------------------
+
+    def _payment(
+        self, receipt: Receipt, profile: NetworkProfile, reader: ChainReader
+    ) -> CheckResult:
+        name = "payment"
+        status = receipt.payment_status
+        if status == PaymentStatus.REFUSED.value:
+            return CheckResult(name, False, "the payment was refused; nothing was paid")
+        if status == PaymentStatus.FAILED.value:
+            return CheckResult(
+                name, False, f"the payment failed: {receipt.error or 'settlement failed'}"
+            )
+        if status == PaymentStatus.EXPIRED.value:
+            return CheckResult(name, False, "the authorization expired unpaid; nothing was paid")
+        if not (receipt.payer and receipt.pay_to):
+            return CheckResult(name, False, "the receipt does not name the payer and payee")
+        tx = receipt.payment_tx if status == PaymentStatus.SETTLED.value else None
+        if not tx:
+            tx = self._find_payment(receipt, profile, reader)
+        if not tx:
+            return PendingCheck(name, False, self._payment_due(receipt, profile))
+        return check_transfer(receipt, profile, reader, tx)
+
+    def _find_payment(
+        self, receipt: Receipt, profile: NetworkProfile, reader: ChainReader
+    ) -> str | None:
+        """The settlement of a receipt that does not know it yet: the devnet's own record,
+        else the chain (the Permit2 nonce, then the transfer logs)."""
+        if not (receipt.payer and receipt.nonce):
+            return None
+        gateway = receipt.endpoint or profile.gateway_url
+        if receipt.network == "devnet" and gateway:
+            import httpx
+
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                resp = httpx.get(
+                    gateway.rstrip("/") + "/v1/payments",
+                    params={"payer": receipt.payer, "nonce": receipt.nonce},
+                    timeout=10,
+                )
+                doc = resp.json() if resp.status_code == 200 else None
+                if isinstance(doc, dict) and doc.get("status") == "settled":
+                    found = doc.get("tx_hash")
+                    return found if isinstance(found, str) else None
+                if isinstance(doc, dict):
+                    return None  # the gateway knows the session: not settled yet
+        try:
+            found = find_payment_onchain(profile, receipt, rpc_url=reader.rpc_url)
+        except Exception:  # web3's errors: an RPC that cannot answer says nothing either way
+            return None
+        return found.tx_hash if found else None
+
+    def _payment_due(self, receipt: Receipt, profile: NetworkProfile) -> str:
+        doc = self._devnet_doc(receipt.endpoint or profile.gateway_url) or {}
+        idle = _number((doc.get("session") or {}).get("idle_seconds"))
+        what = f"pending: the upto session (authorization {_short(receipt.authorization_digest)}) is not settled yet"
+        if idle is None:
+            return what + "; the gateway settles it once it is idle or used up"
+        return (
+            what
+            + f"; it settles {idle:g} s after its last call ({_due(receipt.created_at + idle)})"
+        )
+
+    # -- the call's own record ---------------------------------------------------------
+
+    def _record(
+        self, receipt: Receipt, profile: NetworkProfile, reader: ChainReader
+    ) -> CheckResult:
+        settlement = settlement_address(profile)
+        key = record_hash(receipt) if receipt.output_hash else None
+        if key is None:
+            return CheckResult(RECORD, False, "the call was not answered: it has no record")
+        if settlement is None:
+            return _mainnet_record(receipt, reader, key)
+        try:
+            record = find_record(reader, key, settlement)
+        except ChainError as exc:
+            return CheckResult(RECORD, False, f"could not read the chain: {_first(exc)}")
+        if record is not None:
+            return check_record(receipt, record)
+        if receipt.settlement_mode == "individual":
+            try:
+                known = reader.transaction(key)
+            except ChainError as exc:
+                return CheckResult(RECORD, False, f"could not read the chain: {_first(exc)}")
+            if known is not None and not known.get("blockNumber"):
+                return PendingCheck(
+                    RECORD,
+                    False,
+                    f"pending: transaction {key} is sent, not mined yet (the next block)",
+                )
+            return CheckResult(
+                RECORD, False, f"no settleIndividual transaction {key} on this chain"
+            )
+        doc = self._devnet_doc(receipt.endpoint or profile.gateway_url) or {}
+        interval = _number((doc.get("settlement") or {}).get("batch_interval_seconds"))
+        kind = "BatchLeaf" if receipt.settlement_mode == "batch" else "CallRecorded"
+        when = (
+            f"; the gateway posts its pending records every {interval:g} s "
+            f"({_due(receipt.created_at + interval)})"
+            if interval is not None
+            else "; the gateway posts them in batches"
+        )
+        return PendingCheck(RECORD, False, f"pending: no {kind} event for {key} yet{when}")
+
+    # -- cached reads ------------------------------------------------------------------
+
+    def _reader(self, rpc: str, profile: NetworkProfile) -> ChainReader:
+        if rpc not in self._readers:
+            self._readers[rpc] = ChainReader(
+                rpc, verify=profile.rpc_verify if not self.rpc_url else True
+            )
+        return self._readers[rpc]
+
+    def _devnet_doc(self, gateway: str | None) -> dict[str, Any] | None:
+        if not gateway:
+            return None
+        if gateway not in self._docs:
+            import httpx
+
+            doc = None
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                resp = httpx.get(gateway.rstrip("/") + "/devnet", timeout=10)
+                doc = resp.json() if resp.status_code == 200 else None
+            self._docs[gateway] = doc if isinstance(doc, dict) else None
+        return self._docs[gateway]
+
+    def _registry(self, rpc: str, address: str) -> list[TEEInfo]:
+        key = (rpc, address.lower())
+        if key not in self._tees:
+            try:
+                self._tees[key] = fetch_active_tees(rpc, address)
+            except Exception as exc:
+                self._tees[key] = exc
+        found = self._tees[key]
+        if isinstance(found, Exception):
+            raise found
+        return found
 
 
 def profile_for_receipt(receipt: Receipt, rpc_url: str | None = None) -> NetworkProfile:
     """A profile to verify `receipt` with, from the receipt and an RPC URL alone.
 
-    The devnet's contracts sit at fixed genesis addresses, so no gateway is
-    needed; mainnet uses its constants with `rpc_url` as the Base RPC.
+    The devnet's contracts sit at fixed genesis addresses, so no gateway is needed;
+    mainnet uses its constants with `rpc_url` as the Base RPC.
     """
     if receipt.network == "devnet":
         rpc = rpc_url or (receipt.endpoint.rstrip("/") + "/rpc" if receipt.endpoint else None)
@@ -101,24 +347,124 @@ def profile_for_receipt(receipt: Receipt, rpc_url: str | None = None) -> Network
             raise ConfigurationError(
                 "this devnet receipt names no gateway", hint="pass --rpc-url <devnet>/rpc"
             )
-        chain_id = 0
-        with contextlib.suppress(Exception):  # the checks report an unreachable RPC one by one
-            chain_id = int(web3_http(rpc).eth.chain_id)
         return NetworkProfile(
             name="devnet",
-            chain_id=chain_id,
+            chain_id=receipt.chain_id or 0,
             rpc_url=rpc,
             opg=receipt.asset or DEVNET_OPG,
             registry_rpc=rpc,
             registry_address=DEVNET_TEE_REGISTRY,
             gateway_url=receipt.endpoint or None,
-            extra={"settlement": DEVNET_SETTLEMENT},
         )
     profile = mainnet_profile()
     return replace(profile, rpc_url=rpc_url) if rpc_url else profile
 
 
 # -- the checks -----------------------------------------------------------------------
+
+
+def check_payment_hash(receipt: Receipt) -> CheckResult | None:
+    """The receipt's `payment_hash` is its own call's record id (recomputed from the
+    receipt); None for a receipt without one, or one made before per-call hashes (its
+    `payment_hash` was then the session's digest or transfer)."""
+    if not receipt.payment_hash or not receipt.output_hash:
+        return None
+    if receipt.payment_hash in (receipt.authorization_digest, receipt.payment_tx):
+        return None
+    expected = record_hash(receipt)
+    if receipt.payment_hash.lower() == (expected or "").lower():
+        return CheckResult(
+            "payment hash", True, f"{receipt.payment_hash} names this call's own record"
+        )
+    return CheckResult(
+        "payment hash", False, f"{receipt.payment_hash} is not this call's record id ({expected})"
+    )
+
+
+def check_transfer(
+    receipt: Receipt, profile: NetworkProfile, reader: ChainReader, tx: str
+) -> CheckResult:
+    """The settlement transaction `tx` succeeded and moved OPG from the payer to `pay_to`."""
+    name = "payment"
+    try:
+        mined = reader.receipt(tx)
+    except ChainError as exc:
+        return CheckResult(name, False, f"transaction {tx} not found: {_first(exc)}")
+    if mined is None:
+        return PendingCheck(name, False, f"pending: settlement {tx} is sent, not mined yet")
+    if int(str(mined.get("status", "0x0")), 16) != 1:
+        return CheckResult(name, False, f"transaction {tx} reverted")
+    token = (receipt.asset or profile.opg).lower()
+    payer, pay_to = str(receipt.payer).lower(), str(receipt.pay_to).lower()
+    moved = [
+        int(str(log.get("data") or "0x0"), 16)
+        for log in mined.get("logs") or []
+        if str(log.get("address", "")).lower() == token
+        and len(log.get("topics") or []) == 3
+        and str(log["topics"][0]).lower() == TRANSFER_TOPIC
+        and topic_address(log["topics"][1]) == payer
+        and topic_address(log["topics"][2]) == pay_to
+    ]
+    if not moved:
+        return CheckResult(
+            name, False, f"transaction {tx} moved no OPG from {receipt.payer} to {receipt.pay_to}"
+        )
+    amount = sum(moved)
+    charged = _base_units(receipt.charged_opg)
+    if charged is not None and amount < charged:
+        return CheckResult(
+            name,
+            False,
+            f"transaction moved {opg_text(amount)} OPG, less than the {receipt.charged_opg} charged",
+        )
+    return CheckResult(
+        name, True,
+        f"{opg_text(amount)} OPG {receipt.payer} → {receipt.pay_to} in tx {tx} "
+        f"(block {int(str(mined['blockNumber']), 16)})",
+    )  # fmt: skip
+
+
+def _mainnet_record(receipt: Receipt, reader: ChainReader, key: str) -> CheckResult:
+    """What the live network gives: individual → its transaction, mined; batch → the leaf
+    (roots are posted off this chain); private → a local id (nothing is posted per call)."""
+    mode = receipt.settlement_mode
+    if mode == "individual":
+        try:
+            mined = reader.receipt(key)
+        except ChainError as exc:
+            return CheckResult(RECORD, False, f"could not read the chain: {_first(exc)}")
+        if mined is None:
+            return PendingCheck(RECORD, False, f"pending: transaction {key} is not mined yet")
+        ok = int(str(mined.get("status", "0x0")), 16) == 1
+        return CheckResult(
+            RECORD, ok, f"settlement transaction {key} {'mined' if ok else 'reverted'}"
+        )
+    return _offline_record(receipt)
+
+
+def _offline_record(receipt: Receipt) -> CheckResult:
+    """What is checkable without a chain: the record id recomputes from the receipt."""
+    key = record_hash(receipt) if receipt.output_hash else None
+    if key is None:
+        return CheckResult(RECORD, False, "the call was not answered: it has no record")
+    if receipt.settlement_mode == "private" and key == local_call_id(receipt):
+        return CheckResult(
+            RECORD, True, f"{key} is a local per-call id: the live network posts nothing per call"
+        )
+    return CheckResult(RECORD, True, f"not read (offline): the record is {key}")
+
+
+def _due(at: float) -> str:
+    left = at - time.time()
+    return f"expected in about {left:.0f} s" if left > 0 else f"due {-left:.0f} s ago"
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _short(value: str | None) -> str:
+    return f"{value[:10]}…" if value else "unknown"
 
 
 def check_output_hash(receipt: Receipt) -> CheckResult:
@@ -138,7 +484,11 @@ def check_output_hash(receipt: Receipt) -> CheckResult:
 
 
 def check_signature(
-    receipt: Receipt, profile: NetworkProfile, *, rpc_url: str | None = None
+    receipt: Receipt,
+    profile: NetworkProfile,
+    *,
+    rpc_url: str | None = None,
+    registry: Registry = fetch_active_tees,
 ) -> CheckResult:
     """The TEE registered for `tee_id` signed this request/output pair at this time."""
     name = "tee signature"
@@ -146,7 +496,7 @@ def check_signature(
         return CheckResult(name, False, "the receipt carries no TEE signature")
     if receipt.tee_timestamp is None:
         return CheckResult(name, False, "the receipt has no TEE timestamp")
-    key, source = tee_public_key(receipt, profile, rpc_url=rpc_url)
+    key, source = tee_public_key(receipt, profile, rpc_url=rpc_url, registry=registry)
     if key is None:
         return CheckResult(name, False, source)
     ok = verify_signature(
@@ -168,7 +518,11 @@ def check_signature(
 
 
 def tee_public_key(
-    receipt: Receipt, profile: NetworkProfile, *, rpc_url: str | None = None
+    receipt: Receipt,
+    profile: NetworkProfile,
+    *,
+    rpc_url: str | None = None,
+    registry: Registry = fetch_active_tees,
 ) -> tuple[bytes | str | None, str]:
     """`(key, where it came from)`; `(None, why not)` when there is none to trust."""
     tee_id = normalise_tee_id(receipt.tee_id)
@@ -178,7 +532,7 @@ def tee_public_key(
     why = "no TEE registry is known for this network"
     if registry_rpc and profile.registry_address:
         try:
-            tees = fetch_active_tees(registry_rpc, profile.registry_address)
+            tees = registry(registry_rpc, profile.registry_address)
         except Exception as exc:
             why = f"the TEE registry could not be read: {str(exc).splitlines()[0]}"
         else:
@@ -199,199 +553,7 @@ def tee_public_key(
     return None, why
 
 
-def check_payment(receipt: Receipt, profile: NetworkProfile, rpc_url: str) -> CheckResult:
-    """The settlement transaction moved OPG from the payer to `pay_to`."""
-    name = "payment"
-    status = receipt.payment_status
-    if status == PaymentStatus.REFUSED.value:
-        return CheckResult(name, False, "the payment was refused; nothing was paid")
-    if status == PaymentStatus.FAILED.value:
-        return CheckResult(
-            name, False, f"the payment failed: {receipt.error or 'settlement failed'}"
-        )
-    if status != PaymentStatus.SETTLED.value or not receipt.payment_tx:
-        what = receipt.authorization_digest or receipt.payment_hash or "no authorization"
-        return CheckResult(
-            name,
-            False,
-            f"not settled yet (authorization {what}); run `og-chat receipts sync` later",
-        )
-    if not (receipt.payer and receipt.pay_to):
-        return CheckResult(name, False, "the receipt does not name the payer and payee")
-    tx = _succeeded(name, rpc_url, receipt.payment_tx, where=f" via {rpc_url}")
-    if isinstance(tx, CheckResult):
-        return tx
-    token = (receipt.asset or profile.opg).lower()
-    moved = [
-        int.from_bytes(bytes(log["data"]), "big")
-        for log in tx["logs"]
-        if str(log["address"]).lower() == token
-        and len(log["topics"]) == 3
-        and topic_hex(log["topics"][0]) == TRANSFER_TOPIC
-        and topic_address(log["topics"][1]) == receipt.payer.lower()
-        and topic_address(log["topics"][2]) == receipt.pay_to.lower()
-    ]
-    if not moved:
-        return CheckResult(
-            name,
-            False,
-            f"transaction {receipt.payment_tx} moved no OPG "
-            f"from {receipt.payer} to {receipt.pay_to}",
-        )
-    amount = sum(moved)
-    charged = _base_units(receipt.charged_opg)
-    if charged is not None and amount < charged:
-        return CheckResult(
-            name,
-            False,
-            f"transaction moved {opg_text(amount)} OPG, less than the {receipt.charged_opg} charged",
-        )
-    return CheckResult(
-        name,
-        True,
-        f"{opg_text(amount)} OPG {receipt.payer} → {receipt.pay_to} "
-        f"in tx {receipt.payment_tx} (block {tx['blockNumber']})",
-    )
-
-
-def check_data_settlement(
-    receipt: Receipt, profile: NetworkProfile, rpc_url: str
-) -> CheckResult | None:
-    """The call's metadata is on-chain as its settlement mode promises; None when not checkable."""
-    mode = receipt.settlement_mode
-    if mode == "private":
-        return CheckResult(
-            "data settlement", True, "private mode: only the payment goes on-chain, by design"
-        )
-    settlement = settlement_address(profile)
-    if mode == "individual":
-        return _check_individual(receipt, rpc_url, settlement)
-    if mode == "batch":
-        if settlement is None:
-            return None  # mainnet: the gateway publishes no per-call proofs
-        return _check_batch(receipt, rpc_url, settlement)
-    return CheckResult("data settlement", False, f"unknown settlement mode {mode!r}")
-
-
-def _check_batch(receipt: Receipt, rpc_url: str, settlement: str) -> CheckResult:
-    name = "merkle proof"
-    if receipt.merkle_proof is None or not receipt.batch_root or not receipt.merkle_leaf:
-        return CheckResult(
-            name, False, "no batch proof attached yet; run `og-chat receipts sync` later"
-        )
-    leaf = merkle.receipt_leaf(receipt)
-    if leaf is None or leaf != receipt.merkle_leaf.lower():
-        return CheckResult(
-            name, False, "the stored leaf is not this receipt's (tee id, hashes, signature, time)"
-        )
-    try:
-        reaches = merkle.verify_proof(leaf, list(receipt.merkle_proof), receipt.batch_root)
-    except ValueError as exc:
-        return CheckResult(name, False, f"the proof is malformed: {exc}")
-    if not reaches:
-        return CheckResult(
-            name, False, f"the proof does not lead from the leaf to the root {receipt.batch_root}"
-        )
-    try:
-        w3 = web3_http(rpc_url)
-        posted = batch_root_posted(w3, settlement, receipt.batch_root)
-    except Exception as exc:
-        return CheckResult(name, False, f"could not read batchRoots via {rpc_url}: {_first(exc)}")
-    if not posted:
-        return CheckResult(name, False, f"the root {receipt.batch_root} was never posted on-chain")
-    where = ""
-    if receipt.batch_root_tx:
-        try:
-            tx = w3.eth.get_transaction_receipt(tx_hash(receipt.batch_root_tx))
-        except Exception as exc:
-            return CheckResult(
-                name, False, f"batch root tx {receipt.batch_root_tx} not found: {_first(exc)}"
-            )
-        root_topic = topic_hex(receipt.batch_root)
-        event = event_topic(_BATCH_SETTLED)
-        if not any(
-            str(log["address"]).lower() == settlement.lower()
-            and len(log["topics"]) >= 2
-            and topic_hex(log["topics"][0]) == event
-            and topic_hex(log["topics"][1]) == root_topic
-            for log in tx["logs"]
-        ):
-            return CheckResult(
-                name,
-                False,
-                f"tx {receipt.batch_root_tx} did not post the root {receipt.batch_root}",
-            )
-        where = f" in tx {receipt.batch_root_tx} (block {tx['blockNumber']})"
-    return CheckResult(
-        name, True, f"the leaf is in batch root {receipt.batch_root}, posted on-chain{where}"
-    )
-
-
-def _check_individual(receipt: Receipt, rpc_url: str, settlement: str | None) -> CheckResult:
-    name = "data settlement"
-    if not receipt.data_settlement_tx:
-        return CheckResult(
-            name, False, "individual mode, but the receipt has no settlement transaction"
-        )
-    tx = _succeeded(name, rpc_url, receipt.data_settlement_tx)
-    if isinstance(tx, CheckResult):
-        return tx
-    from eth_abi.abi import decode
-
-    try:
-        want = [
-            event_topic(_INDIVIDUAL_SETTLED),
-            topic_hex(receipt.tee_id or "0x0"),
-            topic_hex(receipt.request_hash or "0x0"),
-        ]  # topics 2 and 3; topic 1 is the call id
-        signature = base64.b64decode(receipt.tee_signature or "")
-        output_hash = topic_hex(receipt.output_hash or "0x0")
-    except ValueError:
-        return CheckResult(
-            name, False, "the receipt's TEE id, hashes or signature are not well-formed"
-        )
-    for log in tx["logs"]:
-        if settlement and str(log["address"]).lower() != settlement.lower():
-            continue
-        topics = [topic_hex(t) for t in log["topics"]]
-        if len(topics) != 4 or [topics[0], *topics[2:]] != want:
-            continue
-        if receipt.call_id and topics[1] != topic_hex(receipt.call_id):
-            continue
-        settled_output, _model, _prompt, _completion, _ts, settled_signature = decode(
-            _INDIVIDUAL_DATA, bytes(log["data"])
-        )
-        if "0x" + bytes(settled_output).hex() != output_hash:
-            continue
-        if bytes(settled_signature) != signature:
-            return CheckResult(
-                name, False, "the settled signature differs from the receipt's signature"
-            )
-        return CheckResult(
-            name,
-            True,
-            f"request and output hashes settled in tx {receipt.data_settlement_tx} "
-            f"(block {tx['blockNumber']})",
-        )
-    return CheckResult(
-        name,
-        False,
-        f"tx {receipt.data_settlement_tx} carries no settlement of this call's TEE id and hashes",
-    )
-
-
 # -- small decoders -----------------------------------------------------------------
-
-
-def _succeeded(name: str, rpc_url: str, tx: str, *, where: str = "") -> TxReceipt | CheckResult:
-    """The mined receipt of `tx`, or the failed check `name` saying why not."""
-    try:
-        mined = web3_http(rpc_url).eth.get_transaction_receipt(tx_hash(tx))
-    except Exception as exc:
-        return CheckResult(name, False, f"transaction {tx} not found{where}: {_first(exc)}")
-    if int(mined["status"]) != 1:
-        return CheckResult(name, False, f"transaction {tx} reverted")
-    return mined
 
 
 def _signing_key(base_url: str | None) -> str | None:

@@ -30,6 +30,8 @@ EXIT_USAGE = 2
 EXIT_PAYMENT = 3
 EXIT_GATEWAY = 4
 EXIT_VERIFY = 5
+EXIT_PENDING = 6
+EXIT_CHAIN_RESET = 7
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES = """\
@@ -40,6 +42,8 @@ exit codes:
   3  payment refused by our policy, or still required by the gateway after paying
   4  gateway, stream or chain error (unreachable, 5xx, stream cut, RPC failure)
   5  verification failure (a TEE signature, hash, payment or Merkle proof did not check)
+  6  receipts verify: pending (the session or the call's record is not on-chain yet)
+  7  receipts verify: chain reset (the receipt's chain is gone: it cannot be checked)
 """
 
 Say = Callable[[str], None]

@@ -345,21 +345,30 @@ def _add_receipts(add: AddParser) -> None:
 
     verify = rsub(
         "verify",
-        help="check a receipt against the chain",
+        help="check a receipt against the chain as it is now",
         description=(
             "Check the output hash, the TEE signature (key from the on-chain registry),\n"
-            "the payment transaction and the data settlement (Merkle proof or individual tx).\n"
-            "One line per check;"
-            "any ✗ exits 5. A payment not settled yet counts as ✗ (run `receipts sync` first)."
+            "the session's payment and the call's own on-chain record, found from its\n"
+            "payment_hash, against the chain as it is now (no `receipts sync` first).\n"
+            "One line per check. Exit 0 verified, 5 a check failed, 6 pending (not on-chain\n"
+            "yet: the line says when to expect it), 7 chain reset (the receipt's chain is\n"
+            "gone: it cannot be checked)."
         ),
         epilog=(
             "examples:\n"
             "  og-chat receipts verify 3f2a\n"
+            "  og-chat receipts verify 0x5e1c…  # a payment_hash\n"
             "  og-chat receipts verify exported.json --rpc-url http://127.0.0.1:8402/rpc\n"
+            "  og-chat receipts verify exported.json --offline\n"
         ),
     )
     verify.add_argument(
-        "target", metavar="ID|FILE", help="receipt id/prefix, or a JSON file from `receipts export`"
+        "target",
+        metavar="ID|PAYMENT_HASH|FILE",
+        help="receipt id/prefix, a payment_hash, or a JSON file from `receipts export`",
+    )
+    verify.add_argument(
+        "--offline", action="store_true", help="check only what needs no chain (hashes, ids)"
     )
     verify.add_argument(
         "--rpc-url", metavar="URL", help="the payment chain's JSON-RPC (devnet: <devnet>/rpc)"

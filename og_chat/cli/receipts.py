@@ -11,8 +11,9 @@ from pathlib import Path
 
 from og_chat.app.costs import receipt_cost
 from og_chat.app.settlement import EventFields, SettlementTracker
-from og_chat.app.verify import profile_for_receipt, verify_receipt
+from og_chat.app.verify import PendingCheck, UncheckedCheck, Verification, Verifier, VerifyState
 from og_chat.sdk.chain import opg_display
+from og_chat.sdk.tee import CheckResult
 from og_chat.sdk.types import Receipt, settlement_mode
 from og_chat.store.query import ReceiptQuery, parse_since
 from og_chat.store.receipt_files import export_csv, export_json, read_receipts_file
@@ -21,7 +22,9 @@ from og_chat.store.receipts import ReceiptNotFound, ReceiptStore
 
 from .connect import devnet_url, open_runtime, run
 from .output import (
+    EXIT_CHAIN_RESET,
     EXIT_OK,
+    EXIT_PENDING,
     EXIT_VERIFY,
     inert,
     local_time,
@@ -79,16 +82,23 @@ def cmd_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     out(
         f"{'ID':<12}  {'TIME':<16}  {'MODEL':<34}  {'MODE':<10}  {'TOKENS':>6}  "
-        f"{'COST OPG':>12}  TEE  {'STATUS':<8}  PAYMENT"
+        f"{'COST OPG':>12}  TEE  {'STATUS':<8}  {'RECORD':<8}  PAYMENT HASH"
     )
     for r in receipts:
         cost = opg_display(receipt_cost(r))
         out(
             f"{r.id[:12]:<12}  {local_time(r.created_at):<16}  {r.model[:34]:<34}  "
             f"{r.settlement_mode:<10}  {r.total_tokens:>6}  {cost:>12}  {tee_mark(r):<3}  "
-            f"{r.payment_status:<8}  {short(r.payment_hash, 14)}"
+            f"{r.payment_status:<8}  {_record_state(r):<8}  {short(r.payment_hash, 14)}"
         )
     return EXIT_OK
+
+
+def _record_state(receipt: Receipt) -> str:
+    """Where the call's own record stands, as the tracker last saw it."""
+    if receipt.record_block is not None:
+        return "on-chain"
+    return "pending" if receipt.payment_hash and receipt.output_hash else "none"
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -134,37 +144,99 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """One ✓/✗ line per check; exit 5 on any ✗."""
-    path = Path(args.target)
-    receipts = read_receipts_file(path) if path.is_file() else [ReceiptStore().get(args.target)]
+    """One line per check and the verdict; the exit code says which (docs/cli.md)."""
+    receipts = _verify_targets(args.target)
     rpc: str | None = args.rpc_url
     if rpc is None:
         url = devnet_url(args)
         if url:
             rpc = url + "/rpc"
-    failed = False
     report = []
-    for receipt in receipts:
-        with progress("reading the chain…"):
-            checks = verify_receipt(receipt, profile_for_receipt(receipt, rpc), rpc_url=rpc)
-        ok = all(c.ok for c in checks)
-        failed = failed or not ok
-        if args.json:
-            report.append(
-                {
-                    "id": receipt.id,
-                    "ok": ok,
-                    "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
-                }
-            )
-            continue
-        if len(receipts) > 1:
-            out(f"receipt {inert(receipt.id)}")
-        for c in checks:
-            out(inert(f"{'✓' if c.ok else '✗'} {c.name}: {c.detail}"))
+    states = []
+    with Verifier(rpc_url=rpc, offline=args.offline) as verifier:
+        for receipt in receipts:
+            with progress("reading the chain…"):
+                result = verifier.verify(receipt)
+            states.append(result.state)
+            if args.json:
+                report.append(_verification_json(result))
+                continue
+            if len(receipts) > 1:
+                out(f"receipt {inert(receipt.id)}")
+            for c in result.checks:
+                out(inert(f"{_mark(c)} {c.name}: {c.detail}"))
+            out(inert(_VERDICTS[result.state]))
     if args.json:
         out_json(report if len(receipts) > 1 else report[0])
-    return EXIT_VERIFY if failed else EXIT_OK
+    return _exit_for(states)
+
+
+_VERDICTS = {
+    VerifyState.VERIFIED: "verified",
+    VerifyState.PENDING: "pending: not all of it is on-chain yet (see ⧗ above); verify again then",
+    VerifyState.CHAIN_RESET: "chain reset: cannot be checked",
+    VerifyState.FAILED: "failed: the receipt does not match what was signed or what the chain holds",
+}
+
+
+def _exit_for(states: list[VerifyState]) -> int:
+    """The worst verdict's exit code: failed, then chain reset, then pending."""
+    for state, code in (
+        (VerifyState.FAILED, EXIT_VERIFY),
+        (VerifyState.CHAIN_RESET, EXIT_CHAIN_RESET),
+        (VerifyState.PENDING, EXIT_PENDING),
+    ):
+        if state in states:
+            return code
+    return EXIT_OK
+
+
+def _mark(check: CheckResult) -> str:
+    if isinstance(check, PendingCheck):
+        return "⧗"
+    if isinstance(check, UncheckedCheck):
+        return "?"
+    return "✓" if check.ok else "✗"
+
+
+def _verification_json(result: Verification) -> dict[str, object]:
+    return {
+        "id": result.receipt.id,
+        "payment_hash": result.receipt.payment_hash,
+        "state": result.state.value,
+        "ok": result.state is VerifyState.VERIFIED,
+        "checks": [
+            {"name": c.name, "ok": c.ok, "mark": _mark(c), "detail": c.detail}
+            for c in result.checks
+        ],
+    }
+
+
+def _verify_targets(target: str) -> list[Receipt]:
+    """The receipts `target` names: a file of them, a receipt id (prefix), or the
+    payment_hash (or call id) of one this machine holds."""
+    path = Path(target)
+    if path.is_file():
+        return read_receipts_file(path)
+    store = ReceiptStore()
+    try:
+        return [store.get(target)]
+    except ReceiptNotFound:
+        wanted = target.strip().lower()
+        if not (wanted.startswith("0x") and len(wanted) == 66):
+            raise
+    found = [
+        r
+        for r in store.load()
+        if wanted in ((r.payment_hash or "").lower(), (r.call_id or "").lower())
+    ]
+    if not found:
+        raise ReceiptNotFound(
+            f"no receipt with payment_hash {wanted} in {store.path}",
+            hint="anyone can read the record itself with a JSON-RPC client: see README, "
+            "'Look a payment_hash up'",
+        )
+    return found
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

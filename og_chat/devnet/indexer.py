@@ -5,6 +5,11 @@ block is indexed here as it is sealed (logs, tx results, Permit2 and EIP-3009 no
 consumed, batch roots, individual settlements), and `eth_getLogs`, the facilitator's
 receipt checks and the gateway's lookups are answered from this index.
 
+Logs are indexed by block and by each topic position's value, so a query naming a topic
+(the call id a receipt's `payment_hash` is, `earliest` → `latest`) costs what it matches,
+not the chain's length: the smallest named bucket is read and filtered. A bucket holding
+one log is that log itself (most call ids match once), not a list, to keep memory flat.
+
 Written on the chain's worker thread only; reads from other threads are single dict
 lookups, atomic under the GIL.
 """
@@ -84,6 +89,10 @@ class IndividualSettled(TypedDict):
     signature: str
 
 
+_Bucket = IndexedLog | list[IndexedLog]
+"""The logs with one topic value at one position: the log itself while it is the only one."""
+
+
 class ChainIndex:
     """Everything mined so far, and who waits for which transaction."""
 
@@ -99,6 +108,8 @@ class ChainIndex:
         self._block_numbers: dict[str, int] = {}
         self._nonces: dict[tuple[str, int], str] = {}
         self._batches: dict[bytes, tuple[int, int, str]] = {}
+        self._by_topic: tuple[dict[str, _Bucket], ...] = ({}, {}, {}, {})
+        """Position → topic value → the logs with that value there, oldest first."""
         self._individual: list[IndexedLog] = []
         """`IndividualSettled` logs, decoded when asked for (a restart replays thousands)."""
         self.pending: set[str] = set()
@@ -125,6 +136,7 @@ class ChainIndex:
         if logs:
             self._logs_by_block[number] = logs
             for entry in logs:
+                self._index_topics(entry)
                 self._index_event(entry)
         self.head = number
         for result in results:
@@ -148,6 +160,7 @@ class ChainIndex:
                 data=hex0x(log["data"]),
             )
             self._logs_by_block.setdefault(entry.block_number, []).append(entry)
+            self._index_topics(entry)
             self._index_event(entry)
         self._record(result)
         self.head = max(self.head, result.block_number)
@@ -188,6 +201,17 @@ class ChainIndex:
         for fut in self._waiters.pop(result.tx_hash, []):
             if not fut.done():
                 fut.set_result(result)
+
+    def _index_topics(self, log: IndexedLog) -> None:
+        for position, topic in enumerate(log.topics[:4]):
+            bucket = self._by_topic[position]
+            found = bucket.get(topic)
+            if found is None:
+                bucket[topic] = log
+            elif isinstance(found, list):
+                found.append(log)
+            else:
+                bucket[topic] = [found, log]
 
     def _index_event(self, log: IndexedLog) -> None:
         from eth_abi.abi import decode
@@ -268,14 +292,47 @@ class ChainIndex:
         addresses: AbstractSet[str] | None = None,
         topics: Sequence[AbstractSet[str] | None] | None = None,
     ) -> Iterator[IndexedLog]:
-        """Logs of blocks `start..end` by lower-case address and topic filters (eth_getLogs rules)."""
-        for number in range(start, end + 1):
-            for log in self._logs_by_block.get(number, ()):
-                if addresses is not None and log.address.lower() not in addresses:
-                    continue
-                if any(
-                    want is not None and (i >= len(log.topics) or log.topics[i] not in want)
-                    for i, want in enumerate(topics or [])
-                ):
-                    continue
-                yield log
+        """Logs of blocks `start..end` by lower-case address and topic filters (eth_getLogs rules).
+
+        With a topic named, only the smallest matching topic bucket is read (in block order),
+        however long the range; without one, the range's blocks are."""
+        candidates = self._topic_candidates(topics) if topics else None
+        if candidates is None:
+            found: Iterable[IndexedLog] = (
+                log
+                for number in range(start, end + 1)
+                for log in self._logs_by_block.get(number, ())
+            )
+        else:
+            found = (log for log in candidates if start <= log.block_number <= end)
+        for log in found:
+            if addresses is not None and log.address.lower() not in addresses:
+                continue
+            if any(
+                want is not None and (i >= len(log.topics) or log.topics[i] not in want)
+                for i, want in enumerate(topics or [])
+            ):
+                continue
+            yield log
+
+    def _topic_candidates(
+        self, topics: Sequence[AbstractSet[str] | None]
+    ) -> list[IndexedLog] | None:
+        """The logs of the smallest bucket set a topic filter names, in chain order; None when
+        the filter names no topic value (any topic at every position)."""
+        best: list[IndexedLog] | None = None
+        for position, wanted in enumerate(topics[:4]):
+            if wanted is None:
+                continue
+            logs: list[IndexedLog] = []
+            for topic in wanted:
+                found = self._by_topic[position].get(topic)
+                if isinstance(found, list):
+                    logs.extend(list(found))
+                elif found is not None:
+                    logs.append(found)
+            if best is None or len(logs) < len(best):
+                best = logs
+                if len(wanted) > 1:
+                    best.sort(key=lambda log: (log.block_number, log.log_index))
+        return best

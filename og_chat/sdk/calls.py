@@ -21,6 +21,7 @@ from .models import TEE_LLM, split_model
 from .networks import PLACEHOLDER_API_KEY
 from .outputs import TextGenerationOutput
 from .payment import PaymentTrace
+from .receipt import ChainMark
 from .tee import request_hash
 from .types import ResponseFormat, x402SettlementMode
 from .x402 import SETTLEMENT_TYPE
@@ -52,6 +53,8 @@ class Call:
     network: str = ""
     """The payment network's name, known once the client has resolved it."""
     endpoint: str = ""
+    chain: ChainMark = field(default_factory=ChainMark)
+    """The payment chain, known once the client has resolved the network (for the receipt)."""
     tee_id: str | None = None
     deadline: float | None = None
     """`time.monotonic()` by which the whole call (answer or stream) must be done."""

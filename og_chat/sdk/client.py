@@ -336,7 +336,7 @@ class LLM:
         asks it again, and writes the pending receipt ahead, before it signs.
         """
         payer, router = await self._aresolved()
-        call.network = payer.profile.name
+        call.network, call.chain = payer.profile.name, payer.profile.chain_mark
         call.deadline = time.monotonic() + self._call_deadline
         while True:
             route = await router.current()

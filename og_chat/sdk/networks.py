@@ -26,6 +26,7 @@ from .addresses import (
 from .embedded import EmbeddedDevnet
 from .errors import ConfigurationError
 from .eth import parse_uint
+from .receipt import ChainMark
 from .tls import check_registered, pinned_context, pinned_file
 
 APPROVAL_SPONSORING = "erc20ApprovalGasSponsoring"
@@ -88,6 +89,19 @@ class NetworkProfile:
     def http_verify(self) -> ssl.SSLContext | bool:
         """httpx's `verify=` for this profile's gateway: the pinned certificate, or True."""
         return pinned_context(self.tls_certificate) if self.tls_certificate else True
+
+    @property
+    def chain_mark(self) -> ChainMark:
+        """The chain a receipt made on this network records: its id, and on a devnet the
+        genesis hash and instance id its `/devnet` document publishes."""
+        doc = self.extra.get("devnet") if self.extra else None
+        doc = doc if isinstance(doc, dict) else {}
+        genesis, instance = doc.get("genesis_hash"), doc.get("instance_id")
+        return ChainMark(
+            self.chain_id,
+            genesis if isinstance(genesis, str) else None,
+            instance if isinstance(instance, str) else None,
+        )
 
     @property
     def known_spenders(self) -> frozenset[str]:

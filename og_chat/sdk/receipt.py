@@ -52,6 +52,15 @@ class PaymentStatus(str, Enum):
 RECEIPT_SCHEMA = 1
 
 
+@dataclass(frozen=True, slots=True)
+class ChainMark:
+    """Which chain a call paid on: what its receipt records to be checked against later."""
+
+    chain_id: int | None = None
+    genesis_hash: str | None = None
+    instance_id: str | None = None
+
+
 @dataclass
 class Receipt:
     """What was asked, what came back and what was paid, for one call.
@@ -96,7 +105,11 @@ class Receipt:
     upto_session: str | None = None
     authorization_digest: str | None = None
     payment_hash: str | None = None
-    """Settlement tx hash when known, else the authorization digest."""
+    """This call's own on-chain record, never shared with another call (`record_hash`):
+    individual → its settlement transaction; batch, private → its call id on the devnet (an
+    indexed topic of its `BatchLeaf` / `CallRecorded` event). On mainnet: individual → the
+    `X-Settlement-Tx-Hash`; batch → the leaf; private → a local per-call id (not on-chain).
+    None while the call has no answer (the write-ahead receipt, a failed call)."""
     payment_status: str = PaymentStatus.PENDING.value
     payment_tx: str | None = None
     approval_tx: str | None = None
@@ -108,10 +121,20 @@ class Receipt:
     merkle_proof: list[str] | None = None
     merkle_leaf: str | None = None
     blob_id: str | None = None
+    record_block: int | None = None
+    """The block holding the call's own record (its `payment_hash`), once it was seen there:
+    None while the record is pending."""
     output_text: str | None = None
     """The answer as signed (content, or tool calls as sorted JSON), to re-check output_hash."""
     finish_reason: str | None = None
     error: str | None = None
+    chain_id: int | None = None
+    """The payment chain's id when the receipt was made."""
+    chain_genesis: str | None = None
+    """The devnet's genesis block hash when the receipt was made (`/devnet`'s genesis_hash):
+    with `chain_instance`, what tells a chain that was reset from a receipt that was forged."""
+    chain_instance: str | None = None
+    """The devnet's instance id (made at its first start, kept with its state)."""
     request_body_hash: str | None = None
     """keccak of the canonical request as sent (hex, no 0x): what the payment was for, known
     before the answer (the write-ahead receipt carries it)."""

@@ -8,6 +8,7 @@ typed error is built here too, carrying that receipt.
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -15,11 +16,12 @@ from typing import Any
 
 import httpx
 
+from . import merkle
 from .answer_fields import usage_counts
 from .calls import Call, blob_id, settlement_tx
 from .chain import opg_text
 from .errors import GatewayError, PaymentRequired, error_reason
-from .eth import parse_amount
+from .eth import hex0x, keccak, parse_amount, word, word32
 from .outputs import StreamUsage
 from .receipt import PaymentStatus, Receipt, SignatureStatus
 from .signing import PreparedPayment
@@ -42,7 +44,7 @@ def pending_receipt(call: Call, prepared: PreparedPayment) -> Receipt:
         prepared.deadline,
         prepared.payer,
     )
-    receipt.authorization_digest = receipt.payment_hash = prepared.digest
+    receipt.authorization_digest = prepared.digest  # no payment_hash: no record yet
     receipt.error, receipt.signature_detail = NOT_FINISHED, "no answer yet"
     return receipt
 
@@ -62,6 +64,9 @@ def base_receipt(call: Call) -> Receipt:
         tee_id=call.tee_id,
         upto_session=trace.session,
         request_body_hash=call.body_hash,
+        chain_id=call.chain.chain_id,
+        chain_genesis=call.chain.genesis_hash,
+        chain_instance=call.chain.instance_id,
     )
     payment = trace.payment
     if payment is not None:
@@ -74,11 +79,9 @@ def base_receipt(call: Call) -> Receipt:
         receipt.deadline = payment.deadline
         receipt.payer = payment.payer
         receipt.authorization_digest = payment.digest
-        receipt.payment_hash = payment.digest
         receipt.approval_tx = payment.approval.tx_hash if payment.approval else None
     settle = trace.settle
     if settle is not None and settle.success and settle.transaction:
-        receipt.payment_hash = settle.transaction
         receipt.payment_tx = settle.transaction
         receipt.payment_status = PaymentStatus.SETTLED.value
         charged = _base_units(settle.amount)
@@ -102,8 +105,7 @@ def answer_receipt(
 ) -> Receipt:
     """The receipt of an answered call; `fields` are the answer's TEE and settlement fields."""
     receipt = base_receipt(call)
-    call_id = fields.get("call_id") or headers.get(CALL_ID_HEADER)
-    receipt.call_id = call_id if isinstance(call_id, str) else None
+    receipt.call_id = hash_text(fields.get("call_id") or headers.get(CALL_ID_HEADER))
     receipt.tee_id = normalise_tee_id(fields.get("tee_id") or call.tee_id)
     receipt.request_hash = fields.get("tee_request_hash")
     receipt.output_hash = fields.get("tee_output_hash")
@@ -121,7 +123,71 @@ def answer_receipt(
     receipt.output_text = output_text(content, tool_calls, answer_images(fields))
     receipt.finish_reason = finish_reason
     receipt.price_opg = _opg_amount(headers.get(CALL_COST_HEADER) or fields.get("cost"))
+    receipt.payment_hash = record_hash(receipt)
     return receipt
+
+
+def record_hash(receipt: Receipt) -> str | None:
+    """The answered call's `payment_hash`: the name of its own record, never another call's.
+
+    The rule per mode (design-receipts.md): `individual` → the call's own settlement
+    transaction (`X-Settlement-Tx-Hash`, on the devnet and on mainnet alike); `batch`,
+    `private` on the devnet → the call id, an indexed topic of its `BatchLeaf` /
+    `CallRecorded` event; `batch` elsewhere → the call's Merkle leaf; otherwise (mainnet
+    private, which posts nothing per call) → `local_call_id`.
+    """
+    mode = receipt.settlement_mode
+    tx = hash_text(receipt.data_settlement_tx)
+    if mode == "individual" and tx:
+        return tx
+    if receipt.network == "devnet" and receipt.call_id:
+        return receipt.call_id
+    if mode == "batch":
+        leaf = merkle.receipt_leaf(receipt)
+        if leaf is not None:
+            return leaf
+    return local_call_id(receipt)
+
+
+def local_call_id(receipt: Receipt) -> str:
+    """A per-call id computed here, for a call whose network posts no record of it:
+    `keccak256(authorization_digest ‖ request_hash ‖ output_hash ‖ uint256(tee_timestamp) ‖
+    tee_signature)` — every piece is on the receipt, so anyone can recompute it. A call
+    the TEE did not sign has no such pieces: the receipt's own id stands in for them."""
+    pieces = (receipt.request_hash, receipt.output_hash, receipt.tee_signature)
+    digest = word32_or_empty(receipt.authorization_digest)
+    if all(pieces) and receipt.tee_timestamp is not None:
+        try:
+            body = (
+                word32(str(receipt.request_hash))
+                + word32(str(receipt.output_hash))
+                + word(int(receipt.tee_timestamp))
+                + base64.b64decode(str(receipt.tee_signature))
+            )
+        except (ValueError, TypeError, OverflowError):
+            body = receipt.id.encode()
+    else:
+        body = receipt.id.encode()
+    return hex0x(keccak(digest + body))
+
+
+def word32_or_empty(value: str | None) -> bytes:
+    """A 32-byte hash from a receipt field, or nothing when it is absent or malformed."""
+    try:
+        return word32(value) if value else b""
+    except (ValueError, TypeError):
+        return b""
+
+
+def hash_text(value: object) -> str | None:
+    """A server's 32-byte hash (`0x` + 64 hex digits), lower case; None for anything else
+    (a hostile server's text never becomes a receipt's hash)."""
+    if not isinstance(value, str) or len(value) != 66 or not value.startswith(("0x", "0X")):
+        return None
+    digits = value[2:]
+    if not (digits.isascii() and all(c in "0123456789abcdefABCDEF" for c in digits)):
+        return None
+    return "0x" + digits.lower()
 
 
 def malformed(call: Call, url: str, status: int, reason: str, text: str = "") -> GatewayError:

@@ -109,7 +109,7 @@ class StreamAssembler:
             self.usage = StreamUsage(*counts)
         for name in (
             *TEE_FIELDS, "tee_id", "data_settlement_transaction_hash", "data_settlement_blob_id",
-            "images",
+            "images", "call_id",
         ):  # fmt: skip
             if event.get(name) is not None:
                 self.meta[name] = event[name]

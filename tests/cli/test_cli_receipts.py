@@ -6,12 +6,14 @@ import csv
 import io
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from og_chat.cli import EXIT_USAGE, EXIT_VERIFY
+from og_chat.cli.output import EXIT_PENDING
 from og_chat.devnet import Devnet
 from tests.cli.helpers import ask_json, settle
 
@@ -91,25 +93,38 @@ def test_sync_settles_and_verify_passes_on_a_fresh_receipt(og: Any) -> None:
     assert receipt["id"][:12] in synced.out
     stored = og("receipts", "show", receipt["id"], "--json").json()
     assert stored["payment_status"] == "settled"
-    assert stored["payment_hash"] == stored["payment_tx"] != receipt["payment_hash"]
+    assert stored["payment_tx"] and stored["payment_hash"] == receipt["payment_hash"]
+    assert stored["payment_hash"] == stored["call_id"] != stored["authorization_digest"]
     assert stored["batch_root"] and stored["merkle_leaf"] and stored["merkle_proof"] is not None
     result = og("receipts", "verify", receipt["id"])
     assert result.code == 0, result.out
     lines = result.out.strip().splitlines()
     assert [line.split(":")[0] for line in lines] == [
         "✓ output hash",
+        "✓ payment hash",
         "✓ tee signature",
         "✓ payment",
-        "✓ merkle proof",
+        "✓ on-chain record",
+        "verified",
     ]
 
 
-def test_verify_of_a_pending_receipt_fails_with_not_settled_yet(og: Any) -> None:
+def test_verify_of_a_fresh_receipt_is_pending_then_verified_without_a_sync(og: Any) -> None:
     receipt = ask_json(og, "--mode", "private")["receipt"]
     result = og("receipts", "verify", receipt["id"])
-    assert result.code == EXIT_VERIFY
-    assert "✗ payment: not settled yet" in result.out
-    assert "✓ tee signature" in result.out
+    assert result.code == EXIT_PENDING, result.out
+    assert "⧗ payment: pending: the upto session" in result.out
+    assert "s after its last call (expected in about" in result.out
+    assert "✓ tee signature" in result.out and "✗" not in result.out
+    assert result.out.strip().splitlines()[-1].startswith("pending:")
+    # Nothing but time: the session settles when idle and the record is posted, and the
+    # same command then passes (no `receipts sync` in between).
+    deadline = time.monotonic() + 30
+    while result.code == EXIT_PENDING and time.monotonic() < deadline:
+        time.sleep(0.5)
+        result = og("receipts", "verify", receipt["id"])
+    assert result.code == 0, result.out
+    assert "✓ on-chain record: CallRecorded" in result.out
 
 
 def _settled_export(og: Any, tmp_path: Path, *extra: str) -> dict[str, Any]:
@@ -134,15 +149,15 @@ def test_exported_receipt_verifies_with_only_the_rpc_url(
     monkeypatch.setenv("OG_CHAT_HOME", str(elsewhere / "home"))  # another machine: no store
     result = og("receipts", "verify", str(file), "--rpc-url", devnet.url + "/rpc")
     assert result.code == 0, result.out
-    assert result.out.count("✓") == 4
+    assert result.out.count("✓") == 5
 
 
 @pytest.mark.parametrize(
     ("field", "failing"),
     [
         ("output_text", ["output hash"]),
-        ("tee_signature", ["tee signature", "merkle proof"]),  # the leaf hashes the signature too
-        ("merkle_proof", ["merkle proof"]),
+        ("tee_signature", ["tee signature", "on-chain record"]),  # the leaf hashes it too
+        ("merkle_proof", ["on-chain record"]),
     ],
 )
 def test_a_tampered_receipt_fails_verification(
@@ -187,7 +202,8 @@ def test_individual_receipt_verifies_its_settlement_transaction(og: Any, tmp_pat
     assert exported["data_settlement_tx"]
     result = og("receipts", "verify", exported["id"])
     assert result.code == 0, result.out
-    assert "✓ data settlement: request and output hashes settled in tx" in result.out
+    assert "✓ on-chain record: settleIndividual: model openai/" in result.out
+    assert exported["payment_hash"] == exported["data_settlement_tx"]
 
 
 # -- sessions, config, wallet -----------------------------------------------------------

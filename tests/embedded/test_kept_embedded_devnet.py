@@ -10,7 +10,7 @@ import uuid
 
 from og_chat.app.runtime import Runtime
 from og_chat.app.settlement import SettlementTracker
-from og_chat.app.verify import verify_receipt
+from og_chat.app.verify import Verifier, VerifyState, verify_receipt
 from og_chat.sdk.merkle import receipt_leaf
 from og_chat.sdk.types import Receipt
 from og_chat.store.paths import data_dir
@@ -57,5 +57,24 @@ async def test_a_receipt_made_in_one_launch_verifies_in_the_next() -> None:
         assert stored.merkle_leaf == receipt_leaf(stored) and stored.batch_root_tx
         checks = await asyncio.to_thread(verify_receipt, stored, second.llm.profile)
         assert all(c.ok for c in checks), checks
+    finally:
+        await second.close()
+
+
+async def test_a_restart_between_the_call_and_the_verify_needs_no_sync() -> None:
+    first = await Runtime.open(network="devnet", tokens_per_second=0)
+    try:
+        made = [await ask(first, mode) for mode in ("private", "batch", "individual")]
+    finally:
+        await first.close()
+    second = await Runtime.open(network="devnet", tokens_per_second=0)
+    try:
+        with Verifier() as verifier:
+            for receipt in made:
+                stored = second.receipts.get(receipt.id)
+                assert stored.payment_status == "pending"  # nothing synced it
+                assert stored.payment_hash == receipt.payment_hash
+                result = await asyncio.to_thread(verifier.verify, stored, second.llm.profile)
+                assert result.state is VerifyState.VERIFIED, result.checks
     finally:
         await second.close()

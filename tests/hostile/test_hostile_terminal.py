@@ -62,7 +62,8 @@ def test_every_receipt_view_prints_a_servers_strings_inert(
     _inert(asked.out + asked.err)
     assert "␛[2J" in asked.out  # shown, not obeyed
     (receipt,) = ReceiptStore().load()
-    assert receipt.payment_hash == HOSTILE_TEXT and receipt.output_text == HOSTILE_TEXT
+    assert receipt.payment_tx == HOSTILE_TEXT and receipt.output_text == HOSTILE_TEXT
+    assert receipt.payment_hash and receipt.payment_hash.startswith("0x")  # never its text
     for argv in (("receipts", "list"), ("receipts", "show", receipt.id)):
         shown = og(*argv)
         assert shown.code == 0, shown.err
@@ -72,7 +73,7 @@ def test_every_receipt_view_prints_a_servers_strings_inert(
         _inert(shown.out)
         doc = shown.json()
         doc = doc[0] if isinstance(doc, list) else doc
-        assert doc["payment_hash"] == HOSTILE_TEXT  # the exact text, escaped in JSON
+        assert doc["payment_tx"] == HOSTILE_TEXT  # the exact text, escaped in JSON
     out = tmp_path / "receipts.json"
     assert og("receipts", "export", "--out", str(out)).code == 0
     assert json.loads(out.read_text("utf-8"))[0]["output_text"] == HOSTILE_TEXT

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from og_chat.sdk import x402
+from og_chat.sdk import merkle, x402
 from og_chat.sdk.client import LLM
 from og_chat.sdk.errors import (
     GatewayError,
@@ -38,7 +38,10 @@ async def test_402_then_pay_then_200_with_a_self_vouched_signature(gw: GatewayDo
     # itself, which is not verification.
     assert out.signature_status is SignatureStatus.SELF_VOUCHED
     assert receipts[0].tee_ok is None
-    assert out.payment_hash and out.payment_hash == receipts[0].authorization_digest
+    # The call's own record id (the double assigns no call id: the batch leaf), never the
+    # session's authorization digest, which every call of the session shares.
+    assert out.payment_hash and out.payment_hash == receipts[0].payment_hash
+    assert out.payment_hash == merkle.receipt_leaf(receipts[0]) != receipts[0].authorization_digest
     assert receipts[0].payment_status == "pending"
     first, paid = gw.requests
     assert first["body"] == {
@@ -181,7 +184,8 @@ async def test_payment_response_header_gives_the_settlement_hash(gw: GatewayDoub
     gw.knobs.payment_response_tx = "0x" + "cd" * 32
     async with client(gw) as llm:
         out = await llm.chat("openai/gpt-5", MSG)
-    assert out.payment_hash == "0x" + "cd" * 32
+    assert out.receipt and out.receipt.payment_tx == "0x" + "cd" * 32
+    assert out.payment_hash and out.payment_hash != out.receipt.payment_tx  # the session's tx
     assert (
         out.receipt
         and out.receipt.payment_status == "settled"

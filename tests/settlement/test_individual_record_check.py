@@ -15,7 +15,7 @@ from tests.settlement.test_tracker import ask
 
 def data_check(receipt: Receipt, runtime: Runtime) -> tuple[bool, str]:
     checks = verify_receipt(receipt, runtime.llm.profile)
-    (check,) = [c for c in checks if c.name == "data settlement"]
+    (check,) = [c for c in checks if c.name == "on-chain record"]
     return check.ok, check.detail
 
 
@@ -28,10 +28,10 @@ async def test_an_individual_record_must_be_this_calls(runtime: Runtime, devnet:
 
     other_call = dataclasses.replace(receipt, call_id="0x" + "11" * 32)
     ok, detail = await asyncio.to_thread(data_check, other_call, runtime)
-    assert not ok and "carries no settlement" in detail
+    assert not ok and "the record is of call 0x" in detail
 
     signature = bytearray(base64.b64decode(receipt.tee_signature or ""))
     signature[0] ^= 1
     forged = dataclasses.replace(receipt, tee_signature=base64.b64encode(signature).decode())
     ok, detail = await asyncio.to_thread(data_check, forged, runtime)
-    assert not ok and "signature differs" in detail
+    assert not ok and "signature is not the receipt's" in detail

@@ -44,7 +44,8 @@ async def test_background_tracker_settles_a_pending_receipt_with_a_verified_proo
 ) -> None:
     receipt = await ask(runtime)
     assert receipt.payment_status == "pending"
-    assert receipt.payment_hash == receipt.authorization_digest
+    assert receipt.payment_hash == receipt.call_id  # the call's own BatchLeaf topic
+    assert receipt.payment_hash != receipt.authorization_digest
     updates: list[tuple[str, dict[str, Any]]] = []
     runtime.start_settlement_tracker(
         lambda rid, fields: updates.append((rid, fields)), interval=0.2
@@ -62,7 +63,8 @@ async def test_background_tracker_settles_a_pending_receipt_with_a_verified_proo
                 devnet.url + "/v1/payments", params={"payer": receipt.payer, "nonce": receipt.nonce}
             )
         ).json()
-    assert stored.payment_tx == stored.payment_hash == record["tx_hash"]
+    assert stored.payment_tx == record["tx_hash"]
+    assert stored.payment_hash == receipt.payment_hash  # settling never renames the record
     assert stored.charged_opg is not None and float(stored.charged_opg) > 0
     assert stored.merkle_leaf == receipt_leaf(stored)
     assert stored.batch_root and stored.batch_root_tx
@@ -131,3 +133,25 @@ async def test_a_devnet_receipt_shows_its_price_before_it_settles(runtime: Runti
     expected = table_cost(prices, "openai/gpt-5", stored.prompt_tokens, stored.completion_tokens)
     assert stored.payment_status == "pending"
     assert expected and stored.price_opg == opg_text(expected)
+
+
+async def test_the_tracker_reports_each_calls_record_reaching_the_chain(
+    runtime: Runtime, devnet: Devnet
+) -> None:
+    made = {mode: await ask(runtime, mode=mode) for mode in ("private", "batch", "individual")}
+    assert all(r.record_block is None for r in made.values())
+    updates: list[tuple[str, dict[str, Any]]] = []
+    tracker = SettlementTracker(runtime, on_update=lambda rid, f: updates.append((rid, f)))
+    for _ in range(60):
+        await tracker.poll_once()
+        stored = {mode: runtime.receipts.get(r.id) for mode, r in made.items()}
+        if all(s.record_block is not None for s in stored.values()):
+            break
+        await asyncio.sleep(0.2)
+    for mode, receipt in stored.items():
+        assert receipt.record_block is not None, mode
+        assert any(rid == receipt.id and "record_block" in f for rid, f in updates), mode
+    async with httpx.AsyncClient() as http:
+        doc = (await http.get(f"{devnet.url}/v1/settlements/{made['private'].call_id}")).json()
+    assert stored["private"].data_settlement_tx == doc["tx_hash"]
+    assert stored["private"].record_block == doc["block_number"]
