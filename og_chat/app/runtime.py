@@ -24,6 +24,7 @@ from og_chat.sdk.embedded import EmbeddedDevnet
 from og_chat.sdk.errors import ConfigurationError, PaymentError, UntrustedNetwork
 from og_chat.sdk.networks import NetworkChoice, NetworkProfile
 from og_chat.sdk.sink import Durable
+from og_chat.sdk.tee import CheckResult
 from og_chat.sdk.trust import needs_confirmation
 from og_chat.sdk.types import Receipt, StreamChunk, TextGenerationOutput, settlement_mode
 from og_chat.store.config import Config, load_config
@@ -371,10 +372,9 @@ class Runtime:
         tracker = SettlementTracker(self, on_update=on_update)
         self._tracker = asyncio.create_task(tracker.run(interval))
 
-    async def verify_receipt(self, receipt: Receipt) -> list[tuple[str, bool, str]]:
-        """Every check of `og-chat receipts verify`, as (name, ok, detail)."""
-        results = await asyncio.to_thread(verify_receipt, receipt, self.profile)
-        return [(r.name, r.ok, r.detail) for r in results]
+    async def verify_receipt(self, receipt: Receipt) -> list[CheckResult]:
+        """Every check of `og-chat receipts verify` (`check_mark` marks each)."""
+        return await asyncio.to_thread(verify_receipt, receipt, self.profile)
 
     async def close(self) -> None:
         """Stop background work, close the client, stop an embedded devnet."""

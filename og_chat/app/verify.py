@@ -79,6 +79,15 @@ class UncheckedCheck(CheckResult):
     """A check that cannot be made: the receipt's chain is gone (never a ✗ tampered)."""
 
 
+def check_mark(check: CheckResult) -> str:
+    """How every face marks a check: ✓ passed, ⧗ pending, ? cannot be checked, ✗ failed."""
+    if isinstance(check, PendingCheck):
+        return "⧗"
+    if isinstance(check, UncheckedCheck):
+        return "?"
+    return "✓" if check.ok else "✗"
+
+
 @dataclass
 class Verification:
     """Every check of one receipt and the verdict they add up to."""

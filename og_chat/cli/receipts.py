@@ -11,9 +11,8 @@ from pathlib import Path
 
 from og_chat.app.costs import receipt_cost
 from og_chat.app.settlement import EventFields, SettlementTracker
-from og_chat.app.verify import PendingCheck, UncheckedCheck, Verification, Verifier, VerifyState
+from og_chat.app.verify import Verification, Verifier, VerifyState, check_mark
 from og_chat.sdk.chain import opg_display
-from og_chat.sdk.tee import CheckResult
 from og_chat.sdk.types import Receipt, settlement_mode
 from og_chat.store.query import ReceiptQuery, parse_since
 from og_chat.store.receipt_files import export_csv, export_json, read_receipts_file
@@ -164,7 +163,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             if len(receipts) > 1:
                 out(f"receipt {inert(receipt.id)}")
             for c in result.checks:
-                out(inert(f"{_mark(c)} {c.name}: {c.detail}"))
+                out(inert(f"{check_mark(c)} {c.name}: {c.detail}"))
             out(inert(_VERDICTS[result.state]))
     if args.json:
         out_json(report if len(receipts) > 1 else report[0])
@@ -191,14 +190,6 @@ def _exit_for(states: list[VerifyState]) -> int:
     return EXIT_OK
 
 
-def _mark(check: CheckResult) -> str:
-    if isinstance(check, PendingCheck):
-        return "⧗"
-    if isinstance(check, UncheckedCheck):
-        return "?"
-    return "✓" if check.ok else "✗"
-
-
 def _verification_json(result: Verification) -> dict[str, object]:
     return {
         "id": result.receipt.id,
@@ -206,7 +197,7 @@ def _verification_json(result: Verification) -> dict[str, object]:
         "state": result.state.value,
         "ok": result.state is VerifyState.VERIFIED,
         "checks": [
-            {"name": c.name, "ok": c.ok, "mark": _mark(c), "detail": c.detail}
+            {"name": c.name, "ok": c.ok, "mark": check_mark(c), "detail": c.detail}
             for c in result.checks
         ],
     }

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from og_chat.sdk.errors import ConfigurationError
+from og_chat.sdk.tee import CheckResult
 from og_chat.sdk.types import Receipt
 from og_chat.store.receipts import ReceiptStore
 
@@ -196,7 +197,7 @@ class Backend:
         """Have the runtime report pending payments as they settle."""
         self.opened.start_settlement_tracker(on_update)
 
-    async def verify_receipt(self, receipt: Receipt) -> list[tuple[str, bool, str]]:
+    async def verify_receipt(self, receipt: Receipt) -> list[CheckResult]:
         """Re-run every check on a stored receipt: (check, ok, detail)."""
         return await self.opened.verify_receipt(receipt)
 

@@ -18,6 +18,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from og_chat.app.sanitize import neutralize
+from og_chat.app.verify import check_mark
 from og_chat.sdk.chain import opg_display
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.models import PROVIDERS
@@ -238,6 +239,10 @@ def detail_lines(receipt: Receipt) -> list[tuple[str, str]]:
     return rows
 
 
+MARK_STYLES = {"✓": "bold $success", "✗": "bold $error"}
+"""A check's mark in colour; pending (⧗) and cannot-be-checked (?) are warnings."""
+
+
 class ReceiptDetail(HostModal):
     """Every field of one receipt, with re-verification and export."""
 
@@ -272,14 +277,11 @@ class ReceiptDetail(HostModal):
         await app.wait_for_backend()
         checks = await app.backend.verify_receipt(self.receipt)
         parts: list[str | tuple[str, str]] = []
-        for check, ok, detail in checks:
-            parts += [
-                ("✓ " if ok else "✗ ", "bold $success" if ok else "bold $error"),
-                (f"{check}: ", "bold"),
-                "  ",
-                neutralize(detail),
-                "\n",
-            ]
+        for check in checks:
+            mark = check_mark(check)
+            style = MARK_STYLES.get(mark, "bold $warning")
+            parts += [(f"{mark} ", style), (f"{check.name}: ", "bold"), "  "]
+            parts += [neutralize(check.detail), "\n"]
         results.update(Content.assemble(*parts) if parts else Content("no checks ran"))
 
     def action_export(self) -> None:
