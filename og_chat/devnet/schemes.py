@@ -26,7 +26,7 @@ from og_chat.sdk.eth import checksum, from_hex, parse_uint
 from og_chat.sdk.signing import recover_typed_data, typed_data_digest, typed_data_for_payload
 from og_chat.sdk.x402 import PaymentPayload, PaymentRequirements
 
-from .node import ChainRevert, Node, RpcError
+from .node import BlockId, ChainRevert, Node, RpcError
 from .sponsoring import Sponsorship, SponsorshipRefused, approval_info, check_approval
 
 VALID_BEFORE_BUFFER = 6
@@ -355,11 +355,15 @@ class SchemeChecks:
         """The sponsored approval this payment needs: None when the allowance already covers it.
 
         As in the reference, the extension is only looked at when the on-chain allowance
-        falls short; then every check of sponsoring.py applies.
+        falls short; then every check of sponsoring.py applies. The allowance is read on the
+        pending block, where the nonce is read too: an approval another of the payer's
+        sessions brought (queued for the next block) covers this payment, and an extension
+        signed before that approval was queued is not needed (nor refused for its nonce).
         """
         token = self.node.contract("OPGToken")
+        owner = checksum(plan.payer)
         allowance = int(
-            self._view(asset, token.functions.allowance(checksum(plan.payer), PERMIT2_ADDRESS))
+            self._view(asset, token.functions.allowance(owner, PERMIT2_ADDRESS), "pending")
         )
         if allowance >= charge:
             return None
@@ -485,10 +489,10 @@ class SchemeChecks:
     def _has_code(self, address: str) -> bool:
         return self.node.code_size(address) > 0
 
-    def _view(self, address: str, fn: Any) -> Any:
+    def _view(self, address: str, fn: Any, block: BlockId = "latest") -> Any:
         from eth_abi.abi import decode
 
-        out = self.node.simulate(address, from_hex(fn._encode_transaction_data()), block="latest")
+        out = self.node.simulate(address, from_hex(fn._encode_transaction_data()), block=block)
         types = [str(o["type"]) for o in fn.abi["outputs"]]
         values = decode(types, out)
         return values[0] if len(values) == 1 else values

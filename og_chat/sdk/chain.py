@@ -163,7 +163,8 @@ class ChainClient:
         return Balances(address=owner, opg=opg, allowance=allowance, eth=eth)
 
     def next_transaction_fees(self, address: str, default_tip: int) -> tuple[int, int, int]:
-        """(pending nonce, max fee per gas, tip) for a transaction `address` signs now.
+        """(pending nonce, max fee per gas, tip) for a transaction `address` signs now
+        (plain JSON-RPC: a sponsored approval loads no web3).
 
         The RPC must serve the profile's chain first (a signed transaction binds the chain
         id the profile names). The fee cap is twice the base fee plus the tip, as the x402
@@ -171,12 +172,20 @@ class ChainClient:
         """
 
         def read() -> tuple[int, int, int]:
-            w3 = self._checked_w3()
-            nonce = int(w3.eth.get_transaction_count(checksum(address), "pending"))
-            base_fee = int(w3.eth.get_block("latest").get("baseFeePerGas") or 0)
+            url, verify = self.profile.rpc_url, self.profile.rpc_verify
+            chain_id = rpc.quantity(rpc.request(url, "eth_chainId", [], verify=verify))
+            if chain_id != self.profile.chain_id:
+                raise ChainError(
+                    f"the RPC {url} serves chain {chain_id}, "
+                    f"not {self.profile.name}'s chain {self.profile.chain_id}; nothing was signed"
+                )
+            count = [checksum(address), "pending"]
+            nonce = rpc.quantity(rpc.request(url, "eth_getTransactionCount", count, verify=verify))
+            block = rpc.request(url, "eth_getBlockByNumber", ["latest", False], verify=verify)
+            base_fee = rpc.quantity((block or {}).get("baseFeePerGas") or "0x0")
             try:
-                tip = int(w3.eth.max_priority_fee)
-            except Exception:  # not every node answers eth_maxPriorityFeePerGas
+                tip = rpc.quantity(rpc.request(url, "eth_maxPriorityFeePerGas", [], verify=verify))
+            except ChainError:  # not every node answers eth_maxPriorityFeePerGas
                 tip = default_tip
             return nonce, 2 * base_fee + tip, tip
 

@@ -1,8 +1,9 @@
-"""secp256k1 for Ethereum: an address from a key, a recoverable signature, a recovery.
+"""secp256k1 for Ethereum: an address from a key, a recoverable signature, a recovery,
+and a signed EIP-1559 transaction.
 
-coincurve (libsecp256k1, deterministic RFC 6979 nonces, low-s) does the curve work;
-it imports in a few milliseconds, where eth_account takes about a second. The bytes
-are the same as eth_account's (tests/sdk/test_vectors.py compares them).
+coincurve (libsecp256k1, deterministic RFC 6979 nonces, low-s) does the curve work and
+`rlp` the transaction encoding; they import in about 0.1 s, where eth_account takes about
+a second. The bytes are the same as eth_account's (tests/sdk/test_vectors.py compares them).
 """
 
 from __future__ import annotations
@@ -53,3 +54,26 @@ def recover(digest: bytes, r: bytes, s: bytes, v: int) -> str:
     except Exception as exc:  # coincurve raises ValueError or its own errors for bad points
         raise ValueError(f"signature does not recover: {exc}") from None
     return _address(public.format(compressed=False))
+
+
+def sign_eip1559(
+    private_key: str | bytes,
+    *,
+    chain_id: int,
+    nonce: int,
+    max_priority_fee: int,
+    max_fee: int,
+    gas: int,
+    to: str,
+    data: bytes,
+    value: int = 0,
+) -> bytes:
+    """The raw bytes of a signed type-2 transaction (no access list), ready to broadcast."""
+    import rlp
+
+    fields = [chain_id, nonce, max_priority_fee, max_fee, gas, from_hex(to), value, data, []]
+    digest = keccak(b"\x02" + rlp.encode(fields))
+    signature = sign_digest(private_key, digest)
+    r, s, v = signature[:32], signature[32:64], signature[64] - 27
+    signed = [*fields, v, int.from_bytes(r, "big"), int.from_bytes(s, "big")]
+    return b"\x02" + bytes(rlp.encode(signed))

@@ -22,6 +22,7 @@ from typing import Any
 from .chain import ChainClient
 from .errors import ChainError
 from .eth import checksum, hex0x, keccak
+from .keys import sign_eip1559
 from .networks import APPROVAL_SPONSORING, NetworkProfile
 from .trust import KeyKind, key_kind
 from .x402 import PaymentRequired, PaymentRequirements
@@ -136,24 +137,20 @@ class ApprovalSponsor:
         self._known_allowance = None
 
     def _sign(self, private_key: str, payer: str, amount: int) -> SponsoredApproval:
-        from eth_account import Account
-
         nonce, max_fee, tip = self.chain.next_transaction_fees(payer, DEFAULT_PRIORITY_FEE)
         asset, spender = checksum(self.profile.opg), checksum(self.profile.permit2)
         data = _APPROVE_SELECTOR + bytes.fromhex(spender[2:]).rjust(32, b"\0")
         data += amount.to_bytes(32, "big")
-        tx = {
-            "type": 2,
-            "chainId": self.profile.chain_id,
-            "nonce": nonce,
-            "to": asset,
-            "value": 0,
-            "data": data,
-            "gas": APPROVAL_GAS,
-            "maxFeePerGas": max_fee,
-            "maxPriorityFeePerGas": tip,
-        }
-        raw = bytes(Account.sign_transaction(tx, private_key).raw_transaction)
+        raw = sign_eip1559(
+            private_key,
+            chain_id=self.profile.chain_id,
+            nonce=nonce,
+            max_priority_fee=tip,
+            max_fee=max_fee,
+            gas=APPROVAL_GAS,
+            to=asset,
+            data=data,
+        )
         return SponsoredApproval(
             signed_transaction=hex0x(raw),
             tx_hash=hex0x(keccak(raw)),

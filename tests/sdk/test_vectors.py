@@ -197,3 +197,33 @@ def test_permit2_digests_and_signatures_equal_eth_accounts(
     )
     assert keys.address_of(key) == Account.from_key(key).address
     assert checksum(token) == to_checksum_address(token)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    nonce=st.integers(0, 2**32),
+    tip=st.integers(0, 10**12),
+    fee=st.integers(0, 10**15),
+    data=st.binary(max_size=100),
+    chain_id=st.sampled_from([8453, 131277322940537, 1]),
+)
+def test_eip1559_transactions_equal_eth_accounts(
+    nonce: int, tip: int, fee: int, data: bytes, chain_id: int
+) -> None:
+    """The sponsored approval's transaction, signed without eth_account, byte for byte."""
+    from eth_account import Account
+
+    from og_chat.sdk.keys import sign_eip1559
+
+    key = "0x" + "42" * 32
+    to = "0x4200000000000000000000000000000000000006"
+    ours = sign_eip1559(
+        key, chain_id=chain_id, nonce=nonce, max_priority_fee=tip, max_fee=fee, gas=70_000,
+        to=to, data=data,
+    )  # fmt: skip
+    theirs = Account.sign_transaction(
+        {"type": 2, "chainId": chain_id, "nonce": nonce, "to": to, "value": 0, "data": data,
+         "gas": 70_000, "maxFeePerGas": fee, "maxPriorityFeePerGas": tip},
+        key,
+    ).raw_transaction  # fmt: skip
+    assert ours == bytes(theirs)
