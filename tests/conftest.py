@@ -31,3 +31,18 @@ def _isolated_home(
     monkeypatch.setenv("OG_CHAT_HOME", str(home))
     for var in ("OG_PRIVATE_KEY", "OG_NETWORK", "OG_DEVNET_URL", "OG_MODEL", "OG_SETTLEMENT_MODE"):
         monkeypatch.delenv(var, raising=False)
+
+
+SERIAL = ("tests/cli/test_concurrent_first_runs.py", "tests/store/test_crash.py", "tests/terminal/")
+"""Run one after another on one xdist worker: the hundred `og-chat ask` processes take both
+cores for a minute, and the crash test and the real-terminal tests measure their progress by
+the clock (a starved terminal never settles within its wait)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`--dist loadgroup` (pyproject's addopts): a file's tests share a worker (module
+    fixtures start once), and the clock-bound files share one worker between them."""
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        serial = any(path.startswith(prefix) for prefix in SERIAL)
+        item.add_marker(pytest.mark.xdist_group("serial" if serial else path))

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -142,3 +146,17 @@ async def test_a_devnet_named_by_a_fixed_url_is_verified_through_its_registry(
         await llm.aensure_opg_approval(1)
         out = await llm.chat("openai/gpt-4.1-mini", [{"role": "user", "content": "hi"}])
     assert out.signature_status is og.SignatureStatus.VERIFIED
+
+
+def test_the_tutorial_example_prints_seven_different_payment_hashes(sdk_devnet: Any) -> None:
+    """examples/tutorial.py (README shows its output): seven paid calls, seven records."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "tutorial.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OG_")}
+    env.update(OG_NETWORK="devnet", OG_DEVNET_URL=sdk_devnet.url)  # the devnet's test key pays
+    done = subprocess.run(
+        [sys.executable, str(example)], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    hashes = re.findall(r"^\S[\w -]+?\s+(0x[0-9a-f]{64})$", done.stdout, re.M)
+    assert len(hashes) == 7, done.stdout
+    assert len(set(hashes)) == 7, done.stdout  # never shared: each names its own record
