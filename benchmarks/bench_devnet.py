@@ -243,6 +243,50 @@ def import_floor(runs: int) -> float:
     return statistics.median(times)
 
 
+def verify_many(n: int) -> tuple[float, dict[str, int], float]:
+    """`receipts verify` of n settled receipts in one run (one Verifier, as the CLI does):
+    (seconds, verdict counts, anchor seconds: one plain eth_getTransactionReceipt per call)."""
+    import asyncio
+    from collections import Counter
+
+    from og_chat.app.verify import Verifier
+    from og_chat.devnet import Devnet
+    from og_chat.sdk import LLM
+    from og_chat.sdk.addresses import DEVNET_KEYS
+
+    devnet = Devnet.start(tokens_per_second=0, session_idle=3600)
+    receipts: list[Any] = []
+    try:
+
+        async def calls() -> None:
+            llm = LLM(DEVNET_KEYS[4], network="devnet", devnet_url=devnet.url,
+                      on_receipt=receipts.append)  # fmt: skip
+            for i in range(n):
+                mode = KEPT_MODES[i % len(KEPT_MODES)]
+                await llm.chat("openai/gpt-4.1-mini", [{"role": "user", "content": f"call {i}"}],
+                               max_tokens=8, x402_settlement_mode=mode)  # fmt: skip
+            await llm.close()
+
+        asyncio.run(calls())
+        devnet.settle_open_sessions()
+        devnet.flush_batch()
+        time.sleep(2)  # the last block is sealed
+        start = time.perf_counter()
+        with Verifier() as verifier:
+            states = Counter(verifier.verify(r).state.value for r in receipts)
+        elapsed = time.perf_counter() - start
+        rpc = devnet.url + "/rpc"
+        start = time.perf_counter()
+        with httpx.Client() as http:
+            for r in receipts:
+                http.post(rpc, json={"jsonrpc": "2.0", "id": 1, "params": [r.payment_tx],
+                                     "method": "eth_getTransactionReceipt"})  # fmt: skip
+        anchor = time.perf_counter() - start
+    finally:
+        devnet.stop()
+    return elapsed, dict(states), anchor
+
+
 def run(calls: int = 10_000, reps: int = 3) -> list[Row]:
     """Measure and return the rows of the benchmark table."""
     from eth_account import Account
@@ -298,6 +342,12 @@ def run(calls: int = 10_000, reps: int = 3) -> list[Row]:
                         growth <= 5))  # fmt: skip
     finally:
         devnet.stop()
+    verified = 1_000
+    seconds, states, anchor = verify_many(verified)
+    rows.append(row(f"receipts verify of {verified:,} settled receipts, one run (a third per mode)",
+                    seconds, "s", "≤ 10 s", f"one eth_getTransactionReceipt per call {anchor:.2f} s "
+                    f"same devnet (ratio {seconds / anchor:.1f}); verdicts {states}",
+                    seconds <= 10 and states == {"verified": verified}))  # fmt: skip
     return rows
 
 

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from og_chat.sdk.addresses import DEVNET_OPG, DEVNET_TEE_REGISTRY
 from og_chat.sdk.chain import opg_text, to_base_units
@@ -51,6 +51,9 @@ from og_chat.sdk.types import PaymentStatus, Receipt, SignatureStatus
 from .onchain import TRANSFER_TOPIC, find_payment_onchain, settlement_address, topic_address
 from .record_checks import RECORD, check_record
 from .records import ChainReader, find_record
+
+if TYPE_CHECKING:
+    import httpx
 
 REGISTRY = "the TEE registry"
 """Where a key must come from for a signature to count as verified."""
@@ -132,6 +135,9 @@ class Verifier:
         self._docs: dict[str, dict[str, Any] | None] = {}
         self._tees: dict[tuple[str, str], list[TEEInfo] | Exception] = {}
         self._profiles: dict[tuple[str, str], NetworkProfile] = {}
+        self._settled: dict[tuple[str, str], str | None] = {}
+        """(payer, nonce) → the session's settlement transaction: calls of one session share it."""
+        self._gateways: dict[str, httpx.Client] = {}
 
     def __enter__(self) -> Verifier:
         return self
@@ -143,6 +149,18 @@ class Verifier:
         for reader in self._readers.values():
             reader.close()
         self._readers.clear()
+        for client in self._gateways.values():
+            client.close()
+        self._gateways.clear()
+
+    def _gateway(self, profile: NetworkProfile) -> httpx.Client:
+        """One connection per gateway for the run (a client per request costs its TLS setup)."""
+        import httpx
+
+        key = profile.gateway_url or ""
+        if key not in self._gateways:
+            self._gateways[key] = httpx.Client(timeout=10, verify=profile.http_verify())
+        return self._gateways[key]
 
     # -- one receipt ---------------------------------------------------------------
 
@@ -235,19 +253,22 @@ class Verifier:
         if not (receipt.payer and receipt.nonce):
             return None
         gateway = receipt.endpoint or profile.gateway_url
+        session = (receipt.payer.lower(), str(receipt.nonce))
+        if session in self._settled:
+            return self._settled[session]
         if receipt.network == "devnet" and gateway:
             import httpx
 
             with contextlib.suppress(httpx.HTTPError, ValueError):
-                resp = httpx.get(
+                resp = self._gateway(profile).get(
                     gateway.rstrip("/") + "/v1/payments",
                     params={"payer": receipt.payer, "nonce": receipt.nonce},
-                    timeout=10,
                 )
                 doc = resp.json() if resp.status_code == 200 else None
                 if isinstance(doc, dict) and doc.get("status") == "settled":
                     found = doc.get("tx_hash")
-                    return found if isinstance(found, str) else None
+                    self._settled[session] = found if isinstance(found, str) else None
+                    return self._settled[session]
                 if isinstance(doc, dict):
                     return None  # the gateway knows the session: not settled yet
         try:
