@@ -11,6 +11,7 @@ import json
 import platform
 import sys
 import time
+import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -19,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 def main(argv: list[str]) -> int:
     names = argv or sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
     rows = []
+    failed: list[str] = []
     for name in names:
         module = importlib.import_module(f"benchmarks.bench_{name}")
         run = getattr(module, "run", None)
@@ -26,7 +28,13 @@ def main(argv: list[str]) -> int:
             print(f"benchmarks/bench_{name}.py has no run(); skipped", file=sys.stderr)
             continue
         print(f"… {name}", file=sys.stderr, flush=True)
-        for row in run():
+        try:
+            measured = run()
+        except Exception:  # one module's crash must not lose the others' figures
+            traceback.print_exc()
+            failed.append(name)
+            continue
+        for row in measured:
             rows.append({"bench": name, **row})
     machine = f"{platform.machine()}, {platform.python_version()}, {platform.node()}"
     width = max((len(r["figure"]) for r in rows), default=10)
@@ -46,7 +54,9 @@ def main(argv: list[str]) -> int:
     (out / "latest.json").write_text(
         json.dumps({"machine": machine, "rows": rows}, indent=2, default=str)
     )
-    return 0 if all(r.get("ok") for r in rows) else 1
+    for name in failed:
+        print(f"benchmarks/bench_{name}.py crashed (traceback above): no figures")
+    return 0 if all(r.get("ok") for r in rows) and not failed else 1
 
 
 if __name__ == "__main__":

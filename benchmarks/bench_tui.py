@@ -188,7 +188,7 @@ async def _baseline_update_per_token(devnet: Any, tokens: int) -> tuple[float, i
         md = app.query_one(Markdown)
         text = ""
         start = time.perf_counter()
-        async for chunk in backend.stream_chat(
+        async for chunk in backend.opened.stream_chat(
             "anthropic/claude-haiku-4-5",
             [{"role": "user", "content": f"write {tokens} words about verifiable inference"}],
             mode="batch",
@@ -280,7 +280,7 @@ async def _baseline_markdown_stream(devnet: Any, tokens: int) -> tuple[float, in
         app.query_one(VerticalScroll).anchor()
         stream = Markdown.get_stream(app.query_one(Markdown))
         start, cpu = time.perf_counter(), time.process_time()
-        async for chunk in backend.stream_chat(
+        async for chunk in backend.opened.stream_chat(
             "anthropic/claude-haiku-4-5",
             [{"role": "user", "content": f"write {tokens} words about verifiable inference"}],
             mode="batch",

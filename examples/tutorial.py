@@ -1,4 +1,4 @@
-"""The OpenGradient tutorial's complete example, with only its import line changed.
+"""The OpenGradient tutorial's complete example, as the tutorial writes it, on og-chat.
 
     OG_NETWORK=devnet python examples/tutorial.py      # an embedded devnet, its test key
 
