@@ -416,14 +416,9 @@ def check_transfer(
 ) -> CheckResult:
     """The settlement transaction `tx` succeeded and moved OPG from the payer to `pay_to`."""
     name = "payment"
-    try:
-        mined = reader.receipt(tx)
-    except ChainError as exc:
-        return CheckResult(name, False, f"transaction {tx} not found: {_first(exc)}")
-    if mined is None:
-        return PendingCheck(name, False, f"pending: settlement {tx} is sent, not mined yet")
-    if int(str(mined.get("status", "0x0")), 16) != 1:
-        return CheckResult(name, False, f"transaction {tx} reverted")
+    mined = _mined(reader, name, tx, "settlement")
+    if isinstance(mined, CheckResult):
+        return mined
     token = (receipt.asset or profile.opg).lower()
     payer, pay_to = str(receipt.payer).lower(), str(receipt.pay_to).lower()
     moved = [
@@ -454,21 +449,29 @@ def check_transfer(
     )  # fmt: skip
 
 
+def _mined(reader: ChainReader, name: str, tx: str, what: str) -> dict[str, Any] | CheckResult:
+    """The receipt of transaction `tx` once it is mined and succeeded, else the check that
+    says why not: unreadable, pending (sent, not mined yet) or reverted."""
+    try:
+        mined = reader.receipt(tx)
+    except ChainError as exc:
+        return CheckResult(name, False, f"transaction {tx} not found: {_first(exc)}")
+    if mined is None:
+        return PendingCheck(name, False, f"pending: {what} {tx} is sent, not mined yet")
+    if int(str(mined.get("status", "0x0")), 16) != 1:
+        return CheckResult(name, False, f"transaction {tx} reverted")
+    return mined
+
+
 def _mainnet_record(receipt: Receipt, reader: ChainReader, key: str) -> CheckResult:
     """What the live network gives: individual → its transaction, mined; batch → the leaf
     (roots are posted off this chain); private → a local id (nothing is posted per call)."""
     mode = receipt.settlement_mode
     if mode == "individual":
-        try:
-            mined = reader.receipt(key)
-        except ChainError as exc:
-            return CheckResult(RECORD, False, f"could not read the chain: {_first(exc)}")
-        if mined is None:
-            return PendingCheck(RECORD, False, f"pending: transaction {key} is not mined yet")
-        ok = int(str(mined.get("status", "0x0")), 16) == 1
-        return CheckResult(
-            RECORD, ok, f"settlement transaction {key} {'mined' if ok else 'reverted'}"
-        )
+        mined = _mined(reader, RECORD, key, "the call's settlement")
+        if isinstance(mined, CheckResult):
+            return mined
+        return CheckResult(RECORD, True, f"settlement transaction {key} mined")
     return _offline_record(receipt)
 
 
