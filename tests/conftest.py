@@ -39,10 +39,18 @@ cores for a minute, and the crash test and the real-terminal tests measure their
 the clock (a starved terminal never settles within its wait)."""
 
 
+SHARED = {
+    "tests/tui/test_snapshots.py": "snapshots",
+    "tests/tui/test_feature_snapshots.py": "snapshots",
+}
+"""Files that share one fixed path (the snapshots' OG_CHAT_HOME, shown on screen) share a
+worker, so one never removes the other's home mid-test."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """`--dist loadgroup` (pyproject's addopts): a file's tests share a worker (module
     fixtures start once), and the clock-bound files share one worker between them."""
     for item in items:
         path = item.nodeid.split("::")[0]
         serial = any(path.startswith(prefix) for prefix in SERIAL)
-        item.add_marker(pytest.mark.xdist_group("serial" if serial else path))
+        item.add_marker(pytest.mark.xdist_group("serial" if serial else SHARED.get(path, path)))
