@@ -15,7 +15,8 @@ Durability and concurrency:
   `ReceiptSink`): the line is written before signing and its fdatasync runs in a
   background thread while the client signs; the client sends nothing until that
   sync returned. The final receipt (`complete`) is then an event carrying every
-  field, for the same id.
+  field, for the same id: written before `complete` returns (a crash of the process
+  keeps it), fdatasync'd in the same thread afterwards, off the call's path.
 - Appenders hold an exclusive ``flock`` on ``receipts.jsonl.lock`` while they write,
   so lines from several processes never interleave, and the repair below never
   races an append.
@@ -38,8 +39,8 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,6 +112,11 @@ def _receipt_line(receipt: Receipt) -> bytes:
     return encode_record({"type": "receipt", "v": RECORD_VERSION, "receipt": receipt.__dict__})
 
 
+def _event_line(receipt_id: str, fields: dict[str, Any]) -> bytes:
+    record = {"type": "event", "v": RECORD_VERSION, "id": receipt_id, "at": time.time()}
+    return encode_record({**record, "fields": fields})
+
+
 def _sync_copy(fd: int) -> None:
     """fdatasync a duplicated descriptor, then close it."""
     try:
@@ -157,8 +163,8 @@ class ReceiptStore:
         self._ahead: set[str] = set()
         """Ids written ahead by this store: their final receipt is an event."""
         self._syncer: ThreadPoolExecutor | None = None
-        self._indexing: dict[str, Future[None]] = {}
-        """Write-ahead receipts whose sync thread still indexes them (awaited by `complete`)."""
+        self._late_failures: list[OSError] = []
+        """fdatasyncs of completions that failed in the sync thread (raised by the next write)."""
         self.search_index = SearchIndex(self.directory)
         """The full-text index each append updates (`og_chat.store.search` reads it)."""
 
@@ -166,7 +172,7 @@ class ReceiptStore:
 
     def append(self, receipt: Receipt) -> None:
         """Add a receipt; when this returns the line is on disk (fdatasync'd)."""
-        moved, _ = self._write(_receipt_line(receipt))
+        moved = self._write(_receipt_line(receipt))
         self._index(receipt, moved)
 
     def _index(self, receipt: Receipt | None, moved: tuple[str, str]) -> None:
@@ -182,11 +188,9 @@ class ReceiptStore:
         run in a thread while the client signs, and the returned `Durable` waits for the
         fdatasync (raising the same error if it failed).
         """
-        moved, fd = self._write(_receipt_line(receipt), sync=False)
-        assert fd is not None
+        self._raise_late_failure()
+        moved, fd = self._write_unsynced(_receipt_line(receipt))
         self._ahead.add(receipt.id)
-        if self._syncer is None:
-            self._syncer = ThreadPoolExecutor(1, thread_name_prefix="og-receipt-sync")
         started, synced = threading.Event(), threading.Event()
         failed: list[OSError] = []
 
@@ -201,7 +205,7 @@ class ReceiptStore:
                 synced.set()
             self._index(receipt, moved)
 
-        self._indexing[receipt.id] = self._syncer.submit(sync)
+        self._in_background(sync)
         # Hand the GIL over until the thread is inside fdatasync: otherwise it would wait
         # for the signing (pure Python, holding the GIL) to finish before even starting.
         started.wait(SYNC_HANDOFF_SECONDS)
@@ -215,16 +219,43 @@ class ReceiptStore:
 
     def complete(self, receipt: Receipt) -> None:
         """The final receipt of a call (`ReceiptSink`): an event for one written ahead, else
-        a receipt line. Durable when this returns."""
+        a receipt line (durable when this returns).
+
+        For a receipt written ahead, the event line is in the file when this returns (a
+        crash of this process loses nothing), and its fdatasync and search-index entry run
+        in the sync thread, off the call's path: the pending line, already on disk, is the
+        record that the payment was made. Only a power loss within that fdatasync can lose
+        the answer's fields, never the payment. A failed fdatasync is raised by the next
+        `write_ahead` (so nothing more is signed) and by `close`.
+        """
         if receipt.id not in self._ahead:
             self.append(receipt)
             return
         self._ahead.discard(receipt.id)
-        indexing = self._indexing.pop(receipt.id, None)
-        if indexing is not None:
-            indexing.result()  # the index takes the appends in the log's order
         values = receipt.__dict__
-        self.append_event(receipt.id, **{k: values[k] for k in _FINAL_FIELDS})
+        line = _event_line(receipt.id, {k: values[k] for k in _FINAL_FIELDS})
+        moved, fd = self._write_unsynced(line)
+
+        def sync() -> None:
+            try:
+                _sync_copy(fd)
+            except OSError as exc:
+                self._late_failures.append(exc)
+                return
+            self._index(receipt, moved)  # after the pending line's entry: one sync thread
+
+        self._in_background(sync)
+
+    def _in_background(self, work: Callable[[], None]) -> None:
+        """Run `work` in the one sync thread: syncs and index entries keep the log's order."""
+        if self._syncer is None:
+            self._syncer = ThreadPoolExecutor(1, thread_name_prefix="og-receipt-sync")
+        self._syncer.submit(work)
+
+    def _raise_late_failure(self) -> None:
+        if self._late_failures:
+            exc = self._late_failures.pop(0)
+            raise ReceiptWriteError(self.path, exc.strerror or str(exc))
 
     def append_event(self, receipt_id: str, **fields: Any) -> None:
         """Record later facts about a receipt (e.g. ``payment_status="settled"``).
@@ -240,14 +271,7 @@ class ReceiptStore:
             )
         if not fields:
             return
-        record = {
-            "type": "event",
-            "v": RECORD_VERSION,
-            "id": receipt_id,
-            "at": time.time(),
-            "fields": fields,
-        }
-        moved, _ = self._write(encode_record(record))
+        moved = self._write(_event_line(receipt_id, fields))
         searchable = {k: fields[k] for k in ("model", "payment_hash", "output_text") if k in fields}
         if not searchable:
             self._index(None, moved)
@@ -267,6 +291,7 @@ class ReceiptStore:
                     os.close(fd)
             self._fd = self._fd_ino = self._lock_fd = None
         self.search_index.close()
+        self._raise_late_failure()  # a completion that never reached the disk is said
 
     def __enter__(self) -> ReceiptStore:
         return self
@@ -274,10 +299,19 @@ class ReceiptStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _write(self, line: bytes, *, sync: bool = True) -> tuple[tuple[str, str], int | None]:
-        """Append one line under the writers' lock: the log's stamps before and after (for the
-        search index) and, when `sync` is False, a duplicate of the descriptor for the caller
-        to fdatasync and close."""
+    def _write(self, line: bytes) -> tuple[str, str]:
+        """Append one line and fdatasync it: the log's stamps before and after (for the
+        search index)."""
+        moved, fd = self._write_unsynced(line)
+        try:
+            _sync_copy(fd)
+        except OSError as exc:
+            raise ReceiptWriteError(self.path, exc.strerror or str(exc)) from None
+        return moved
+
+    def _write_unsynced(self, line: bytes) -> tuple[tuple[str, str], int]:
+        """Append one line under the writers' lock: the log's stamps before and after, and a
+        duplicate of the descriptor for the caller to fdatasync and close (`_sync_copy`)."""
         try:
             with self._thread_lock, self._locked(exclusive=True):
                 fd = self._append_fd()
@@ -288,11 +322,7 @@ class ReceiptStore:
                 while view:  # a short write is only possible on a fatal signal or full disk
                     view = view[os.write(fd, view) :]
                 st = os.fstat(fd)
-                moved = f"{st.st_ino}:{size}", file_stamp(st, with_mtime=False)
-                if sync:
-                    _sync(fd)
-                    return moved, None
-                return moved, os.dup(fd)
+                return (f"{st.st_ino}:{size}", file_stamp(st, with_mtime=False)), os.dup(fd)
         except OSError as exc:
             raise ReceiptWriteError(self.path, exc.strerror or str(exc)) from None
 

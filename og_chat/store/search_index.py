@@ -138,6 +138,12 @@ def _forget(db: sqlite3.Connection, table: str, rowid: int) -> None:
     db.execute(f"DELETE FROM {table} WHERE rowid=?", (rowid,))
 
 
+def _row(db: sqlite3.Connection, table: str, row_id: str) -> tuple[int, bytes] | None:
+    """The rowid and digest of one indexed row, if it is indexed."""
+    found = db.execute(f"SELECT rowid, digest FROM {table} WHERE id=?", (row_id,)).fetchone()
+    return None if found is None else (found[0], found[1])
+
+
 def _replaced(
     db: sqlite3.Connection, table: str, old: tuple[int, bytes], digest: bytes
 ) -> int | None:
@@ -295,16 +301,21 @@ class SearchIndex:
         """Add or update receipts. With `complete_stamp`, `receipts` is the whole log at that
         stamp: receipts not among them are removed and the stamp is recorded."""
         with self._conn() as db, db:
-            known = {
-                rid: (rowid, digest)
-                for rowid, rid, digest in db.execute("SELECT rowid, id, digest FROM receipts")
-            }
+            # The whole table only when it is the whole log; one append looks up its own id.
+            known = (
+                {
+                    rid: (rowid, digest)
+                    for rowid, rid, digest in db.execute("SELECT rowid, id, digest FROM receipts")
+                }
+                if complete_stamp is not None
+                else None
+            )
             seen: set[str] = set()
             for r in receipts:
                 seen.add(r.id)
                 text = indexed_text(r.output_text)
                 digest = _digest(r.model, r.payment_hash, text)
-                old = known.get(r.id)
+                old = known.get(r.id) if known is not None else _row(db, "receipts", r.id)
                 if old is not None and _replaced(db, "receipts", old, digest) is None:
                     continue
                 cur = db.execute(
@@ -317,7 +328,7 @@ class SearchIndex:
                     "VALUES(?, ?, ?, ?, ?)",
                     (cur.lastrowid, r.id, r.model, r.payment_hash or "", text),
                 )
-            if complete_stamp is not None:
+            if known is not None:
                 for rid, (rowid, _) in known.items():
                     if rid not in seen:
                         _forget(db, "receipts", rowid)

@@ -7,6 +7,7 @@ corrupted behind the index's back.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -195,6 +196,21 @@ def test_a_settlement_event_updates_the_payment_hash(root: Path) -> None:
     # another process's event (a store that never loaded): the index notices the log moved on
     ReceiptStore(root).append_event(rid, payment_hash="0x" + "ef" * 32)
     assert [r.receipt_id for r in search.search("0xefefef").receipts] == [rid]
+
+
+def test_a_completed_write_ahead_receipt_is_indexed_without_a_rescan(root: Path) -> None:
+    receipts = ReceiptStore(root)
+    receipts.append(_receipt("6b" * 16, "an earlier answer"))
+    search = Search(root)
+    search.search("anything")  # the index has read the log
+    pending = _receipt("7a" * 16, "")
+    receipts.write_ahead(pending)()
+    receipts.complete(dataclasses.replace(pending, output_text="the okapi answer"))
+    # in the file when complete returns, before its fdatasync in the sync thread
+    assert ReceiptStore(root).load()[-1].output_text == "the okapi answer"
+    receipts.close()  # waits for the sync thread
+    assert search.sync() == 0  # the sync thread indexed the final receipt: nothing to re-read
+    assert [r.receipt_id for r in search.search("okapi").receipts] == [pending.id]
 
 
 def test_image_data_is_not_indexed(root: Path) -> None:
