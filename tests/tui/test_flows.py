@@ -24,8 +24,8 @@ from .conftest import wait_until
 SIZE = (180, 50)
 
 
-def _app(devnet: Any, **kwargs: Any) -> OGChatApp:
-    return OGChatApp(NetworkRequest(devnet_url=devnet.url), **kwargs)
+def _app(devnet: Any, network: str | None = None, **kwargs: Any) -> OGChatApp:
+    return OGChatApp(NetworkRequest(network, devnet.url), **kwargs)
 
 
 def _main(app: OGChatApp) -> MainScreen:
