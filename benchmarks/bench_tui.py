@@ -146,9 +146,10 @@ def bench_first_paint(runs: int = 7) -> dict[str, Any]:
 
 async def _stream_through_chat_screen(devnet: Any, tokens: int) -> tuple[float, int]:
     """Send a prompt asking for `tokens` words; seconds from Enter to the final render."""
+    from og_chat.sdk.networks import NetworkRequest
     from og_chat.tui.app import OGChatApp
 
-    app = OGChatApp(devnet_url=devnet.url)
+    app = OGChatApp(NetworkRequest(devnet_url=devnet.url))
     async with app.run_test(size=(160, 50)) as pilot:
         main = app.main_screen
         assert main is not None
@@ -173,6 +174,7 @@ async def _baseline_update_per_token(devnet: Any, tokens: int) -> tuple[float, i
     from textual.containers import VerticalScroll
     from textual.widgets import Markdown
 
+    from og_chat.sdk.networks import NetworkRequest
     from og_chat.tui.backend import Backend
 
     class Naive(App[None]):
@@ -180,7 +182,7 @@ async def _baseline_update_per_token(devnet: Any, tokens: int) -> tuple[float, i
             with VerticalScroll():
                 yield Markdown()
 
-    backend = Backend(devnet_url=devnet.url)
+    backend = Backend(NetworkRequest(devnet_url=devnet.url))
     await backend.open()
     app = Naive()
     count = 0
@@ -265,6 +267,7 @@ async def _baseline_markdown_stream(devnet: Any, tokens: int) -> tuple[float, in
     from textual.containers import VerticalScroll
     from textual.widgets import Markdown
 
+    from og_chat.sdk.networks import NetworkRequest
     from og_chat.tui.backend import Backend
 
     class Bare(App[None]):
@@ -272,7 +275,7 @@ async def _baseline_markdown_stream(devnet: Any, tokens: int) -> tuple[float, in
             with VerticalScroll():
                 yield Markdown()
 
-    backend = Backend(devnet_url=devnet.url)
+    backend = Backend(NetworkRequest(devnet_url=devnet.url))
     await backend.open()
     app = Bare()
     count = 0
@@ -301,10 +304,11 @@ async def _baseline_markdown_stream(devnet: Any, tokens: int) -> tuple[float, in
 
 async def _chat_screen_cpu(devnet: Any, tokens: int) -> tuple[float, int, float]:
     """The chat screen streaming a paced answer: (seconds, tokens, CPU seconds meanwhile)."""
+    from og_chat.sdk.networks import NetworkRequest
     from og_chat.tui.app import OGChatApp
     from og_chat.tui.widgets.conversation import AssistantMessage
 
-    app = OGChatApp(devnet_url=devnet.url)
+    app = OGChatApp(NetworkRequest(devnet_url=devnet.url))
     async with app.run_test(size=(160, 50)) as pilot:
         main = app.main_screen
         assert main is not None

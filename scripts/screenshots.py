@@ -38,12 +38,13 @@ async def _type(pilot: Any, text: str) -> None:
 
 async def shoot(devnet_url: str) -> list[Path]:
     """Drive one app through every screen, saving an SVG at each stop."""
+    from og_chat.sdk.networks import NetworkRequest
     from og_chat.tui.app import OGChatApp
     from og_chat.tui.screens.compare import CompareColumn
 
     OUT.mkdir(exist_ok=True)
     written: list[Path] = []
-    app = OGChatApp(devnet_url=devnet_url, model="anthropic/claude-haiku-4-5")
+    app = OGChatApp(NetworkRequest(devnet_url=devnet_url), model="anthropic/claude-haiku-4-5")
 
     def save(name: str) -> None:
         path = app.save_screenshot(filename=f"{name}.svg", path=str(OUT))

@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from og_chat.sdk import merkle
+from og_chat.sdk import merkle, rpc
 from og_chat.sdk.errors import ChainError
 from og_chat.sdk.eth import keccak
 
@@ -88,20 +88,7 @@ class ChainReader:
 
     def call(self, method: str, params: list[Any]) -> Any:
         """One JSON-RPC call's result; ChainError when the node fails or answers an error."""
-        import httpx
-
-        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
-        try:
-            answer = self._http.post(self.rpc_url, json=body).json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise ChainError(f"{method} via {self.rpc_url} failed: {exc}") from None
-        if not isinstance(answer, dict):
-            raise ChainError(f"{method} via {self.rpc_url}: not a JSON-RPC answer")
-        if answer.get("error") is not None:
-            error = answer["error"]
-            message = error.get("message") if isinstance(error, dict) else error
-            raise ChainError(f"{method} via {self.rpc_url} failed: {str(message)[:300]}")
-        return answer.get("result")
+        return rpc.call_over(self._http.post, self.rpc_url, method, params)
 
     def genesis_hash(self) -> str:
         """Block 0's hash: which chain this is (a reset devnet has a new instance, maybe not a

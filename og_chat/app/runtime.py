@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,7 @@ from og_chat.sdk import embedded
 from og_chat.sdk.chain import opg_display, to_base_units
 from og_chat.sdk.embedded import EmbeddedDevnet
 from og_chat.sdk.errors import ConfigurationError, PaymentError, UntrustedNetwork
-from og_chat.sdk.networks import NetworkChoice, NetworkProfile
+from og_chat.sdk.networks import NetworkChoice, NetworkProfile, NetworkRequest
 from og_chat.sdk.sink import Durable
 from og_chat.sdk.tee import CheckResult
 from og_chat.sdk.trust import needs_confirmation
@@ -94,7 +94,6 @@ class Runtime:
         devnet: EmbeddedDevnet | None,
         receipts: ReceiptStore,
         *,
-        mode: str | None = None,
         guard: StoreSpendGuard | None = None,
     ) -> None:
         self.config = config
@@ -103,7 +102,8 @@ class Runtime:
         """The embedded devnet this runtime started (None for a URL or mainnet)."""
         self.receipts = receipts
         self.network: str = llm.network
-        self.mode: str = settlement_mode(mode or config.settlement_mode).value
+        self.mode: str = settlement_mode(config.settlement_mode).value
+        """The settlement mode of a call that names none (each face names its own)."""
         self.choice: NetworkChoice | None = None
         """The network choice this runtime was opened with (`app.network.choose`)."""
         self.guard = guard or StoreSpendGuard(receipts, limits_from(config.spend))
@@ -145,29 +145,28 @@ class Runtime:
     async def open(
         cls,
         config: Config | None = None,
+        request: NetworkRequest = NetworkRequest(),
         *,
-        network: str | None = None,
-        devnet_url: str | None = None,
-        mode: str | None = None,
         private_key: str | None = None,
         on_progress: Progress | None = None,
         tokens_per_second: float | None = None,
-        trusted_devnets: Iterable[str] = (),
         confirm: Confirm | None = None,
         top_up: bool = True,
     ) -> Runtime:
-        """Open og-chat on the network `app.network.choose` picks from the arguments, the
+        """Open og-chat on the network `app.network.choose` picks from `request`, the
         environment and the config: with no key anywhere, the embedded devnet.
 
-        `private_key` is the wallet's key when the face unlocked it (mainnet, or a devnet
-        in `trusted_devnets` / the config's list); a devnet otherwise pays with its first
-        test key. `confirm` asks before a transaction needs the user's word (see
+        `private_key` is the wallet's key when the face unlocked it (mainnet, or a devnet in
+        `request.trusted_devnets` / the config's list); a devnet otherwise pays with its
+        first test key. `confirm` asks before a transaction needs the user's word (see
         `top_up`); `top_up=False` opens without approving anything.
         """
         say = on_progress or (lambda _msg: None)
         config = config if config is not None else load_config()
         key = private_key
-        choice = networks.choose(network, devnet_url, config, has_key=bool(key) or None)
+        choice = networks.choose(
+            request.network, request.devnet_url, config, has_key=bool(key) or None
+        )
         if choice.name == "mainnet":
             key = key or env_private_key()
             if not key:
@@ -175,7 +174,7 @@ class Runtime:
                     "mainnet needs a wallet key",
                     hint="set OG_PRIVATE_KEY or create a keystore (`og-chat wallet create`)",
                 )
-        trusted = networks.trusted(config, trusted_devnets)
+        trusted = networks.trusted(config, request.trusted_devnets)
         devnet = None
         url = choice.devnet_url
         if choice.name == "devnet" and not url:
@@ -211,7 +210,7 @@ class Runtime:
             if devnet is not None:
                 await asyncio.to_thread(embedded.stop, devnet)
             raise
-        runtime = cls(config, llm, devnet, receipts, mode=mode, guard=guard)
+        runtime = cls(config, llm, devnet, receipts, guard=guard)
         runtime.choice = choice
         if top_up:
             try:

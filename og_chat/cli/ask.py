@@ -92,7 +92,7 @@ async def _ask(
     messages: list[dict[str, Any]] = [*history, {"role": "user", "content": prompt}]
     live = not args.json and not args.no_stream
     shown = StreamNeutralizer()
-    runtime = await open_runtime(args, mode=settings.settlement_mode)
+    runtime = await open_runtime(args)
     pieces: list[str] = []
     final: StreamChunk | None = None
     failure: BaseException | None = None

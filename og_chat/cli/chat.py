@@ -7,6 +7,7 @@ import sys
 
 from og_chat.app import network
 from og_chat.sdk.models import resolve_model
+from og_chat.sdk.networks import NetworkRequest
 from og_chat.sdk.types import settlement_mode
 from og_chat.store.config import load_config
 
@@ -29,8 +30,6 @@ def cmd_chat(args: argparse.Namespace) -> int:
     choice = network_choice(args, config)
     trusted = trusted_devnets(args, config, choice)
     key = network.wallet_key(choice, trusted, interactive=sys.stdin.isatty())
-    run_tui(
-        network=args.network, model=model, devnet_url=args.devnet_url, mode=mode,
-        private_key=key, trusted_devnets=trusted,
-    )  # fmt: skip
+    request = NetworkRequest(args.network, args.devnet_url, tuple(sorted(trusted)))
+    run_tui(request, model=model, mode=mode, private_key=key)
     return EXIT_OK

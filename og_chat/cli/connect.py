@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from og_chat.app import network
 from og_chat.app.runtime import Confirm, Runtime
 from og_chat.sdk.errors import ConfigurationError
-from og_chat.sdk.networks import NetworkChoice
+from og_chat.sdk.networks import NetworkChoice, NetworkRequest
 from og_chat.store.config import Config, load_config
 
 from .output import progress
@@ -50,6 +51,11 @@ def trusted_devnets(
     return network.trusted(config, extra)
 
 
+def network_request(choice: NetworkChoice, trusted: frozenset[str]) -> NetworkRequest:
+    """The chosen network as `Runtime.open` and the TUI take it (chosen again there, alike)."""
+    return NetworkRequest(choice.name, choice.devnet_url, tuple(sorted(trusted)))
+
+
 def confirmer(args: argparse.Namespace) -> Confirm | None:
     """`--yes`: always yes; on a terminal: ask there; otherwise None (refuse what needs asking)."""
     if getattr(args, "yes", False):
@@ -75,9 +81,7 @@ def input_on_stderr(prompt: str) -> str:
     return sys.stdin.readline()
 
 
-async def open_runtime(
-    args: argparse.Namespace, *, mode: str | None = None, top_up: bool = True
-) -> Runtime:
+async def open_runtime(args: argparse.Namespace, *, top_up: bool = True) -> Runtime:
     """The runtime for `args`: the key unlocked on a terminal, an embedded devnet unpaced."""
     config = load_config()
     choice = network_choice(args, config)
@@ -86,13 +90,10 @@ async def open_runtime(
     with progress("opening og-chat…") as say:
         runtime = await Runtime.open(
             config,
-            network=choice.name,
-            devnet_url=choice.devnet_url,
-            mode=mode,
+            network_request(choice, trusted),
             private_key=key,
             on_progress=say,
             tokens_per_second=0,  # an embedded devnet answers unpaced: scripts want speed
-            trusted_devnets=trusted,
             top_up=False,
         )
     if not top_up:
@@ -114,3 +115,30 @@ async def open_runtime(
 def run(coro: Coroutine[Any, Any, int]) -> int:
     """Run one command's coroutine to its exit code."""
     return asyncio.run(coro)
+
+
+RuntimeCommand = Callable[[argparse.Namespace, Runtime], Awaitable[int]]
+"""A command's work on an open runtime: `async def cmd(args, runtime) -> exit code`."""
+
+
+def with_runtime(
+    *, top_up: bool
+) -> Callable[[RuntimeCommand], Callable[[argparse.Namespace], int]]:
+    """The handler of a command that works on the runtime: opened for `args` (`open_runtime`),
+    closed however the command ends, so no command repeats the open/try/close."""
+
+    def handler_of(command: RuntimeCommand) -> Callable[[argparse.Namespace], int]:
+        @functools.wraps(command)
+        def handler(args: argparse.Namespace) -> int:
+            async def opened() -> int:
+                runtime = await open_runtime(args, top_up=top_up)
+                try:
+                    return await command(args, runtime)
+                finally:
+                    await runtime.close()
+
+            return run(opened())
+
+        return handler
+
+    return handler_of

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from og_chat.app.costs import receipt_cost
+from og_chat.app.runtime import Runtime
 from og_chat.app.settlement import EventFields, SettlementTracker
 from og_chat.app.verify import Verification, Verifier, VerifyState, check_mark
 from og_chat.sdk.chain import opg_display
@@ -19,7 +20,7 @@ from og_chat.store.receipt_files import export_csv, export_json, read_receipts_f
 from og_chat.store.receipt_records import receipt_problem
 from og_chat.store.receipts import ReceiptNotFound, ReceiptStore
 
-from .connect import devnet_url, open_runtime, run
+from .connect import devnet_url, with_runtime
 from .output import (
     EXIT_CHAIN_RESET,
     EXIT_OK,
@@ -230,31 +231,24 @@ def _verify_targets(target: str) -> list[Receipt]:
     return found
 
 
-def cmd_sync(args: argparse.Namespace) -> int:
+@with_runtime(top_up=False)
+async def cmd_sync(args: argparse.Namespace, runtime: Runtime) -> int:
     """Attach settlements and proofs now (the TUI does this in the background)."""
-    return run(_sync(args))
-
-
-async def _sync(args: argparse.Namespace) -> int:
-    runtime = await open_runtime(args, top_up=False)
-    try:
-        updates: list[tuple[str, EventFields]] = []
-        tracker = SettlementTracker(
-            runtime, on_update=lambda rid, fields: updates.append((rid, fields))
-        )
-        deadline = time.monotonic() + max(0.0, args.wait)
-        with progress("looking for settlements…"):
-            while True:
-                await tracker.poll_once()
-                if not tracker.outstanding() or time.monotonic() >= deadline:
-                    break
-                await asyncio.sleep(min(1.0, max(0.1, deadline - time.monotonic())))
-        for rid, fields in updates:
-            what = ", ".join(sorted(fields))
-            status = fields.get("payment_status", "proof attached")
-            out(f"{rid[:12]}  {status}  ({what})")
-        left = len(tracker.outstanding())
-        note(f"{len(updates)} update(s); {left} receipt(s) still waiting")
-        return EXIT_OK
-    finally:
-        await runtime.close()
+    updates: list[tuple[str, EventFields]] = []
+    tracker = SettlementTracker(
+        runtime, on_update=lambda rid, fields: updates.append((rid, fields))
+    )
+    deadline = time.monotonic() + max(0.0, args.wait)
+    with progress("looking for settlements…"):
+        while True:
+            await tracker.poll_once()
+            if not tracker.outstanding() or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(min(1.0, max(0.1, deadline - time.monotonic())))
+    for rid, fields in updates:
+        what = ", ".join(sorted(fields))
+        status = fields.get("payment_status", "proof attached")
+        out(f"{rid[:12]}  {status}  ({what})")
+    left = len(tracker.outstanding())
+    note(f"{len(updates)} update(s); {left} receipt(s) still waiting")
+    return EXIT_OK

@@ -10,11 +10,12 @@ import argparse
 import getpass
 import sys
 
+from og_chat.app.runtime import Runtime
 from og_chat.sdk.chain import opg_display
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.store import keystore
 
-from .connect import open_runtime, run
+from .connect import with_runtime
 from .output import EXIT_OK, note, out, out_json, progress
 
 
@@ -55,18 +56,11 @@ def cmd_address(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_balance(args: argparse.Namespace) -> int:
+@with_runtime(top_up=False)
+async def cmd_balance(args: argparse.Namespace, runtime: Runtime) -> int:
     """OPG, Permit2 allowance and ETH of the paying wallet on its network."""
-    return run(_balance(args))
-
-
-async def _balance(args: argparse.Namespace) -> int:
-    runtime = await open_runtime(args, top_up=False)
-    try:
-        with progress("reading balances…"):
-            status = await runtime.wallet()
-    finally:
-        await runtime.close()
+    with progress("reading balances…"):
+        status = await runtime.wallet()
     if args.json:
         out_json(
             {

@@ -149,9 +149,9 @@ class Inference:
             finish.prompt_tokens,
             finish.completion_tokens,
             signed.tee_id,
-            signed.request_hash,
-            signed.timestamp,
-            base64.b64decode(signed.signature),
+            signed.tee_request_hash,
+            signed.tee_timestamp,
+            base64.b64decode(signed.tee_signature),
         )
         return await self.data.settle(call.mode, whole)
 
@@ -199,7 +199,7 @@ class Inference:
             body: dict[str, Any] = {
                 "id": f"chatcmpl-{uuid.uuid4()}",
                 "object": "chat.completion",
-                "created": signed.timestamp,
+                "created": signed.tee_timestamp,
                 "model": call.model,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish.reason}],
             }
@@ -207,7 +207,7 @@ class Inference:
             body = {
                 "id": f"cmpl-{uuid.uuid4()}",
                 "object": "text_completion",
-                "created": signed.timestamp,
+                "created": signed.tee_timestamp,
                 "model": call.model,
                 "choices": [{"text": content, "index": 0, "finish_reason": finish.reason}],
                 "completion": content,

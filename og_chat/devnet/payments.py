@@ -283,20 +283,7 @@ class Payments:
         session.status = "settling"
         amount = min(session.accumulated, session.cap)
         requirements = session.requirements.model_copy(update={"amount": str(amount)})
-        record = SettlementRecord(
-            session_id=session.id,
-            payer=session.payer,
-            nonce=session.nonce,
-            authorization_digest=session.digest,
-            amount=str(amount),
-            cap=str(session.cap),
-            calls=session.calls,
-            route=f"{session.route[0]} {session.route[1]}",
-            network=session.requirements.network,
-            tx_hash=None,
-            settled_at=None,
-            status="failed",
-        )
+        record = session.record(amount=amount, status="failed")
         facilitator = self.host.facilitator
         facilitator.refuse_settlement = self.host.faults.refuse_settlement
         try:

@@ -58,21 +58,27 @@ class Session:
     settlement: asyncio.Future[SettlementRecord] | None = None
     """The one settlement of this session, once started (payments.py)."""
 
+    def record(self, *, amount: int, status: str) -> SettlementRecord:
+        """This session's `/v1/payments` document, one shape open or closed: `summary` while
+        it is open, and the record `payments.settle` completes with the settlement's outcome."""
+        return SettlementRecord(
+            session_id=self.id,
+            payer=self.payer,
+            nonce=self.nonce,
+            authorization_digest=self.digest,
+            amount=str(amount),
+            cap=str(self.cap),
+            calls=self.calls,
+            route=f"{self.route[0]} {self.route[1]}",
+            network=self.requirements.network,
+            tx_hash=None,
+            settled_at=None,
+            status=status,
+        )
+
     def summary(self) -> dict[str, Any]:
         """JSON for `/v1/payments` while the session is open."""
-        return {
-            "session_id": self.id,
-            "status": self.status,
-            "payer": self.payer,
-            "nonce": self.nonce,
-            "authorization_digest": self.digest,
-            "cap": str(self.cap),
-            "amount": str(self.accumulated),
-            "calls": self.calls,
-            "route": f"{self.route[0]} {self.route[1]}",
-            "network": self.requirements.network,
-            "tx_hash": None,
-        }
+        return dict(self.record(amount=self.accumulated, status=self.status))
 
 
 class SettlementRecord(TypedDict):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from cryptography import x509
@@ -77,24 +77,18 @@ def verify_response(
 
 @dataclass(frozen=True)
 class Signed:
-    """The `tee_*` fields of one response."""
+    """The `tee_*` fields of one response, named as the gateway's response body names them."""
 
-    signature: str
-    request_hash: str
+    tee_signature: str
+    tee_request_hash: str
     """hex, no 0x (as the gateway sends it)."""
-    output_hash: str
-    timestamp: int
+    tee_output_hash: str
+    tee_timestamp: int
     tee_id: str
 
     def fields(self) -> dict[str, Any]:
-        """The response-body fields, named as the gateway names them."""
-        return {
-            "tee_signature": self.signature,
-            "tee_request_hash": self.request_hash,
-            "tee_output_hash": self.output_hash,
-            "tee_timestamp": self.timestamp,
-            "tee_id": self.tee_id,
-        }
+        """The response-body fields (the dataclass's own names: no second list to keep in step)."""
+        return asdict(self)
 
 
 class TeeKeys:

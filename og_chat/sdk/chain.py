@@ -162,8 +162,8 @@ class ChainClient:
             ) from None
         return Balances(address=owner, opg=opg, allowance=allowance, eth=eth)
 
-    def next_transaction_fees(self, address: str, default_tip: int) -> tuple[int, int, int]:
-        """(pending nonce, max fee per gas, tip) for a transaction `address` signs now
+    def next_transaction_fees(self, address: str, default_tip: int) -> keys.TxFees:
+        """The pending nonce and the fees per gas for a transaction `address` signs now
         (plain JSON-RPC: a sponsored approval loads no web3).
 
         The RPC must serve the profile's chain first (a signed transaction binds the chain
@@ -171,7 +171,7 @@ class ChainClient:
         reference client computes it; `default_tip` when the RPC suggests none.
         """
 
-        def read() -> tuple[int, int, int]:
+        def read() -> keys.TxFees:
             url, verify = self.profile.rpc_url, self.profile.rpc_verify
             chain_id = rpc.quantity(rpc.request(url, "eth_chainId", [], verify=verify))
             if chain_id != self.profile.chain_id:
@@ -187,9 +187,9 @@ class ChainClient:
                 tip = rpc.quantity(rpc.request(url, "eth_maxPriorityFeePerGas", [], verify=verify))
             except ChainError:  # not every node answers eth_maxPriorityFeePerGas
                 tip = default_tip
-            return nonce, 2 * base_fee + tip, tip
+            return keys.TxFees(nonce, max_fee=2 * base_fee + tip, max_priority_fee=tip)
 
-        result: tuple[int, int, int] = self._call("reading the nonce and fees", read)
+        result: keys.TxFees = self._call("reading the nonce and fees", read)
         return result
 
     def ensure_opg_approval(

@@ -8,6 +8,8 @@ a second. The bytes are the same as eth_account's (tests/sdk/test_vectors.py com
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .eth import checksum, from_hex, keccak
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -56,22 +58,28 @@ def recover(digest: bytes, r: bytes, s: bytes, v: int) -> str:
     return _address(public.format(compressed=False))
 
 
+@dataclass(frozen=True)
+class TxFees:
+    """Where a type-2 transaction sits in its sender's sequence and what it pays per gas (wei):
+    read together from the chain (`ChainClient.next_transaction_fees`) and signed together, so
+    the two fees (both ints) are named, never passed in an order to remember."""
+
+    nonce: int
+    max_fee: int
+    """The most it pays per gas, base fee and tip together."""
+    max_priority_fee: int
+    """The tip per gas."""
+
+
 def sign_eip1559(
-    private_key: str | bytes,
-    *,
-    chain_id: int,
-    nonce: int,
-    max_priority_fee: int,
-    max_fee: int,
-    gas: int,
-    to: str,
-    data: bytes,
-    value: int = 0,
+    private_key: str | bytes, *, chain_id: int, fees: TxFees, gas: int, to: str, data: bytes
 ) -> bytes:
-    """The raw bytes of a signed type-2 transaction (no access list), ready to broadcast."""
+    """The raw bytes of a signed type-2 transaction (no access list, no value), ready to
+    broadcast."""
     import rlp
 
-    fields = [chain_id, nonce, max_priority_fee, max_fee, gas, from_hex(to), value, data, []]
+    tip, cap = fees.max_priority_fee, fees.max_fee
+    fields = [chain_id, fees.nonce, tip, cap, gas, from_hex(to), 0, data, []]
     digest = keccak(b"\x02" + rlp.encode(fields))
     signature = sign_digest(private_key, digest)
     r, s, v = signature[:32], signature[32:64], signature[64] - 27

@@ -93,28 +93,23 @@ def verify_proof(leaf: bytes | str, proof: list[bytes] | list[str], root: bytes 
     return node == word32(root)
 
 
+LEAF_FIELDS = ("call_id", "tee_id", "request_hash", "output_hash", "tee_signature", "tee_timestamp")
+"""`leaf_hash`'s arguments, which a `Receipt` carries under the same names."""
+
+
 def receipt_leaf(receipt: Receipt) -> str | None:
     """A receipt's batch leaf as `0x` hex, recomputed from its own TEE fields.
 
     None when a field is missing or malformed: the settlement tracker then attaches no
     proof and `receipts verify` reports the leaf as not this receipt's, so a stored
-    leaf is never trusted without being recomputed.
+    leaf is never trusted without being recomputed. Only `call_id` may be missing (the
+    five-word leaf of a gateway that assigns none).
     """
-    if not (
-        receipt.tee_id and receipt.request_hash and receipt.output_hash and receipt.tee_signature
-    ):
-        return None
-    if receipt.tee_timestamp is None:
+    fields = {name: getattr(receipt, name) for name in LEAF_FIELDS}
+    if not all(fields[name] for name in LEAF_FIELDS[1:-1]) or fields["tee_timestamp"] is None:
         return None
     try:
-        leaf = leaf_hash(
-            call_id=receipt.call_id,
-            tee_id=receipt.tee_id,
-            request_hash=receipt.request_hash,
-            output_hash=receipt.output_hash,
-            tee_signature=receipt.tee_signature,
-            tee_timestamp=receipt.tee_timestamp,
-        )
+        leaf = leaf_hash(**fields)
     except (ValueError, TypeError, OverflowError):  # a hand-edited receipt: not a leaf
         return None
     return "0x" + leaf.hex()

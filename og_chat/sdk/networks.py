@@ -295,6 +295,21 @@ def _first_key(doc: dict[str, Any]) -> str | None:
 
 
 @dataclass(frozen=True)
+class NetworkRequest:
+    """The network a caller asks for (a face's `--network`, `--devnet-url`, `--trust-devnet`).
+
+    None where it names none: `choose_network` then asks the environment and the config.
+    One value handed down whole (command line → App → Backend → `Runtime.open`), so no
+    hop restates these fields with defaults of its own.
+    """
+
+    network: str | None = None
+    devnet_url: str | None = None
+    trusted_devnets: tuple[str, ...] = ()
+    """Devnets the wallet may pay on besides the config's and the environment's."""
+
+
+@dataclass(frozen=True)
 class NetworkChoice:
     """The network a face uses, and why (the header and `config show` say so)."""
 

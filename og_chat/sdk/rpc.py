@@ -9,7 +9,9 @@ would pay on every run. These helpers speak JSON-RPC 2.0 directly and decode the
 
 from __future__ import annotations
 
+import functools
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 from .errors import ChainError
@@ -45,12 +47,20 @@ def request(
     import httpx
 
     tls: bool | ssl.SSLContext = verify if isinstance(verify, bool) else _pinned(verify)
+    return call_over(
+        functools.partial(httpx.post, timeout=timeout, verify=tls), url, method, params
+    )
+
+
+def call_over(post: Callable[..., Any], url: str, method: str, params: list[Any]) -> Any:
+    """One JSON-RPC call sent with `post` (`httpx.post`, or a kept `httpx.Client`'s); its
+    `result`, or ChainError naming the method and the node's error: one reading of an answer
+    for every JSON-RPC client here (`request`, `og_chat.app.records.ChainReader`)."""
+    import httpx
+
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
     try:
-        resp = httpx.post(
-            url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
-            timeout=timeout, verify=tls,
-        )  # fmt: skip
-        answer = resp.json()
+        answer = post(url, json=body).json()
     except (httpx.HTTPError, ValueError) as exc:
         raise ChainError(f"{method} via {url} failed: {exc}") from None
     if not isinstance(answer, dict):

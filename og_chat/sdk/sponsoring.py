@@ -137,16 +137,14 @@ class ApprovalSponsor:
         self._known_allowance = None
 
     def _sign(self, private_key: str, payer: str, amount: int) -> SponsoredApproval:
-        nonce, max_fee, tip = self.chain.next_transaction_fees(payer, DEFAULT_PRIORITY_FEE)
+        fees = self.chain.next_transaction_fees(payer, DEFAULT_PRIORITY_FEE)
         asset, spender = checksum(self.profile.opg), checksum(self.profile.permit2)
         data = _APPROVE_SELECTOR + bytes.fromhex(spender[2:]).rjust(32, b"\0")
         data += amount.to_bytes(32, "big")
         raw = sign_eip1559(
             private_key,
             chain_id=self.profile.chain_id,
-            nonce=nonce,
-            max_priority_fee=tip,
-            max_fee=max_fee,
+            fees=fees,
             gas=APPROVAL_GAS,
             to=asset,
             data=data,
@@ -158,5 +156,5 @@ class ApprovalSponsor:
             asset=asset,
             spender=spender,
             amount=amount,
-            nonce=nonce,
+            nonce=fees.nonce,
         )

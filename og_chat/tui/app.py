@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.message import Message
@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 from og_chat.app.sanitize import neutralize
 from og_chat.sdk.errors import ConfigurationError, OGError
 from og_chat.sdk.models import CATALOGUE, resolve_model
+from og_chat.sdk.networks import NetworkRequest
 from og_chat.sdk.types import Receipt
 
 from . import deferred
@@ -53,6 +54,7 @@ from .screens.wallet import WalletScreen
 from .terminal_keys import claims_key, reported_key
 from .themes import BUNDLED_THEMES, load_themes
 from .widgets.conversation import error_message
+from .workers import background
 
 if TYPE_CHECKING:
     from .host import Host
@@ -115,18 +117,17 @@ class OGChatApp(App[None]):
 
     def __init__(
         self,
+        request: NetworkRequest = NetworkRequest(),
         *,
-        network: str | None = None,
         model: str | None = None,
-        devnet_url: str | None = None,
         mode: str | None = None,
         local: LocalState | None = None,
         start_backend: bool = True,
-        trusted_devnets: Iterable[str] = (),
     ) -> None:
         super().__init__()
         self.start_backend = start_backend
         """False for layout tests and snapshots: paint without opening the runtime."""
+        network = request.network
         self.choices = Choices(network=network, model=model, mode=mode)
         self._local = local
         self.local_ready = local is not None
@@ -135,9 +136,7 @@ class OGChatApp(App[None]):
         """The header's network label: the flag until the config is read, then the choice's."""
         self.set_reactive(OGChatApp.model, valid_model(model))
         self.set_reactive(OGChatApp.mode, mode or DEFAULT_MODE)
-        self.backend = Backend(
-            network=network, devnet_url=devnet_url, mode=mode, trusted_devnets=trusted_devnets
-        )
+        self.backend = Backend(request)
         self._backend_done = asyncio.Event()
         self._backend_failure: BackendFailed | None = None
         self.main_screen: MainScreen | None = None
@@ -165,13 +164,7 @@ class OGChatApp(App[None]):
         else:
             self.load_local()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        group="local",
-        exit_on_error=False,
-        description="Reading the config",
-    )
+    @background("Reading the config", group="local", exclusive=True, thread=True)
     def load_local(self) -> None:
         """Read config and draft off the event loop, then apply them."""
         local = deferred.local_state().load()
@@ -195,7 +188,8 @@ class OGChatApp(App[None]):
         self.apply_keymap(local.keymap)
         choices = self.choices  # the config fills in only what the command line left open
         try:  # the one rule the SDK and the CLI use too
-            choice = local.network_choice(*self.backend.flags)
+            request = self.backend.request
+            choice = local.network_choice(request.network, request.devnet_url)
         except OGError as error:
             self._backend_failure = BackendFailed(f"could not start: {error}", error.hint)
             self._to_main(self._backend_failure)
@@ -258,7 +252,7 @@ class OGChatApp(App[None]):
         if self.main_screen is not None:
             self.main_screen.post_message(message)
 
-    @work(exclusive=True, group="runtime", exit_on_error=False, description="Opening the runtime")
+    @background("Opening the runtime", group="runtime", exclusive=True)
     async def open_backend(self) -> None:
         """Open the runtime (starting the devnet if no key is set) without blocking the UI."""
         self._to_main(BackendProgress("starting wallet and gateway…"))
@@ -296,7 +290,7 @@ class OGChatApp(App[None]):
                 hint=failure.hint if failure else RESTART_HINT,
             )
 
-    @work(exclusive=True, group="wallet", exit_on_error=False, description="Reading balances")
+    @background("Reading balances", group="wallet", exclusive=True)
     async def refresh_wallet(self) -> None:
         """Read balances and allowance for the header and the wallet screen."""
         wallet = await self.backend.wallet()
@@ -349,7 +343,7 @@ class OGChatApp(App[None]):
             return
         self._copy_with(text, what, tool)
 
-    @work(thread=True, group="clipboard", exit_on_error=False, description="Copying")
+    @background("Copying", group="clipboard", thread=True)
     def _copy_with(self, text: str, what: str, tool: ClipboardTool) -> None:
         """Run the clipboard tool off the event loop (it may wait for its display)."""
         if copy_with_tool(text, tool):
@@ -437,23 +431,19 @@ if TYPE_CHECKING:
 
 
 def run(
-    network: str | None = None,
+    request: NetworkRequest = NetworkRequest(),
+    *,
     model: str | None = None,
-    devnet_url: str | None = None,
     mode: str | None = None,
     private_key: str | None = None,
-    trusted_devnets: Iterable[str] = (),
 ) -> None:
     """Run the TUI until the user quits (`og-chat` with no subcommand).
 
     `private_key` comes from the keystore, unlocked by the CLI before the screen
     takes over the terminal; None means `OG_PRIVATE_KEY` on mainnet, else the
-    devnet's test key. `trusted_devnets` are the devnets the wallet may pay on
+    devnet's test key. `request.trusted_devnets` are the devnets the wallet may pay on
     (`--trust-devnet`; the config's are read by the runtime).
     """
-    app = OGChatApp(
-        network=network, model=model, devnet_url=devnet_url, mode=mode,
-        trusted_devnets=trusted_devnets,
-    )  # fmt: skip
+    app = OGChatApp(request, model=model, mode=mode)
     app.backend.set_private_key(private_key)
     app.run()

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from og_chat.sdk.errors import ConfigurationError
+from og_chat.sdk.networks import NetworkChoice, NetworkRequest
 from og_chat.sdk.tee import CheckResult
 from og_chat.sdk.types import Receipt
 from og_chat.store.receipts import ReceiptStore
@@ -25,7 +26,6 @@ from .amounts import opg
 
 if TYPE_CHECKING:  # loaded after the first frame (deferred.py)
     from og_chat.app.runtime import Runtime
-    from og_chat.sdk.networks import NetworkChoice
     from og_chat.store.config import Config
 
 
@@ -68,18 +68,12 @@ class Backend:
 
     def __init__(
         self,
+        request: NetworkRequest = NetworkRequest(),
         *,
-        network: str | None = None,
-        devnet_url: str | None = None,
-        mode: str | None = None,
         config: Config | None = None,
-        trusted_devnets: Iterable[str] = (),
     ) -> None:
-        self._network = network
-        self._devnet_url = devnet_url
-        self._mode = mode
-        self.trusted_devnets = tuple(trusted_devnets)
-        """Devnets the wallet may pay on besides the config's (`--trust-devnet`)."""
+        self.request = request
+        """The network the command line named (None where it named none)."""
         self.config = config
         """A loaded Config for `open()`; None (the App's case) lets the runtime read the file
         itself, so the runtime starts opening at the first frame, not after the TUI's own
@@ -107,11 +101,6 @@ class Backend:
             )
         return self.runtime
 
-    @property
-    def flags(self) -> tuple[str | None, str | None]:
-        """The network and devnet URL the command line named (None where it named none)."""
-        return self._network, self._devnet_url
-
     async def open(
         self,
         on_progress: Callable[[str], None] | None = None,
@@ -125,21 +114,21 @@ class Backend:
         """
         await asyncio.to_thread(deferred.preload)
         choice = self.choice
+        request = self.request
+        if choice is not None:
+            request = replace(request, network=choice.name, devnet_url=choice.devnet_url)
         self.runtime = await deferred.runtime().open(
             self.config,
-            network=choice.name if choice else self._network,
-            devnet_url=choice.devnet_url if choice else self._devnet_url,
-            mode=self._mode,
+            request,
             private_key=self._key(),
             on_progress=on_progress,
             tokens_per_second=devnet_pace(),
-            trusted_devnets=self.trusted_devnets,
             confirm=confirm,
         )
 
     @property
     def network(self) -> str:
-        return self.runtime.network if self.runtime else (self._network or "devnet")
+        return self.runtime.network if self.runtime else (self.request.network or "devnet")
 
     @property
     def network_label(self) -> str:
@@ -159,7 +148,7 @@ class Backend:
         """The devnet's base URL when on the devnet (embedded or given)."""
         if self.runtime is not None:
             return self.runtime.devnet_url or None
-        return self._devnet_url
+        return self.request.devnet_url
 
     @property
     def gateway(self) -> str:

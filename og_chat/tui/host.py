@@ -95,6 +95,18 @@ class HostScreen(Screen[None]):
     if TYPE_CHECKING:
         app: HostApp
 
+    def running(self, group: str) -> bool:
+        """True while a worker of `group` that this screen started still runs."""
+        return any(w.group == group and w.is_running for w in self.workers)
+
+    def stop_workers(self, group: str) -> bool:
+        """Cancel `group`'s running workers; False when none ran (so a key such as Escape
+        stops what runs first, and does its other job only when nothing does)."""
+        if not self.running(group):
+            return False
+        self.workers.cancel_group(self, group)
+        return True
+
 
 class HostModal(ModalScreen[None]):
     """A modal screen of og-chat over the chat: `self.app` is the Host."""

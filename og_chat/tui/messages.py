@@ -17,14 +17,19 @@ from og_chat.sdk.types import Receipt
 from .backend import WalletView
 
 
+class Latest(Message):
+    """A state report only the newest of which matters: a queued one of the same class is
+    dropped when another arrives, so a burst of updates paints once."""
+
+    def can_replace(self, message: Message) -> bool:
+        return type(message) is type(self)
+
+
 @dataclass
-class BackendProgress(Message):
+class BackendProgress(Latest):
     """The runtime is starting; `text` says which step it is on."""
 
     text: str
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, BackendProgress)
 
 
 @dataclass
@@ -65,13 +70,10 @@ class ReceiptUpdated(Message, bubble=False):
 
 
 @dataclass
-class WalletUpdated(Message):
+class WalletUpdated(Latest):
     """Fresh balances for the header and the wallet screen."""
 
     wallet: WalletView
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, WalletUpdated)
 
 
 @dataclass

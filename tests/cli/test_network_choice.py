@@ -14,7 +14,7 @@ from og_chat.devnet import Devnet
 from og_chat.sdk.addresses import DEVNET_ADDRESSES
 from og_chat.sdk.client import LLM
 from og_chat.sdk.errors import ConfigurationError
-from og_chat.sdk.networks import NetworkChoice, choose_network
+from og_chat.sdk.networks import NetworkChoice, NetworkRequest, choose_network
 from og_chat.store import keystore
 from og_chat.store.config import Config, save_config
 
@@ -132,7 +132,7 @@ async def _via_tui(row: Row) -> tuple[str, str | None]:
     from og_chat.tui.widgets.status_header import StatusHeader
     from tests.tui.conftest import wait_until
 
-    app = OGChatApp(network=row.flag_network, devnet_url=row.flag_url, start_backend=False)
+    app = OGChatApp(NetworkRequest(row.flag_network, row.flag_url), start_backend=False)
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_until(
             pilot, lambda: app.backend.choice is not None or app._backend_failure is not None
@@ -175,7 +175,7 @@ async def test_a_real_tui_launch_with_a_key_and_a_devnet_url_pays_there_with_the
     from tests.tui.conftest import wait_until
 
     monkeypatch.setenv("OG_PRIVATE_KEY", KEY)  # a wallet is configured: it must not pay here
-    app = OGChatApp(devnet_url=devnet.url)
+    app = OGChatApp(NetworkRequest(devnet_url=devnet.url))
     host = devnet.url.split("://", 1)[1]
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_until(pilot, lambda: app.backend.ready, timeout=60, what="the runtime")

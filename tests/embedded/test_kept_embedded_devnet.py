@@ -12,6 +12,7 @@ from og_chat.app.runtime import Runtime
 from og_chat.app.settlement import SettlementTracker
 from og_chat.app.verify import Verifier, VerifyState, verify_receipt
 from og_chat.sdk.merkle import receipt_leaf
+from og_chat.sdk.networks import NetworkRequest
 from og_chat.sdk.types import Receipt
 from og_chat.store.paths import data_dir
 
@@ -33,7 +34,7 @@ def identity(runtime: Runtime) -> tuple[str, str]:
 
 
 async def test_a_receipt_made_in_one_launch_verifies_in_the_next() -> None:
-    first = await Runtime.open(network="devnet", tokens_per_second=0)
+    first = await Runtime.open(request=NetworkRequest("devnet"), tokens_per_second=0)
     try:
         assert first.devnet is not None  # embedded
         chain = identity(first)
@@ -43,7 +44,7 @@ async def test_a_receipt_made_in_one_launch_verifies_in_the_next() -> None:
         await first.close()  # the embedded devnet settles the session, posts the batch
     assert (data_dir() / "devnet" / "chain.sqlite").exists()
 
-    second = await Runtime.open(network="devnet", tokens_per_second=0)
+    second = await Runtime.open(request=NetworkRequest("devnet"), tokens_per_second=0)
     try:
         assert identity(second) == chain  # the same chain, resumed
         tracker = SettlementTracker(second)
@@ -62,12 +63,12 @@ async def test_a_receipt_made_in_one_launch_verifies_in_the_next() -> None:
 
 
 async def test_a_restart_between_the_call_and_the_verify_needs_no_sync() -> None:
-    first = await Runtime.open(network="devnet", tokens_per_second=0)
+    first = await Runtime.open(request=NetworkRequest("devnet"), tokens_per_second=0)
     try:
         made = [await ask(first, mode) for mode in ("private", "batch", "individual")]
     finally:
         await first.close()
-    second = await Runtime.open(network="devnet", tokens_per_second=0)
+    second = await Runtime.open(request=NetworkRequest("devnet"), tokens_per_second=0)
     try:
         with Verifier() as verifier:
             for receipt in made:

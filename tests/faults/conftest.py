@@ -13,6 +13,7 @@ import pytest
 
 from og_chat.app.runtime import Runtime
 from og_chat.devnet import Devnet
+from og_chat.sdk.networks import NetworkRequest
 
 SESSION_IDLE = 1.0
 FAULTS_OFF = {
@@ -46,7 +47,7 @@ def _faults_off(devnet: Devnet) -> Iterator[None]:
 @pytest.fixture
 async def runtime(devnet: Devnet) -> AsyncIterator[Runtime]:
     """The runtime the TUI and the CLI share, on the shared devnet, with its own receipt store."""
-    rt = await Runtime.open(network="devnet", devnet_url=devnet.url)
+    rt = await Runtime.open(request=NetworkRequest("devnet", devnet.url))
     try:
         yield rt
     finally:

@@ -13,6 +13,7 @@ from og_chat.app.settlement import SettlementTracker
 from og_chat.devnet import Devnet
 from og_chat.sdk import LLM
 from og_chat.sdk.errors import PaymentRequired
+from og_chat.sdk.networks import NetworkRequest
 from og_chat.store.receipts import ReceiptStore
 from tests.faults.fault_helpers import MODEL, ask, prompt, stored
 
@@ -40,10 +41,8 @@ async def _poll_until(tracker: SettlementTracker, runtime: Runtime, rid: str, st
 async def test_refused_settlement_ends_up_failed_on_the_receipt(devnet: Devnet) -> None:
     key = "0x" + os.urandom(32).hex()
     runtime = await Runtime.open(
-        network="devnet",
-        devnet_url=devnet.url,
+        request=NetworkRequest("devnet", devnet.url, (devnet.url,)),
         private_key=key,
-        trusted_devnets=[devnet.url],
         confirm=_yes,
     )
     try:

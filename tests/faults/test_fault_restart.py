@@ -18,6 +18,7 @@ import pytest
 from og_chat.app.runtime import Runtime
 from og_chat.devnet import Devnet
 from og_chat.sdk.errors import GatewayError
+from og_chat.sdk.networks import NetworkRequest
 from tests.faults.fault_helpers import Answer, ask, stored
 
 
@@ -58,7 +59,7 @@ async def _recover(runtime: Runtime) -> Answer:
 async def test_restarted_devnet_gives_a_clear_error_then_recovers(
     first_devnet: Devnet, call_while_down: bool
 ) -> None:
-    runtime = await Runtime.open(network="devnet", devnet_url=first_devnet.url)
+    runtime = await Runtime.open(request=NetworkRequest("devnet", first_devnet.url))
     second: Devnet | None = None
     try:
         old = await ask(runtime)
@@ -99,7 +100,7 @@ async def test_an_answer_signed_by_an_unregistered_key_still_fails(first_devnet:
     from og_chat.devnet.tee import TeeKeys
     from og_chat.sdk.errors import VerificationFailed
 
-    runtime = await Runtime.open(network="devnet", devnet_url=first_devnet.url)
+    runtime = await Runtime.open(request=NetworkRequest("devnet", first_devnet.url))
     try:
         await ask(runtime)
         first_devnet.gateway.tee = TeeKeys.generate(("127.0.0.1",))  # swapped, not registered

@@ -19,6 +19,7 @@ import pytest
 
 from og_chat.sdk.client import LLM
 from og_chat.sdk.errors import PaymentRequired, SpendCapExceeded
+from og_chat.sdk.networks import NetworkRequest
 from og_chat.store.config import Config, SpendCaps, TopUpPolicy, save_config
 from og_chat.store.receipts import ReceiptStore
 from tests.hostile.conftest import Result
@@ -123,7 +124,7 @@ async def test_the_tui_header_shows_what_is_left_of_the_days_budget(
     from tests.tui.conftest import wait_until
 
     save_config(Config(spend=SpendCaps(max_per_day_opg=Decimal("0.5"))))
-    app = OGChatApp(devnet_url=hostile.url)
+    app = OGChatApp(NetworkRequest(devnet_url=hostile.url))
     async with app.run_test(size=(200, 40)) as pilot:
         header = app.main_screen.query_one(StatusHeader)
         await wait_until(pilot, lambda: header.wallet is not None, timeout=60, what="balances")

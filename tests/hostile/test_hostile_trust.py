@@ -16,6 +16,7 @@ import pytest
 from og_chat.sdk.addresses import DEVNET_ADDRESSES, DEVNET_KEYS
 from og_chat.sdk.client import LLM
 from og_chat.sdk.errors import UntrustedNetwork
+from og_chat.sdk.networks import NetworkRequest
 from og_chat.store.receipts import ReceiptStore
 from tests.hostile.conftest import Result
 from tests.hostile.gateway import OPG, HostileGateway, Plan
@@ -158,7 +159,7 @@ async def test_the_tui_asks_before_an_approval_with_the_users_key(
     from og_chat.tui.screens.dialogs import Confirm
     from tests.tui.conftest import wait_until
 
-    app = OGChatApp(devnet_url=hostile.url, trusted_devnets=[hostile.url])
+    app = OGChatApp(NetworkRequest(devnet_url=hostile.url, trusted_devnets=(hostile.url,)))
     app.backend.set_private_key(USER_KEY)  # unlocked by `og-chat --trust-devnet` before the TUI
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_until(

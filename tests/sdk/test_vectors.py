@@ -213,14 +213,12 @@ def test_eip1559_transactions_equal_eth_accounts(
     """The sponsored approval's transaction, signed without eth_account, byte for byte."""
     from eth_account import Account
 
-    from og_chat.sdk.keys import sign_eip1559
+    from og_chat.sdk.keys import TxFees, sign_eip1559
 
     key = "0x" + "42" * 32
     to = "0x4200000000000000000000000000000000000006"
-    ours = sign_eip1559(
-        key, chain_id=chain_id, nonce=nonce, max_priority_fee=tip, max_fee=fee, gas=70_000,
-        to=to, data=data,
-    )  # fmt: skip
+    fees = TxFees(nonce, max_fee=fee, max_priority_fee=tip)
+    ours = sign_eip1559(key, chain_id=chain_id, fees=fees, gas=70_000, to=to, data=data)
     theirs = Account.sign_transaction(
         {"type": 2, "chainId": chain_id, "nonce": nonce, "to": to, "value": 0, "data": data,
          "gas": 70_000, "maxFeePerGas": fee, "maxPriorityFeePerGas": tip},

@@ -19,6 +19,7 @@ import pytest
 from og_chat.devnet import Devnet
 from og_chat.devnet.generation import Finish, GenerationRequest, Text
 from og_chat.devnet.tee import TeeKeys
+from og_chat.sdk.networks import NetworkRequest
 from og_chat.store.receipts import ReceiptStore
 from tests.security.conftest import Result
 
@@ -266,10 +267,8 @@ async def test_no_key_material_in_exceptions_or_reprs(devnet: Devnet) -> None:
         except OGError as exc:
             caught.append(exc)
         runtime = await Runtime.open(
-            network="devnet",
-            devnet_url=devnet.url,
+            request=NetworkRequest("devnet", devnet.url, (devnet.url,)),
             private_key=key,
-            trusted_devnets=[devnet.url],
             confirm=_yes,
         )
         texts = [repr(llm), repr(vars(llm)), repr(runtime), repr(vars(runtime))]

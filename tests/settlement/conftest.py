@@ -8,6 +8,7 @@ import pytest
 
 from og_chat.app.runtime import Runtime
 from og_chat.devnet import Devnet
+from og_chat.sdk.networks import NetworkRequest
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +25,7 @@ def devnet() -> Iterator[Devnet]:
 async def runtime(devnet: Devnet) -> AsyncIterator[Runtime]:
     """An og-chat runtime on the shared devnet, with its own receipt store (OG_CHAT_HOME)."""
     devnet.faults.update({"refuse_settlement": False})
-    rt = await Runtime.open(network="devnet", devnet_url=devnet.url)
+    rt = await Runtime.open(request=NetworkRequest("devnet", devnet.url))
     try:
         yield rt
     finally:

@@ -14,6 +14,7 @@ import pytest
 from textual.widgets import Input, OptionList, Select, Static, TextArea
 
 from og_chat.devnet import Devnet
+from og_chat.sdk.networks import NetworkRequest
 from og_chat.store.config import Config, Persona, save_config
 from og_chat.store.sessions import Message, Session, SessionStore
 from og_chat.tui.app import OGChatApp
@@ -83,7 +84,7 @@ def _title(app: OGChatApp) -> str:
 async def test_the_settings_panel_changes_what_is_sent_and_what_is_saved(
     relay: Devnet, upstream: RecordingUpstream
 ) -> None:
-    app = OGChatApp(devnet_url=relay.url, model=MODEL)
+    app = OGChatApp(NetworkRequest(devnet_url=relay.url), model=MODEL)
     async with app.run_test(size=SIZE) as pilot:
         await _ready(pilot)
         await pilot.press("f8")
@@ -121,7 +122,7 @@ async def test_a_persona_picked_at_new_chat_is_applied_and_saved(
 ) -> None:
     persona = Persona(system="You review patches tersely.", temperature=0.2, max_tokens=200)
     save_config(Config(personas={"reviewer": persona}))
-    app = OGChatApp(devnet_url=relay.url, model=MODEL)
+    app = OGChatApp(NetworkRequest(devnet_url=relay.url), model=MODEL)
     async with app.run_test(size=SIZE) as pilot:
         await _ready(pilot)
         await pilot.press("ctrl+n")
@@ -160,7 +161,7 @@ async def test_resuming_a_cli_conversation_keeps_its_settings_when_the_tui_saves
     session.add(Message(role="assistant", content="first answer", model=MODEL))
     SessionStore().save(session)
 
-    app = OGChatApp(devnet_url=relay.url, model="anthropic/claude-haiku-4-5")
+    app = OGChatApp(NetworkRequest(devnet_url=relay.url), model="anthropic/claude-haiku-4-5")
     async with app.run_test(size=SIZE) as pilot:
         await _ready(pilot)
         await app.resume(app.local.load_session(session.id))
@@ -188,7 +189,7 @@ async def test_resuming_a_cli_conversation_keeps_its_settings_when_the_tui_saves
 async def test_edit_and_resend_replaces_the_last_exchange_on_the_wire_and_keeps_it_saved(
     relay: Devnet, upstream: RecordingUpstream
 ) -> None:
-    app = OGChatApp(devnet_url=relay.url, model=MODEL)
+    app = OGChatApp(NetworkRequest(devnet_url=relay.url), model=MODEL)
     async with app.run_test(size=SIZE) as pilot:
         await _ready(pilot)
         main = _main(app)
@@ -219,7 +220,7 @@ async def test_edit_and_resend_replaces_the_last_exchange_on_the_wire_and_keeps_
 async def test_regenerate_sends_the_history_without_the_answer_it_replaces(
     relay: Devnet, upstream: RecordingUpstream
 ) -> None:
-    app = OGChatApp(devnet_url=relay.url, model=MODEL)
+    app = OGChatApp(NetworkRequest(devnet_url=relay.url), model=MODEL)
     async with app.run_test(size=SIZE) as pilot:
         await _ready(pilot)
         await _send(pilot, "one")
@@ -239,7 +240,7 @@ async def test_the_palette_offers_each_setting_and_each_persona(
     relay: Devnet, upstream: RecordingUpstream
 ) -> None:
     save_config(Config(personas={"terse": Persona(system="One line only.", max_tokens=50)}))
-    app = OGChatApp(devnet_url=relay.url, model=MODEL)
+    app = OGChatApp(NetworkRequest(devnet_url=relay.url), model=MODEL)
     async with app.run_test(size=SIZE) as pilot:
         await _ready(pilot)
         commands = {c.title: c for c in app.get_system_commands(app.screen)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from og_chat.sdk.errors import StreamInterrupted
+from og_chat.sdk.networks import NetworkRequest
 from og_chat.tui.app import OGChatApp
 from og_chat.tui.widgets.conversation import ErrorNotice, error_message
 
@@ -23,7 +24,7 @@ def test_the_message_is_read_without_the_hint() -> None:
 
 
 async def test_a_runtime_that_cannot_open_says_why_and_what_to_do() -> None:
-    app = OGChatApp(network="mainnet")  # no key anywhere: the runtime refuses to open
+    app = OGChatApp(NetworkRequest("mainnet"))  # no key anywhere: the runtime refuses to open
     async with app.run_test(size=(160, 40)) as pilot:
         main = app.main_screen
         assert main is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from og_chat.sdk.errors import GatewayError
+from og_chat.sdk.networks import NetworkRequest
 from og_chat.tui.app import OGChatApp
 from og_chat.tui.screens.compare import CompareColumn, CompareScreen
 from og_chat.tui.screens.main import MainScreen
@@ -23,8 +24,8 @@ from .conftest import wait_until
 SIZE = (180, 50)
 
 
-def _app(devnet: Any, **kwargs: Any) -> OGChatApp:
-    return OGChatApp(devnet_url=devnet.url, **kwargs)
+def _app(devnet: Any, network: str | None = None, **kwargs: Any) -> OGChatApp:
+    return OGChatApp(NetworkRequest(network, devnet.url), **kwargs)
 
 
 def _main(app: OGChatApp) -> MainScreen:
@@ -160,7 +161,7 @@ async def test_compare_streams_every_model_with_its_numbers(devnet: Any) -> None
         await wait_until(
             pilot,
             lambda: (
-                not screen._comparing()
+                not screen.running("compare")
                 and all(
                     "receipt" in str(c.query_one(".stats").render())
                     for c in screen.query(CompareColumn)

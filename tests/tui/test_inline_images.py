@@ -12,6 +12,7 @@ from typing import Any
 from textual.widgets import Static
 
 from og_chat.sdk.images import decode_image
+from og_chat.sdk.networks import NetworkRequest
 from og_chat.store.sessions import Message, Session, SessionStore
 from og_chat.tui.app import OGChatApp
 from og_chat.tui.screens.main import MainScreen
@@ -37,7 +38,7 @@ def _captions(view: AssistantMessage) -> list[str]:
 async def test_an_image_answer_shows_inline_is_saved_and_writes_a_png(
     devnet: Any, og_home: Path
 ) -> None:
-    app = OGChatApp(devnet_url=devnet.url, model=IMAGE_MODEL)
+    app = OGChatApp(NetworkRequest(devnet_url=devnet.url), model=IMAGE_MODEL)
     async with app.run_test(size=SIZE) as pilot:
         main = _main(app)
         await wait_until(pilot, lambda: app.backend.ready, timeout=60, what="runtime")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from og_chat.sdk.networks import NetworkRequest
 from og_chat.store.receipts import ReceiptStore
 from og_chat.store.sessions import Message, Session, SessionStore
 from og_chat.tui.app import OGChatApp
@@ -108,7 +109,7 @@ def test_no_chat_key_is_swallowed_by_the_prompt() -> None:
 
 
 async def test_regenerate_keeps_both_answers_each_with_its_own_receipt(devnet: Any) -> None:
-    app = OGChatApp(devnet_url=devnet.url)
+    app = OGChatApp(NetworkRequest(devnet_url=devnet.url))
     async with app.run_test(size=SIZE) as pilot:
         main = _main(app)
         await wait_until(pilot, lambda: app.backend.ready, timeout=60, what="runtime")

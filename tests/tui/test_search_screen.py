@@ -40,7 +40,7 @@ def _long_conversation(word_at: int) -> Session:
 
 
 def _options(app: OGChatApp) -> list[str | None]:
-    found = app.screen.query_one("#search-results", OptionList)
+    found = app.screen.query_one("#search-list", OptionList)
     return [found.get_option_at_index(i).id for i in range(found.option_count)]
 
 
@@ -54,9 +54,7 @@ async def test_a_message_hit_opens_its_conversation_scrolled_to_it_and_highlight
         await pilot.press(*"zanzib*")
         await wait_until(pilot, lambda: any(_options(app)), what="results")
         assert _options(app)[1] == f"m:7:{session.id}"
-        label = str(
-            app.screen.query_one("#search-results", OptionList).get_option_at_index(1).prompt
-        )
+        label = str(app.screen.query_one("#search-list", OptionList).get_option_at_index(1).prompt)
         assert "a long talk" in label and "zanzibar" in label
         await pilot.press("enter")
         main = _main(app)

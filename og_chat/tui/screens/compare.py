@@ -130,19 +130,14 @@ class CompareScreen(HostScreen):
     def action_focus_models(self) -> None:
         self.query_one("#compare-models").focus()
 
-    def _comparing(self) -> bool:
-        return any(w.group == "compare" and w.is_running for w in self.workers)
-
     def action_back(self) -> None:
-        if self._comparing():
-            self.workers.cancel_group(self, "compare")
-        else:
+        if not self.stop_workers("compare"):
             self.app.pop_screen()
 
     @on(Input.Submitted, "#compare-prompt")
     async def _send(self, event: Input.Submitted) -> None:
         text = event.value.strip()
-        if not text or self._comparing():
+        if not text or self.running("compare"):
             return
         await self._build_columns()
         conversation_id = new_conversation_id()

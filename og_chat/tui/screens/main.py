@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -55,6 +55,7 @@ from ..widgets.prompt import PromptArea
 from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, ReceiptsPanel
 from ..widgets.saved_history import saved_history
 from ..widgets.status_header import StatusHeader
+from ..workers import background
 from .chat_settings import ChatSettingsScreen, PersonaPicker, settings_line
 from .code_blocks import CodeBlocksScreen
 from .models import ModelPickerScreen
@@ -346,15 +347,13 @@ class MainScreen(HostScreen):
         self.run_turn()
 
     def _turn_running(self) -> bool:
-        return any(w.group == "llm" and w.is_running for w in self.workers)
+        return self.running("llm")
 
     def action_stop(self) -> None:
-        if self._turn_running():
-            self.workers.cancel_group(self, "llm")
-        else:
+        if not self.stop_workers("llm"):
             self.query_one(PromptArea).focus()
 
-    @work(exclusive=True, group="llm", exit_on_error=False, description="Streaming an answer")
+    @background("Streaming an answer", group="llm", exclusive=True)
     async def run_turn(self) -> None:
         """Stream the answer; run any tool calls and stream again until the model is done."""
         app = self.app

@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import partial
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -34,6 +34,7 @@ from ..widgets.conversation import error_message
 from ..widgets.key_footer import KeyFooter
 from ..widgets.receipts_panel import PAYMENT_MARK, TEE_MARK, model_label
 from ..widgets.virtual_table import VirtualTable
+from ..workers import background
 
 COLUMNS: list[tuple[str, int, bool]] = [
     ("time", 19, False),
@@ -130,13 +131,7 @@ class ReceiptsBrowser(HostScreen):
         self.query_one(VirtualTable).focus()
         self.load()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        group="receipts-load",
-        exit_on_error=False,
-        description="Loading receipts",
-    )
+    @background("Loading receipts", group="receipts-load", exclusive=True, thread=True)
     def load(self) -> None:
         """Read the receipt log off the UI thread (it may hold 100,000 lines)."""
         receipts = open_receipt_store(self.app).load()
@@ -268,7 +263,7 @@ class ReceiptDetail(HostModal):
         self.query_one("#receipt-dialog").border_title = f"Receipt {self.receipt.id}"
         self.query_one("#receipt-fields").focus()
 
-    @work(exclusive=True, group="verify", exit_on_error=False, description="Re-verifying")
+    @background("Re-verifying", group="verify", exclusive=True)
     async def action_verify(self) -> None:
         """Run the runtime's checks again and list each outcome."""
         results = self.query_one("#verify-results", Static)

@@ -14,10 +14,9 @@ import sqlite3
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Vertical
 from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
@@ -30,7 +29,9 @@ from ..host import HostScreen
 from ..keymap import bindings
 from ..widgets.conversation import error_message
 from ..widgets.key_footer import KeyFooter
+from ..widgets.option_box import OptionBox
 from ..widgets.receipts_panel import model_label
+from ..workers import background
 from .receipts import open_receipt_store
 
 if TYPE_CHECKING:  # pydantic: loaded after the first frame (deferred.py)
@@ -44,6 +45,8 @@ LIMIT = 50
 """Hits of each kind shown."""
 DEBOUNCE = 0.15
 """Seconds after the last keystroke before searching."""
+HOW_TO = "type a word · word* matches a prefix · Enter opens"
+"""The summary line while nothing is typed."""
 
 
 def marked_snippet(snippet: str) -> Content:
@@ -85,8 +88,6 @@ def receipt_option(hit: ReceiptHit) -> Option:
 class SearchScreen(HostScreen):
     """A search box over the results; Enter opens what is highlighted."""
 
-    CSS_PATH = "search.tcss"
-
     BINDINGS: ClassVar[list[BindingType]] = bindings("search")
 
     def __init__(self) -> None:
@@ -96,14 +97,15 @@ class SearchScreen(HostScreen):
         """What the list shows (the last search that finished for the current text)."""
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="search-box"):
-            yield Input(placeholder="search every conversation and receipt…", id="search-input")
-            yield OptionList(id="search-results")
-            yield Static("type a word · word* matches a prefix · Enter opens", id="search-summary")
+        yield OptionBox(
+            "search",
+            "Search",
+            placeholder="search every conversation and receipt…",
+            summary=HOW_TO,
+        )
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#search-box").border_title = "Search"
         self.query_one("#search-input").focus()
 
     @property
@@ -120,10 +122,10 @@ class SearchScreen(HostScreen):
         if self.term:
             self.search(self.term)
         else:
-            self.query_one("#search-results", OptionList).clear_options()
-            self._summary("type a word · word* matches a prefix · Enter opens")
+            self.query_one("#search-list", OptionList).clear_options()
+            self._summary(HOW_TO)
 
-    @work(thread=True, exclusive=True, group="search", exit_on_error=False, description="Searching")
+    @background("Searching", group="search", exclusive=True, thread=True)
     def search(self, term: str) -> None:
         """Ask the store (sqlite, and re-reading changed files) off the event loop."""
         try:
@@ -144,7 +146,7 @@ class SearchScreen(HostScreen):
         if results.receipts:
             options.append(Option(Content(f"Receipts ({len(results.receipts)})"), disabled=True))
             options += [receipt_option(hit) for hit in results.receipts]
-        found = self.query_one("#search-results", OptionList)
+        found = self.query_one("#search-list", OptionList)
         found.set_options(options)
         if options:
             found.highlighted = 1
@@ -156,15 +158,15 @@ class SearchScreen(HostScreen):
         self.query_one("#search-summary", Static).update(Content(neutralize(text)))
 
     def action_focus_results(self) -> None:
-        self.query_one("#search-results").focus()
+        self.query_one("#search-list").focus()
 
     @on(Input.Submitted, "#search-input")
     async def _open_highlighted(self) -> None:
-        found = self.query_one("#search-results", OptionList)
+        found = self.query_one("#search-list", OptionList)
         if found.highlighted is not None:
             await self.open(found.get_option_at_index(found.highlighted).id)
 
-    @on(OptionList.OptionSelected, "#search-results")
+    @on(OptionList.OptionSelected, "#search-list")
     async def _selected(self, event: OptionList.OptionSelected) -> None:
         await self.open(event.option.id)
 

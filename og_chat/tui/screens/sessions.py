@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -18,7 +17,9 @@ from og_chat.app.sanitize import neutralize
 from ..host import HostScreen
 from ..keymap import bindings
 from ..widgets.key_footer import KeyFooter
+from ..widgets.option_box import OptionBox
 from ..widgets.receipts_panel import model_label
+from ..workers import background
 from .dialogs import AskText, Confirm
 
 if TYPE_CHECKING:  # pydantic: loaded after the first frame (deferred.py)
@@ -37,8 +38,6 @@ def _prompt(summary: SessionSummary) -> Content:
 class SessionsScreen(HostScreen):
     """Every saved conversation, newest first; filter by typing."""
 
-    CSS_PATH = "sessions.tcss"
-
     BINDINGS: ClassVar[list[BindingType]] = bindings("sessions")
 
     def __init__(self) -> None:
@@ -46,14 +45,10 @@ class SessionsScreen(HostScreen):
         self.summaries: list[SessionSummary] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="sessions-box"):
-            yield Input(placeholder="filter conversations…", id="sessions-filter")
-            yield OptionList(id="sessions-list")
-            yield Static("", id="sessions-summary")
+        yield OptionBox("sessions", "Conversations", placeholder="filter conversations…")
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#sessions-box").border_title = "Conversations"
         self.query_one("#sessions-list").focus()
         self.reload()
 
@@ -63,7 +58,7 @@ class SessionsScreen(HostScreen):
         self._fill()
 
     def _fill(self) -> None:
-        words = self.query_one("#sessions-filter", Input).value.lower().split()
+        words = self.query_one("#sessions-input", Input).value.lower().split()
         shown = [
             s
             for s in self.summaries
@@ -80,11 +75,11 @@ class SessionsScreen(HostScreen):
             )
         )
 
-    @on(Input.Changed, "#sessions-filter")
+    @on(Input.Changed, "#sessions-input")
     def _filter(self) -> None:
         self._fill()
 
-    @on(Input.Submitted, "#sessions-filter")
+    @on(Input.Submitted, "#sessions-input")
     def _to_list(self) -> None:
         self.query_one("#sessions-list").focus()
 
@@ -102,7 +97,7 @@ class SessionsScreen(HostScreen):
         self.app.pop_screen()
         await self.app.resume(chat)
 
-    @work(exit_on_error=False, description="Renaming")
+    @background("Renaming")
     async def action_rename(self) -> None:
         session_id = self._highlighted()
         if session_id is None:
@@ -114,7 +109,7 @@ class SessionsScreen(HostScreen):
             self.app.conversation_renamed(session_id, title.strip())
             self.reload()
 
-    @work(exit_on_error=False, description="Deleting")
+    @background("Deleting")
     async def action_delete(self) -> None:
         session_id = self._highlighted()
         if session_id is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -15,6 +15,7 @@ from ..host import HostScreen
 from ..keymap import bindings, keybinding_table
 from ..messages import SettingsChanged
 from ..widgets.key_footer import KeyFooter
+from ..workers import background
 from .dialogs import AskText
 
 
@@ -79,7 +80,7 @@ class SettingsScreen(HostScreen):
     def _edit_cap(self, event: DataTable.RowSelected) -> None:
         self.edit_cap(str(event.row_key.value))
 
-    @work(exit_on_error=False, description="Remapping a key")
+    @background("Remapping a key")
     async def remap(self, binding_id: str) -> None:
         """Ask for new keys (comma-separated Textual key names) and save them to the keymap."""
         current = {b: k for b, k, _ in keybinding_table(self.app.local.keymap)}
@@ -91,7 +92,7 @@ class SettingsScreen(HostScreen):
             self.app.post_message(SettingsChanged())
             self.fill_keys()
 
-    @work(exit_on_error=False, description="Changing a setting")
+    @background("Changing a setting")
     async def edit_cap(self, name: str) -> None:
         """Ask for a new value and write it to the config (validated by the store)."""
         current = dict(self.app.local.spend_settings()).get(name, "")

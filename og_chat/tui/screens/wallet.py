@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
@@ -19,6 +18,7 @@ from ..host import HostModal
 from ..keymap import bindings
 from ..messages import WalletUpdated
 from ..widgets.key_footer import KeyFooter
+from ..workers import background
 from .dialogs import AskText, Confirm
 
 
@@ -65,7 +65,7 @@ class WalletScreen(HostModal):
             wallet_content(message.wallet, self.app.backend.network)
         )
 
-    @work(exclusive=True, group="top-up", exit_on_error=False, description="Top-up")
+    @background("Top-up", group="top-up", exclusive=True)
     async def action_top_up(self) -> None:
         """Ask how much to approve, confirm on mainnet, then send the approval."""
         app = self.app
