@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -114,7 +115,9 @@ def test_verify_of_a_fresh_receipt_is_pending_then_verified_without_a_sync(og: A
     result = og("receipts", "verify", receipt["id"])
     assert result.code == EXIT_PENDING, result.out
     assert "⧗ payment: pending: the upto session" in result.out
-    assert "s after its last call (expected in about" in result.out
+    # when to expect it: "expected in about N s", or "due N s ago" on a machine so busy
+    # that the session's idle second passed before this verify ran
+    assert re.search(r"s after its last call \((expected in about|due) \d+ s", result.out)
     assert "✓ tee signature" in result.out and "✗" not in result.out
     assert result.out.strip().splitlines()[-1].startswith("pending:")
     # Nothing but time: the session settles when idle and the record is posted, and the
