@@ -72,7 +72,7 @@ async def test_streamed_parts_render_like_the_whole_text_and_never_split_a_fence
     app = Host(text)
     async with app.run_test(size=(100, 40)) as pilot:
         view = app.query_one(StreamedMarkdown)
-        stream = ThrottledStream(view, interval=0)  # every piece is its own write
+        stream = ThrottledStream(view, interval=0, share=None)  # every piece is its own write
         for piece in _pieces(text):
             await stream.write(piece)
         await stream.stop()
@@ -115,7 +115,7 @@ async def test_a_resumed_answer_is_one_static_part() -> None:
         await pilot.pause()
         assert view.frozen == ["# saved\n\nanswer"]
         assert view.source == "# saved\n\nanswer"
-        assert [kind for kind, _ in _rendered(view.query_one(".part", Markdown))] == [
+        assert [kind for kind, _ in _rendered(view.parts[0])] == [
             "MarkdownH1",
             "MarkdownParagraph",
         ]
