@@ -41,9 +41,11 @@ layout and a frame (~25 ms for a long answer on 2 cores): ten a second read as l
 and keep a 100 tok/s answer's rendering at a fraction of a core."""
 FRAME_SHARE = 0.2
 """The share of a core an answer's frames may take: after a write whose frame cost c seconds
-of CPU, the next one waits c / FRAME_SHARE (at least `FLUSH_INTERVAL`). A frame is a layout
-and a paint of the whole screen (Textual has no partial layout), 25-45 ms on a busy 2-core VM:
-ten of them a second were half a core."""
+of the UI thread's CPU, the next one waits c / FRAME_SHARE (at least `FLUSH_INTERVAL`, at
+most `LONGEST_WAIT`). A frame is a layout and a paint of the whole screen (Textual has no
+partial layout), 25-45 ms on a busy 2-core VM: ten of them a second were half a core."""
+LONGEST_WAIT = 0.5
+"""Seconds: however slow frames are, the screen is never further behind the answer."""
 
 
 class ThrottledStream:
@@ -81,7 +83,7 @@ class ThrottledStream:
 
     async def _flush(self) -> None:
         if self._pending:
-            started, cpu = time.monotonic(), time.process_time()
+            started, cpu = time.monotonic(), time.thread_time()
             text = self._neutral.feed("".join(self._pending))
             self._pending.clear()
             await self.view.write(text)
@@ -91,8 +93,8 @@ class ThrottledStream:
     def _painted(self, started: float, cpu: float) -> None:
         """The frame of a write is on screen: its CPU cost sets the earliest next write."""
         assert self.share
-        spent = time.process_time() - cpu
-        self._next = max(self._next, started + spent / self.share)
+        wait = min((time.thread_time() - cpu) / self.share, LONGEST_WAIT)
+        self._next = max(self._next, started + wait)
 
     async def stop(self) -> None:
         """Write what is left at once and stop streaming: the answer ends on screen whole."""
