@@ -153,7 +153,7 @@ async def _stream_through_chat_screen(devnet: Any, tokens: int) -> tuple[float, 
     async with app.run_test(size=(160, 50)) as pilot:
         main = app.main_screen
         assert main is not None
-        main.max_tokens = tokens + 200
+        main.chat.max_tokens = tokens + 200  # the call sends the chat's (it was 1,024 by default)
         main.tools_enabled = False
         await app.wait_for_backend()
         prompt = f"write {tokens} words about verifiable inference"
@@ -312,7 +312,7 @@ async def _chat_screen_cpu(devnet: Any, tokens: int) -> tuple[float, int, float]
     async with app.run_test(size=(160, 50)) as pilot:
         main = app.main_screen
         assert main is not None
-        main.max_tokens = tokens
+        main.chat.max_tokens = tokens
         main.tools_enabled = False
         await app.wait_for_backend()
         main.query_one("#prompt").text = f"write {tokens} words about verifiable inference"  # type: ignore[attr-defined]

@@ -96,17 +96,28 @@ class SettlementTracker:
         self._given_up: set[str] = set()
         """Batch receipts whose proof can never be attached (another call took the leaf), and
         refused or failed ones whose nonce was used anyway (nothing left to look for)."""
+        self._http: httpx.AsyncClient | None = None
+        """The client `run` keeps between passes: a new one loads the CA certificates again
+        (~60 ms of CPU every two seconds, while the TUI streams the answer being settled)."""
+        self._keep_client = False
 
     async def run(self, interval: float = 2.0) -> None:
         """Poll until cancelled; one failing pass never stops the loop."""
-        while True:
-            try:
-                await self.poll_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("settlement tracker pass failed")
-            await asyncio.sleep(interval)
+        self._keep_client = True
+        try:
+            while True:
+                try:
+                    await self.poll_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("settlement tracker pass failed")
+                await asyncio.sleep(interval)
+        finally:
+            self._keep_client = False
+            if self._http is not None:
+                http, self._http = self._http, None
+                await http.aclose()
 
     def outstanding(self, receipts: list[Receipt] | None = None) -> list[Receipt]:
         """Receipts of this network that still wait for a payment or a batch proof."""
@@ -172,26 +183,36 @@ class SettlementTracker:
         todo = self.outstanding(receipts)
         if not todo:
             return 0
+        if not self._keep_client:
+            async with self._new_client() as http:
+                return await self._pass(http, todo)
+        if self._http is None:
+            self._http = self._new_client()
+        return await self._pass(self._http, todo)
+
+    def _new_client(self) -> httpx.AsyncClient:
         import httpx  # with its CLI extras installed it costs 0.1 s: only once there is work
 
+        return httpx.AsyncClient(timeout=15, verify=self.host.profile.http_verify())
+
+    async def _pass(self, http: httpx.AsyncClient, todo: list[Receipt]) -> int:
         recorded = 0
         dead: dict[tuple[str, str], bool] = {}
-        async with httpx.AsyncClient(timeout=15, verify=self.host.profile.http_verify()) as http:
-            for receipt in todo:
-                fields: EventFields = {}
-                if self._wants_payment(receipt):
-                    fields.update(await self._resolve_payment(http, receipt))
-                if not fields and self._may_expire(receipt, time.time()):
-                    fields.update(await self._expired(receipt, dead))
-                if self._wants_proof(receipt):
-                    fields.update(await self._resolve_proof(http, receipt))
-                elif self._wants_record(receipt):
-                    fields.update(await self._resolve_record(http, receipt))
-                if fields:
-                    await asyncio.to_thread(self.host.record_event, receipt.id, **fields)
-                    recorded += 1
-                    if self.on_update is not None:
-                        self.on_update(receipt.id, fields)
+        for receipt in todo:
+            fields: EventFields = {}
+            if self._wants_payment(receipt):
+                fields.update(await self._resolve_payment(http, receipt))
+            if not fields and self._may_expire(receipt, time.time()):
+                fields.update(await self._expired(receipt, dead))
+            if self._wants_proof(receipt):
+                fields.update(await self._resolve_proof(http, receipt))
+            elif self._wants_record(receipt):
+                fields.update(await self._resolve_record(http, receipt))
+            if fields:
+                await asyncio.to_thread(self.host.record_event, receipt.id, **fields)
+                recorded += 1
+                if self.on_update is not None:
+                    self.on_update(receipt.id, fields)
         return recorded
 
     # -- payments ----------------------------------------------------------------

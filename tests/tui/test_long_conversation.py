@@ -10,7 +10,8 @@ from og_chat.tui.widgets.conversation import HISTORY_BATCH, AssistantMessage, Co
 
 from .conftest import wait_until
 
-ANSWER = "## Section\n\n" + "A paragraph of a long answer with `code` and **bold**. " * 12 + "\n"
+ANSWER = "## Section\n\n" + "A paragraph of a long answer with `code` and **bold**. " * 30 + "\n"
+"""Long enough that one batch of messages fills the pane (a shorter one loads more at once)."""
 
 
 def long_chat(turns: int = 500) -> ChatState:

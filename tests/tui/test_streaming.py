@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 
 from markdown_it import MarkdownIt
 from textual.app import App, ComposeResult
@@ -10,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 from textual.widgets._markdown import MarkdownBlock, MarkdownFence
 
-from og_chat.tui.widgets.conversation import ThrottledStream, code_blocks
+from og_chat.tui.widgets.conversation import LONGEST_WAIT, ThrottledStream, code_blocks
 from og_chat.tui.widgets.streamed_markdown import StreamedMarkdown, finished_length
 
 
@@ -72,7 +73,7 @@ async def test_streamed_parts_render_like_the_whole_text_and_never_split_a_fence
     app = Host(text)
     async with app.run_test(size=(100, 40)) as pilot:
         view = app.query_one(StreamedMarkdown)
-        stream = ThrottledStream(view, interval=0)  # every piece is its own write
+        stream = ThrottledStream(view, interval=0, share=None)  # every piece is its own write
         for piece in _pieces(text):
             await stream.write(piece)
         await stream.stop()
@@ -115,7 +116,24 @@ async def test_a_resumed_answer_is_one_static_part() -> None:
         await pilot.pause()
         assert view.frozen == ["# saved\n\nanswer"]
         assert view.source == "# saved\n\nanswer"
-        assert [kind for kind, _ in _rendered(view.query_one(".part", Markdown))] == [
+        assert [kind for kind, _ in _rendered(view.parts[0])] == [
             "MarkdownH1",
             "MarkdownParagraph",
         ]
+
+
+async def test_a_costly_frame_spaces_the_next_write_but_never_past_the_longest_wait() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 40)) as pilot:
+        view = app.query_one(StreamedMarkdown)
+        stream = ThrottledStream(view, interval=0)
+        await stream.write("first ")
+        assert view.source == "first "
+        started = time.monotonic()
+        stream._painted(started, time.thread_time() - 10)  # a frame that took 10 s of CPU
+        assert stream._next == started + LONGEST_WAIT
+        await stream.write("queued ")
+        assert view.source == "first ", "written before the frame's share was paid back"
+        await stream.stop()  # the end of an answer is written at once, whatever the wait
+        await pilot.pause()
+        assert view.source == "first queued "

@@ -39,22 +39,37 @@ FLUSH_INTERVAL = 0.1
 """Seconds between writes to the answer's Markdown while it streams. Each write costs a
 layout and a frame (~25 ms for a long answer on 2 cores): ten a second read as live text
 and keep a 100 tok/s answer's rendering at a fraction of a core."""
+FRAME_SHARE = 0.2
+"""The share of a core an answer's frames may take: after a write whose frame cost c seconds
+of the UI thread's CPU, the next one waits c / FRAME_SHARE (at least `FLUSH_INTERVAL`, at
+most `LONGEST_WAIT`). A frame is a layout and a paint of the whole screen (Textual has no
+partial layout), 25-45 ms on a busy 2-core VM: ten of them a second were half a core."""
+LONGEST_WAIT = 0.5
+"""Seconds: however slow frames are, the screen is never further behind the answer."""
 
 
 class ThrottledStream:
-    """Feeds a `StreamedMarkdown` at most every `interval` seconds, neutralizing as it goes.
+    """Feeds a `StreamedMarkdown` at a bounded rate, neutralizing as it goes.
 
     A model sends a token every few hundred microseconds; handing each one to
     the Markdown widget costs an event-loop turn and a layout pass. Joining
-    them into a few dozen writes a second keeps the screen live and the
-    throughput bounded by the network, not the renderer. The interval counts
-    from the end of the last write, so a slow write (a part being frozen) is
-    followed by a full batch rather than a single token.
+    them into a few writes a second keeps the screen live and the throughput
+    bounded by the network, not the renderer. The interval counts from the end
+    of the last write, and stretches when a frame costs more than `share` of a
+    core over it (a long table, a slow machine), so the rendering never takes
+    more than that share; `stop` writes the rest at once.
     """
 
-    def __init__(self, view: StreamedMarkdown, interval: float = FLUSH_INTERVAL) -> None:
+    def __init__(
+        self,
+        view: StreamedMarkdown,
+        interval: float = FLUSH_INTERVAL,
+        share: float | None = FRAME_SHARE,
+    ) -> None:
+        """`share=None`: write every `interval`, whatever a frame costs."""
         self.view = view
         self.interval = interval
+        self.share = share
         self._neutral = StreamNeutralizer()
         self._pending: list[str] = []
         self._next = 0.0
@@ -68,12 +83,21 @@ class ThrottledStream:
 
     async def _flush(self) -> None:
         if self._pending:
+            started, cpu = time.monotonic(), time.thread_time()
             text = self._neutral.feed("".join(self._pending))
             self._pending.clear()
             await self.view.write(text)
+            if self.share:
+                self.view.call_after_refresh(self._painted, started, cpu)
+
+    def _painted(self, started: float, cpu: float) -> None:
+        """The frame of a write is on screen: its CPU cost sets the earliest next write."""
+        assert self.share
+        wait = min((time.thread_time() - cpu) / self.share, LONGEST_WAIT)
+        self._next = max(self._next, started + wait)
 
     async def stop(self) -> None:
-        """Write what is left, stop streaming and render the end of the answer once, whole."""
+        """Write what is left at once and stop streaming: the answer ends on screen whole."""
         await self._flush()
         await self.view.write(self._neutral.flush())
         await self.view.finish()
@@ -206,10 +230,11 @@ class Notice(Static):
         super().__init__(Content(neutralize(text)), classes="message notice")
 
 
-HISTORY_BATCH = 6
+HISTORY_BATCH = 3
 """Messages of a resumed conversation mounted at a time: the last ones first, then earlier
-batches as the user scrolls to the top (a 1,000-message conversation opens as fast as a
-short one; every message is a tree of Markdown widgets)."""
+batches as the user scrolls to the top, or at once while the pane is not full (a 1,000-message
+conversation opens as fast as a short one; every message is a tree of Markdown widgets). Three
+long answers fill a 50-row terminal; six took 0.25 s more to open than the screen needs."""
 
 
 class Conversation(VerticalScroll):
@@ -249,6 +274,8 @@ class Conversation(VerticalScroll):
         `messages` builds each message's widget when it is needed.
         """
         await self.clear()
+        if len(messages) <= 2 * batch:
+            batch = len(messages)  # a short conversation opens whole: nothing to load later
         self._earlier = messages[:-batch] if len(messages) > batch else []
         await self.mount_all([build() for build in messages[-batch:]])
         self._show_earlier()
