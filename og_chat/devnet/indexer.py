@@ -43,7 +43,7 @@ class TxResult:
     gas_used: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexedLog:
     """One log of a mined block, as kept by the index."""
 
