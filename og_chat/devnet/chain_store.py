@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,8 @@ class ChainStore:
         self._conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
         self._conn.executescript(_TABLES)
         self.kv = SqliteKV(self._conn)
+        self._reader: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
 
     # -- meta ---------------------------------------------------------------------------
 
@@ -207,6 +210,10 @@ class ChainStore:
             self._conn.close()
         except sqlite3.ProgrammingError:  # already closed
             pass
+        with self._read_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     # -- reading ------------------------------------------------------------------------
 
@@ -214,11 +221,20 @@ class ChainStore:
         """Every stored block's index rows, oldest first (what `ChainIndex.add_block` takes)."""
         query = "SELECT number, hash, mined FROM blocks ORDER BY number"
         for number, block_hash, mined in self._conn.execute(query):
-            n = int(number)
-            out: MinedRows = []
-            for tx, logs in json.loads(mined):
-                out.append((TxResult(*tx), [_log(n, str(block_hash), row) for row in logs]))
-            yield n, str(block_hash), out
+            yield int(number), str(block_hash), _rows(int(number), str(block_hash), mined)
+
+    def block_logs(self, number: int) -> list[IndexedLog]:
+        """One stored block's logs (`ChainIndex.stored`: an older block read back), from any
+        thread: its own connection, which sees committed blocks only (every indexed block
+        is committed before the index hears of it)."""
+        with self._read_lock:
+            if self._reader is None:
+                self._reader = sqlite3.connect(self.path, check_same_thread=False)
+            query = "SELECT hash, mined FROM blocks WHERE number = ?"
+            row = self._reader.execute(query, (number,)).fetchone()
+        if row is None:
+            return []
+        return [log for _, logs in _rows(number, str(row[0]), row[1]) for log in logs]
 
     def forget_pending(self, tx_hash: str) -> None:
         """Drop a kept transaction that can no longer be mined (its nonce was used)."""
@@ -252,11 +268,28 @@ def _tx_row(result: TxResult) -> list[Any]:
 
 
 def _log_row(log: IndexedLog) -> list[Any]:
-    return [log.tx_hash, log.tx_index, log.log_index, log.address, list(log.topics), log.data]
+    return [
+        log.tx_hash,
+        log.tx_index,
+        log.log_index,
+        log.address,
+        list(log.topics),
+        log.data,
+        log.block_timestamp,
+    ]
+
+
+def _rows(number: int, block_hash: str, mined: str) -> MinedRows:
+    return [
+        (TxResult(*tx), [_log(number, block_hash, row) for row in logs])
+        for tx, logs in json.loads(mined)
+    ]
 
 
 def _log(number: int, block_hash: str, row: list[Any]) -> IndexedLog:
-    tx_hash, tx_index, log_index, address, topics, data = row
+    """A stored log row; rows written before the block timestamp was kept have 6 fields."""
+    tx_hash, tx_index, log_index, address, topics, data = row[:6]
+    timestamp = int(row[6]) if len(row) > 6 else 0
     return IndexedLog(
-        number, block_hash, tx_hash, tx_index, log_index, address, tuple(topics), data
+        number, block_hash, tx_hash, tx_index, log_index, address, tuple(topics), data, timestamp
     )

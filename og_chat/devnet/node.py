@@ -52,7 +52,7 @@ from .chain_errors import ChainRevert as ChainRevert, RpcError as RpcError
 from .chain_store import SCHEMA, ChainStore, MinedRows
 from .contracts import CONTRACT_NAMES, EventTable, abi, artifact
 from .evm_call import CallRequest, execute
-from .evm_rules import devnet_vm
+from .evm_rules import devnet_vm, forget_memos
 from .genesis import DEVNET_CHAIN_ID, Addresses, genesis_alloc
 from .indexer import ChainIndex, IndexedLog, TxResult
 
@@ -212,6 +212,7 @@ class Node:
             self._scratch = tempfile.TemporaryDirectory(prefix="og-devnet-chain-")
             path = Path(self._scratch.name) / "chain.sqlite"
         store = self._store = ChainStore(path)
+        self.index.stored = store.block_logs  # older blocks' logs are read back, not kept
         chain = backend.chain
         expected = {"chain_id": str(int(chain.chain_id)), "code": code_digest()}
         resumed = not store.is_empty()
@@ -441,6 +442,7 @@ class Node:
         if self._store is not None:  # on disk before any waiter hears "mined"
             self._store.commit_block(number, block_hash, mined)
         self.index.add_block(number, block_hash, mined)
+        forget_memos()
 
     def _shared_text(self, raw: bytes, text: Callable[[bytes], str]) -> str:
         """`text(raw)`, one string object per value for the few values every log repeats.
