@@ -15,7 +15,8 @@ read back from the store when a query names them, so the index does not grow by 
 log the chain ever emitted (≈ 500 bytes a paid call).
 
 Written on the chain's worker thread only; reads from other threads are single dict
-lookups, atomic under the GIL.
+lookups, atomic under the GIL, or an older block read back through the store's own
+read connection (chain_store.py), which sees committed blocks only.
 """
 
 from __future__ import annotations
@@ -113,6 +114,12 @@ class ChainIndex:
         self, events: EventTable, *, opg: str = DEVNET_OPG, stored: StoredLogs | None = None
     ) -> None:
         self.events = events
+        self._settling_events = {
+            topic: name
+            for topic, (name, _) in events.events.items()
+            if name in ("PermitNonceUsed", "AuthorizationUsed", "BatchSettled")
+        }
+        """topic0 → name of the events `_index_event` records (nonces used, batch roots)."""
         self.stored = stored
         """Reads an older block's logs back from the chain store (None: all stay in memory)."""
         self.opg = opg.lower()
@@ -234,9 +241,10 @@ class ChainIndex:
                 bucket[key] = [found, number]
 
     def _index_event(self, log: IndexedLog) -> None:
-        from eth_abi.abi import decode
-
-        name = self.events.event_name(log.topics[0]) if log.topics else None
+        # Most logs are none of these (a restart replays every log): one dict lookup first.
+        name = self._settling_events.get(log.topics[0]) if log.topics else None
+        if name is None:
+            return
         address = log.address.lower()
         if (name == "PermitNonceUsed" and address == PERMIT2_ADDRESS.lower()) or (
             name == "AuthorizationUsed" and address == self.opg
@@ -244,6 +252,8 @@ class ChainIndex:
             owner = "0x" + log.topics[1][-40:]
             self._nonces[(owner.lower(), int(log.topics[2], 16))] = log.tx_hash
         elif name == "BatchSettled" and address == DEVNET_SETTLEMENT.lower():
+            from eth_abi.abi import decode
+
             count, ts = decode(["uint256", "uint256"], from_hex(log.data))
             self._batches[from_hex(log.topics[1])] = (int(count), int(ts), log.tx_hash)
 
