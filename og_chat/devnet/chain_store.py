@@ -2,8 +2,8 @@
 
 py-evm keeps every trie node, header, body and receipt in a key-value database
 (`AtomicDB` over a `MemoryDB` in eth-tester). `SqliteKV` is that database on stdlib
-sqlite3 (WAL mode): reads go through a bounded dict cache (so a warm chain runs at memory
-speed and an old one does not fill memory), writes are buffered and written by
+sqlite3 (WAL mode): reads go through a dict cache bounded in bytes (so a warm chain runs at
+memory speed and an old one does not fill memory), writes are buffered and written by
 `ChainStore.commit_block`, one sqlite
 transaction per sealed block together with that block's index rows. A crash therefore
 loses at most the block being built, never leaves half a block, and the next start
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,16 @@ from .indexer import IndexedLog, TxResult
 SCHEMA = 2
 """Bumped when the tables or their rows change (2: logs keep their block timestamp); a store
 of another schema is not resumed."""
-CACHE_ENTRIES = 20_000
-"""Key-value pairs kept in memory (≈ 10 MB); past that the cache starts over, so a long-lived
-chain's memory stays flat while its file grows."""
+CACHE_BYTES = 1 << 20
+"""Bytes of key-value pairs kept in memory (keys, values and ≈ 100 bytes of dict and object
+overhead each); past that the cache starts over, so a long-lived chain's memory stays flat
+while its file grows. A count of entries was not a bound: receipts and block bodies run to
+kilobytes, and 20,000 of them grew the process by ≈ 550 bytes a paid call for 10,000 calls.
+What a block needs again (the state trie's hot nodes, ≈ 200 kB) is read back at once."""
+ENTRY_OVERHEAD = 100
+"""What one cached pair costs besides its bytes (two bytes objects and a dict slot)."""
+PAGE_CACHE_KIB = 1024
+"""sqlite's own page cache (its default is 2 MiB): the OS caches the file too."""
 
 MinedRows = list[tuple[TxResult, list[IndexedLog]]]
 """One block's transactions and their logs, as `ChainIndex.add_block` takes them."""
@@ -59,6 +67,7 @@ class SqliteKV:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._cache: dict[bytes, bytes] = {}
+        self._cached_bytes = 0
         self._absent: set[bytes] = set()
         self._dirty: dict[bytes, bytes | None] = {}
         """Writes since the last flush; None marks a delete."""
@@ -88,15 +97,23 @@ class SqliteKV:
         self._dirty[key] = value
 
     def _remember(self, key: bytes, value: bytes) -> None:
-        if len(self._cache) >= CACHE_ENTRIES:  # start over: what is hot is read back at once
+        size = len(key) + len(value) + ENTRY_OVERHEAD
+        if self._cached_bytes + size > CACHE_BYTES:  # start over: what is hot is read back at once
             self._cache.clear()
             self._absent.clear()
+            self._cached_bytes = 0
+        old = self._cache.get(key)
+        if old is not None:
+            self._cached_bytes -= len(key) + len(old) + ENTRY_OVERHEAD
         self._cache[key] = value
+        self._cached_bytes += size
 
     def __delitem__(self, key: bytes) -> None:
         if key not in self:
             raise KeyError(key)
-        self._cache.pop(key, None)
+        old = self._cache.pop(key, None)
+        if old is not None:
+            self._cached_bytes -= len(key) + len(old) + ENTRY_OVERHEAD
         self._absent.add(key)
         self._dirty[key] = None
 
@@ -138,8 +155,11 @@ class ChainStore:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
         self._conn.executescript(_TABLES)
         self.kv = SqliteKV(self._conn)
+        self._reader: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
 
     # -- meta ---------------------------------------------------------------------------
 
@@ -190,6 +210,10 @@ class ChainStore:
             self._conn.close()
         except sqlite3.ProgrammingError:  # already closed
             pass
+        with self._read_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     # -- reading ------------------------------------------------------------------------
 
@@ -197,11 +221,20 @@ class ChainStore:
         """Every stored block's index rows, oldest first (what `ChainIndex.add_block` takes)."""
         query = "SELECT number, hash, mined FROM blocks ORDER BY number"
         for number, block_hash, mined in self._conn.execute(query):
-            n = int(number)
-            out: MinedRows = []
-            for tx, logs in json.loads(mined):
-                out.append((TxResult(*tx), [_log(n, str(block_hash), row) for row in logs]))
-            yield n, str(block_hash), out
+            yield int(number), str(block_hash), _rows(int(number), str(block_hash), mined)
+
+    def block_logs(self, number: int) -> list[IndexedLog]:
+        """One stored block's logs (`ChainIndex.stored`: an older block read back), from any
+        thread: its own connection, which sees committed blocks only (every indexed block
+        is committed before the index hears of it)."""
+        with self._read_lock:
+            if self._reader is None:
+                self._reader = sqlite3.connect(self.path, check_same_thread=False)
+            query = "SELECT hash, mined FROM blocks WHERE number = ?"
+            row = self._reader.execute(query, (number,)).fetchone()
+        if row is None:
+            return []
+        return [log for _, logs in _rows(number, str(row[0]), row[1]) for log in logs]
 
     def forget_pending(self, tx_hash: str) -> None:
         """Drop a kept transaction that can no longer be mined (its nonce was used)."""
@@ -235,11 +268,28 @@ def _tx_row(result: TxResult) -> list[Any]:
 
 
 def _log_row(log: IndexedLog) -> list[Any]:
-    return [log.tx_hash, log.tx_index, log.log_index, log.address, list(log.topics), log.data]
+    return [
+        log.tx_hash,
+        log.tx_index,
+        log.log_index,
+        log.address,
+        list(log.topics),
+        log.data,
+        log.block_timestamp,
+    ]
+
+
+def _rows(number: int, block_hash: str, mined: str) -> MinedRows:
+    return [
+        (TxResult(*tx), [_log(number, block_hash, row) for row in logs])
+        for tx, logs in json.loads(mined)
+    ]
 
 
 def _log(number: int, block_hash: str, row: list[Any]) -> IndexedLog:
-    tx_hash, tx_index, log_index, address, topics, data = row
+    """A stored log row; rows written before the block timestamp was kept have 6 fields."""
+    tx_hash, tx_index, log_index, address, topics, data = row[:6]
+    timestamp = int(row[6]) if len(row) > 6 else 0
     return IndexedLog(
-        number, block_hash, tx_hash, tx_index, log_index, address, tuple(topics), data
+        number, block_hash, tx_hash, tx_index, log_index, address, tuple(topics), data, timestamp
     )

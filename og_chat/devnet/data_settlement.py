@@ -147,7 +147,8 @@ class DataSettlement:
         self.background = background
         self.pending_store = pending or PendingRecords()
         self.records: OrderedDict[str, CallRecord] = OrderedDict()
-        """Every call's record by call id (0x hex, lower case), newest last."""
+        """The records not on-chain yet by call id (0x hex, lower case), newest last; a
+        posted or mined one leaves (the chain's index has it)."""
         self._batch: list[CallRecord] = []
         self._private: list[CallRecord] = []
         self._since: dict[str, float] = {}
@@ -160,8 +161,9 @@ class DataSettlement:
     def lookup(self, call_id: str) -> dict[str, Any] | None:
         """`/v1/settlements/{call_id}` (hex, with or without 0x): the call's record.
 
-        A call recorded in an earlier launch (or dropped from memory) is found in the
-        chain's index by its event, so a restart does not rebuild every record up front.
+        Only records not on-chain yet (pending, failed, an individual transaction not mined)
+        are held in memory; a posted one is read from its event in the chain's index, as a
+        record of an earlier launch is, so the gateway's memory does not grow per call.
         """
         key = "0x" + call_id.lower().removeprefix("0x")
         record = self.records.get(key) or self._from_chain(key)
@@ -172,11 +174,8 @@ class DataSettlement:
         return record.as_json()
 
     def _from_chain(self, call_id: str) -> CallRecord | None:
-        """The posted record of `call_id`, from its event in the chain's index (then kept)."""
-        found = next(iter(self._posted({call_id})), None)
-        if found is not None:
-            remember(self.records, found.call_id, found)
-        return found
+        """The posted record of `call_id`, from its event in the chain's index."""
+        return next(iter(self._posted({call_id})), None)
 
     def _posted(self, call_ids: set[str]) -> list[CallRecord]:
         """The records of `call_ids` (0x hex, lower case) that are on-chain, oldest first."""
@@ -255,6 +254,8 @@ class DataSettlement:
             record.block_number = tx.block_number
         except Exception as exc:
             record.status, record.error = "failed", str(exc)
+        if record.status == "mined":  # its IndividualSettled event is the record now
+            self.records.pop(record.call_id, None)
 
     def _enqueue(self, record: CallRecord, since: float | None = None) -> None:
         """Queue a record for its post; a full queue is posted at once (on the serving loop)."""
@@ -320,6 +321,7 @@ class DataSettlement:
             for r in records:
                 r.tx_hash, r.block_number = tx.tx_hash, tx.block_number
                 r.status, r.private = "posted", None
+                self.records.pop(r.call_id, None)  # its event in the chain's index is the record
         self.pending_store.remove(r.call_id for r in records)
 
     # -- after a restart -----------------------------------------------------------------------

@@ -12,6 +12,8 @@ time limit for calls.
   every paid call also needs. A call run under `time_limit()` (eth_call, eth_estimateGas
   on `/rpc`) is aborted at its first jump or call past the deadline, as geth's
   `--rpc.evmtimeout` aborts one; transactions never run under a limit.
+* Memos. py-evm memoizes trie work in process-wide caches that outlive the block that
+  filled them; `forget_memos()` empties them once a block is sealed (see there).
 
 py-evm is imported only when the class is built (`devnet_vm()`), on the chain's boot.
 """
@@ -113,3 +115,20 @@ def devnet_vm() -> type[Any]:
             super().validate_header(header, parent_header)
 
     return DevnetPragueVM
+
+
+def forget_memos() -> None:
+    """Empty py-evm's process-wide memo caches; the node calls it after every sealed block.
+
+    `HexaryTrie._cached_create_node_to_db_mapping` (4,096 trie nodes with their encodings,
+    and every trie object they came from) and `eth.db.trie._make_trie_root_and_nodes`
+    (128 whole transaction and receipt lists with their trie nodes) are bounded, but hold
+    ≈ 10 MB once full, which a devnet reaches only after thousands of paid calls: its memory
+    then grows for that long. Their hits are within a block (the same lists re-rooted as
+    transactions are added); across blocks they are dead weight.
+    """
+    from eth.db import trie as eth_trie
+    from trie.hexary import HexaryTrie
+
+    HexaryTrie._cached_create_node_to_db_mapping.cache_clear()
+    eth_trie._make_trie_root_and_nodes.cache_clear()

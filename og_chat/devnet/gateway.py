@@ -28,7 +28,6 @@ from .pending_records import PendingRecords
 from .responder import Responder
 from .sessions import Session, SessionBook, SettlementRecord
 from .tee import TeeKeys
-from .upstream import UpstreamResponder
 
 log = logging.getLogger("og_chat.devnet.gateway")
 
@@ -119,8 +118,7 @@ class Gateway:
         await self.data.flush()
         await self.background.drain()
         self.data.pending_store.close()
-        if isinstance(self.responder, UpstreamResponder):
-            await self.responder.close()
+        await self.responder.close()
 
     async def settle_open_sessions(self) -> list[SettlementRecord]:
         """Settle every open session now (what the reaper would do later); their records."""

@@ -122,3 +122,8 @@ class Pacer:
         delay = due - loop.time()
         if delay > 0.001:
             await asyncio.sleep(delay)
+
+
+class UpstreamError(RuntimeError):
+    """The upstream server failed or answered something unreadable (upstream.py raises it;
+    here so the gateway can catch it without importing the forwarder)."""

@@ -7,18 +7,23 @@ receipt checks and the gateway's lookups are answered from this index.
 
 Logs are indexed by block and by each topic position's value, so a query naming a topic
 (the call id a receipt's `payment_hash` is, `earliest` → `latest`) costs what it matches,
-not the chain's length: the smallest named bucket is read and filtered. A bucket holding
-one log is that log itself (most call ids match once), not a list, to keep memory flat.
+not the chain's length: the smallest named bucket names the blocks to read and filter.
+A bucket is keyed by the topic's first 8 bytes and holds block numbers (a number, not a
+list, while it is one: most call ids match once), ≈ 100 bytes a log. With a chain store
+(`stored`), only the latest RECENT_BLOCKS blocks' logs stay in memory; older blocks are
+read back from the store when a query names them, so the index does not grow by every
+log the chain ever emitted (≈ 500 bytes a paid call).
 
 Written on the chain's worker thread only; reads from other threads are single dict
-lookups, atomic under the GIL.
+lookups, atomic under the GIL, or an older block read back through the store's own
+read connection (chain_store.py), which sees committed blocks only.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Set as AbstractSet
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -30,6 +35,8 @@ from .contracts import EventTable
 
 SENT_KEPT = 10_000
 """Sent transaction hashes kept for pending-transaction filters (memory stays flat)."""
+RECENT_BLOCKS = 256
+"""Blocks whose logs stay in memory when older ones can be read back from the store."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,7 @@ class TxResult:
     gas_used: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexedLog:
     """One log of a mined block, as kept by the index."""
 
@@ -89,15 +96,32 @@ class IndividualSettled(TypedDict):
     signature: str
 
 
-_Bucket = IndexedLog | list[IndexedLog]
-"""The logs with one topic value at one position: the log itself while it is the only one."""
+_Bucket = int | list[int]
+"""The blocks with a log with one topic value at one position: the number while it is one."""
+StoredLogs = Callable[[int], list[IndexedLog]]
+"""A block's logs read back from the chain store, by block number."""
+
+
+def _topic_key(topic: str) -> int:
+    """A topic's bucket key: its first 8 bytes (matches are checked against the whole topic)."""
+    return int(topic[2:18] or "0", 16)
 
 
 class ChainIndex:
     """Everything mined so far, and who waits for which transaction."""
 
-    def __init__(self, events: EventTable, *, opg: str = DEVNET_OPG) -> None:
+    def __init__(
+        self, events: EventTable, *, opg: str = DEVNET_OPG, stored: StoredLogs | None = None
+    ) -> None:
         self.events = events
+        self._settling_events = {
+            topic: name
+            for topic, (name, _) in events.events.items()
+            if name in ("PermitNonceUsed", "AuthorizationUsed", "BatchSettled")
+        }
+        """topic0 → name of the events `_index_event` records (nonces used, batch roots)."""
+        self.stored = stored
+        """Reads an older block's logs back from the chain store (None: all stay in memory)."""
         self.opg = opg.lower()
         """The OPG token whose EIP-3009 nonces are indexed (Base's address on a mainnet twin)."""
         self.head = 0
@@ -108,10 +132,8 @@ class ChainIndex:
         self._block_numbers: dict[str, int] = {}
         self._nonces: dict[tuple[str, int], str] = {}
         self._batches: dict[bytes, tuple[int, int, str]] = {}
-        self._by_topic: tuple[dict[str, _Bucket], ...] = ({}, {}, {}, {})
-        """Position → topic value → the logs with that value there, oldest first."""
-        self._individual: list[IndexedLog] = []
-        """`IndividualSettled` logs, decoded when asked for (a restart replays thousands)."""
+        self._by_topic: tuple[dict[int, _Bucket], ...] = ({}, {}, {}, {})
+        """Position → topic key → the blocks with a log with that value there, oldest first."""
         self.pending: set[str] = set()
         """Hashes of transactions sent to the chain and not mined yet."""
         self._waiters: dict[str, list[cf.Future[TxResult]]] = {}
@@ -139,6 +161,8 @@ class ChainIndex:
                 self._index_topics(entry)
                 self._index_event(entry)
         self.head = number
+        if self.stored is not None:  # read back from the store from now on
+            self._logs_by_block.pop(number - RECENT_BLOCKS, None)
         for result in results:
             self._record(result)
 
@@ -203,20 +227,24 @@ class ChainIndex:
                 fut.set_result(result)
 
     def _index_topics(self, log: IndexedLog) -> None:
+        number = log.block_number
         for position, topic in enumerate(log.topics[:4]):
             bucket = self._by_topic[position]
-            found = bucket.get(topic)
+            key = _topic_key(topic)
+            found = bucket.get(key)
             if found is None:
-                bucket[topic] = log
+                bucket[key] = number
             elif isinstance(found, list):
-                found.append(log)
-            else:
-                bucket[topic] = [found, log]
+                if found[-1] != number:
+                    found.append(number)
+            elif found != number:
+                bucket[key] = [found, number]
 
     def _index_event(self, log: IndexedLog) -> None:
-        from eth_abi.abi import decode
-
-        name = self.events.event_name(log.topics[0]) if log.topics else None
+        # Most logs are none of these (a restart replays every log): one dict lookup first.
+        name = self._settling_events.get(log.topics[0]) if log.topics else None
+        if name is None:
+            return
         address = log.address.lower()
         if (name == "PermitNonceUsed" and address == PERMIT2_ADDRESS.lower()) or (
             name == "AuthorizationUsed" and address == self.opg
@@ -224,10 +252,10 @@ class ChainIndex:
             owner = "0x" + log.topics[1][-40:]
             self._nonces[(owner.lower(), int(log.topics[2], 16))] = log.tx_hash
         elif name == "BatchSettled" and address == DEVNET_SETTLEMENT.lower():
+            from eth_abi.abi import decode
+
             count, ts = decode(["uint256", "uint256"], from_hex(log.data))
             self._batches[from_hex(log.topics[1])] = (int(count), int(ts), log.tx_hash)
-        elif name == "IndividualSettled" and address == DEVNET_SETTLEMENT.lower():
-            self._individual.append(log)
 
     # -- lookups (any thread) ----------------------------------------------------------
 
@@ -242,9 +270,7 @@ class ChainIndex:
         if result is None:
             return []
         return [
-            log
-            for log in self._logs_by_block.get(result.block_number, ())
-            if log.tx_hash == result.tx_hash
+            log for log in self._block_logs(result.block_number) if log.tx_hash == result.tx_hash
         ]
 
     def batch_roots(self) -> dict[str, tuple[int, int, str]]:
@@ -255,8 +281,11 @@ class ChainIndex:
         """Every `IndividualSettled` event so far, decoded, oldest first."""
         from eth_abi.abi import decode
 
+        topic = next(
+            t for t, (name, _) in self.events.events.items() if name == "IndividualSettled"
+        )
         out = []
-        for log in list(self._individual):
+        for log in self.logs(0, self.head, {DEVNET_SETTLEMENT.lower()}, [frozenset([topic])]):
             output_hash, model, prompt, completion, tee_ts, signature = decode(
                 ["bytes32", "string", "uint256", "uint256", "uint256", "bytes"], from_hex(log.data)
             )
@@ -297,15 +326,10 @@ class ChainIndex:
         With a topic named, only the smallest matching topic bucket is read (in block order),
         however long the range; without one, the range's blocks are."""
         candidates = self._topic_candidates(topics) if topics else None
-        if candidates is None:
-            found: Iterable[IndexedLog] = (
-                log
-                for number in range(start, end + 1)
-                for log in self._logs_by_block.get(number, ())
-            )
-        else:
-            found = (log for log in candidates if start <= log.block_number <= end)
-        for log in found:
+        numbers: Iterable[int] = range(start, end + 1)
+        if candidates is not None:
+            numbers = (n for n in candidates if start <= n <= end)
+        for log in (log for number in numbers for log in self._block_logs(number)):
             if addresses is not None and log.address.lower() not in addresses:
                 continue
             if any(
@@ -315,24 +339,29 @@ class ChainIndex:
                 continue
             yield log
 
-    def _topic_candidates(
-        self, topics: Sequence[AbstractSet[str] | None]
-    ) -> list[IndexedLog] | None:
-        """The logs of the smallest bucket set a topic filter names, in chain order; None when
-        the filter names no topic value (any topic at every position)."""
-        best: list[IndexedLog] | None = None
+    def _topic_candidates(self, topics: Sequence[AbstractSet[str] | None]) -> list[int] | None:
+        """The blocks of the smallest bucket set a topic filter names, in chain order; None
+        when the filter names no topic value (any topic at every position)."""
+        best: list[int] | None = None
         for position, wanted in enumerate(topics[:4]):
             if wanted is None:
                 continue
-            logs: list[IndexedLog] = []
+            numbers: set[int] = set()
             for topic in wanted:
-                found = self._by_topic[position].get(topic)
+                found = self._by_topic[position].get(_topic_key(topic))
                 if isinstance(found, list):
-                    logs.extend(list(found))
+                    numbers.update(list(found))
                 elif found is not None:
-                    logs.append(found)
-            if best is None or len(logs) < len(best):
-                best = logs
-                if len(wanted) > 1:
-                    best.sort(key=lambda log: (log.block_number, log.log_index))
+                    numbers.add(found)
+            if best is None or len(numbers) < len(best):
+                best = sorted(numbers)
         return best
+
+    def _block_logs(self, number: int) -> Sequence[IndexedLog]:
+        """A block's logs: from memory, or read back from the store for an older block."""
+        logs = self._logs_by_block.get(number)
+        if logs is not None:
+            return logs
+        if self.stored is not None and 0 < number <= self.head - RECENT_BLOCKS:
+            return self.stored(number)
+        return ()

@@ -34,6 +34,7 @@ from .generation import (
     Images,
     Text,
     ToolCalls,
+    UpstreamError,
     count_prompt_tokens,
 )
 from .http_errors import error_response
@@ -41,7 +42,6 @@ from .operator import IndividualCall
 from .payments import Payments
 from .sessions import Session
 from .tee import Signed
-from .upstream import UpstreamError
 from .validation import parse_generation_request, read_json
 from .writer import LocalResponder
 

@@ -19,7 +19,10 @@ designed around (see reference/devnet-chain.md):
 With a `store` path the chain is kept on disk (chain_store.py): py-evm's key-value store
 on sqlite, written one transaction per sealed block together with the block's index
 rows, and a restart resumes from the stored canonical head instead of a new genesis.
-Stopping seals the pending block first, so nothing sent is lost.
+Stopping seals the pending block first, so nothing sent is lost. A chain that is not
+kept lives in the same kind of store, in a scratch file removed at stop: py-evm's own
+`MemoryDB` would keep every trie node, block and receipt in a dict for the chain's life
+(≈ 1 kB per paid call), where the store's memory is its bounded cache.
 
 The py-evm objects (`PyEVMBackend`, its `chain`) are untyped and stay behind
 `self._pyevm`; web3's stubs want types the devnet never has at hand, so `w3` calls go
@@ -33,6 +36,7 @@ import concurrent.futures as cf
 import contextlib
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -48,7 +52,7 @@ from .chain_errors import ChainRevert as ChainRevert, RpcError as RpcError
 from .chain_store import SCHEMA, ChainStore, MinedRows
 from .contracts import CONTRACT_NAMES, EventTable, abi, artifact
 from .evm_call import CallRequest, execute
-from .evm_rules import devnet_vm
+from .evm_rules import devnet_vm, forget_memos
 from .genesis import DEVNET_CHAIN_ID, Addresses, genesis_alloc
 from .indexer import ChainIndex, IndexedLog, TxResult
 
@@ -61,6 +65,8 @@ MAX_FEE_PER_GAS = 50 * 10**9
 PRIORITY_FEE_PER_GAS = 10**9
 RECEIPT_TIMEOUT = 30.0
 CALL_GAS = 2_000_000
+SHARED_TEXTS = 4096
+"""Addresses and event topics kept as shared strings for the index's logs (`_shared_text`)."""
 """Gas of a `simulate()` call unless the caller says otherwise."""
 BlockId = int | str
 """A block number or a tag (`latest`, `pending`, `earliest`, `safe`, `finalized`)."""
@@ -112,6 +118,8 @@ class Node:
         self.rpc_url = rpc_url
         self.store_path = store
         self._store: ChainStore | None = None
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        """The directory of a chain that is not kept (py-evm only), removed at stop."""
         self.identity: ChainIdentity
         self.requested_chain_id = chain_id
         """The chain id asked for (None: py-evm's DEVNET_CHAIN_ID, or whatever the RPC serves)."""
@@ -127,6 +135,8 @@ class Node:
         self._tester: Any = None
         self._contracts: dict[str, Any] = {}
         self._mine_scheduled = False
+        self._shared: dict[bytes, str] = {}
+        """Emitting addresses and event topics (topic 0) as one string each (see `_index_block`)."""
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -147,8 +157,7 @@ class Node:
                 else self._boot_rpc(self.rpc_url, fund)
             )
         except BaseException:
-            if self._store is not None:
-                self._store.close()
+            self._close_store()
             raise
         self._w3 = w3
         for name, address in self.addresses.by_contract().items():
@@ -169,7 +178,7 @@ class Node:
             keys.PrivateKey(from_hex(k)) for k in (*DEVNET_KEYS, DEVNET_OPERATOR_KEY)
         )
         self._pyevm = backend
-        self.identity = self._attach_store(backend) if self.store_path else self._new_identity()
+        self.identity = self._attach_store(backend)
         self._tester = EthereumTester(backend=backend, auto_mine_transactions=True)
         if self._store is not None:
             for raw in self._store.pending():  # accepted before a kill: same hashes
@@ -194,12 +203,16 @@ class Node:
         The backend's in-memory chain is built first either way (≈ 30 ms), so the chain
         class (its VM rules, its chain id) and genesis are the ones a fresh start makes;
         only its database is swapped for the stored one, and the chain resumes from the
-        stored canonical head.
+        stored canonical head. A chain that is not kept gets a scratch file.
         """
         from eth.db.atomic import AtomicDB
 
-        assert self.store_path is not None
-        store = self._store = ChainStore(self.store_path)
+        path = self.store_path
+        if path is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="og-devnet-chain-")
+            path = Path(self._scratch.name) / "chain.sqlite"
+        store = self._store = ChainStore(path)
+        self.index.stored = store.block_logs  # older blocks' logs are read back, not kept
         chain = backend.chain
         expected = {"chain_id": str(int(chain.chain_id)), "code": code_digest()}
         resumed = not store.is_empty()
@@ -208,7 +221,7 @@ class Node:
             wrong = [k for k, v in {**expected, "schema": str(SCHEMA)}.items() if meta.get(k) != v]
             if wrong:
                 raise StateMismatch(
-                    f"the chain stored in {self.store_path.parent} was made with another "
+                    f"the chain stored in {path.parent} was made with another "
                     f"{' and '.join(wrong)} than this og-chat's devnet"
                 )
             instance_id = meta["instance_id"]
@@ -381,8 +394,15 @@ class Node:
         if self.index.pending and self._pyevm.chain.get_block().transactions:
             self._tester.mine_blocks(1)
         self._after_job()
+        self._close_store()
+
+    def _close_store(self) -> None:
+        """Close the chain's store; a scratch one (a chain not kept) is removed with its file."""
         if self._store is not None:
             self._store.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
     def _index_block(self, number: int) -> None:
         """Hand one sealed py-evm block to the store (first) and to the index: results and logs."""
@@ -393,6 +413,7 @@ class Node:
         mined: MinedRows = []
         log_index = 0
         previous_gas = 0
+        in_block: dict[bytes, str] = {}  # a topic the block repeats (a batch's root): one string
         for tx_index, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
             tx_hash = hex0x(tx.hash)
             status = 1 if receipt.state_root == b"\x01" else 0
@@ -400,6 +421,9 @@ class Node:
             previous_gas = receipt.gas_used
             logs = []
             for log in receipt.logs:
+                words = [t.to_bytes(32, "big") for t in log.topics]
+                topics = [self._shared_text(w, hex0x) for w in words[:1]]
+                topics += [in_block.setdefault(w, hex0x(w)) for w in words[1:]]
                 logs.append(
                     IndexedLog(
                         block_number=number,
@@ -407,8 +431,8 @@ class Node:
                         tx_hash=tx_hash,
                         tx_index=tx_index,
                         log_index=log_index,
-                        address=checksum(log.address),
-                        topics=tuple(hex0x(t.to_bytes(32, "big")) for t in log.topics),
+                        address=self._shared_text(log.address, checksum),
+                        topics=tuple(topics),
                         data=hex0x(log.data),
                         block_timestamp=int(block.header.timestamp),
                     )
@@ -418,6 +442,21 @@ class Node:
         if self._store is not None:  # on disk before any waiter hears "mined"
             self._store.commit_block(number, block_hash, mined)
         self.index.add_block(number, block_hash, mined)
+        forget_memos()
+
+    def _shared_text(self, raw: bytes, text: Callable[[bytes], str]) -> str:
+        """`text(raw)`, one string object per value for the few values every log repeats.
+
+        The index keeps every log for the chain's life: an address or event topic made anew
+        per log would cost ≈ 180 bytes a paid call. Bounded, so a contract emitting random
+        topics cannot grow it.
+        """
+        found = self._shared.get(raw)
+        if found is None:
+            found = text(raw)
+            if len(self._shared) < SHARED_TEXTS:
+                self._shared[raw] = found
+        return found
 
     # -- transactions ------------------------------------------------------------------
 

@@ -1,22 +1,26 @@
 """Where the devnet's answers come from: the local writer (writer.py) or an upstream server.
 
 Both take a `GenerationRequest` and yield the same events (generation.py), so the
-gateway treats them alike; `make_responder` picks one from the devnet's options.
+gateway treats them alike through this protocol. The server picks one from the devnet's
+options; the upstream forwarder (and httpx, which its stream parsing pulls in, ≈ 0.15 s)
+is only imported when an upstream is asked for, so a local devnet starts without it.
 """
 
 from __future__ import annotations
 
-from .upstream import UpstreamResponder
-from .writer import LocalResponder
+from collections.abc import AsyncIterator
+from typing import Protocol
 
-Responder = LocalResponder | UpstreamResponder
-"""Anything the gateway can ask for an answer."""
+from .generation import Event, GenerationRequest
 
 
-def make_responder(
-    *, upstream: str | None, upstream_model: str | None, tokens_per_second: float
-) -> Responder:
-    """The upstream forwarder when `upstream` names a server, else the local writer."""
-    if upstream:
-        return UpstreamResponder(upstream, model=upstream_model)
-    return LocalResponder(tokens_per_second)
+class Responder(Protocol):
+    """Anything the gateway can ask for an answer."""
+
+    def respond(self, req: GenerationRequest) -> AsyncIterator[Event]:
+        """The answer to `req`, as events, ending with `Finish`."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the responder holds (connections); called once at shutdown."""
+        ...

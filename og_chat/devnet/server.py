@@ -43,7 +43,7 @@ from .gateway_config import (
 from .genesis import DevAccount
 from .node import StateMismatch
 from .state_dir import StateDir, StateInUse
-from .writer import DEFAULT_TOKENS_PER_SECOND
+from .writer import DEFAULT_TOKENS_PER_SECOND, LocalResponder
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
     from .facilitator import Facilitator
     from .gateway import Gateway
+    from .responder import Responder
     from .sessions import SettlementRecord
     from .tee import TeeKeys
 
@@ -167,9 +168,14 @@ class Devnet:
         from .facilitator import Facilitator
         from .gateway import Gateway
         from .pending_records import PendingRecords
-        from .responder import make_responder
         from .tee import TeeKeys
         from .tee_keystore import load_or_create
+
+        responder: Responder = LocalResponder(tokens_per_second)
+        if upstream:  # only then: the forwarder's stream parsing pulls httpx in
+            from .upstream import UpstreamResponder
+
+            responder = UpstreamResponder(upstream, model=upstream_model)
 
         self.tee = load_or_create(state, hosts) if state is not None else TeeKeys.generate(hosts)
         say(f"TEE key ready: {self.tee.tee_id[:18]}…")
@@ -187,11 +193,7 @@ class Devnet:
             facilitator=self.facilitator,
             tee=self.tee,
             pay_to=_tee_payment_address(),
-            responder=make_responder(
-                upstream=upstream,
-                upstream_model=upstream_model,
-                tokens_per_second=tokens_per_second,
-            ),
+            responder=responder,
             config=GatewayConfig(
                 session_cap=session_cap if session_cap is not None else DEFAULT_SESSION_CAP,
                 session_idle=session_idle,

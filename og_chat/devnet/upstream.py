@@ -20,6 +20,7 @@ from .generation import (
     GenerationRequest,
     Text,
     ToolCalls,
+    UpstreamError,
     count_prompt_tokens,
     message_text,
     tokenize,
@@ -27,10 +28,6 @@ from .generation import (
 
 if TYPE_CHECKING:
     import aiohttp
-
-
-class UpstreamError(RuntimeError):
-    """The upstream server failed or answered something unreadable."""
 
 
 class UpstreamResponder:

@@ -373,6 +373,9 @@ class LocalResponder:
     def __init__(self, tokens_per_second: float = DEFAULT_TOKENS_PER_SECOND) -> None:
         self.tokens_per_second = tokens_per_second
 
+    async def close(self) -> None:
+        """Nothing to release (the Responder protocol's shutdown)."""
+
     def plan(self, req: GenerationRequest) -> tuple[list[str], list[dict[str, Any]] | None, str]:
         """`(tokens, tool_calls, finish_reason)` for `req`, before pacing."""
         rng = random.Random(_seed(req.model_id, req.messages))
