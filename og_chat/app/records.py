@@ -26,16 +26,31 @@ from og_chat.sdk import merkle, rpc
 from og_chat.sdk.errors import ChainError
 from og_chat.sdk.eth import keccak
 
-from .onchain import event_topic, topic_hex
+from .onchain import topic_hex
 
-CALL_RECORDED = event_topic("CallRecorded(bytes32,bytes32,bytes32,bytes32,uint256,bytes32)")
-BATCH_LEAF = event_topic("BatchLeaf(bytes32,bytes32,bytes32,uint256)")
-BATCH_SETTLED = event_topic("BatchSettled(bytes32,uint256,uint256)")
-INDIVIDUAL_SETTLED = event_topic(
-    "IndividualSettled(bytes32,bytes32,bytes32,bytes32,string,uint256,uint256,uint256,bytes)"
-)
+# The events' topics and the selector, written out (each is keccak of its signature; tests
+# check it): computing them at import loaded the keccak backend on every face's start.
+CALL_RECORDED = "0x18877f18eedce50074f48d0a5eced374632f1e6bef188ae4688e37dd30de37a9"
+"""topic 0 of `CallRecorded(bytes32,bytes32,bytes32,bytes32,uint256,bytes32)`."""
+BATCH_LEAF = "0x7fe94bc14fc8323288fe287006367951e971ea2955d2a488868656d892e1805b"
+"""topic 0 of `BatchLeaf(bytes32,bytes32,bytes32,uint256)`."""
+BATCH_SETTLED = "0x5904095e03bb06c45ce8e4e6184b1f4190e644f54353c5e1009a45286f1fdd58"
+"""topic 0 of `BatchSettled(bytes32,uint256,uint256)`."""
+INDIVIDUAL_SETTLED = "0x0c33a4f96f0d91e4f27fe6d8de30e41792dfea35fcdc1a82143d799318bb1f38"
+"""topic 0 of `IndividualSettled(bytes32,bytes32,bytes32,bytes32,string,uint256,uint256,uint256,
+bytes)`."""
 INDIVIDUAL_CALL = "(bytes32,string,string,string,uint256,uint256,bytes32,bytes32,uint256,bytes)"
-SETTLE_INDIVIDUAL = "0x" + keccak(f"settleIndividual({INDIVIDUAL_CALL})".encode())[:4].hex()
+SETTLE_INDIVIDUAL = "0xb8f07de0"
+"""The selector of `settleIndividual(INDIVIDUAL_CALL)`."""
+EVENT_SIGNATURES = {
+    CALL_RECORDED: "CallRecorded(bytes32,bytes32,bytes32,bytes32,uint256,bytes32)",
+    BATCH_LEAF: "BatchLeaf(bytes32,bytes32,bytes32,uint256)",
+    BATCH_SETTLED: "BatchSettled(bytes32,uint256,uint256)",
+    INDIVIDUAL_SETTLED: (
+        "IndividualSettled(bytes32,bytes32,bytes32,bytes32,string,uint256,uint256,uint256,bytes)"
+    ),
+}
+"""Each topic above and the event signature it is the keccak of."""
 RPC_TIMEOUT = 20.0
 
 

@@ -48,6 +48,7 @@ from og_chat.sdk.tee import (
 )
 from og_chat.sdk.types import PaymentStatus, Receipt, SignatureStatus
 
+from .checks import PendingCheck, UncheckedCheck
 from .onchain import TRANSFER_TOPIC, find_payment_onchain, settlement_address, topic_address
 from .record_checks import RECORD, check_record
 from .records import ChainReader, find_record
@@ -72,23 +73,6 @@ class VerifyState(str, Enum):
     """The chain the receipt was made on is not the one answering (or none answers)."""
     FAILED = "failed"
     """A check failed: the receipt does not match what was signed or what the chain holds."""
-
-
-class PendingCheck(CheckResult):
-    """A check whose subject is not on-chain yet: its detail says when to expect it."""
-
-
-class UncheckedCheck(CheckResult):
-    """A check that cannot be made: the receipt's chain is gone (never a ✗ tampered)."""
-
-
-def check_mark(check: CheckResult) -> str:
-    """How every face marks a check: ✓ passed, ⧗ pending, ? cannot be checked, ✗ failed."""
-    if isinstance(check, PendingCheck):
-        return "⧗"
-    if isinstance(check, UncheckedCheck):
-        return "?"
-    return "✓" if check.ok else "✗"
 
 
 @dataclass

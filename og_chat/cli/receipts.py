@@ -9,10 +9,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from og_chat.app.checks import check_mark
 from og_chat.app.costs import receipt_cost
 from og_chat.app.runtime import Runtime
 from og_chat.app.settlement import EventFields, SettlementTracker
-from og_chat.app.verify import Verification, Verifier, VerifyState, check_mark
+from og_chat.app.verify import Verification, Verifier, VerifyState
 from og_chat.sdk.chain import opg_display
 from og_chat.sdk.types import Receipt, settlement_mode
 from og_chat.store.query import ReceiptQuery, parse_since

@@ -22,8 +22,9 @@ from typing import Any
 
 from aiohttp import web
 
+from og_chat.sdk.calls import SETTLEMENT_TYPE
 from og_chat.sdk.tee import output_text
-from og_chat.sdk.x402 import SETTLEMENT_TYPE, UPTO_SESSION
+from og_chat.sdk.x402 import UPTO_SESSION
 
 from .data_settlement import DataSettlement, settlement_mode
 from .gateway_host import GatewayHost

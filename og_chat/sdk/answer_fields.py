@@ -25,6 +25,8 @@ TEXT_FIELDS = (
     "data_settlement_transaction_hash", "data_settlement_blob_id",
 )  # fmt: skip
 """Fields that are text when present."""
+SETTLEMENT_TX_HEADER = "x-settlement-tx-hash"
+BLOB_ID_HEADER = "x-settlement-walrus-blob-id"
 MAX_TIMESTAMP = 2**63 - 1
 """Largest `tee_timestamp` accepted (seconds; anything larger is no time)."""
 MAX_TOKENS = 2**53
@@ -133,3 +135,15 @@ def check_choices(choices: object, *, required: bool) -> list[Any]:
         if finish is not None and not isinstance(finish, str):
             raise MalformedAnswer(f"finish_reason is a {type(finish).__name__}")
     return choices
+
+
+def settlement_tx(fields: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
+    """The data-settlement transaction an answer names (its body, else its headers)."""
+    found = fields.get("data_settlement_transaction_hash") or headers.get(SETTLEMENT_TX_HEADER)
+    return str(found) if found else None
+
+
+def blob_id(fields: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
+    """The Walrus blob id an answer names (its body, else its headers)."""
+    found = fields.get("data_settlement_blob_id") or headers.get(BLOB_ID_HEADER)
+    return str(found) if found else None

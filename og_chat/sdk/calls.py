@@ -1,8 +1,9 @@
 """One call to the gateway: its request body, its bookkeeping, and its non-streamed answer.
 
 The official SDK's defaults (`max_tokens` 100, `temperature` 0.0, batch
-settlement) are defined here once; `LLM.chat` and `LLM.completion` take them as
-their defaults and everything below receives the values, never restating them.
+settlement) are defined once, in `types.py` (light: the TUI shows them before the
+client loads); `LLM.chat` and `LLM.completion` take them as their defaults and
+everything below receives the values, never restating them.
 """
 
 from __future__ import annotations
@@ -13,26 +14,46 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .answer_fields import MalformedAnswer, check_choices, check_fields, usage_counts
+from .answer_fields import (
+    BLOB_ID_HEADER,
+    SETTLEMENT_TX_HEADER,
+    MalformedAnswer,
+    check_choices,
+    check_fields,
+    usage_counts,
+)
 from .errors import ConfigurationError
 from .models import TEE_LLM, split_model
 from .networks import PLACEHOLDER_API_KEY
 from .outputs import TextGenerationOutput
-from .payment import PaymentTrace
 from .receipt import ChainMark
 from .tee import request_hash
 from .types import ResponseFormat, x402SettlementMode
-from .x402 import SETTLEMENT_TYPE
 
+if TYPE_CHECKING:  # what the payment flow records; loaded by the client (httpx, pydantic)
+    from .signing import SignedPayment
+    from .x402 import SettleResponse
+
+SETTLEMENT_TYPE = "X-SETTLEMENT-TYPE"
+"""The request header naming the call's settlement mode (`batch`)."""
 CHAT_PATH = "/v1/chat/completions"
 COMPLETION_PATH = "/v1/completions"
-DEFAULT_MAX_TOKENS = 100
-DEFAULT_TEMPERATURE = 0.0
-DEFAULT_SETTLEMENT = x402SettlementMode.BATCH_HASHED
-SETTLEMENT_TX_HEADER = "x-settlement-tx-hash"
-BLOB_ID_HEADER = "x-settlement-walrus-blob-id"
+
+
+@dataclass
+class PaymentTrace:
+    """Which payment a request used, for its receipt; written by the flow as it goes."""
+
+    payment: SignedPayment | None = None
+    """The authorization the request rode on: signed for it, or its session's."""
+    session: str | None = None
+    """The upto session it carried, or the one the gateway opened for it."""
+    settle: SettleResponse | None = None
+    """The gateway's PAYMENT-RESPONSE, when it sent one."""
+    paid: bool = False
+    """A request carrying a new signature has left: it must never be sent again."""
 
 
 @dataclass
@@ -225,15 +246,3 @@ def read_answer(call: Call, raw: bytes) -> Answer:
         message=message,
         usage=usage,
     )
-
-
-def settlement_tx(fields: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
-    """The data-settlement transaction an answer names (its body, else its headers)."""
-    found = fields.get("data_settlement_transaction_hash") or headers.get(SETTLEMENT_TX_HEADER)
-    return str(found) if found else None
-
-
-def blob_id(fields: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
-    """The Walrus blob id an answer names (its body, else its headers)."""
-    found = fields.get("data_settlement_blob_id") or headers.get(BLOB_ID_HEADER)
-    return str(found) if found else None

@@ -26,7 +26,7 @@ import httpx
 from . import calls, embedded, receipting, tee
 from .answer_fields import MalformedAnswer
 from .bodies import MAX_BODY_BYTES, MAX_CHALLENGE_BYTES, aread_capped
-from .calls import DEFAULT_MAX_TOKENS, DEFAULT_SETTLEMENT, DEFAULT_TEMPERATURE, Call
+from .calls import Call
 from .chain import Balances, ChainClient, to_base_units
 from .embedded import EmbeddedDevnet
 from .errors import (
@@ -50,7 +50,15 @@ from .spend import MemorySpendGuard, SpendGuard, SpendLimits, worst_case
 from .sponsoring import ApprovalSponsor, may_sign
 from .stream import StreamAssembler, sse_chunks
 from .trust import KeyKind, key_kind, signing_allowed, trusted_from_env, trusted_origins
-from .types import Permit2ApprovalResult, ResponseFormat, settlement_mode, x402SettlementMode
+from .types import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_SETTLEMENT,
+    DEFAULT_TEMPERATURE,
+    Permit2ApprovalResult,
+    ResponseFormat,
+    settlement_mode,
+    x402SettlementMode,
+)
 
 DEFAULT_TIMEOUT = 60.0
 """Seconds any single read may wait (httpx's timeout)."""

@@ -23,6 +23,7 @@ import httpx
 
 from . import keys
 from .bodies import MAX_CHALLENGE_BYTES, aread_capped, read_capped
+from .calls import PaymentTrace
 from .errors import MalformedPaymentHeader, OGError, PaymentError, PaymentRequired, error_reason
 from .networks import NetworkProfile
 from .policy import PaymentPolicy
@@ -38,7 +39,6 @@ from .x402 import (
     X_PAYMENT,
     X_PAYMENT_RESPONSE,
     PaymentRequired as PaymentRequiredDoc,
-    SettleResponse,
     decode_payment_required,
     decode_payment_required_body,
     decode_payment_response,
@@ -194,20 +194,6 @@ def session_key(request: httpx.Request) -> str:
     url = request.url
     port = url.port or (443 if url.scheme == "https" else 80)
     return f"{request.method} {url.scheme}://{url.host}:{port}{url.path}"
-
-
-@dataclass
-class PaymentTrace:
-    """Which payment a request used, for its receipt; written by the flow as it goes."""
-
-    payment: SignedPayment | None = None
-    """The authorization the request rode on: signed for it, or its session's."""
-    session: str | None = None
-    """The upto session it carried, or the one the gateway opened for it."""
-    settle: SettleResponse | None = None
-    """The gateway's PAYMENT-RESPONSE, when it sent one."""
-    paid: bool = False
-    """A request carrying a new signature has left: it must never be sent again."""
 
 
 class X402Auth(httpx.Auth):

@@ -12,13 +12,11 @@ import base64
 import time
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from . import merkle
-from .answer_fields import usage_counts
-from .calls import Call, blob_id, settlement_tx
+from .answer_fields import blob_id, settlement_tx, usage_counts
+from .calls import Call
 from .chain import opg_text
 from .errors import GatewayError, PaymentRequired, error_reason
 from .eth import hex0x, keccak, parse_amount, word, word32
@@ -26,6 +24,9 @@ from .outputs import StreamUsage
 from .receipt import PaymentStatus, Receipt, SignatureStatus
 from .signing import PreparedPayment
 from .tee import CheckResult, answer_images, normalise_tee_id, output_text, parse_timestamp
+
+if TYPE_CHECKING:  # the client that raises these has loaded httpx already
+    import httpx
 
 CALL_COST_HEADER = "x-og-call-cost"
 CALL_ID_HEADER = "x-og-call-id"
@@ -225,6 +226,8 @@ def failed_receipt(
 
 def transport_failure(call: Call, url: str, exc: httpx.TransportError) -> GatewayError:
     """No answer came: the error says the call is not retried (never, once it was paid)."""
+    import httpx  # loaded by the client that raised `exc`; not at this module's import
+
     paid = call.trace.paid
     after = " after paying" if paid else ""
     if isinstance(exc, httpx.TimeoutException):

@@ -19,10 +19,15 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from typing import Any
 
-import httpx
-
-from .answer_fields import TEE_FIELDS, MalformedAnswer, check_choices, check_fields, usage_counts
-from .calls import blob_id, settlement_tx
+from .answer_fields import (
+    TEE_FIELDS,
+    MalformedAnswer,
+    blob_id,
+    check_choices,
+    check_fields,
+    settlement_tx,
+    usage_counts,
+)
 from .errors import GatewayError, StreamInterrupted
 from .outputs import StreamChoice, StreamChunk, StreamDelta, StreamUsage
 from .sse import DONE, SSEParser
@@ -199,6 +204,8 @@ async def sse_chunks(
     it breaks, when no event comes for `idle` seconds, or at `deadline`
     (`time.monotonic()`), however the server paces its bytes.
     """
+    import httpx  # loaded by the caller's client already; not on the TUI's first-frame path
+
     parser = SSEParser()
     held: StreamChunk | None = None
     last_event = time.monotonic()

@@ -41,6 +41,12 @@ class x402SettlementMode(str, Enum):
 
 SETTLEMENT_MODES = {m.value: m for m in x402SettlementMode}
 
+DEFAULT_MAX_TOKENS = 100
+DEFAULT_TEMPERATURE = 0.0
+DEFAULT_SETTLEMENT = x402SettlementMode.BATCH_HASHED
+"""The official SDK's defaults for a call, in one place (`LLM.chat` takes them; the TUI
+shows the temperature before the client is loaded)."""
+
 
 def settlement_mode(value: str | x402SettlementMode) -> x402SettlementMode:
     """Accept a mode by value (`batch`) or enum name (`BATCH_HASHED`)."""

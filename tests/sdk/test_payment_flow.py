@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from og_chat.sdk.calls import CHAT_PATH
+from og_chat.sdk.calls import CHAT_PATH, PaymentTrace
 from og_chat.sdk.networks import devnet_document, devnet_profile
-from og_chat.sdk.payment import Payer, PaymentTrace, Secret, SessionCache, X402Auth, session_key
+from og_chat.sdk.payment import Payer, Secret, SessionCache, X402Auth, session_key
 from og_chat.sdk.policy import PaymentPolicy
 from tests.sdk.gateway_double import GatewayDouble
 

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from og_chat.sdk import signing, x402
-from og_chat.sdk.calls import DEFAULT_SETTLEMENT, chat_call
+from og_chat.sdk.calls import chat_call
 from og_chat.sdk.errors import MalformedPaymentHeader
+from og_chat.sdk.types import DEFAULT_SETTLEMENT
 from tests.conftest import load_vector
 
 

@@ -22,10 +22,9 @@ from textual.widgets import Button, Input, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
 from og_chat.app.sanitize import neutralize
-from og_chat.sdk.calls import DEFAULT_TEMPERATURE
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.models import CATALOGUE
-from og_chat.sdk.types import SETTLEMENT_MODES
+from og_chat.sdk.types import DEFAULT_TEMPERATURE, SETTLEMENT_MODES
 
 from ..chat import ChatState
 from ..keymap import bindings

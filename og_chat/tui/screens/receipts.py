@@ -17,8 +17,8 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from og_chat.app.checks import check_mark
 from og_chat.app.sanitize import neutralize
-from og_chat.app.verify import check_mark
 from og_chat.sdk.chain import opg_display
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.models import PROVIDERS
