@@ -160,8 +160,9 @@ class ReceiptStore:
         self._lock_fd: int | None = None
         # incremental load state: (inode, bytes consumed, next line number, fold)
         self._cache: tuple[int, int, int, Fold] | None = None
-        self._ahead: set[str] = set()
-        """Ids written ahead by this store: their final receipt is an event."""
+        self._ahead: dict[str, str] = {}
+        """Ids written ahead by this store (their final receipt is an event), each with the
+        log's stamp before its pending line: the completion tells the search index both."""
         self._syncer: ThreadPoolExecutor | None = None
         self._late_failures: list[OSError] = []
         """fdatasyncs of completions that failed in the sync thread (raised by the next write)."""
@@ -184,13 +185,13 @@ class ReceiptStore:
         """Append a pending receipt before its payment is signed (the sdk's `ReceiptSink`).
 
         The line is written now (a read-only or full disk raises `ReceiptWriteError`
-        here, and the client signs nothing); its fdatasync, then its search-index entry,
-        run in a thread while the client signs, and the returned `Durable` waits for the
-        fdatasync (raising the same error if it failed).
+        here, and the client signs nothing); its fdatasync runs in a thread while the client signs, and the returned `Durable` waits for the
+        fdatasync (raising the same error if it failed). The search index hears of it only at
+        `complete`: a pending receipt has no answer to find yet.
         """
         self._raise_late_failure()
         moved, fd = self._write_unsynced(_receipt_line(receipt))
-        self._ahead.add(receipt.id)
+        self._ahead[receipt.id] = moved[0]
         started, synced = threading.Event(), threading.Event()
         failed: list[OSError] = []
 
@@ -200,10 +201,8 @@ class ReceiptStore:
                 _sync_copy(fd)  # fdatasync lets go of the GIL: the client signs meanwhile
             except OSError as exc:
                 failed.append(exc)
-                return
             finally:
                 synced.set()
-            self._index(receipt, moved)
 
         self._in_background(sync)
         # Hand the GIL over until the thread is inside fdatasync: otherwise it would wait
@@ -228,13 +227,14 @@ class ReceiptStore:
         the answer's fields, never the payment. A failed fdatasync is raised by the next
         `write_ahead` (so nothing more is signed) and by `close`.
         """
-        if receipt.id not in self._ahead:
+        before = self._ahead.pop(receipt.id, None)
+        if before is None:
             self.append(receipt)
             return
-        self._ahead.discard(receipt.id)
         values = receipt.__dict__
         line = _event_line(receipt.id, {k: values[k] for k in _FINAL_FIELDS})
-        moved, fd = self._write_unsynced(line)
+        (_, after), fd = self._write_unsynced(line)
+        moved = before, after  # both lines at once (another append between: the index re-reads)
 
         def sync() -> None:
             try:
@@ -242,7 +242,7 @@ class ReceiptStore:
             except OSError as exc:
                 self._late_failures.append(exc)
                 return
-            self._index(receipt, moved)  # after the pending line's entry: one sync thread
+            self._index(receipt, moved)
 
         self._in_background(sync)
 
