@@ -5,17 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from og_chat.app.checks import check_mark
 from og_chat.app.costs import receipt_cost
 from og_chat.app.runtime import Runtime
 from og_chat.app.settlement import EventFields, SettlementTracker
 from og_chat.app.verify import Verification, Verifier, VerifyState
+from og_chat.sdk import embedded
 from og_chat.sdk.chain import opg_display
 from og_chat.sdk.types import Receipt, settlement_mode
+from og_chat.store.paths import data_dir
 from og_chat.store.query import ReceiptQuery, parse_since
 from og_chat.store.receipt_files import export_csv, export_json, read_receipts_file
 from og_chat.store.receipt_records import receipt_problem
@@ -152,6 +156,46 @@ def cmd_verify(args: argparse.Namespace) -> int:
         url = devnet_url(args)
         if url:
             rpc = url + "/rpc"
+    kept = None if rpc is not None or args.offline else _kept_embedded_chain(receipts)
+    if kept is None:
+        return _verify(args, receipts, rpc)
+    # og-chat, whose embedded devnet made these receipts, has quit: serve its kept chain
+    with progress("starting the embedded devnet's kept chain…"):
+        devnet = embedded.start(state_dir=kept)
+    try:
+        return _verify(args, receipts, devnet.url + "/rpc")
+    finally:
+        embedded.stop(devnet)
+
+
+def _kept_embedded_chain(receipts: list[Receipt]) -> Path | None:
+    """The embedded devnet's chain kept in the data directory, when the receipts are devnet
+    receipts from 127.0.0.1 and none of their devnets answers any more: the og-chat that
+    served it has quit (a running og-chat still answers at the receipt's own address)."""
+    kept = data_dir() / "devnet"
+    endpoints = {r.endpoint for r in receipts if r.network == "devnet"}
+    if not kept.is_dir() or not endpoints or len(endpoints) < len({r.endpoint for r in receipts}):
+        return None
+    if any(not _loopback(url) or _listening(url) for url in endpoints):
+        return None
+    return kept
+
+
+def _loopback(url: str) -> bool:
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def _listening(url: str) -> bool:
+    """Whether anything accepts a connection at `url`'s port (refused at once if not)."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), 1):
+            return True
+    except OSError:
+        return False
+
+
+def _verify(args: argparse.Namespace, receipts: list[Receipt], rpc: str | None) -> int:
     report = []
     states = []
     with Verifier(rpc_url=rpc, offline=args.offline) as verifier:

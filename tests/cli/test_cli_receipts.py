@@ -271,3 +271,16 @@ def test_wallet_balance_on_the_devnet(og: Any) -> None:
     assert result.code == 0, result.err
     doc = result.json()
     assert doc["network"] == "devnet" and int(doc["opg"]) > 0 and int(doc["allowance"]) > 0
+
+
+def test_an_embedded_devnet_receipt_verifies_after_og_chat_quit(
+    og: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OG_DEVNET_URL")  # the embedded devnet, its chain kept in the data dir
+    # `ask` stops it on exit: the session settles, the batch posts
+    receipt = ask_json(og)["receipt"]
+    # Nothing serves the chain now and the receipt names the old port: verify serves the kept
+    # chain itself (before, this said "chain reset: cannot be checked").
+    result = og("receipts", "verify", receipt["payment_hash"])
+    assert result.code == 0, result.out
+    assert "✓ on-chain record: BatchLeaf" in result.out and "chain reset" not in result.out
