@@ -47,6 +47,7 @@ SHARED = {
 worker, so one never removes the other's home mid-test."""
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """`--dist loadgroup` (pyproject's addopts): a file's tests share a worker (module
     fixtures start once), and the clock-bound files share one worker between them."""
