@@ -173,9 +173,9 @@ def _kept_embedded_chain(receipts: list[Receipt]) -> Path | None:
     receipts from 127.0.0.1 and none of their devnets answers any more: the og-chat that
     served it has quit (a running og-chat still answers at the receipt's own address)."""
     kept = data_dir() / "devnet"
-    endpoints = {r.endpoint for r in receipts if r.network == "devnet"}
-    if not kept.is_dir() or not endpoints or len(endpoints) < len({r.endpoint for r in receipts}):
+    if not receipts or not kept.is_dir() or any(r.network != "devnet" for r in receipts):
         return None
+    endpoints = {r.endpoint for r in receipts}
     if any(not _loopback(url) or _listening(url) for url in endpoints):
         return None
     return kept
