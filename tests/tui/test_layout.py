@@ -99,6 +99,8 @@ async def test_markup_and_escapes_in_messages_render_literally() -> None:
 async def test_f2_filters_models_and_enter_picks_one() -> None:
     app = OGChatApp(start_backend=False)
     async with app.run_test(size=(140, 40)) as pilot:
+        while not app.local_ready:  # the config, read after the first frame, sets the model
+            await pilot.pause(0.02)
         await pilot.press("f2", *"grok fast")
         await pilot.press("enter")
         await pilot.pause()
