@@ -45,6 +45,7 @@ from og_chat.sdk.models import resolve_model
 from og_chat.sdk.trust import origin
 from og_chat.sdk.types import settlement_mode
 
+from . import config_defaults
 from .atomic import write_atomic
 from .paths import config_path
 
@@ -177,14 +178,14 @@ class Config(_Section):
     trusted_devnets: list[str] = Field(default_factory=list)
     """Devnets (``http://host:port``) your own key may sign for; any other devnet pays with
     its published test keys (see `og_chat.sdk.trust`)."""
-    model: str = "anthropic/claude-haiku-4-5"
+    model: str = config_defaults.MODEL
     """Default model, stored as its full id."""
-    settlement_mode: Literal["private", "batch", "individual"] = "batch"
+    settlement_mode: Literal["private", "batch", "individual"] = config_defaults.SETTLEMENT_MODE
     max_tokens: int = Field(default=1024, ge=1, le=1_000_000)
     """Longest answer asked for, in tokens (the TUI's and the CLI's default)."""
     spend: SpendCaps = Field(default_factory=SpendCaps)
     top_up: TopUpPolicy = Field(default_factory=TopUpPolicy)
-    theme: str = "textual-dark"
+    theme: str = config_defaults.THEME
     keymap: dict[str, str] = Field(default_factory=dict)
     """Binding id → keys (Textual syntax, e.g. ``"ctrl+k"``), overriding the defaults."""
     personas: dict[str, Persona] = Field(default_factory=dict)
@@ -422,7 +423,9 @@ settlement_mode = "batch"
 # Longest answer asked for, in tokens (`og-chat ask --max-tokens` overrides it).
 max_tokens = 1024
 
-theme = "textual-dark"
+# A Textual theme (ctrl+p → "Change theme" lists them), the bundled opengradient or
+# og-paper, or a theme file of your own in the themes directory.
+theme = "opengradient"
 
 [spend]
 # A 402 asking for more than this per authorization is refused, nothing signed.

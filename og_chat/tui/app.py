@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,6 +27,7 @@ from og_chat.sdk.errors import ConfigurationError, OGError
 from og_chat.sdk.models import CATALOGUE, resolve_model
 from og_chat.sdk.networks import NetworkRequest
 from og_chat.sdk.types import Receipt
+from og_chat.store import config_defaults
 
 from . import deferred
 from .backend import Backend
@@ -61,11 +62,11 @@ if TYPE_CHECKING:
     from .local import LocalState
 
 _HERE = Path(__file__).parent
-DEFAULT_MODEL = "anthropic/claude-haiku-4-5"
+DEFAULT_MODEL = config_defaults.MODEL
 """What the first frame shows until the config (whose default is the same) is read."""
-DEFAULT_MODE = "batch"
-"""Likewise for the settlement mode."""
-DEFAULT_THEME = "opengradient"
+DEFAULT_MODE = config_defaults.SETTLEMENT_MODE
+"""Likewise for the settlement mode, and for the theme."""
+DEFAULT_THEME = config_defaults.THEME
 RESTART_HINT = "check the network settings (F9) and restart og-chat"
 """What to do when the runtime failed to open for a reason that carries no hint."""
 
@@ -84,7 +85,8 @@ def valid_model(model: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Choices:
-    """What the command line asked for; the config fills in only what it left open."""
+    """What the command line, or the user before the config arrived, asked for; the config
+    fills in only what they left open."""
 
     network: str | None = None
     model: str | None = None
@@ -162,6 +164,7 @@ class OGChatApp(App[None]):
         if self._local is not None:
             self._apply_local(self._local, self._local.load_draft())
         else:
+            self.theme = DEFAULT_THEME  # the config's default, until the config is read
             self.load_local()
 
     @background("Reading the config", group="local", exclusive=True, thread=True)
@@ -205,6 +208,14 @@ class OGChatApp(App[None]):
             self.mode = local.config.settlement_mode
         if self.main_screen is not None:
             self.main_screen.restore_draft(draft)
+
+    def watch_model(self, model: str) -> None:
+        if not self.local_ready:  # picked before the config arrived: the config must not undo it
+            self.choices = replace(self.choices, model=model)
+
+    def watch_mode(self, mode: str) -> None:
+        if not self.local_ready:
+            self.choices = replace(self.choices, mode=mode)
 
     def apply_keymap(self, keymap: dict[str, str]) -> None:
         """Remap bindings by id (the config's `[keymap]` table)."""

@@ -44,7 +44,7 @@ def test_init_refuses_to_overwrite_without_force(home: Path) -> None:
     with pytest.raises(ConfigError, match="already exists"):
         init_config()
     init_config(force=True)
-    assert load_config().theme == "textual-dark"
+    assert load_config().theme == "opengradient"
 
 
 def test_round_trip_keeps_every_setting(home: Path) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from pathlib import Path
 from typing import Any
 
 from textual.binding import Binding
@@ -99,14 +102,39 @@ async def test_markup_and_escapes_in_messages_render_literally() -> None:
 async def test_f2_filters_models_and_enter_picks_one() -> None:
     app = OGChatApp(start_backend=False)
     async with app.run_test(size=(140, 40)) as pilot:
-        while not app.local_ready:  # the config, read after the first frame, sets the model
-            await pilot.pause(0.02)
         await pilot.press("f2", *"grok fast")
         await pilot.press("enter")
         await pilot.pause()
         assert app.main_screen is not None
         assert app.main_screen.chat.model.startswith("x-ai/grok-4")
         assert app.screen.query_one(ModelPicker).selected == app.main_screen.chat.model
+
+
+async def test_a_model_picked_before_the_config_arrives_is_kept(og_home: Path) -> None:
+    """The config is read in a thread after the first frame; a FIFO holds that read back
+    until the user has picked, so the pick and then the config's model arrive in that order."""
+    og_home.mkdir(parents=True, exist_ok=True)
+    config = og_home / "config.toml"
+    os.mkfifo(config)
+    writer = threading.Thread(
+        target=config.write_text, args=('model = "openai/gpt-5"\nsettlement_mode = "private"\n',)
+    )
+    app = OGChatApp(start_backend=False)
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.press("f2", *"grok fast")
+            await pilot.press("enter", "ctrl+t")
+            assert not app.local_ready
+            writer.start()
+            await wait_until(pilot, lambda: app.local_ready, what="the config read")
+            await pilot.pause()
+            assert app.main_screen is not None
+            assert app.main_screen.chat.model.startswith("x-ai/grok-4")
+            assert app.mode == "individual"  # batch (the default) → individual, not the config's
+    finally:
+        if not writer.is_alive() and not writer.ident:
+            writer.start()  # unblock the reader thread if the test failed before the write
+        writer.join(5)
 
 
 async def test_f3_and_shift_f3_step_through_providers() -> None:
