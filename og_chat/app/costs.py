@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from og_chat.sdk.chain import opg_text
+from og_chat.sdk.opg import opg_text
 from og_chat.sdk.pricing import table_cost
 from og_chat.sdk.types import Receipt
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
-from og_chat.sdk.networks import DEVNET_URL_ENV, NetworkChoice, choose_network
+from og_chat.sdk.network_choice import DEVNET_URL_ENV, NetworkChoice, choose_network
 from og_chat.sdk.trust import origin, trusted_from_env, trusted_origins
 from og_chat.store import keystore
 from og_chat.store.config import Config

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from og_chat import sdk
 from og_chat.sdk import embedded
-from og_chat.sdk.chain import opg_display, to_base_units
 from og_chat.sdk.embedded import EmbeddedDevnet
 from og_chat.sdk.errors import ConfigurationError, PaymentError, UntrustedNetwork
-from og_chat.sdk.networks import NetworkChoice, NetworkProfile, NetworkRequest
+from og_chat.sdk.network_choice import NetworkChoice, NetworkRequest
+from og_chat.sdk.networks import NetworkProfile
+from og_chat.sdk.opg import opg_display, to_base_units
 from og_chat.sdk.sink import Durable
 from og_chat.sdk.tee import CheckResult
 from og_chat.sdk.trust import needs_confirmation

@@ -36,9 +36,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from og_chat.sdk import merkle
-from og_chat.sdk.chain import opg_text
 from og_chat.sdk.eth import parse_amount, web3_http
 from og_chat.sdk.networks import NetworkProfile
+from og_chat.sdk.opg import opg_text
 from og_chat.sdk.types import PaymentStatus, Receipt
 from og_chat.store.receipts import ReceiptStore
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from decimal import Decimal
 
-from og_chat.sdk.chain import to_base_units
+from og_chat.sdk.opg import to_base_units
 from og_chat.sdk.spend import SpendLimits, check_day, check_session, day_exposure, opg, utc_day
 from og_chat.sdk.types import Receipt
 from og_chat.store.config import SpendCaps

@@ -32,10 +32,10 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from og_chat.sdk.addresses import DEVNET_OPG, DEVNET_TEE_REGISTRY
-from og_chat.sdk.chain import opg_text, to_base_units
 from og_chat.sdk.errors import ChainError, ConfigurationError
 from og_chat.sdk.eth import keccak
 from og_chat.sdk.networks import NetworkProfile, mainnet_profile
+from og_chat.sdk.opg import opg_text, to_base_units
 from og_chat.sdk.receipting import local_call_id, record_hash
 from og_chat.sdk.tee import (
     CheckResult,

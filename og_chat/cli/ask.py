@@ -17,9 +17,9 @@ from typing import Any
 from og_chat.app.costs import receipt_cost
 from og_chat.app.runtime import Runtime
 from og_chat.app.sanitize import StreamNeutralizer
-from og_chat.sdk.chain import opg_display
 from og_chat.sdk.errors import ConfigurationError, StreamInterrupted, VerificationFailed
 from og_chat.sdk.models import resolve_model
+from og_chat.sdk.opg import opg_display
 from og_chat.sdk.types import Receipt, StreamChunk
 from og_chat.store.chat_settings import ChatSettings, Requested, resolve_settings
 from og_chat.store.config import load_config

@@ -7,7 +7,7 @@ import sys
 
 from og_chat.app import network
 from og_chat.sdk.models import resolve_model
-from og_chat.sdk.networks import NetworkRequest
+from og_chat.sdk.network_choice import NetworkRequest
 from og_chat.sdk.types import settlement_mode
 from og_chat.store.config import load_config
 

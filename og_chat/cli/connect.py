@@ -19,7 +19,7 @@ from typing import Any
 from og_chat.app import network
 from og_chat.app.runtime import Confirm, Runtime
 from og_chat.sdk.errors import ConfigurationError
-from og_chat.sdk.networks import NetworkChoice, NetworkRequest
+from og_chat.sdk.network_choice import NetworkChoice, NetworkRequest
 from og_chat.store.config import Config, load_config
 
 from .output import progress

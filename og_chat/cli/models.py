@@ -6,9 +6,9 @@ import argparse
 from typing import Any
 
 from og_chat.app.costs import PriceTable
-from og_chat.sdk.chain import opg_display, opg_text
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.models import CATALOGUE, PROVIDERS, ModelInfo
+from og_chat.sdk.opg import opg_display, opg_text
 from og_chat.sdk.pricing import devnet_price_table, table_price
 from og_chat.store.config import load_config
 

@@ -17,7 +17,7 @@ from og_chat.app.runtime import Runtime
 from og_chat.app.settlement import EventFields, SettlementTracker
 from og_chat.app.verify import Verification, Verifier, VerifyState
 from og_chat.sdk import embedded
-from og_chat.sdk.chain import opg_display
+from og_chat.sdk.opg import opg_display
 from og_chat.sdk.types import Receipt, settlement_mode
 from og_chat.store.paths import data_dir
 from og_chat.store.query import ReceiptQuery, parse_since

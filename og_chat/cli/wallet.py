@@ -11,8 +11,8 @@ import getpass
 import sys
 
 from og_chat.app.runtime import Runtime
-from og_chat.sdk.chain import opg_display
 from og_chat.sdk.errors import ConfigurationError
+from og_chat.sdk.opg import opg_display
 from og_chat.store import keystore
 
 from .connect import with_runtime

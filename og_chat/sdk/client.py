@@ -27,7 +27,7 @@ from . import calls, embedded, receipting, tee
 from .answer_fields import MalformedAnswer
 from .bodies import MAX_BODY_BYTES, MAX_CHALLENGE_BYTES, aread_capped
 from .calls import Call
-from .chain import Balances, ChainClient, to_base_units
+from .chain import Balances, ChainClient
 from .embedded import EmbeddedDevnet
 from .errors import (
     ConfigurationError,
@@ -38,7 +38,9 @@ from .errors import (
     VerificationFailed,
 )
 from .models import TEE_LLM
-from .networks import NetworkChoice, NetworkProfile, choose_network, find_network
+from .network_choice import NetworkChoice, choose_network
+from .networks import NetworkProfile, find_network
+from .opg import to_base_units
 from .outputs import StreamChunk, StreamUsage, TextGenerationOutput
 from .payment import Payer, Secret, SessionCache, X402Auth, session_key
 from .policy import PaymentPolicy

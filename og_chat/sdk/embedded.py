@@ -11,7 +11,6 @@ pyproject.toml). The first call to `start()` looks the entry point up.
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Protocol
 
@@ -59,6 +58,8 @@ def register(factory: DevnetFactory | None) -> None:
 
 
 def _from_entry_point() -> DevnetFactory | None:
+    from importlib.metadata import entry_points  # ~30 ms (email, zipfile, csv): only to start one
+
     for point in entry_points(group=ENTRY_POINT_GROUP):
         loaded: DevnetFactory = point.load()
         return loaded

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from . import merkle
 from .answer_fields import blob_id, settlement_tx, usage_counts
 from .calls import Call
-from .chain import opg_text
 from .errors import GatewayError, PaymentRequired, error_reason
 from .eth import hex0x, keccak, parse_amount, word, word32
+from .opg import opg_text
 from .outputs import StreamUsage
 from .receipt import PaymentStatus, Receipt, SignatureStatus
 from .signing import PreparedPayment

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from .errors import SpendCapExceeded
 from .eth import parse_uint
-from .networks import ONE_OPG
+from .opg import ONE_OPG
 from .pricing import table_cost
 from .receipt import PaymentStatus, Receipt
 

@@ -1,6 +1,6 @@
 """What the TUI's screens add up in OPG: base units to OPG, what calls cost, totals.
 
-Every amount is shown by `og_chat.sdk.chain.opg_display`, the one formatter the CLI uses
+Every amount is shown by `og_chat.sdk.opg.opg_display`, the one formatter the CLI uses
 too, so the same amount reads the same on every screen.
 """
 

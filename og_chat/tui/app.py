@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState
 from og_chat.app.sanitize import neutralize
 from og_chat.sdk.errors import ConfigurationError, OGError
 from og_chat.sdk.models import CATALOGUE, resolve_model
-from og_chat.sdk.networks import NetworkRequest
+from og_chat.sdk.network_choice import NetworkRequest
 from og_chat.sdk.types import Receipt
 from og_chat.store import config_defaults
 

@@ -16,17 +16,17 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from og_chat.sdk.errors import ConfigurationError
-from og_chat.sdk.networks import NetworkChoice, NetworkRequest
-from og_chat.sdk.tee import CheckResult
+from og_chat.sdk.network_choice import NetworkChoice, NetworkRequest
 from og_chat.sdk.types import Receipt
-from og_chat.store.receipts import ReceiptStore
 
 from . import deferred
 from .amounts import opg
 
-if TYPE_CHECKING:  # loaded after the first frame (deferred.py)
+if TYPE_CHECKING:  # loaded after the first frame (deferred.py); annotations only
     from og_chat.app.runtime import Runtime
+    from og_chat.sdk.tee import CheckResult
     from og_chat.store.config import Config
+    from og_chat.store.receipts import ReceiptStore
 
 
 PACE_ENV = "OG_DEVNET_TOKENS_PER_SECOND"

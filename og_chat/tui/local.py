@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from og_chat.app import network
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.images import decode_image
-from og_chat.sdk.networks import NetworkChoice
+from og_chat.sdk.network_choice import NetworkChoice
 from og_chat.store.chat_settings import ChatSettings, Requested, resolve_settings
 from og_chat.store.config import Config, Persona, load_config, save_config
 from og_chat.store.image_files import ImageFileExists, save_images

@@ -14,7 +14,7 @@ from og_chat.devnet import Devnet
 from og_chat.sdk.addresses import DEVNET_ADDRESSES
 from og_chat.sdk.client import LLM
 from og_chat.sdk.errors import ConfigurationError
-from og_chat.sdk.networks import NetworkChoice, NetworkRequest, choose_network
+from og_chat.sdk.network_choice import NetworkChoice, NetworkRequest, choose_network
 from og_chat.store import keystore
 from og_chat.store.config import Config, save_config
 

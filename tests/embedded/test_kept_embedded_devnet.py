@@ -12,7 +12,7 @@ from og_chat.app.runtime import Runtime
 from og_chat.app.settlement import SettlementTracker
 from og_chat.app.verify import Verifier, VerifyState, verify_receipt
 from og_chat.sdk.merkle import receipt_leaf
-from og_chat.sdk.networks import NetworkRequest
+from og_chat.sdk.network_choice import NetworkRequest
 from og_chat.sdk.types import Receipt
 from og_chat.store.paths import data_dir
 

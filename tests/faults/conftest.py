@@ -13,7 +13,7 @@ import pytest
 
 from og_chat.app.runtime import Runtime
 from og_chat.devnet import Devnet
-from og_chat.sdk.networks import NetworkRequest
+from og_chat.sdk.network_choice import NetworkRequest
 
 SESSION_IDLE = 1.0
 FAULTS_OFF = {

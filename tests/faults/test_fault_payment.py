@@ -13,7 +13,7 @@ from og_chat.app.settlement import SettlementTracker
 from og_chat.devnet import Devnet
 from og_chat.sdk import LLM
 from og_chat.sdk.errors import PaymentRequired
-from og_chat.sdk.networks import NetworkRequest
+from og_chat.sdk.network_choice import NetworkRequest
 from og_chat.store.receipts import ReceiptStore
 from tests.faults.fault_helpers import MODEL, ask, prompt, stored
 

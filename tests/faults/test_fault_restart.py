@@ -18,7 +18,7 @@ import pytest
 from og_chat.app.runtime import Runtime
 from og_chat.devnet import Devnet
 from og_chat.sdk.errors import GatewayError
-from og_chat.sdk.networks import NetworkRequest
+from og_chat.sdk.network_choice import NetworkRequest
 from tests.faults.fault_helpers import Answer, ask, stored
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from og_chat.sdk.client import LLM
 from og_chat.sdk.errors import PaymentRequired, SpendCapExceeded
-from og_chat.sdk.networks import NetworkRequest
+from og_chat.sdk.network_choice import NetworkRequest
 from og_chat.store.config import Config, SpendCaps, TopUpPolicy, save_config
 from og_chat.store.receipts import ReceiptStore
 from tests.hostile.conftest import Result

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from og_chat.sdk.chain import opg_text
 from og_chat.sdk.client import LLM
 from og_chat.sdk.errors import GatewayError, OGError
+from og_chat.sdk.opg import opg_text
 from og_chat.sdk.types import Receipt
 from og_chat.store.receipts import ReceiptStore
 from tests.hostile.conftest import Result

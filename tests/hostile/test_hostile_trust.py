@@ -16,7 +16,7 @@ import pytest
 from og_chat.sdk.addresses import DEVNET_ADDRESSES, DEVNET_KEYS
 from og_chat.sdk.client import LLM
 from og_chat.sdk.errors import UntrustedNetwork
-from og_chat.sdk.networks import NetworkRequest
+from og_chat.sdk.network_choice import NetworkRequest
 from og_chat.store.receipts import ReceiptStore
 from tests.hostile.conftest import Result
 from tests.hostile.gateway import OPG, HostileGateway, Plan

@@ -19,7 +19,7 @@ import pytest
 from og_chat.devnet import Devnet
 from og_chat.devnet.generation import Finish, GenerationRequest, Text
 from og_chat.devnet.tee import TeeKeys
-from og_chat.sdk.networks import NetworkRequest
+from og_chat.sdk.network_choice import NetworkRequest
 from og_chat.store.receipts import ReceiptStore
 from tests.security.conftest import Result
 

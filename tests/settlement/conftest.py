@@ -8,7 +8,7 @@ import pytest
 
 from og_chat.app.runtime import Runtime
 from og_chat.devnet import Devnet
-from og_chat.sdk.networks import NetworkRequest
+from og_chat.sdk.network_choice import NetworkRequest
 
 
 @pytest.fixture(scope="session")

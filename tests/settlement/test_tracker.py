@@ -13,8 +13,8 @@ from og_chat.app.runtime import Runtime
 from og_chat.app.settlement import SettlementTracker
 from og_chat.app.verify import verify_receipt
 from og_chat.devnet import Devnet
-from og_chat.sdk.chain import opg_text
 from og_chat.sdk.merkle import receipt_leaf
+from og_chat.sdk.opg import opg_text
 from og_chat.sdk.pricing import table_cost
 from og_chat.sdk.types import Receipt
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, strategies as st
 
-from og_chat.sdk.chain import OPG_SIGNIFICANT, opg_display
+from og_chat.sdk.opg import OPG_SIGNIFICANT, opg_display
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import pytest
 from textual.widgets import Input, OptionList, Select, Static, TextArea
 
 from og_chat.devnet import Devnet
-from og_chat.sdk.networks import NetworkRequest
+from og_chat.sdk.network_choice import NetworkRequest
 from og_chat.store.config import Config, Persona, save_config
 from og_chat.store.sessions import Message, Session, SessionStore
 from og_chat.tui.app import OGChatApp

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from og_chat.sdk.errors import GatewayError
-from og_chat.sdk.networks import NetworkRequest
+from og_chat.sdk.network_choice import NetworkRequest
 from og_chat.tui.app import OGChatApp
 from og_chat.tui.screens.compare import CompareColumn, CompareScreen
 from og_chat.tui.screens.main import MainScreen

@@ -12,7 +12,7 @@ from typing import Any
 from textual.widgets import Static
 
 from og_chat.sdk.images import decode_image
-from og_chat.sdk.networks import NetworkRequest
+from og_chat.sdk.network_choice import NetworkRequest
 from og_chat.store.sessions import Message, Session, SessionStore
 from og_chat.tui.app import OGChatApp
 from og_chat.tui.screens.main import MainScreen

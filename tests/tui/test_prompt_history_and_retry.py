@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from og_chat.sdk.networks import NetworkRequest
+from og_chat.sdk.network_choice import NetworkRequest
 from og_chat.store.receipts import ReceiptStore
 from og_chat.store.sessions import Message, Session, SessionStore
 from og_chat.tui.app import OGChatApp

@@ -14,8 +14,8 @@ from textual.content import Content
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from og_chat.sdk.chain import opg_display
 from og_chat.sdk.models import CATALOGUE, PROVIDERS, models_by_provider, resolve_model
+from og_chat.sdk.opg import opg_display
 
 from ..amounts import cost_of
 from ..chat import new_conversation_id

@@ -16,9 +16,9 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from og_chat.app.tools import TOOL_SCHEMAS, ToolContext, execute, tool_message
-from og_chat.sdk.chain import opg_display
 from og_chat.sdk.errors import OGError, StreamInterrupted
 from og_chat.sdk.models import CATALOGUE, resolve_model
+from og_chat.sdk.opg import opg_display
 from og_chat.sdk.stream import StreamAssembler
 from og_chat.sdk.types import Receipt
 

@@ -19,9 +19,9 @@ from textual.widgets import Input, Static
 
 from og_chat.app.checks import check_mark
 from og_chat.app.sanitize import neutralize
-from og_chat.sdk.chain import opg_display
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.models import PROVIDERS
+from og_chat.sdk.opg import opg_display
 from og_chat.sdk.types import Receipt
 from og_chat.store.query import ReceiptQuery, parse_since
 from og_chat.store.receipts import ReceiptStore, export_csv, export_json

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from og_chat.sdk.chain import opg_display
+from og_chat.sdk.opg import opg_display
 
 from ..backend import WalletView
 from ..host import HostModal

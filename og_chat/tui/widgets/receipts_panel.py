@@ -14,8 +14,8 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from og_chat.app.sanitize import neutralize
-from og_chat.sdk.chain import opg_display
 from og_chat.sdk.models import CATALOGUE
+from og_chat.sdk.opg import opg_display
 from og_chat.sdk.types import Receipt
 
 from ..amounts import cost_of, total_cost

@@ -6,7 +6,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from og_chat.sdk.chain import opg_display
+from og_chat.sdk.opg import opg_display
 
 from ..backend import WalletView
 
