@@ -1,6 +1,6 @@
 """Which network a face uses, whose key pays there, and which devnets that key may sign for.
 
-One rule for the SDK, the CLI and the TUI: `og_chat.sdk.networks.choose_network`.
+One rule for the SDK, the CLI and the TUI: `og_chat.sdk.network_choice.choose_network`.
 This module feeds it what the app knows (the environment, the config, whether a
 wallet exists) and answers the faces' next question before the runtime opens:
 must the keystore be unlocked? A passphrase is asked on the terminal, so the CLI
@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from og_chat.sdk.network_choice import DEVNET_URL_ENV, NetworkChoice, choose_network
 from og_chat.sdk.trust import origin, trusted_from_env, trusted_origins
 from og_chat.store import keystore
-from og_chat.store.config import Config
+
+if TYPE_CHECKING:  # annotations only: deciding whose key pays needs no pydantic
+    from og_chat.store.config import Config
 
 __all__ = [
     "DEVNET_URL_ENV",

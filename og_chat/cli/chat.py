@@ -6,26 +6,23 @@ import argparse
 import sys
 
 from og_chat.app import network
-from og_chat.sdk.models import resolve_model
 from og_chat.sdk.network_choice import NetworkRequest
-from og_chat.sdk.types import settlement_mode
 from og_chat.store.config import load_config
 
 from .connect import network_choice, trusted_devnets
+from .launch import tui_choices
 from .output import EXIT_OK
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    """Open the TUI; where the wallet pays, its passphrase is asked before the screen.
+    """Open the TUI where a wallet exists: its passphrase is asked before the screen.
 
     The network is chosen by the one rule (`app.network.choose`); the TUI chooses again
     from the same flags, environment and config, and so lands on the same network.
     """
-    # Textual loads only here: every other command starts without it.
     from og_chat.tui.app import run as run_tui
 
-    model = resolve_model(args.model).id if args.model else None
-    mode = settlement_mode(args.mode).value if args.mode else None
+    model, mode = tui_choices(args)
     config = load_config()
     choice = network_choice(args, config)
     trusted = trusted_devnets(args, config, choice)

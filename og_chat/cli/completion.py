@@ -75,11 +75,6 @@ def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
     return script
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """`completion SHELL`."""
-    parser.add_argument("shell", choices=SHELLS, help="the shell to write the script for")
-
-
 def cmd_completion(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Print the script; `eval "$(og-chat completion bash)"` in ~/.bashrc loads it."""
     out(completion_script(parser, args.shell).rstrip("\n"))

@@ -9,11 +9,6 @@ import argparse
 from og_chat import devnet
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The devnet's options (host, port, pacing, upstream, …), defined by the devnet."""
-    devnet.add_devnet_arguments(parser)
-
-
 def cmd_devnet(args: argparse.Namespace) -> int:
     """Start a devnet and serve until Ctrl-C."""
     return devnet.run_devnet_command(args)

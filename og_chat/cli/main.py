@@ -6,18 +6,13 @@ traceback, and nothing here ever prints a private key.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable
 
-from . import chat, complete
+from . import complete, dispatch
 from .output import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, error, exit_code_for, warn
-from .parser import build_parser
-
-Handler = Callable[[argparse.Namespace], int]
-"""A command: its parsed arguments in, its exit code out."""
+from .parser import LAUNCH, build_parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,9 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    handler: Handler = getattr(args, "handler", chat.cmd_chat)
     try:
-        return handler(args)
+        return dispatch.run(getattr(args, "handler", LAUNCH), args)
     except KeyboardInterrupt:
         warn("interrupted")
         return EXIT_INTERRUPTED

@@ -3,9 +3,9 @@
 What each command says about itself (its one-line help, description and examples) is in
 `commands.toml`, one entry per command, so the words are written and reviewed in one
 place and every command's `--help` has the same layout. Each command's work is in its
-own module (`ask`, `chat`, `models`, `receipts`, `sessions`, `wallet`, `config`,
-`devnet`); the parser only names the handler (`set_defaults(handler=...)`) that
-`og_chat.cli.main` runs.
+own module (`launch` and `chat`, `ask`, `models`, `receipts`, `sessions`, `search`, `wallet`,
+`config`, `serve`, `devnet`); the parser only names the handler (`set_defaults(handler=
+"module:function")`), which `dispatch` imports when `og_chat.cli.main` runs it.
 """
 
 from __future__ import annotations
@@ -14,27 +14,19 @@ import argparse
 import functools
 import tomllib
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from og_chat import __version__
-from og_chat.store.search import DEFAULT_LIMIT
+from og_chat import __version__, devnet as devnet_package
+from og_chat.store.search_index import DEFAULT_LIMIT
 
-from . import (
-    ask,
-    chat,
-    completion,
-    config,
-    devnet,
-    models,
-    receipts,
-    search,
-    serve,
-    sessions,
-    wallet,
-)
+from . import completion
 from .output import EXIT_CODES
+
+LAUNCH = "launch:cmd_launch"
+"""`og-chat` with no command, and `og-chat chat`: the TUI."""
+SERVE_HOST = "127.0.0.1"
+SERVE_PORT = 8000
 
 AddParser = Callable[..., argparse.ArgumentParser]
 """Makes one subcommand's parser (`add_subparsers().add_parser`, see `_commands`)."""
@@ -72,11 +64,22 @@ def _command(add: AddParser, name: str) -> argparse.ArgumentParser:
     )
 
 
-def _version() -> str:
-    try:
-        return version("og-chat")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return __version__
+class _Version(argparse.Action):
+    """`--version`: the installed distribution's version, looked up only when asked for
+    (importlib.metadata costs ~30 ms at every start otherwise)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("og-chat")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            found = __version__
+        print(f"og-chat {found}")  # on stdout, as argparse's own version action prints it
+        parser.exit()
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -156,13 +159,13 @@ def build_parser(*, with_devnet: bool = True) -> argparse.ArgumentParser:
         description=text["description"],
         epilog=_epilog(text),
     )
-    parser.add_argument("--version", action="version", version=f"og-chat {_version()}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     _tui_options(parser, top=True)
     sub = _commands(parser, dest="command", metavar="COMMAND")
 
     chat_parser = _command(sub, "chat")
     _tui_options(chat_parser)
-    chat_parser.set_defaults(handler=chat.cmd_chat)
+    chat_parser.set_defaults(handler=LAUNCH)
 
     _add_ask(sub)
     _add_models(sub)
@@ -175,9 +178,9 @@ def build_parser(*, with_devnet: bool = True) -> argparse.ArgumentParser:
     _add_completion(sub)
 
     devnet_parser = _command(sub, "devnet")
-    if with_devnet:
-        devnet.add_arguments(devnet_parser)
-    devnet_parser.set_defaults(handler=devnet.cmd_devnet)
+    if with_devnet:  # the devnet defines its own options
+        devnet_package.add_devnet_arguments(devnet_parser)
+    devnet_parser.set_defaults(handler="devnet:cmd_devnet")
     return parser
 
 
@@ -257,7 +260,7 @@ def _add_ask(add: AddParser) -> None:
     parser.add_argument(
         "--no-stream", action="store_true", help="print the answer only when it is complete"
     )
-    parser.set_defaults(handler=ask.cmd_ask)
+    parser.set_defaults(handler="ask:cmd_ask")
 
 
 def _add_models(add: AddParser) -> None:
@@ -268,25 +271,25 @@ def _add_models(add: AddParser) -> None:
         "--prices", action="store_true", help="show devnet prices even without a running devnet"
     )
     _devnet_url(parser, "read prices from this devnet")
-    parser.set_defaults(handler=models.cmd_models)
+    parser.set_defaults(handler="models:cmd_models")
 
 
 def _add_receipts(add: AddParser) -> None:
     parser = _command(add, "receipts")
     rsub = _commands(parser, dest="receipts_command", metavar="ACTION")
-    parser.set_defaults(handler=receipts.cmd_list, json=False, **dict.fromkeys(_RECEIPT_FILTERS))
+    parser.set_defaults(handler="receipts:cmd_list", json=False, **dict.fromkeys(_RECEIPT_FILTERS))
 
     lst = _command(rsub, "receipts.list")
     _receipt_filters(lst)
     lst.add_argument(
         "--json", action="store_true", help="a JSON list of receipt objects (each with `id`)"
     )
-    lst.set_defaults(handler=receipts.cmd_list)
+    lst.set_defaults(handler="receipts:cmd_list")
 
     show = _command(rsub, "receipts.show")
     show.add_argument("id", help="receipt id or a unique prefix")
     show.add_argument("--json", action="store_true")
-    show.set_defaults(handler=receipts.cmd_show)
+    show.set_defaults(handler="receipts:cmd_show")
 
     export = _command(rsub, "receipts.export")
     export.add_argument(
@@ -295,7 +298,7 @@ def _add_receipts(add: AddParser) -> None:
     _receipt_filters(export)
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument("--out", metavar="FILE", help="write here instead of stdout")
-    export.set_defaults(handler=receipts.cmd_export)
+    export.set_defaults(handler="receipts:cmd_export")
 
     verify = _command(rsub, "receipts.verify")
     verify.add_argument(
@@ -311,28 +314,28 @@ def _add_receipts(add: AddParser) -> None:
     )
     _devnet_url(verify, "the devnet the receipt was paid on")
     verify.add_argument("--json", action="store_true")
-    verify.set_defaults(handler=receipts.cmd_verify)
+    verify.set_defaults(handler="receipts:cmd_verify")
 
     sync = _command(rsub, "receipts.sync")
     _network_options(sync)
     sync.add_argument(
         "--wait", type=float, default=0.0, metavar="SECONDS", help="keep trying this long"
     )
-    sync.set_defaults(handler=receipts.cmd_sync)
+    sync.set_defaults(handler="receipts:cmd_sync")
 
 
 def _add_sessions(add: AddParser) -> None:
     parser = _command(add, "sessions")
     ssub = _commands(parser, dest="sessions_command", metavar="ACTION")
-    parser.set_defaults(handler=sessions.cmd_list, json=False)
+    parser.set_defaults(handler="sessions:cmd_list", json=False)
     lst = _command(ssub, "sessions.list")
     lst.add_argument("--json", action="store_true")
-    lst.set_defaults(handler=sessions.cmd_list)
+    lst.set_defaults(handler="sessions:cmd_list")
     export = _command(ssub, "sessions.export")
     export.add_argument("id")
     export.add_argument("--format", choices=("md", "json"), default="md")
     export.add_argument("--out", metavar="FILE")
-    export.set_defaults(handler=sessions.cmd_export)
+    export.set_defaults(handler="sessions:cmd_export")
 
 
 def _add_search(add: AddParser) -> None:
@@ -346,50 +349,57 @@ def _add_search(add: AddParser) -> None:
     parser.add_argument(
         "--reindex", action="store_true", help="rebuild the index from the files first"
     )
-    parser.set_defaults(handler=search.cmd_search)
+    parser.set_defaults(handler="search:cmd_search")
 
 
 def _add_completion(add: AddParser) -> None:
     parser = _command(add, "completion")
-    completion.add_arguments(parser)
-    parser.set_defaults(handler=_cmd_completion)
+    parser.add_argument(
+        "shell", choices=completion.SHELLS, help="the shell to write the script for"
+    )
+    parser.set_defaults(handler="parser:cmd_completion")
 
 
-def _cmd_completion(args: argparse.Namespace) -> int:
+def cmd_completion(args: argparse.Namespace) -> int:
     """`completion SHELL`, made from the whole command line (the devnet's options too)."""
     return completion.cmd_completion(args, build_parser(with_devnet=True))
 
 
 def _add_serve(add: AddParser) -> None:
     parser = _command(add, "serve")
-    serve.add_arguments(parser)
+    parser.add_argument(
+        "--host",
+        default=SERVE_HOST,
+        help=f"address to bind (default {SERVE_HOST}; anything else exposes your wallet)",
+    )
+    parser.add_argument("--port", type=int, default=SERVE_PORT, help=f"port (default {SERVE_PORT})")
     _tui_options(parser)
-    parser.set_defaults(handler=serve.cmd_serve)
+    parser.set_defaults(handler="serve:cmd_serve")
 
 
 def _add_wallet(add: AddParser) -> None:
     parser = _command(add, "wallet")
     wsub = _commands(parser, dest="wallet_command", metavar="ACTION", required=True)
     create = _command(wsub, "wallet.create")
-    create.set_defaults(handler=wallet.cmd_create)
+    create.set_defaults(handler="wallet:cmd_create")
     imp = _command(wsub, "wallet.import")
-    imp.set_defaults(handler=wallet.cmd_import)
+    imp.set_defaults(handler="wallet:cmd_import")
     address = _command(wsub, "wallet.address")
-    address.set_defaults(handler=wallet.cmd_address)
+    address.set_defaults(handler="wallet:cmd_address")
     balance = _command(wsub, "wallet.balance")
     _network_options(balance)
     balance.add_argument("--json", action="store_true")
-    balance.set_defaults(handler=wallet.cmd_balance)
+    balance.set_defaults(handler="wallet:cmd_balance")
 
 
 def _add_config(add: AddParser) -> None:
     parser = _command(add, "config")
     csub = _commands(parser, dest="config_command", metavar="ACTION", required=True)
-    _command(csub, "config.path").set_defaults(handler=config.cmd_path)
-    _command(csub, "config.show").set_defaults(handler=config.cmd_show)
+    _command(csub, "config.path").set_defaults(handler="config:cmd_path")
+    _command(csub, "config.show").set_defaults(handler="config:cmd_show")
     init = _command(csub, "config.init")
     init.add_argument("--force", action="store_true", help="replace an existing file")
-    init.set_defaults(handler=config.cmd_init)
+    init.set_defaults(handler="config:cmd_init")
 
 
 def _temperature(text: str) -> float:

@@ -28,21 +28,6 @@ from og_chat.store.keystore import KEY_ENV
 from .connect import network_choice, trusted_devnets
 from .output import EXIT_OK, note, warn
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """`--host`, `--port` (the TUI's own options are added beside them)."""
-    parser.add_argument(
-        "--host",
-        default=DEFAULT_HOST,
-        help=f"address to bind (default {DEFAULT_HOST}; anything else exposes your wallet)",
-    )
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
-    )
-
 
 def is_loopback(host: str) -> bool:
     """Whether `host` can only be reached from this machine."""

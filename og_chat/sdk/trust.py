@@ -26,11 +26,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from enum import Enum
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .addresses import DEVNET_KEYS
 from .errors import ConfigurationError, UntrustedNetwork
-from .networks import NetworkProfile
+
+if TYPE_CHECKING:  # annotations only: the CLI decides whose key pays before it imports ssl
+    from .networks import NetworkProfile
 
 TRUSTED_DEVNETS_ENV = "OG_TRUSTED_DEVNETS"
 """Comma-separated devnet URLs a user key may sign for (for the SDK and tutorial code)."""

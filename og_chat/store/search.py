@@ -23,6 +23,7 @@ from pathlib import Path
 from .paths import data_dir
 from .receipts import ReceiptStore
 from .search_index import (
+    DEFAULT_LIMIT,
     DEFAULT_MARKS,
     RECEIPTS_SOURCE,
     MessageHit,
@@ -35,7 +36,6 @@ from .sessions import SessionError, SessionStore
 
 __all__ = ["DEFAULT_LIMIT", "MessageHit", "ReceiptHit", "Search", "SearchResults"]
 
-DEFAULT_LIMIT = 50
 """Hits of each kind a search returns unless told otherwise."""
 _ID_PREFIX = re.compile(r"^(0x)?[0-9a-fA-F]{4,}$")
 """A word that may be the start of a receipt id or a payment hash."""

@@ -35,6 +35,8 @@ INDEX_VERSION = "1"
 """Bumped whenever the schema changes: an index of another version is rebuilt."""
 RECEIPTS_SOURCE = "receipts"
 SNIPPET_TOKENS = 12
+DEFAULT_LIMIT = 50
+"""Hits of each kind a search returns unless told otherwise (the TUI, `og-chat search`)."""
 """Words of context a snippet shows around the match."""
 DEFAULT_MARKS = ("«", "»")
 """What a snippet puts around each matched word."""
