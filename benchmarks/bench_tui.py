@@ -146,7 +146,7 @@ def bench_first_paint(runs: int = 7) -> dict[str, Any]:
 
 async def _stream_through_chat_screen(devnet: Any, tokens: int) -> tuple[float, int]:
     """Send a prompt asking for `tokens` words; seconds from Enter to the final render."""
-    from og_chat.sdk.networks import NetworkRequest
+    from og_chat.sdk.network_choice import NetworkRequest
     from og_chat.tui.app import OGChatApp
 
     app = OGChatApp(NetworkRequest(devnet_url=devnet.url))
@@ -174,7 +174,7 @@ async def _baseline_update_per_token(devnet: Any, tokens: int) -> tuple[float, i
     from textual.containers import VerticalScroll
     from textual.widgets import Markdown
 
-    from og_chat.sdk.networks import NetworkRequest
+    from og_chat.sdk.network_choice import NetworkRequest
     from og_chat.tui.backend import Backend
 
     class Naive(App[None]):
@@ -267,7 +267,7 @@ async def _baseline_markdown_stream(devnet: Any, tokens: int) -> tuple[float, in
     from textual.containers import VerticalScroll
     from textual.widgets import Markdown
 
-    from og_chat.sdk.networks import NetworkRequest
+    from og_chat.sdk.network_choice import NetworkRequest
     from og_chat.tui.backend import Backend
 
     class Bare(App[None]):
@@ -304,7 +304,7 @@ async def _baseline_markdown_stream(devnet: Any, tokens: int) -> tuple[float, in
 
 async def _chat_screen_cpu(devnet: Any, tokens: int) -> tuple[float, int, float]:
     """The chat screen streaming a paced answer: (seconds, tokens, CPU seconds meanwhile)."""
-    from og_chat.sdk.networks import NetworkRequest
+    from og_chat.sdk.network_choice import NetworkRequest
     from og_chat.tui.app import OGChatApp
     from og_chat.tui.widgets.conversation import AssistantMessage
 

@@ -38,7 +38,7 @@ async def _type(pilot: Any, text: str) -> None:
 
 async def shoot(devnet_url: str) -> list[Path]:
     """Drive one app through every screen, saving an SVG at each stop."""
-    from og_chat.sdk.networks import NetworkRequest
+    from og_chat.sdk.network_choice import NetworkRequest
     from og_chat.tui.app import OGChatApp
     from og_chat.tui.screens.compare import CompareColumn
 
