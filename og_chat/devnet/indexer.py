@@ -14,6 +14,12 @@ list, while it is one: most call ids match once), ≈ 100 bytes a log. With a ch
 read back from the store when a query names them, so the index does not grow by every
 log the chain ever emitted (≈ 500 bytes a paid call).
 
+A resumed chain's index is not rebuilt: the store keeps the same lookups as tables (tx
+results, topic buckets, nonces used, batch roots, block hashes), written with each block,
+and `resume()` only notes the stored head. Memory then holds what this run mined; a lookup
+it misses for a block at or below that head is one indexed sqlite read. A restart of a
+chain with 10,000 calls therefore costs a query, not a decode of every block's rows.
+
 Written on the chain's worker thread only; reads from other threads are single dict
 lookups, atomic under the GIL, or an older block read back through the store's own
 read connection (chain_store.py), which sees committed blocks only.
@@ -23,9 +29,9 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set as AbstractSet
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set as AbstractSet
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, Protocol, TypedDict
 
 from og_chat.sdk.addresses import DEVNET_OPG, DEVNET_SETTLEMENT, PERMIT2_ADDRESS
 from og_chat.sdk.errors import ChainError
@@ -98,11 +104,52 @@ class IndividualSettled(TypedDict):
 
 _Bucket = int | list[int]
 """The blocks with a log with one topic value at one position: the number while it is one."""
-StoredLogs = Callable[[int], list[IndexedLog]]
-"""A block's logs read back from the chain store, by block number."""
+BatchInfo = tuple[int, int, str]
+"""A posted batch root's (count, timestamp, tx hash)."""
 
 
-def _topic_key(topic: str) -> int:
+class Settled(NamedTuple):
+    """What one block settled: the nonces it consumed and the batch roots it posted."""
+
+    nonces: list[tuple[str, int, str]]
+    """(owner lower case, nonce, tx hash) of every Permit2 / EIP-3009 nonce used."""
+    batches: list[tuple[bytes, BatchInfo]]
+    """(root, (count, timestamp, tx hash)) of every `BatchSettled`."""
+
+
+class StoredIndex(Protocol):
+    """The index's tables in the chain store (chain_store.py), read from any thread."""
+
+    def block_logs(self, number: int) -> list[IndexedLog]:
+        """One stored block's logs."""
+        ...
+
+    def tx(self, tx_hash: str) -> TxResult | None:
+        """A stored transaction's result, by its lower-case hash."""
+        ...
+
+    def topic_blocks(self, position: int, key: int) -> list[int]:
+        """The stored blocks with a log whose topic at `position` has bucket key `key`."""
+        ...
+
+    def nonce_tx(self, owner: str, nonce: int) -> str | None:
+        """The stored transaction that used `owner`'s nonce."""
+        ...
+
+    def batch_roots(self) -> dict[bytes, BatchInfo]:
+        """Every stored batch root."""
+        ...
+
+    def block_hash(self, number: int) -> str | None:
+        """A stored block's hash."""
+        ...
+
+    def block_number(self, block_hash: str) -> int | None:
+        """A stored block's number, by its lower-case hash."""
+        ...
+
+
+def topic_key(topic: str) -> int:
     """A topic's bucket key: its first 8 bytes (matches are checked against the whole topic)."""
     return int(topic[2:18] or "0", 16)
 
@@ -111,7 +158,7 @@ class ChainIndex:
     """Everything mined so far, and who waits for which transaction."""
 
     def __init__(
-        self, events: EventTable, *, opg: str = DEVNET_OPG, stored: StoredLogs | None = None
+        self, events: EventTable, *, opg: str = DEVNET_OPG, stored: StoredIndex | None = None
     ) -> None:
         self.events = events
         self._settling_events = {
@@ -119,9 +166,11 @@ class ChainIndex:
             for topic, (name, _) in events.events.items()
             if name in ("PermitNonceUsed", "AuthorizationUsed", "BatchSettled")
         }
-        """topic0 → name of the events `_index_event` records (nonces used, batch roots)."""
+        """topic0 → name of the events `settled_rows` records (nonces used, batch roots)."""
         self.stored = stored
         """Reads an older block's logs back from the chain store (None: all stay in memory)."""
+        self.stored_head = 0
+        """Blocks up to this one are in the store only (`resume`): memory holds later ones."""
         self.opg = opg.lower()
         """The OPG token whose EIP-3009 nonces are indexed (Base's address on a mainnet twin)."""
         self.head = 0
@@ -145,9 +194,15 @@ class ChainIndex:
     # -- writing (worker thread) ---------------------------------------------------
 
     def add_block(
-        self, number: int, block_hash: str, mined: Iterable[tuple[TxResult, list[IndexedLog]]]
+        self,
+        number: int,
+        block_hash: str,
+        mined: Iterable[tuple[TxResult, list[IndexedLog]]],
+        settled: Settled | None = None,
     ) -> None:
-        """Index one sealed block; waiters wake only once the whole block is indexed."""
+        """Index one sealed block; waiters wake only once the whole block is indexed.
+
+        `settled` is `settled_rows` of the same block when the caller has it already."""
         self._block_hashes[number] = block_hash
         self._block_numbers[block_hash] = number
         results: list[TxResult] = []
@@ -159,12 +214,47 @@ class ChainIndex:
             self._logs_by_block[number] = logs
             for entry in logs:
                 self._index_topics(entry)
-                self._index_event(entry)
+            self._note_settled(settled or self._settled(logs))
         self.head = number
         if self.stored is not None:  # read back from the store from now on
             self._logs_by_block.pop(number - RECENT_BLOCKS, None)
         for result in results:
             self._record(result)
+
+    def resume(self, stored: StoredIndex, head: int) -> None:
+        """Continue a kept chain whose blocks up to `head` are indexed in `stored` already."""
+        self.stored = stored
+        self.stored_head = self.head = head
+
+    def settled_rows(self, mined: Iterable[tuple[TxResult, list[IndexedLog]]]) -> Settled:
+        """The nonces used and batch roots posted by one block's logs (for the store too)."""
+        return self._settled([log for _, logs in mined for log in logs])
+
+    def _note_settled(self, settled: Settled) -> None:
+        self._nonces.update({(owner, nonce): tx for owner, nonce, tx in settled.nonces})
+        self._batches.update(settled.batches)
+
+    def _settled(self, logs: Iterable[IndexedLog]) -> Settled:
+        settled = Settled([], [])
+        for log in logs:
+            # Most logs are none of these: one dict lookup first.
+            name = self._settling_events.get(log.topics[0]) if log.topics else None
+            if name is None:
+                continue
+            address = log.address.lower()
+            if (name == "PermitNonceUsed" and address == PERMIT2_ADDRESS.lower()) or (
+                name == "AuthorizationUsed" and address == self.opg
+            ):
+                owner = "0x" + log.topics[1][-40:]
+                settled.nonces.append((owner.lower(), int(log.topics[2], 16), log.tx_hash))
+            elif name == "BatchSettled" and address == DEVNET_SETTLEMENT.lower():
+                from eth_abi.abi import decode
+
+                count, ts = decode(["uint256", "uint256"], from_hex(log.data))
+                settled.batches.append(
+                    (from_hex(log.topics[1]), (int(count), int(ts), log.tx_hash))
+                )
+        return settled
 
     def add_receipt(self, receipt: Mapping[str, Any]) -> TxResult:
         """Index one receipt fetched from a JSON-RPC node (the anvil backend)."""
@@ -185,7 +275,7 @@ class ChainIndex:
             )
             self._logs_by_block.setdefault(entry.block_number, []).append(entry)
             self._index_topics(entry)
-            self._index_event(entry)
+            self._note_settled(self._settled([entry]))
         self._record(result)
         self.head = max(self.head, result.block_number)
         return result
@@ -202,7 +292,7 @@ class ChainIndex:
     def watch(self, tx_hash: str) -> cf.Future[TxResult]:
         """A future for a transaction sent earlier: done now if mined, failed if unknown."""
         fut: cf.Future[TxResult] = cf.Future()
-        done = self._txs.get(tx_hash)
+        done = self._tx(tx_hash)
         if done is not None:
             fut.set_result(done)
         elif tx_hash in self.pending:
@@ -219,6 +309,13 @@ class ChainIndex:
                     fut.set_exception(error)
         self._waiters.clear()
 
+    def _tx(self, tx_hash: str) -> TxResult | None:
+        """A mined transaction's result: this run's, or a resumed chain's from the store."""
+        found = self._txs.get(tx_hash)
+        if found is None and self.stored is not None and self.stored_head:
+            found = self.stored.tx(tx_hash)
+        return found
+
     def _record(self, result: TxResult) -> None:
         self._txs[result.tx_hash] = result
         self.pending.discard(result.tx_hash)
@@ -230,7 +327,7 @@ class ChainIndex:
         number = log.block_number
         for position, topic in enumerate(log.topics[:4]):
             bucket = self._by_topic[position]
-            key = _topic_key(topic)
+            key = topic_key(topic)
             found = bucket.get(key)
             if found is None:
                 bucket[key] = number
@@ -240,33 +337,19 @@ class ChainIndex:
             elif found != number:
                 bucket[key] = [found, number]
 
-    def _index_event(self, log: IndexedLog) -> None:
-        # Most logs are none of these (a restart replays every log): one dict lookup first.
-        name = self._settling_events.get(log.topics[0]) if log.topics else None
-        if name is None:
-            return
-        address = log.address.lower()
-        if (name == "PermitNonceUsed" and address == PERMIT2_ADDRESS.lower()) or (
-            name == "AuthorizationUsed" and address == self.opg
-        ):
-            owner = "0x" + log.topics[1][-40:]
-            self._nonces[(owner.lower(), int(log.topics[2], 16))] = log.tx_hash
-        elif name == "BatchSettled" and address == DEVNET_SETTLEMENT.lower():
-            from eth_abi.abi import decode
-
-            count, ts = decode(["uint256", "uint256"], from_hex(log.data))
-            self._batches[from_hex(log.topics[1])] = (int(count), int(ts), log.tx_hash)
-
     # -- lookups (any thread) ----------------------------------------------------------
 
     def find_settlement(self, *, payer: str, nonce: int) -> TxResult | None:
         """The mined transaction that consumed `payer`'s Permit2 (or EIP-3009) nonce, if seen."""
-        tx_hash = self._nonces.get((payer.lower(), int(nonce)))
-        return self._txs.get(tx_hash) if tx_hash else None
+        key = (payer.lower(), int(nonce))
+        tx_hash = self._nonces.get(key)
+        if tx_hash is None and self.stored is not None and self.stored_head:
+            tx_hash = self.stored.nonce_tx(*key)
+        return self._tx(tx_hash) if tx_hash else None
 
     def logs_of(self, tx_hash: str) -> list[IndexedLog]:
         """The indexed logs a mined transaction emitted."""
-        result = self._txs.get(tx_hash.lower())
+        result = self._tx(tx_hash.lower())
         if result is None:
             return []
         return [
@@ -275,7 +358,8 @@ class ChainIndex:
 
     def batch_roots(self) -> dict[str, tuple[int, int, str]]:
         """Every batch root posted so far: root → (count, timestamp, tx hash)."""
-        return {hex0x(root): info for root, info in self._batches.items()}
+        stored = self.stored.batch_roots() if self.stored is not None and self.stored_head else {}
+        return {hex0x(root): info for root, info in {**stored, **self._batches}.items()}
 
     def individual_settlements(self) -> list[IndividualSettled]:
         """Every `IndividualSettled` event so far, decoded, oldest first."""
@@ -308,11 +392,17 @@ class ChainIndex:
 
     def block_number_of(self, block_hash: str) -> int | None:
         """The number of an indexed block, by its hash."""
-        return self._block_numbers.get(block_hash.lower())
+        found = self._block_numbers.get(block_hash.lower())
+        if found is None and self.stored is not None and self.stored_head:
+            found = self.stored.block_number(block_hash.lower())
+        return found
 
     def block_hash(self, number: int) -> str | None:
         """The hash of an indexed block, by its number."""
-        return self._block_hashes.get(number)
+        found = self._block_hashes.get(number)
+        if found is None and self.stored is not None and 0 <= number <= self.stored_head:
+            found = self.stored.block_hash(number)
+        return found
 
     def logs(
         self,
@@ -348,11 +438,13 @@ class ChainIndex:
                 continue
             numbers: set[int] = set()
             for topic in wanted:
-                found = self._by_topic[position].get(_topic_key(topic))
+                found = self._by_topic[position].get(topic_key(topic))
                 if isinstance(found, list):
                     numbers.update(list(found))
                 elif found is not None:
                     numbers.add(found)
+                if self.stored is not None and self.stored_head:
+                    numbers.update(self.stored.topic_blocks(position, topic_key(topic)))
             if best is None or len(numbers) < len(best):
                 best = sorted(numbers)
         return best
@@ -362,6 +454,7 @@ class ChainIndex:
         logs = self._logs_by_block.get(number)
         if logs is not None:
             return logs
-        if self.stored is not None and 0 < number <= self.head - RECENT_BLOCKS:
-            return self.stored(number)
+        old = number <= self.stored_head or number <= self.head - RECENT_BLOCKS
+        if self.stored is not None and number > 0 and old:
+            return self.stored.block_logs(number)
         return ()

@@ -49,7 +49,7 @@ from og_chat.sdk.errors import ChainError, ConfigurationError
 from og_chat.sdk.eth import checksum, from_hex, hex0x, keccak, web3_http
 
 from .chain_errors import ChainRevert as ChainRevert, RpcError as RpcError
-from .chain_store import SCHEMA, ChainStore, MinedRows
+from .chain_store import SCHEMA, UPGRADABLE, ChainStore, MinedRows
 from .contracts import CONTRACT_NAMES, EventTable, abi, artifact
 from .evm_call import CallRequest, execute
 from .evm_rules import devnet_vm, forget_memos
@@ -212,13 +212,15 @@ class Node:
             self._scratch = tempfile.TemporaryDirectory(prefix="og-devnet-chain-")
             path = Path(self._scratch.name) / "chain.sqlite"
         store = self._store = ChainStore(path)
-        self.index.stored = store.block_logs  # older blocks' logs are read back, not kept
+        self.index.stored = store  # older blocks' logs are read back, not kept
         chain = backend.chain
         expected = {"chain_id": str(int(chain.chain_id)), "code": code_digest()}
         resumed = not store.is_empty()
         if resumed:
             meta = store.meta()
-            wrong = [k for k, v in {**expected, "schema": str(SCHEMA)}.items() if meta.get(k) != v]
+            wrong = [k for k, v in expected.items() if meta.get(k) != v]
+            if meta.get("schema") not in (str(SCHEMA), *map(str, UPGRADABLE)):
+                wrong.append("schema")
             if wrong:
                 raise StateMismatch(
                     f"the chain stored in {path.parent} was made with another "
@@ -231,9 +233,9 @@ class Node:
             genesis = dict(chain.chaindb.db.wrapped_db.kv_store)
             store.commit_genesis(genesis, {**expected, "instance_id": instance_id})
         backend.chain = type(chain)(AtomicDB(store.kv))  # type: ignore[arg-type]  # duck-typed
-        if resumed:
-            for number, block_hash, mined in store.blocks():
-                self.index.add_block(number, block_hash, mined)
+        if resumed:  # the stored blocks are looked up in the store when asked, not replayed
+            store.upgrade(self.index.settled_rows)
+            self.index.resume(store, store.head())
         return self._new_identity(resumed, instance_id)
 
     def _boot_rpc(self, url: str, fund: list[tuple[str, int]]) -> Web3:
@@ -439,9 +441,10 @@ class Node:
                 )
                 log_index += 1
             mined.append((result, logs))
+        settled = self.index.settled_rows(mined)
         if self._store is not None:  # on disk before any waiter hears "mined"
-            self._store.commit_block(number, block_hash, mined)
-        self.index.add_block(number, block_hash, mined)
+            self._store.commit_block(number, block_hash, mined, settled)
+        self.index.add_block(number, block_hash, mined, settled)
         forget_memos()
 
     def _shared_text(self, raw: bytes, text: Callable[[bytes], str]) -> str:

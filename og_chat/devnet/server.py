@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Coroutine, Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from og_chat.sdk.addresses import MAINNET_CHAIN_ID
 from og_chat.sdk.errors import ConfigurationError
@@ -143,33 +143,30 @@ class Devnet:
         ]
         # The chain (web3/py-evm imports, genesis) is the long pole: boot it first, and
         # make the TEE key and import the gateway's stack while it runs.
-        booted: list[Chain] = []
-        failed: list[BaseException] = []
-
         store = state.chain_path if state is not None else None
-
-        def boot_chain() -> None:
-            try:
-                booted.append(
-                    Chain.start(rpc_url=rpc_url, fund=genesis_fund, chain_id=chain_id, store=store)
-                )
-            except BaseException as exc:  # re-raised on the caller's thread below
-                failed.append(exc)
-
         where = f" at {rpc_url}" if rpc_url else " (py-evm, in-process)"
         kept = f", kept in {state.path}" if state is not None else ""
         say(f"starting the chain{where}{kept}")
-        chain_thread = threading.Thread(target=boot_chain, name="og-devnet-boot", daemon=True)
-        chain_thread.start()
+        chain_boot = _Boot(
+            "og-devnet-boot",
+            lambda: Chain.start(rpc_url=rpc_url, fund=genesis_fund, chain_id=chain_id, store=store),
+        )
         # Deliberately here, not at the top: these pull aiohttp, pydantic and cryptography
         # (≈ 0.5 s), which load while the chain boots instead of before it (the devnet's
         # ready time is a benchmark). Nothing else in the devnet imports its own modules late.
+        # The TEE module first: an RSA key is made (≈ 0.1-0.3 s, OpenSSL without the GIL)
+        # on its own thread while the rest is imported.
+        from .tee import TeeKeys
+        from .tee_keystore import load_or_create
+
+        key_boot = _Boot(
+            "og-devnet-tee-key",
+            lambda: load_or_create(state, hosts) if state is not None else TeeKeys.generate(hosts),
+        )
         from .app import make_app
         from .facilitator import Facilitator
         from .gateway import Gateway
         from .pending_records import PendingRecords
-        from .tee import TeeKeys
-        from .tee_keystore import load_or_create
 
         responder: Responder = LocalResponder(tokens_per_second)
         if upstream:  # only then: the forwarder's stream parsing pulls httpx in
@@ -177,13 +174,19 @@ class Devnet:
 
             responder = UpstreamResponder(upstream, model=upstream_model)
 
-        self.tee = load_or_create(state, hosts) if state is not None else TeeKeys.generate(hosts)
-        say(f"TEE key ready: {self.tee.tee_id[:18]}…")
-        chain_thread.join()
-        if failed:
+        try:
+            self.tee = key_boot.result()
+        except BaseException:
+            with contextlib.suppress(BaseException):  # the chain's own failure is secondary
+                chain_boot.result().stop()
             self.stop()
-            raise failed[0]
-        self.chain = booted[0]
+            raise
+        say(f"TEE key ready: {self.tee.tee_id[:18]}…")
+        try:
+            self.chain = chain_boot.result()
+        except BaseException:
+            self.stop()
+            raise
         self.accounts = list(self.chain.accounts)
         self.chain_id = int(self.chain.chain_id)
         say(f"chain {self.chain_id} ready; contracts deployed")
@@ -343,6 +346,30 @@ def start_embedded(
             state.close()
         say(f"{exc}; moved it to {moved} and started a new chain")
         return Devnet.start(state_dir=state_dir, **options)
+
+
+class _Boot(Generic[T]):
+    """`fn()` on a thread of its own, started now; `result()` joins it (re-raising its error)."""
+
+    def __init__(self, name: str, fn: Callable[[], T]) -> None:
+        self._fn = fn
+        self._value: list[T] = []
+        self._error: list[BaseException] = []
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value.append(self._fn())
+        except BaseException as exc:  # re-raised on the caller's thread by result()
+            self._error.append(exc)
+
+    def result(self) -> T:
+        """What `fn()` returned, once it has; its exception if it raised."""
+        self._thread.join()
+        if self._error:
+            raise self._error[0]
+        return self._value[0]
 
 
 def _fund_arg(text: str) -> tuple[str, int]:
