@@ -11,7 +11,10 @@ time limit for calls.
 * Time limit. py-evm runs about 3 M gas of a tight loop per second, on the one thread
   every paid call also needs. A call run under `time_limit()` (eth_call, eth_estimateGas
   on `/rpc`) is aborted at its first jump or call past the deadline, as geth's
-  `--rpc.evmtimeout` aborts one; transactions never run under a limit.
+  `--rpc.evmtimeout` aborts one; transactions never run under a limit. The deadline is
+  in the worker thread's CPU time, not the wall clock: the devnet shares one GIL with
+  its gateway (and, in tests, with the client), so on a busy machine an 80 ms registry
+  read could spend a wall-clock second waiting for its turn and be aborted for it.
 * Memos. py-evm memoizes trie work in process-wide caches that outlive the block that
   filled them; `forget_memos()` empties them once a block is sealed (see there).
 
@@ -41,8 +44,8 @@ _deadline = _Deadline()
 
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Run EVM calls inside this block with a wall-clock limit (on this thread)."""
-    _deadline.at = time.monotonic() + seconds
+    """Run EVM calls inside this block with a limit of `seconds` of this thread's CPU time."""
+    _deadline.at = time.thread_time() + seconds
     try:
         yield
     finally:
@@ -76,7 +79,7 @@ def devnet_vm() -> type[Any]:
     def checked(opcode: Any) -> Any:
         def run(computation: Any) -> Any:
             at = _deadline.at
-            if at is not None and time.monotonic() > at:
+            if at is not None and time.thread_time() > at:
                 raise timeout("execution aborted: the call ran past its time limit")
             return opcode(computation=computation)
 

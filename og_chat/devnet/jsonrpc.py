@@ -50,7 +50,8 @@ RPC_GAS_CAP = 8_000_000
 """Most gas one `eth_call` / `eth_estimateGas` may use: any contract deployment fits
 (EIP-170's largest), and py-evm runs it in about three seconds at worst."""
 RPC_TIME_LIMIT = 1.0
-"""Seconds of EVM time one call from `/rpc` may take before it is aborted (geth: 5 s)."""
+"""Seconds of the worker's CPU time one call from `/rpc` may take before it is aborted (geth:
+5 s of wall clock)."""
 SENT_TIMEOUT = 30.0
 """How long a sent transaction's answer waits for its block."""
 CLIENT_VERSION = "og-chat-devnet/py-evm"

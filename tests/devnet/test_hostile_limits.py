@@ -5,12 +5,14 @@
 * `POST /devnet/faults` refuses NaN, infinities and out-of-range values with 400 and
   changes nothing.
 * Every route that reads a body answers 413 above the size limit, declared or chunked.
+* The time limit counts the call's own work: time spent waiting for its turn is not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -18,7 +20,10 @@ import pytest
 
 from og_chat.devnet import Devnet
 from og_chat.devnet.app import MAX_BODY_BYTES
+from og_chat.devnet.evm_call import CallOutcome, CallRequest, execute
+from og_chat.devnet.evm_rules import time_limit
 from og_chat.devnet.jsonrpc import RPC_GAS_CAP
+from og_chat.sdk.rpc import call_data
 from tests.conformance.scenario import LOOPER, init_code
 from tests.devnet.paying_client import Payer, chat_body, rpc, wait_receipt
 
@@ -155,3 +160,26 @@ async def test_every_route_answers_413_above_the_body_limit(
     # The route still serves a body of normal size afterwards.
     small = await client.post(devnet.url + path, json={})
     assert small.status_code != 413
+
+
+def test_the_time_limit_counts_the_calls_own_work_not_its_wait(devnet: Devnet) -> None:
+    """On a busy machine a call waits for the GIL; that wait is not the call's work.
+
+    An 80 ms registry read that waited a wall-clock second once came back aborted, so
+    the client fell back to the gateway's self-vouched key. Here the wait is a sleep on
+    the worker, past the whole limit, before the call runs: the call still answers.
+    """
+    node = devnet.chain.node
+    registry = devnet.chain.addresses.tee_registry
+    request = CallRequest(
+        to=registry, data=bytes.fromhex(call_data("getActiveTEEs(uint8)", 0)[2:]), gas=RPC_GAS_CAP
+    )
+
+    def waited_then_called() -> CallOutcome:
+        with time_limit(0.2):
+            time.sleep(0.4)
+            return execute(node.pyevm, request, "latest")
+
+    outcome = node.submit(waited_then_called).result(timeout=30)
+    assert outcome.ok and not outcome.timed_out
+    assert len(outcome.output) > 1_000  # the registry's TEE, its key and certificate
