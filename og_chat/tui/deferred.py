@@ -25,6 +25,23 @@ PRELOAD = (LOCAL_MODULE, RUNTIME_MODULE, "eth_account", "web3")
 tracker would otherwise import on the event loop, while the UI is meant to paint."""
 
 
+WARM_LANGUAGES = ("python", "bash", "javascript", "json", "rust")
+"""Fence languages whose Pygments lexers `warm_highlighting` compiles ahead of the first answer."""
+
+
+def warm_highlighting() -> None:
+    """Import Pygments and compile the commonest lexers; call it in a thread.
+
+    The first fence of the first answer otherwise pays for both on the event loop,
+    mid-stream: 0.25 s of CPU (0.21 s the import, 35 ms Python's lexer) during which
+    the screen stops. Each lexer compiles its patterns once per process.
+    """
+    from textual.highlight import highlight
+
+    for language in WARM_LANGUAGES:
+        highlight("x", language=language)
+
+
 def local_state() -> type[LocalState]:
     """The `LocalState` class (importing the config and session models on first use)."""
     return cast("type[LocalState]", importlib.import_module(LOCAL_MODULE).LocalState)

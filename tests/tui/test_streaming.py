@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 
@@ -129,11 +130,32 @@ async def test_a_costly_frame_spaces_the_next_write_but_never_past_the_longest_w
         stream = ThrottledStream(view, interval=0)
         await stream.write("first ")
         assert view.source == "first "
-        started = time.monotonic()
-        stream._painted(started, time.thread_time() - 10)  # a frame that took 10 s of CPU
-        assert stream._next == started + LONGEST_WAIT
+        stream._cpu = time.thread_time() - 10  # the write and its frames took 10 s of CPU
         await stream.write("queued ")
-        assert view.source == "first ", "written before the frame's share was paid back"
+        assert view.source == "first ", "written before the frames' share was paid back"
+        await asyncio.sleep(LONGEST_WAIT - (time.monotonic() - stream._last) + 0.01)
+        assert stream.due(), "the longest wait bounds how far the screen falls behind"
+        await stream.write("then ")
+        assert view.source == "first queued then "
+        stream._cpu = time.thread_time() - 10
+        await stream.write("last")
         await stream.stop()  # the end of an answer is written at once, whatever the wait
         await pilot.pause()
-        assert view.source == "first queued "
+        assert view.source == "first queued then last"
+
+
+async def test_the_frames_after_a_write_count_against_the_next_one() -> None:
+    """The layout and paint a write causes come later, on Textual's refresh timer: the
+    next write is spaced by everything the UI thread spent since the last one began."""
+    app = Host()
+    async with app.run_test(size=(100, 40)):
+        view = app.query_one(StreamedMarkdown)
+        stream = ThrottledStream(view, interval=0, share=0.1)
+        await stream.write("first ")
+        burn_until = time.thread_time() + 0.02  # 20 ms of frames after the write returned
+        while time.thread_time() < burn_until:
+            pass
+        assert not stream.due(), "20 ms of CPU at a tenth of a core wants 0.2 s"
+        while not stream.due():  # and then it is due, at LONGEST_WAIT at the latest
+            await asyncio.sleep(0.01)
+        assert time.monotonic() - stream._last < LONGEST_WAIT + 0.1

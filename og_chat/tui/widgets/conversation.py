@@ -36,14 +36,16 @@ def code_blocks(markdown: str) -> list[str]:
 
 
 FLUSH_INTERVAL = 0.1
-"""Seconds between writes to the answer's Markdown while it streams. Each write costs a
-layout and a frame (~25 ms for a long answer on 2 cores): ten a second read as live text
-and keep a 100 tok/s answer's rendering at a fraction of a core."""
-FRAME_SHARE = 0.2
-"""The share of a core an answer's frames may take: after a write whose frame cost c seconds
-of the UI thread's CPU, the next one waits c / FRAME_SHARE (at least `FLUSH_INTERVAL`, at
-most `LONGEST_WAIT`). A frame is a layout and a paint of the whole screen (Textual has no
-partial layout), 25-45 ms on a busy 2-core VM: ten of them a second were half a core."""
+"""Seconds between writes to the answer's Markdown while it streams, at the most often:
+ten a second read as live text."""
+FRAME_SHARE = 0.1
+"""The share of a core an answer's rendering may take. A write is followed by a layout
+and a paint of the whole screen (Textual has no partial layout), on Textual's refresh
+timer, so a write's cost is only known once the next piece arrives: everything the UI
+thread spent since the last write began (the write, its layout and frames, the stream's
+own parsing). The next write waits until that is at most this share of the time since
+(at least `FLUSH_INTERVAL`, at most `LONGEST_WAIT`). Counting only the write itself,
+as before, saw a tenth of the cost: streaming at 100 tok/s took 38% of a core."""
 LONGEST_WAIT = 0.5
 """Seconds: however slow frames are, the screen is never further behind the answer."""
 
@@ -54,10 +56,10 @@ class ThrottledStream:
     A model sends a token every few hundred microseconds; handing each one to
     the Markdown widget costs an event-loop turn and a layout pass. Joining
     them into a few writes a second keeps the screen live and the throughput
-    bounded by the network, not the renderer. The interval counts from the end
-    of the last write, and stretches when a frame costs more than `share` of a
-    core over it (a long table, a slow machine), so the rendering never takes
-    more than that share; `stop` writes the rest at once.
+    bounded by the network, not the renderer. The next write waits for
+    `FLUSH_INTERVAL`, and longer while the UI thread's CPU since the last write
+    began is more than `share` of the time since (a long table, a slow machine),
+    so the rendering never takes more than that share; `stop` writes the rest at once.
     """
 
     def __init__(
@@ -72,29 +74,31 @@ class ThrottledStream:
         self.share = share
         self._neutral = StreamNeutralizer()
         self._pending: list[str] = []
-        self._next = 0.0
+        self._last = -1e9
+        """`time.monotonic()` when the last write began."""
+        self._cpu = 0.0
+        """The UI thread's `time.thread_time()` then."""
+
+    def due(self) -> bool:
+        """Whether the next write may go now (see `FRAME_SHARE`)."""
+        wait = self.interval
+        if self.share:
+            spent = time.thread_time() - self._cpu
+            wait = min(max(wait, spent / self.share), max(wait, LONGEST_WAIT))
+        return time.monotonic() - self._last >= wait
 
     async def write(self, piece: str) -> None:
-        """Queue a raw piece; flush when the interval has passed."""
+        """Queue a raw piece; write what is queued when it is due."""
         self._pending.append(piece)
-        if time.monotonic() >= self._next:
+        if self.due():
             await self._flush()
-            self._next = time.monotonic() + self.interval
 
     async def _flush(self) -> None:
         if self._pending:
-            started, cpu = time.monotonic(), time.thread_time()
+            self._last, self._cpu = time.monotonic(), time.thread_time()
             text = self._neutral.feed("".join(self._pending))
             self._pending.clear()
             await self.view.write(text)
-            if self.share:
-                self.view.call_after_refresh(self._painted, started, cpu)
-
-    def _painted(self, started: float, cpu: float) -> None:
-        """The frame of a write is on screen: its CPU cost sets the earliest next write."""
-        assert self.share
-        wait = min((time.thread_time() - cpu) / self.share, LONGEST_WAIT)
-        self._next = max(self._next, started + wait)
 
     async def stop(self) -> None:
         """Write what is left at once and stop streaming: the answer ends on screen whole."""
