@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -78,6 +79,8 @@ class ThrottledStream:
         """`time.monotonic()` when the last write began."""
         self._cpu = 0.0
         """The UI thread's `time.thread_time()` then."""
+        self._late: Timer | None = None
+        """Writes what is held back if no piece comes before it fires."""
 
     def due(self) -> bool:
         """Whether the next write may go now (see `FRAME_SHARE`)."""
@@ -88,12 +91,21 @@ class ThrottledStream:
         return time.monotonic() - self._last >= wait
 
     async def write(self, piece: str) -> None:
-        """Queue a raw piece; write what is queued when it is due."""
+        """Queue a raw piece; write what is queued when it is due.
+
+        A piece held back is written at `LONGEST_WAIT` at the latest, even when no
+        other piece follows it (a model that pauses, a tool call being decided).
+        """
         self._pending.append(piece)
         if self.due():
             await self._flush()
+        elif self._late is None:
+            self._late = self.view.set_timer(LONGEST_WAIT, self._flush)
 
     async def _flush(self) -> None:
+        if self._late is not None:
+            self._late.stop()
+            self._late = None
         if self._pending:
             self._last, self._cpu = time.monotonic(), time.thread_time()
             text = self._neutral.feed("".join(self._pending))
