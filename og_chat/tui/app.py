@@ -26,7 +26,7 @@ from og_chat.app.sanitize import neutralize
 from og_chat.sdk.errors import ConfigurationError, OGError
 from og_chat.sdk.models import CATALOGUE, resolve_model
 from og_chat.sdk.network_choice import NetworkRequest
-from og_chat.sdk.types import Receipt
+from og_chat.sdk.types import PaymentStatus, Receipt
 from og_chat.store import config_defaults
 
 from . import deferred
@@ -312,9 +312,12 @@ class OGChatApp(App[None]):
 
     @on(ReceiptUpdated)
     def _receipt_updated(self, message: ReceiptUpdated) -> None:
-        """Every open screen that lists receipts (the chat's panel, the browser) repaints it."""
+        """Every open screen that lists receipts (the chat's panel, the browser) repaints it;
+        a settlement moved OPG (and maybe an approval), so the balances are read again."""
         for screen in self.screen_stack:
             screen.post_message(ReceiptUpdated(message.receipt_id, message.fields))
+        if message.fields.get("payment_status") == PaymentStatus.SETTLED.value:
+            self.refresh_wallet()
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

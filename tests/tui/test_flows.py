@@ -18,6 +18,7 @@ from og_chat.tui.widgets.conversation import (
     UserMessage,
 )
 from og_chat.tui.widgets.receipts_panel import ReceiptsPanel
+from og_chat.tui.widgets.status_header import StatusHeader
 
 from .conftest import wait_until
 
@@ -138,6 +139,10 @@ async def test_a_pending_payment_turns_settled_in_the_panel(devnet: Any) -> None
     app = _app(devnet)
     async with app.run_test(size=SIZE) as pilot:
         main = _main(app)
+        header = main.query_one(StatusHeader)
+        await wait_until(pilot, lambda: header.wallet is not None, what="balances")
+        assert header.wallet is not None and header.wallet.opg is not None
+        before = header.wallet.opg
         await _send(pilot, "hello")
         await wait_until(pilot, lambda: main.chat.receipt_ids and _turn_done(app), what="receipt")
         panel = main.query_one(ReceiptsPanel)
@@ -147,6 +152,13 @@ async def test_a_pending_payment_turns_settled_in_the_panel(devnet: Any) -> None
         )
         row = panel.table.get_row(receipt.id)
         assert row[-1] == "✓"
+        # The header's balance follows the settlement (it was read once, at the start).
+        await wait_until(
+            pilot,
+            lambda: header.wallet is not None and (header.wallet.opg or before) < before,
+            timeout=30,
+            what="the balance after the settlement",
+        )
 
 
 async def test_compare_streams_every_model_with_its_numbers(devnet: Any) -> None:
