@@ -1,9 +1,17 @@
 """Item 9: concurrent first runs do not race.
 
-A fresh `og-chat devnet`, one data directory, 100 `og-chat ask` started at once: one
-process approves OPG for Permit2 while the others wait on the approval lock and then
-find the allowance there. Every one succeeds; the dev account sends exactly one
-transaction (no nonce race, no `Invalid transaction nonce`, no 120 s receipt waits).
+A fresh `og-chat devnet`, one data directory, 100 `og-chat ask` started at once. The
+devnet sponsors approvals, so every first payment carries its own signed approval (all
+with the dev account's nonce 0); the facilitator broadcasts the first before its
+session settles and finds the others covered by it. (A gateway that does not sponsor
+is approved by one process at a time, under `store.locks.APPROVAL_LOCK`.) Every run
+succeeds; the dev account sends exactly one transaction (no nonce race, no `Invalid
+transaction nonce`, no 120 s receipt waits).
+
+Each run reads its allowance with an `eth_call` on the devnet's `/rpc`. While its time
+limit was wall-clock time, the reads of a devnet busy with a hundred payments could be
+aborted; a run that cannot read its allowance pays without an approval and is refused
+("allowance to Permit2 is 0"): 54 of 100 once, on a loaded machine.
 """
 
 from __future__ import annotations
