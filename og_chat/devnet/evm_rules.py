@@ -11,10 +11,12 @@ time limit for calls.
 * Time limit. py-evm runs about 3 M gas of a tight loop per second, on the one thread
   every paid call also needs. A call run under `time_limit()` (eth_call, eth_estimateGas
   on `/rpc`) is aborted at its first jump or call past the deadline, as geth's
-  `--rpc.evmtimeout` aborts one; transactions never run under a limit. The deadline is
-  in the worker thread's CPU time, not the wall clock: the devnet shares one GIL with
-  its gateway (and, in tests, with the client), so on a busy machine an 80 ms registry
-  read could spend a wall-clock second waiting for its turn and be aborted for it.
+  `--rpc.evmtimeout` aborts one; transactions never run under a limit. The limit is
+  in the worker thread's CPU time: the devnet shares one GIL with its gateway (and, in
+  tests, with the client), so on a busy machine an 80 ms registry read could spend a
+  wall-clock second waiting for its turn and be aborted for it. A wall-clock backstop,
+  several times longer, still bounds how long one call holds the worker however the
+  machine is loaded (or however long its reads of the state wait on the disk).
 * Memos. py-evm memoizes trie work in process-wide caches that outlive the block that
   filled them; `forget_memos()` empties them once a block is sealed (see there).
 
@@ -37,15 +39,20 @@ and every way into more code passes one of them."""
 
 class _Deadline(threading.local):
     at: float | None = None
+    """`time.thread_time()` past which the call is aborted."""
+    wall_at: float = 0.0
+    """`time.monotonic()` past which it is aborted too."""
 
 
 _deadline = _Deadline()
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Run EVM calls inside this block with a limit of `seconds` of this thread's CPU time."""
+def time_limit(seconds: float, wall: float) -> Iterator[None]:
+    """Run EVM calls inside this block with a limit of `seconds` of this thread's CPU time
+    and `wall` seconds of the wall clock, whichever comes first."""
     _deadline.at = time.thread_time() + seconds
+    _deadline.wall_at = time.monotonic() + wall
     try:
         yield
     finally:
@@ -79,7 +86,7 @@ def devnet_vm() -> type[Any]:
     def checked(opcode: Any) -> Any:
         def run(computation: Any) -> Any:
             at = _deadline.at
-            if at is not None and time.thread_time() > at:
+            if at is not None and (time.thread_time() > at or time.monotonic() > _deadline.wall_at):
                 raise timeout("execution aborted: the call ran past its time limit")
             return opcode(computation=computation)
 

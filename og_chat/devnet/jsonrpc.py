@@ -9,9 +9,10 @@ one -32600 error. Unknown methods are -32601, malformed parameters -32602.
 On py-evm every method is answered here, from the chain's database (rpc_chain.py), the
 chain's own index (logs, filters) and the EVM directly (evm_call.py). A call that runs
 code (`eth_call`, `eth_estimateGas`, `eth_createAccessList`, filling an
-`eth_sendTransaction`) is capped at `RPC_GAS_CAP` gas and `RPC_TIME_LIMIT` seconds, and
-calls from `/rpc` take one lane of the chain's worker at a time, so no call can stall
-paid traffic for longer than that. A sent transaction is answered once it is mined, as
+`eth_sendTransaction`) is capped at `RPC_GAS_CAP` gas, `RPC_TIME_LIMIT` seconds of the
+worker's CPU and `RPC_WALL_LIMIT` seconds of the wall clock, and calls from `/rpc` take
+one lane of the chain's worker at a time, so no call can stall paid traffic for longer
+than that. A sent transaction is answered once it is mined, as
 anvil's automine does. On the JSON-RPC backend (anvil) every method is forwarded,
 except sending raw transactions (the devnet indexes what it mines) and call gas (capped).
 """
@@ -50,8 +51,10 @@ RPC_GAS_CAP = 8_000_000
 """Most gas one `eth_call` / `eth_estimateGas` may use: any contract deployment fits
 (EIP-170's largest), and py-evm runs it in about three seconds at worst."""
 RPC_TIME_LIMIT = 1.0
-"""Seconds of the worker's CPU time one call from `/rpc` may take before it is aborted (geth:
-5 s of wall clock)."""
+"""Seconds of the worker's CPU time one call from `/rpc` may take before it is aborted."""
+RPC_WALL_LIMIT = 5.0
+"""Seconds of the wall clock after which it is aborted however little CPU it had (geth's
+`--rpc.evmtimeout` default): the most one call holds the worker on a loaded machine."""
 SENT_TIMEOUT = 30.0
 """How long a sent transaction's answer waits for its block."""
 CLIENT_VERSION = "og-chat-devnet/py-evm"
@@ -207,7 +210,7 @@ class JsonRpc:
         )
 
     def _run(self, request: CallRequest, block: int | str, *, record: bool = False) -> CallOutcome:
-        with time_limit(RPC_TIME_LIMIT):
+        with time_limit(RPC_TIME_LIMIT, RPC_WALL_LIMIT):
             return execute(self.node.pyevm, request, block, record=record)
 
     def _raise_for(self, outcome: CallOutcome, *, estimating: bool, cap: int) -> None:
@@ -240,7 +243,7 @@ class JsonRpc:
         """The least gas the call needs, within 1.5% (geth's search); `nonce` is ignored."""
         request = self._call_request(fields)
         cap = request.gas
-        with time_limit(RPC_TIME_LIMIT):
+        with time_limit(RPC_TIME_LIMIT, RPC_WALL_LIMIT):
             first = execute(self.node.pyevm, request, block)
             self._raise_for(first, estimating=True, cap=cap)
             if not request.data and request.to and not self._has_code(request.to, block):

@@ -22,7 +22,7 @@ from og_chat.devnet import Devnet
 from og_chat.devnet.app import MAX_BODY_BYTES
 from og_chat.devnet.evm_call import CallOutcome, CallRequest, execute
 from og_chat.devnet.evm_rules import time_limit
-from og_chat.devnet.jsonrpc import RPC_GAS_CAP
+from og_chat.devnet.jsonrpc import RPC_GAS_CAP, RPC_TIME_LIMIT, RPC_WALL_LIMIT
 from og_chat.sdk.rpc import call_data
 from tests.conformance.scenario import LOOPER, init_code
 from tests.devnet.paying_client import Payer, chat_body, rpc, wait_receipt
@@ -167,19 +167,24 @@ def test_the_time_limit_counts_the_calls_own_work_not_its_wait(devnet: Devnet) -
 
     An 80 ms registry read that waited a wall-clock second once came back aborted, so
     the client fell back to the gateway's self-vouched key. Here the wait is a sleep on
-    the worker, past the whole limit, before the call runs: the call still answers.
+    the worker, past the whole CPU limit, before the call runs: the call still answers.
+    A wall clock far past the limit still aborts it (the backstop).
     """
     node = devnet.chain.node
     registry = devnet.chain.addresses.tee_registry
     request = CallRequest(
-        to=registry, data=bytes.fromhex(call_data("getActiveTEEs(uint8)", 0)[2:]), gas=RPC_GAS_CAP
+        to=registry,
+        data=bytes.fromhex(call_data("getActiveTEEs(uint8)", 0)[2:]),
+        gas=RPC_GAS_CAP,
     )
 
-    def waited_then_called() -> CallOutcome:
-        with time_limit(0.2):
-            time.sleep(0.4)
+    def waited_then_called(wall: float) -> CallOutcome:
+        with time_limit(RPC_TIME_LIMIT, wall):
+            time.sleep(RPC_TIME_LIMIT + 0.3)
             return execute(node.pyevm, request, "latest")
 
-    outcome = node.submit(waited_then_called).result(timeout=30)
+    outcome = node.submit(lambda: waited_then_called(RPC_WALL_LIMIT)).result(timeout=60)
     assert outcome.ok and not outcome.timed_out
     assert len(outcome.output) > 1_000  # the registry's TEE, its key and certificate
+    backstop = node.submit(lambda: waited_then_called(RPC_TIME_LIMIT)).result(timeout=60)
+    assert backstop.timed_out
