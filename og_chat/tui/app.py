@@ -302,9 +302,18 @@ class OGChatApp(App[None]):
             )
 
     @background("Reading balances", group="wallet", exclusive=True)
-    async def refresh_wallet(self) -> None:
-        """Read balances and allowance for the header and the wallet screen."""
-        wallet = await self.backend.wallet()
+    async def refresh_wallet(self, *, quiet: bool = False) -> None:
+        """Read balances and allowance for the header and the wallet screen.
+
+        `quiet`: a read nobody asked for (after a settlement) that fails keeps the last
+        balances shown, without a notice each time a flaky RPC misses one.
+        """
+        try:
+            wallet = await self.backend.wallet()
+        except OGError:
+            if quiet:
+                return
+            raise
         self._to_main(WalletUpdated(wallet))
         for screen in self.screen_stack:
             if screen is not self.main_screen:
@@ -317,7 +326,7 @@ class OGChatApp(App[None]):
         for screen in self.screen_stack:
             screen.post_message(ReceiptUpdated(message.receipt_id, message.fields))
         if message.fields.get("payment_status") == PaymentStatus.SETTLED.value:
-            self.refresh_wallet()
+            self.refresh_wallet(quiet=True)
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

@@ -82,8 +82,6 @@ class Backend:
         """The network choice (set by the App once the config is read; the runtime opens it)."""
         self.runtime: Runtime | None = None
         self._key: Callable[[], str | None] = lambda: None
-        self._warming: asyncio.Future[None] | None = None
-        """`deferred.warm_highlighting` running in a thread once the runtime is open."""
 
     def set_private_key(self, key: str | None) -> None:
         """A key unlocked from the keystore; held in a closure so no repr or screen shows it."""
@@ -127,8 +125,8 @@ class Backend:
             tokens_per_second=devnet_pace(),
             confirm=confirm,
         )
-        # Not awaited: the user types their first prompt meanwhile.
-        self._warming = asyncio.get_running_loop().run_in_executor(None, deferred.warm_highlighting)
+        # Not awaited (the user types their first prompt meanwhile); it never raises.
+        asyncio.get_running_loop().run_in_executor(None, deferred.warm_highlighting)
 
     @property
     def network(self) -> str:

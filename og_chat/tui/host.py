@@ -46,7 +46,7 @@ class Host(Protocol):
         """Return once the runtime is open; raise ConfigurationError if it failed to."""
         ...
 
-    def refresh_wallet(self) -> Worker[None]:
+    def refresh_wallet(self, *, quiet: bool = False) -> Worker[None]:
         """Read balances again; every screen gets a `WalletUpdated`."""
         ...
 

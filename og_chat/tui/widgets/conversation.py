@@ -7,6 +7,7 @@ through `neutralize` first so escape sequences cannot reach the terminal.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -40,13 +41,13 @@ FLUSH_INTERVAL = 0.1
 """Seconds between writes to the answer's Markdown while it streams, at the most often:
 ten a second read as live text."""
 FRAME_SHARE = 0.1
-"""The share of a core an answer's rendering may take. A write is followed by a layout
-and a paint of the whole screen (Textual has no partial layout), on Textual's refresh
-timer, so a write's cost is only known once the next piece arrives: everything the UI
-thread spent since the last write began (the write, its layout and frames, the stream's
-own parsing). The next write waits until that is at most this share of the time since
-(at least `FLUSH_INTERVAL`, at most `LONGEST_WAIT`). Counting only the write itself,
-as before, saw a tenth of the cost: streaming at 100 tok/s took 38% of a core."""
+"""The share of a core the UI thread may spend between two writes of an answer: all of
+its work, the write's layout and frames included (Textual lays out and paints on its
+refresh timer, after the write returns), and the stream's parsing, the panels and the
+other columns of a comparison too, so a busy UI writes less often. The next write waits
+until what the thread spent since the last one began is at most this share of the time
+since (at least `FLUSH_INTERVAL`, at most `LONGEST_WAIT`). Counting only the write
+itself, as before, saw a tenth of the cost: streaming at 100 tok/s took 38% of a core."""
 LONGEST_WAIT = 0.5
 """Seconds: however slow frames are, the screen is never further behind the answer."""
 
@@ -59,8 +60,10 @@ class ThrottledStream:
     them into a few writes a second keeps the screen live and the throughput
     bounded by the network, not the renderer. The next write waits for
     `FLUSH_INTERVAL`, and longer while the UI thread's CPU since the last write
-    began is more than `share` of the time since (a long table, a slow machine),
-    so the rendering never takes more than that share; `stop` writes the rest at once.
+    began is more than `share` of the time since (a long table, a slow machine);
+    `stop` writes the rest at once. What is held back is written when it is due
+    even if no other piece arrives (a model that pauses, a tool call being decided).
+    Writes never overlap: a timer's and the stream's take turns, in order.
     """
 
     def __init__(
@@ -80,43 +83,58 @@ class ThrottledStream:
         self._cpu = 0.0
         """The UI thread's `time.thread_time()` then."""
         self._late: Timer | None = None
-        """Writes what is held back if no piece comes before it fires."""
+        """Writes what is held back once it is due, if no piece comes first."""
+        self._writing = asyncio.Lock()
 
-    def due(self) -> bool:
-        """Whether the next write may go now (see `FRAME_SHARE`)."""
+    def _wait(self) -> float:
+        """Seconds the next write waits after the last one began (see `FRAME_SHARE`)."""
         wait = self.interval
         if self.share:
             spent = time.thread_time() - self._cpu
             wait = min(max(wait, spent / self.share), max(wait, LONGEST_WAIT))
-        return time.monotonic() - self._last >= wait
+        return wait
+
+    def due(self) -> bool:
+        """Whether the next write may go now."""
+        return time.monotonic() - self._last >= self._wait()
 
     async def write(self, piece: str) -> None:
-        """Queue a raw piece; write what is queued when it is due.
-
-        A piece held back is written at `LONGEST_WAIT` at the latest, even when no
-        other piece follows it (a model that pauses, a tool call being decided).
-        """
+        """Queue a raw piece; write what is queued when it is due."""
         self._pending.append(piece)
         if self.due():
             await self._flush()
         elif self._late is None:
-            self._late = self.view.set_timer(LONGEST_WAIT, self._flush)
+            self._late = self.view.set_timer(self._left(), self._on_late)
+
+    def _left(self) -> float:
+        return max(0.01, self._wait() - (time.monotonic() - self._last))
+
+    async def _on_late(self) -> None:
+        """The timer's turn. It runs in the timer's own task, which stopping the timer
+        would cancel mid-write: so it is forgotten here, never stopped."""
+        self._late = None
+        if self._pending and not self.due():  # the frames since cost more than foreseen
+            self._late = self.view.set_timer(self._left(), self._on_late)
+            return
+        await self._flush()
 
     async def _flush(self) -> None:
         if self._late is not None:
             self._late.stop()
             self._late = None
-        if self._pending:
-            self._last, self._cpu = time.monotonic(), time.thread_time()
-            text = self._neutral.feed("".join(self._pending))
-            self._pending.clear()
-            await self.view.write(text)
+        async with self._writing:
+            if self._pending:
+                self._last, self._cpu = time.monotonic(), time.thread_time()
+                text = self._neutral.feed("".join(self._pending))
+                self._pending.clear()
+                await self.view.write(text)
 
     async def stop(self) -> None:
         """Write what is left at once and stop streaming: the answer ends on screen whole."""
         await self._flush()
-        await self.view.write(self._neutral.flush())
-        await self.view.finish()
+        async with self._writing:
+            await self.view.write(self._neutral.flush())
+            await self.view.finish()
 
 
 class UserMessage(Static):
