@@ -4,7 +4,8 @@ A fresh `og-chat devnet`, one data directory, 100 `og-chat ask` started at once.
 devnet sponsors approvals, so every first payment carries its own signed approval (all
 with the dev account's nonce 0); the facilitator broadcasts the first before its
 session settles and finds the others covered by it. (A gateway that does not sponsor
-is approved by one process at a time, under `store.locks.APPROVAL_LOCK`.) Every run
+is approved by one process at a time, under `store.locks.APPROVAL_LOCK`: the second
+test.) Every run
 succeeds; the dev account sends exactly one transaction (no nonce race, no `Invalid
 transaction nonce`, no 120 s receipt waits).
 
@@ -107,3 +108,52 @@ def test_a_hundred_first_runs_at_once_all_succeed_with_one_approval(
     ).json()  # fmt: skip
     assert int(rpc["result"], 16) == 1  # one approval for a hundred processes
     print(f"{PROCESSES} first runs in {elapsed:.1f} s")
+
+
+TOP_UP = """
+import asyncio, sys
+from og_chat.app.runtime import Runtime
+from og_chat.sdk.network_choice import NetworkRequest
+
+async def main() -> None:
+    runtime = await Runtime.open(request=NetworkRequest(devnet_url=sys.argv[1]), top_up=False)
+    try:
+        print(await runtime.top_up())
+    finally:
+        await runtime.close()
+
+asyncio.run(main())
+"""
+"""What `open` runs where the gateway does not sponsor approvals: `Runtime.top_up`."""
+
+APPROVERS = 8
+
+
+def test_where_the_gateway_does_not_sponsor_one_process_approves_and_the_others_wait(
+    fresh_devnet: str, tmp_path: Path
+) -> None:
+    """The approval lock: of eight processes topping up one wallet from one data directory
+    at once, one sends the approval; the others wait for it, then find it and send nothing."""
+    env = {**os.environ, "OG_CHAT_HOME": str(tmp_path / "one-home")}
+    env.pop("OG_DEVNET_URL", None)
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", TOP_UP, fresh_devnet],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(APPROVERS)
+    ]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0] * APPROVERS, [err[-300:] for _, err in outputs]
+    sent = [out.strip() for out, _ in outputs if out.strip() != "None"]
+    assert len(sent) == 1 and sent[0].startswith("0x"), [out for out, _ in outputs]
+    rpc = httpx.post(
+        fresh_devnet + "/rpc",
+        json={"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionCount",
+              "params": [DEVNET_ADDRESSES[0], "latest"]},
+        timeout=30,
+    ).json()  # fmt: skip
+    assert int(rpc["result"], 16) == 1
