@@ -5,12 +5,11 @@ devnet sponsors approvals, so every first payment carries its own signed approva
 with the dev account's nonce 0); the facilitator broadcasts the first before its
 session settles and finds the others covered by it. (A gateway that does not sponsor
 is approved by one process at a time, under `store.locks.APPROVAL_LOCK`: the second
-test.) Every run
-succeeds; the dev account sends exactly one transaction (no nonce race, no `Invalid
-transaction nonce`, no 120 s receipt waits).
+test.) Every run succeeds; the dev account sends exactly one transaction (no nonce
+race, no `Invalid transaction nonce`, no 120 s receipt waits).
 
-Each run reads its allowance with an `eth_call` on the devnet's `/rpc`. While its time
-limit was wall-clock time, the reads of a devnet busy with a hundred payments could be
+Each run reads its allowance with an `eth_call` on the devnet's `/rpc`. While that call's
+time limit was 1 s of wall-clock time, the reads of a devnet busy with a hundred payments could be
 aborted; a run that cannot read its allowance pays without an approval and is refused
 ("allowance to Permit2 is 0"): 54 of 100 once, on a loaded machine.
 """
