@@ -379,7 +379,8 @@ def _add_serve(add: AddParser) -> None:
 
 def _add_wallet(add: AddParser) -> None:
     parser = _command(add, "wallet")
-    wsub = _commands(parser, dest="wallet_command", metavar="ACTION", required=True)
+    wsub = _commands(parser, dest="wallet_command", metavar="ACTION")
+    parser.set_defaults(handler="wallet:cmd_balance", json=False)  # bare `wallet`: the balance
     create = _command(wsub, "wallet.create")
     create.set_defaults(handler="wallet:cmd_create")
     imp = _command(wsub, "wallet.import")
@@ -394,7 +395,8 @@ def _add_wallet(add: AddParser) -> None:
 
 def _add_config(add: AddParser) -> None:
     parser = _command(add, "config")
-    csub = _commands(parser, dest="config_command", metavar="ACTION", required=True)
+    csub = _commands(parser, dest="config_command", metavar="ACTION")
+    parser.set_defaults(handler="config:cmd_show")  # bare `config`: the effective settings
     _command(csub, "config.path").set_defaults(handler="config:cmd_path")
     _command(csub, "config.show").set_defaults(handler="config:cmd_show")
     init = _command(csub, "config.init")

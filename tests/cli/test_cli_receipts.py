@@ -239,6 +239,7 @@ def test_config_path_init_and_show(og: Any) -> None:
     assert again.code == EXIT_USAGE and "already exists" in again.err
     shown = og("config", "show")
     assert shown.code == 0 and "model" in shown.out
+    assert og("config").out == shown.out  # bare `config` shows, as `receipts` lists
 
 
 def test_wallet_create_import_and_address_never_print_the_key(
@@ -271,6 +272,9 @@ def test_wallet_balance_on_the_devnet(og: Any) -> None:
     assert result.code == 0, result.err
     doc = result.json()
     assert doc["network"] == "devnet" and int(doc["opg"]) > 0 and int(doc["allowance"]) > 0
+    bare = og("wallet")  # bare `wallet`: the balance, for people
+    assert bare.code == 0, bare.err
+    assert doc["address"] in bare.out and "allowance" in bare.out
 
 
 def test_an_embedded_devnet_receipt_verifies_after_og_chat_quit(
