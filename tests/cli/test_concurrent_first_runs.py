@@ -63,49 +63,44 @@ def fresh_devnet(tmp_path: Path) -> Iterator[str]:
             server.wait(10)
 
 
-def test_a_hundred_first_runs_at_once_all_succeed_with_one_approval(
-    fresh_devnet: str, tmp_path: Path
-) -> None:
-    home = tmp_path / "one-home"
+def _at_once(commands: list[list[str]], home: Path) -> list[tuple[int, str, str]]:
+    """Start every command at once with one data directory; (exit code, stdout, stderr) each."""
     env = {**os.environ, "OG_CHAT_HOME": str(home)}
     env.pop("OG_DEVNET_URL", None)
-    started = time.monotonic()
     runs = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "og_chat.cli",
-                "ask",
-                "--devnet-url",
-                fresh_devnet,
-                "-m",
-                "gpt-4.1-mini",
-                "--max-tokens",
-                "4",
-                f"say {i}",
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
-        for i in range(PROCESSES)
+        for command in commands
     ]
     outputs = [run.communicate(timeout=600) for run in runs]
-    elapsed = time.monotonic() - started
-    failed = [(run.returncode, err[-300:]) for run, (_, err) in zip(runs, outputs, strict=True)
-              if run.returncode != 0]  # fmt: skip
-    assert failed == [], failed[:3]
-    assert not any("nonce" in err.lower() for _, err in outputs)
-    assert all("receipt " in err for _, err in outputs)
+    return [(run.returncode, out, err) for run, (out, err) in zip(runs, outputs, strict=True)]
+
+
+def _dev_account_nonce(devnet_url: str) -> int:
+    """How many transactions the dev account (the wallet every run pays with) has sent."""
     rpc = httpx.post(
-        fresh_devnet + "/rpc",
+        devnet_url + "/rpc",
         json={"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionCount",
               "params": [DEVNET_ADDRESSES[0], "latest"]},
         timeout=30,
     ).json()  # fmt: skip
-    assert int(rpc["result"], 16) == 1  # one approval for a hundred processes
+    return int(rpc["result"], 16)
+
+
+def test_a_hundred_first_runs_at_once_all_succeed_with_one_approval(
+    fresh_devnet: str, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    ask = [sys.executable, "-m", "og_chat.cli", "ask", "--devnet-url", fresh_devnet,
+           "-m", "gpt-4.1-mini", "--max-tokens", "4"]  # fmt: skip
+    results = _at_once([[*ask, f"say {i}"] for i in range(PROCESSES)], tmp_path / "one-home")
+    elapsed = time.monotonic() - started
+    failed = [(code, err[-300:]) for code, _, err in results if code != 0]
+    assert failed == [], failed[:3]
+    assert not any("nonce" in err.lower() for _, _, err in results)
+    assert all("receipt " in err for _, _, err in results)
+    assert _dev_account_nonce(fresh_devnet) == 1  # one approval for a hundred processes
     print(f"{PROCESSES} first runs in {elapsed:.1f} s")
 
 
@@ -133,26 +128,9 @@ def test_where_the_gateway_does_not_sponsor_one_process_approves_and_the_others_
 ) -> None:
     """The approval lock: of eight processes topping up one wallet from one data directory
     at once, one sends the approval; the others wait for it, then find it and send nothing."""
-    env = {**os.environ, "OG_CHAT_HOME": str(tmp_path / "one-home")}
-    env.pop("OG_DEVNET_URL", None)
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "-c", TOP_UP, fresh_devnet],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(APPROVERS)
-    ]
-    outputs = [run.communicate(timeout=300) for run in runs]
-    assert [run.returncode for run in runs] == [0] * APPROVERS, [err[-300:] for _, err in outputs]
-    sent = [out.strip() for out, _ in outputs if out.strip() != "None"]
-    assert len(sent) == 1 and sent[0].startswith("0x"), [out for out, _ in outputs]
-    rpc = httpx.post(
-        fresh_devnet + "/rpc",
-        json={"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionCount",
-              "params": [DEVNET_ADDRESSES[0], "latest"]},
-        timeout=30,
-    ).json()  # fmt: skip
-    assert int(rpc["result"], 16) == 1
+    command = [sys.executable, "-c", TOP_UP, fresh_devnet]
+    results = _at_once([command] * APPROVERS, tmp_path / "one-home")
+    assert [code for code, _, _ in results] == [0] * APPROVERS, [e[-300:] for _, _, e in results]
+    sent = [out.strip() for _, out, _ in results if out.strip() != "None"]
+    assert len(sent) == 1 and sent[0].startswith("0x"), [out for _, out, _ in results]
+    assert _dev_account_nonce(fresh_devnet) == 1
