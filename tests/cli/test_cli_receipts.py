@@ -268,6 +268,8 @@ def test_wallet_create_import_and_address_never_print_the_key(
 
 
 def test_wallet_balance_on_the_devnet(og: Any) -> None:
+    ask_json(og)  # a paid call, settled: its approval sets the allowance, whatever ran before
+    settle(og)
     result = og("wallet", "balance", "--json")
     assert result.code == 0, result.err
     doc = result.json()

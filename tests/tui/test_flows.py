@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.worker import WorkerState
+
+from og_chat.devnet import Devnet
 from og_chat.sdk.errors import GatewayError
 from og_chat.sdk.network_choice import NetworkRequest
 from og_chat.tui.app import OGChatApp
@@ -159,6 +162,38 @@ async def test_a_pending_payment_turns_settled_in_the_panel(devnet: Any) -> None
             timeout=30,
             what="the balance after the settlement",
         )
+
+
+async def test_a_balance_read_nobody_asked_for_fails_quietly_and_keeps_the_last_balances() -> None:
+    """After each settlement the App reads the balances again by itself. When that read fails
+    (here the chain is gone), the header keeps the last balances and no notice appears, one
+    per settlement; the same read asked for by the user still says that it failed."""
+    own = Devnet.start(tokens_per_second=0)
+    try:
+        app = OGChatApp(NetworkRequest(None, own.url))
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            header = _main(app).query_one(StatusHeader)
+            await wait_until(pilot, lambda: header.wallet is not None, what="balances")
+            shown = header.wallet
+            own.stop()
+
+            def balance_notices() -> list[str]:
+                return [str(n.title) for n in app._notifications if "balances" in str(n.title)]
+
+            quiet = app.refresh_wallet(quiet=True)
+            await wait_until(pilot, lambda: quiet.is_finished, what="the quiet read")
+            assert quiet.state == WorkerState.SUCCESS and quiet.error is None
+            await pilot.pause()
+            assert header.wallet is shown and balance_notices() == []
+
+            asked = app.refresh_wallet()
+            await wait_until(pilot, lambda: asked.is_finished, what="the asked-for read")
+            assert asked.state == WorkerState.ERROR
+            await wait_until(pilot, lambda: balance_notices() != [], what="a notice")
+            assert balance_notices() == ["Reading balances failed"]
+            assert header.wallet is shown
+    finally:
+        own.stop()
 
 
 async def test_compare_streams_every_model_with_its_numbers(devnet: Any) -> None:
