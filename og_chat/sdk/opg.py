@@ -6,7 +6,7 @@ output format amounts without importing the chain or the network code.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Context, Decimal, InvalidOperation
 
 from .errors import ConfigurationError
 
@@ -32,6 +32,9 @@ def opg_text(base_units: int | str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+_EXACT = Context(prec=80)
+"""Room for any amount of OPG to 18 decimals (the default context's 28 digits can overflow)."""
+
 OPG_SIGNIFICANT = 3
 """Significant digits an amount below 1 OPG keeps on screen (`0.0000336`, `0.000203`)."""
 
@@ -44,7 +47,8 @@ def opg_display(
     Fixed-point, never scientific notation (`Decimal`'s and `float`'s `str` both switch to
     `9.6e-5` for small amounts): at least `places` decimals, and below 1 OPG as many as
     `OPG_SIGNIFICANT` significant digits need, trailing zeros dropped down to `places`.
-    `1,000.00`, `2.00`, `0.0000336`. `amount` is in OPG, or base units with `base_units`;
+    `1,000.00`, `2.00`, `0.0000336`. Cut, not rounded: a wallet holding 999.999869 OPG after
+    a paid call reads `999.99`, never `1,000.00`, more than it holds. `amount` is in OPG, or base units with `base_units`;
     None is `—`, and text that is not a number is shown as it is.
     """
     if amount is None or amount == "":
@@ -61,6 +65,7 @@ def opg_display(
     if value and abs(value) < 1:
         leading = -abs(value).adjusted() - 1  # zeros between the point and the first digit
         decimals = max(places, leading + OPG_SIGNIFICANT)
+    value = value.quantize(Decimal(1).scaleb(-decimals), ROUND_DOWN, _EXACT)
     text = f"{value:,.{decimals}f}"
     whole, _, fraction = text.partition(".")
     fraction = fraction.rstrip("0").ljust(places, "0")

@@ -20,7 +20,9 @@ from og_chat.sdk.opg import OPG_SIGNIFICANT, opg_display
         ("0.00021", "0.00021"),
         ("0.123456", "0.123"),
         (1000, "1,000.00"),
-        ("12.3456", "12.35"),
+        ("12.3456", "12.34"),  # cut, not rounded
+        ("999.999869", "999.99"),  # a wallet after a paid call: never more than it holds
+        ("0.0000999999", "0.0000999"),
         ("0", "0.00"),
         (None, "—"),
         ("not a number", "not a number"),
@@ -40,7 +42,8 @@ def test_never_scientific_and_close_to_the_amount(value: Decimal) -> None:
     text = opg_display(value)
     assert "e" not in text.lower()
     shown = Decimal(text.replace(",", ""))
+    assert shown <= value  # cut, never rounded up
     if value >= 1:
-        assert abs(shown - value) <= Decimal("0.005")
+        assert value - shown < Decimal("0.01")
     elif value:
-        assert abs(shown - value) / value < Decimal(10) ** (1 - OPG_SIGNIFICANT)
+        assert (value - shown) / value < Decimal(10) ** (1 - OPG_SIGNIFICANT)
