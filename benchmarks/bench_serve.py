@@ -51,7 +51,7 @@ def serve_bare(port: int) -> subprocess.Popen[bytes]:
     )
 
 
-def run(pages: int = 3) -> list[Row]:
+def run(pages: int = 5) -> list[Row]:
     if not CHROMIUM.exists():
         return [row("og-chat serve first frame", 0.0, "s", "≤ 2 s", "no /usr/bin/chromium", False)]
     with tempfile.TemporaryDirectory() as tmp:
