@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from og_chat import sdk
 from og_chat.sdk import embedded
+from og_chat.sdk.devnet_process import DevnetProcess
 from og_chat.sdk.embedded import EmbeddedDevnet
 from og_chat.sdk.errors import ConfigurationError, PaymentError, UntrustedNetwork
 from og_chat.sdk.network_choice import NetworkChoice, NetworkRequest
@@ -153,6 +154,7 @@ class Runtime:
         tokens_per_second: float | None = None,
         confirm: Confirm | None = None,
         top_up: bool = True,
+        devnet_process: DevnetProcess | None = None,
     ) -> Runtime:
         """Open og-chat on the network `app.network.choose` picks from `request`, the
         environment and the config: with no key anywhere, the embedded devnet.
@@ -160,7 +162,9 @@ class Runtime:
         `private_key` is the wallet's key when the face unlocked it (mainnet, or a devnet in
         `request.trusted_devnets` / the config's list); a devnet otherwise pays with its
         first test key. `confirm` asks before a transaction needs the user's word (see
-        `top_up`); `top_up=False` opens without approving anything.
+        `top_up`); `top_up=False` opens without approving anything. `devnet_process`: a
+        devnet child spawned earlier (`DevnetProcess.spawn`, loading since): it runs the
+        embedded devnet if the choice is the embedded devnet, and is stopped if it is not.
         """
         say = on_progress or (lambda _msg: None)
         config = config if config is not None else load_config()
@@ -176,17 +180,26 @@ class Runtime:
                     hint="set OG_PRIVATE_KEY or create a keystore (`og-chat wallet create`)",
                 )
         trusted = networks.trusted(config, request.trusted_devnets)
-        devnet = None
+        devnet: EmbeddedDevnet | None = None
         url = choice.devnet_url
         if choice.name == "devnet" and not url:
             say("starting the embedded devnet…")
-            devnet = await asyncio.to_thread(
-                embedded.start,
-                tokens_per_second=tokens_per_second,
-                on_progress=say,
-                state_dir=data_dir(create=True) / "devnet",  # its chain is kept, like receipts
-            )
+            state_dir = data_dir(create=True) / "devnet"  # its chain is kept, like receipts
+            if devnet_process is None:
+                devnet = await asyncio.to_thread(
+                    embedded.start, tokens_per_second=tokens_per_second, on_progress=say,
+                    state_dir=state_dir,
+                )  # fmt: skip
+            else:
+                devnet_process.start(tokens_per_second=tokens_per_second, state_dir=state_dir)
+                try:
+                    devnet = await asyncio.to_thread(devnet_process.wait, say)
+                except BaseException:
+                    await asyncio.to_thread(devnet_process.stop)
+                    raise
             url = devnet.url
+        elif devnet_process is not None:  # spawned in case; this network needs none
+            await asyncio.to_thread(devnet_process.stop)
         receipts = ReceiptStore()
         runtime: Runtime | None = None
         recorder = _Recorder(receipts, lambda: runtime.prices if runtime is not None else {})

@@ -28,5 +28,6 @@ def cmd_chat(args: argparse.Namespace) -> int:
     trusted = trusted_devnets(args, config, choice)
     key = network.wallet_key(choice, trusted, interactive=sys.stdin.isatty())
     request = NetworkRequest(args.network, args.devnet_url, tuple(sorted(trusted)))
-    run_tui(request, model=model, mode=mode, private_key=key)
+    devnet = getattr(args, "devnet_process", None)  # spawned by `main`, loading meanwhile
+    run_tui(request, model=model, mode=mode, private_key=key, devnet_process=devnet)
     return EXIT_OK

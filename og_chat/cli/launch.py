@@ -38,5 +38,6 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
     model, mode = tui_choices(args)
     request = NetworkRequest(getattr(args, "network", None), getattr(args, "devnet_url", None))
-    run_tui(request, model=model, mode=mode, private_key=None)
+    devnet = getattr(args, "devnet_process", None)  # spawned by `main`, loading meanwhile
+    run_tui(request, model=model, mode=mode, private_key=None, devnet_process=devnet)
     return EXIT_OK

@@ -9,10 +9,25 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Mapping
+
+from og_chat.sdk.devnet_process import DevnetProcess
+from og_chat.sdk.network_choice import DEVNET_URL_ENV
 
 from . import complete, dispatch
 from .output import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, error, exit_code_for, warn
 from .parser import LAUNCH, build_parser
+
+
+def may_embed_devnet(argv: list[str], environ: Mapping[str, str] | None = None) -> bool:
+    """Whether this command line may open the TUI on the embedded devnet: no command word or
+    `chat`, and no devnet URL or mainnet named (flag or `OG_DEVNET_URL`). A guess from the
+    words alone, never the choice (`app.network.choose` makes that, with the config): a wrong
+    guess costs a head start, or a child stopped before it did anything."""
+    env = os.environ if environ is None else environ
+    words = [arg for arg in argv if not arg.startswith("-")]
+    named = "mainnet" in words or any(arg.startswith("--devnet-url") for arg in argv)
+    return (not words or words[0] == "chat") and not named and not env.get(DEVNET_URL_ENV)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,12 +35,26 @@ def main(argv: list[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == [complete.COMMAND]:  # a completion script's call: no parser, no help
         return complete.print_ids(args_list[1:])
+    # The TUI's embedded devnet loads in a process of its own from the first moment, on the
+    # other core (its imports take longer than the UI's first frame): the runtime starts it,
+    # or it is stopped unused. Only for the command itself (tests call `main(argv)`).
+    early = argv is None and may_embed_devnet(args_list)
+    devnet = DevnetProcess.spawn() if early else None
+    try:
+        return _run(args_list, devnet)
+    finally:
+        if devnet is not None:
+            devnet.stop()  # a no-op once the runtime has stopped it
+
+
+def _run(args_list: list[str], devnet: DevnetProcess | None) -> int:
     parser = build_parser(with_devnet="devnet" in args_list)
     try:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
+        args.devnet_process = devnet  # for the TUI's runtime (`launch`); the others ignore it
         return dispatch.run(getattr(args, "handler", LAUNCH), args)
     except KeyboardInterrupt:
         warn("interrupted")

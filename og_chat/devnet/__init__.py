@@ -2,7 +2,7 @@
 
 Attributes load lazily so `og_chat.devnet.tee` (the signing scheme clients
 verify against) can be imported without aiohttp or web3. Importing the package defers
-py_ecc's pairing tables to their first use (deferred_imports.py): the devnet never needs
+py_ecc's pairing tables to their first use (og_chat/sdk/deferred_imports.py): the devnet never needs
 them, and computing them was a third of its start.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import deferred_imports
+from og_chat.sdk import deferred_imports
 
 deferred_imports.install()
 

@@ -5,7 +5,8 @@ tutorial needs it), but the SDK sits below the devnet and never imports it. A
 devnet implementation registers a factory instead: `register(factory)` at run
 time, or, for an installed package, an entry point in the group
 ``og_chat.embedded_devnet`` (og-chat's own devnet is registered that way in
-pyproject.toml). The first call to `start()` looks the entry point up.
+pyproject.toml). The first call to `start()` looks the entry point up. The TUI runs its
+embedded devnet in a child process instead (`devnet_process`), which calls `start()` there.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Protocol
 from .errors import ConfigurationError
 
 ENTRY_POINT_GROUP = "og_chat.embedded_devnet"
+WARM_ENTRY_POINT_GROUP = "og_chat.embedded_devnet_warm"
+"""Where a devnet may name a function that loads what its start needs, starting nothing."""
 
 
 class EmbeddedDevnet(Protocol):
@@ -66,6 +69,28 @@ def _from_entry_point() -> DevnetFactory | None:
     return None
 
 
+def factory() -> DevnetFactory:
+    """The registered factory (`register`, else the entry point's, loaded now)."""
+    found = _factory or _from_entry_point()
+    if found is None:
+        raise ConfigurationError(
+            "no embedded devnet is installed",
+            hint="install og-chat (it registers one), or set OG_DEVNET_URL to a running devnet",
+        )
+    return found
+
+
+def warm() -> None:
+    """Load what the installed devnet's start needs, starting nothing (its
+    ``og_chat.embedded_devnet_warm`` entry point; nothing if it names none). For a process
+    that will likely start one soon: the devnet child of `devnet_process`, while it waits."""
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=WARM_ENTRY_POINT_GROUP):
+        point.load()()
+        return
+
+
 def start(
     *,
     tokens_per_second: float | None = None,
@@ -73,17 +98,17 @@ def start(
     state_dir: Path | None = None,
 ) -> EmbeddedDevnet:
     """Start an embedded devnet with the registered factory (`state_dir`: keep its chain)."""
-    factory = _factory or _from_entry_point()
-    if factory is None:
-        raise ConfigurationError(
-            "no embedded devnet is installed",
-            hint="install og-chat (it registers one), or set OG_DEVNET_URL to a running devnet",
-        )
-    devnet = factory(
+    devnet = factory()(
         tokens_per_second=tokens_per_second, on_progress=on_progress, state_dir=state_dir
     )
-    _started.add(devnet.url.rstrip("/"))
+    adopt(devnet)
     return devnet
+
+
+def adopt(devnet: EmbeddedDevnet) -> None:
+    """Trust `devnet`, started for this process in a child of it (`devnet_process`), as a
+    devnet `start()` started: its document is ours."""
+    _started.add(devnet.url.rstrip("/"))
 
 
 def stop(devnet: EmbeddedDevnet) -> None:

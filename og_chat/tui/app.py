@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from og_chat.app.sanitize import neutralize
+from og_chat.sdk.devnet_process import DevnetProcess
 from og_chat.sdk.errors import ConfigurationError, OGError
 from og_chat.sdk.models import CATALOGUE, resolve_model
 from og_chat.sdk.network_choice import NetworkRequest
@@ -281,10 +282,11 @@ class OGChatApp(App[None]):
             self._backend_done.set()
         backend = self.backend
         self._to_main(BackendReady(backend.network_label, backend.address, backend.gateway))
+        self.refresh_wallet()
+        await asyncio.to_thread(deferred.preload_chain)  # while the first call is sent
         backend.start_settlement_tracker(
             lambda receipt_id, fields: self.post_message(ReceiptUpdated(receipt_id, dict(fields)))
         )
-        self.refresh_wallet()
 
     async def confirm(self, question: str) -> bool:
         """Ask yes or no in a dialog (from a worker): before an approval the user must allow."""
@@ -459,14 +461,17 @@ def run(
     model: str | None = None,
     mode: str | None = None,
     private_key: str | None = None,
+    devnet_process: DevnetProcess | None = None,
 ) -> None:
     """Run the TUI until the user quits (`og-chat` with no subcommand).
 
     `private_key` comes from the keystore, unlocked by the CLI before the screen
     takes over the terminal; None means `OG_PRIVATE_KEY` on mainnet, else the
     devnet's test key. `request.trusted_devnets` are the devnets the wallet may pay on
-    (`--trust-devnet`; the config's are read by the runtime).
+    (`--trust-devnet`; the config's are read by the runtime). `devnet_process`: the
+    embedded devnet's child, spawned by the CLI before Textual loaded (`Backend`).
     """
     app = OGChatApp(request, model=model, mode=mode)
     app.backend.set_private_key(private_key)
+    app.backend.devnet_process = devnet_process
     app.run()

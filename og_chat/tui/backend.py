@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from og_chat.sdk.devnet_process import DevnetProcess
 from og_chat.sdk.errors import ConfigurationError
 from og_chat.sdk.network_choice import NetworkChoice, NetworkRequest
 from og_chat.sdk.types import Receipt
@@ -81,6 +82,9 @@ class Backend:
         self.choice: NetworkChoice | None = None
         """The network choice (set by the App once the config is read; the runtime opens it)."""
         self.runtime: Runtime | None = None
+        self.devnet_process: DevnetProcess | None = None
+        """A devnet child the CLI spawned at its start (loading while the UI paints): the
+        runtime runs the embedded devnet in it, or stops it if the choice needs none."""
         self._key: Callable[[], str | None] = lambda: None
 
     def set_private_key(self, key: str | None) -> None:
@@ -124,6 +128,7 @@ class Backend:
             on_progress=on_progress,
             tokens_per_second=devnet_pace(),
             confirm=confirm,
+            devnet_process=self.devnet_process,
         )
         # Not awaited (the user types their first prompt meanwhile); it never raises.
         asyncio.get_running_loop().run_in_executor(None, deferred.warm_highlighting)

@@ -1,4 +1,4 @@
-"""py_ecc's pairing tables wait for their first use (og_chat/devnet/deferred_imports.py).
+"""py_ecc's pairing tables wait for their first use (og_chat/sdk/deferred_imports.py).
 
 In a fresh interpreter (this one has imported py_ecc long ago): a started devnet chain has
 not run any pairing module's code, and the two pairing precompiles, called through the
@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = textwrap.dedent(
     """
     import sys
-    from og_chat.devnet import deferred_imports
+    from og_chat.sdk import deferred_imports
     from og_chat.devnet.chain import Chain
 
     chain = Chain.start()

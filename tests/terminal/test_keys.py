@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from pathlib import Path
 
 from .conftest import ANSWERS, Launch
@@ -77,3 +78,33 @@ def test_a_prompt_typed_while_the_embedded_devnet_boots_is_sent_when_it_is_ready
         terminal.wait_for(lambda: saved_answers(home), "the answer from the embedded devnet")
         terminal.wait_for_text("TTFT")
         assert "● ready" in terminal.lines()[0]
+        # The devnet ran in a child process the command spawned at its start, beside the UI.
+        children = devnet_children(terminal.process.pid)
+        assert len(children) == 1, children
+    # Quitting stops it: the child settles its kept chain and exits with the app.
+    deadline = time.monotonic() + 30
+    while running(children[0]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(children[0])
+    assert (home / "data" / "devnet" / "chain.sqlite").exists()
+
+
+def devnet_children(parent: int) -> list[int]:
+    """Processes running `og_chat.sdk.devnet_process` whose parent is `parent` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and running(int(entry.name)):
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(stat[1]) == parent:
+                found.append(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a live (not exited) `og_chat.sdk.devnet_process`."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False  # gone
+    return b"og_chat.sdk.devnet_process" in command and state != "Z"
