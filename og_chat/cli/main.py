@@ -27,7 +27,9 @@ def may_embed_devnet(argv: list[str], environ: Mapping[str, str] | None = None) 
     env = os.environ if environ is None else environ
     words = [arg for arg in argv if not arg.startswith("-")]
     named = "mainnet" in words or any(arg.startswith("--devnet-url") for arg in argv)
-    return (not words or words[0] == "chat") and not named and not env.get(DEVNET_URL_ENV)
+    asks = any(arg in ("-h", "--help", "--version") for arg in argv)  # answered, nothing opens
+    tui = not words or words[0] == "chat"
+    return tui and not named and not asks and not env.get(DEVNET_URL_ENV)
 
 
 def main(argv: list[str] | None = None) -> int:

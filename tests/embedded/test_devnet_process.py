@@ -154,6 +154,9 @@ def test_a_child_whose_parent_dies_settles_and_exits(tmp_path: Path) -> None:
         (["--devnet-url=http://127.0.0.1:8402"], {}, False),
         (["--network", "mainnet"], {}, False),
         ([], {"OG_DEVNET_URL": "http://127.0.0.1:8402"}, False),
+        (["--help"], {}, False),
+        (["chat", "-h"], {}, False),
+        (["--version"], {}, False),
     ],
 )
 def test_the_cli_spawns_the_devnet_early_only_where_it_may_be_embedded(
