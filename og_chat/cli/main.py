@@ -11,25 +11,40 @@ import os
 import sys
 from collections.abc import Mapping
 
+from og_chat.app import network
 from og_chat.sdk.devnet_process import DevnetProcess
-from og_chat.sdk.network_choice import DEVNET_URL_ENV
+from og_chat.sdk.network_choice import DEVNET_URL_ENV, NETWORK_ENV
 
 from . import complete, dispatch
 from .output import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, error, exit_code_for, warn
 from .parser import LAUNCH, build_parser
 
+VALUE_OPTIONS = ("--network", "--devnet-url", "--model", "-m", "--mode")
+"""Options of `og-chat` and `og-chat chat` that take a value (a value is not a command word)."""
+
 
 def may_embed_devnet(argv: list[str], environ: Mapping[str, str] | None = None) -> bool:
     """Whether this command line may open the TUI on the embedded devnet: no command word or
-    `chat`, and no devnet URL or mainnet named (flag or `OG_DEVNET_URL`). A guess from the
-    words alone, never the choice (`app.network.choose` makes that, with the config): a wrong
-    guess costs a head start, or a child stopped before it did anything."""
+    `chat`, no devnet URL (flag or `OG_DEVNET_URL`), and the devnet named (`--network`,
+    `OG_NETWORK`) or nothing named and no wallet (a wallet means mainnet). A guess from the
+    words and the environment, never the choice (`app.network.choose` makes that, with the
+    config): a wrong guess costs a head start, or a child stopped before it did anything."""
     env = os.environ if environ is None else environ
-    words = [arg for arg in argv if not arg.startswith("-")]
-    named = "mainnet" in words or any(arg.startswith("--devnet-url") for arg in argv)
-    asks = any(arg in ("-h", "--help", "--version") for arg in argv)  # answered, nothing opens
-    tui = not words or words[0] == "chat"
-    return tui and not named and not asks and not env.get(DEVNET_URL_ENV)
+    words: list[str] = []
+    options: dict[str, str] = {}
+    args = iter(argv)
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name in VALUE_OPTIONS:
+            options[name] = value if eq else next(args, "")
+        elif arg in ("-h", "--help", "--version"):
+            return False  # answered: nothing opens
+        elif not arg.startswith("-"):
+            words.append(arg)
+    if (words and words[0] != "chat") or "--devnet-url" in options or env.get(DEVNET_URL_ENV):
+        return False
+    named = options.get("--network") or env.get(NETWORK_ENV)
+    return named == "devnet" if named else not network.has_wallet(env)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,13 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     # The TUI's embedded devnet loads in a process of its own from the first moment, on the
     # other core (its imports take longer than the UI's first frame): the runtime starts it,
     # or it is stopped unused. Only for the command itself (tests call `main(argv)`).
-    early = argv is None and may_embed_devnet(args_list)
-    devnet = DevnetProcess.spawn() if early else None
+    devnet = None
+    if argv is None and may_embed_devnet(args_list):
+        with contextlib.suppress(OSError):  # no process to spare: the devnet starts in-process
+            devnet = DevnetProcess.spawn()
     try:
         return _run(args_list, devnet)
     finally:
         if devnet is not None:
-            devnet.stop()  # a no-op once the runtime has stopped it
+            with contextlib.suppress(KeyboardInterrupt):  # it settles and exits by itself
+                devnet.stop()  # a no-op once the runtime has stopped it
 
 
 def _run(args_list: list[str], devnet: DevnetProcess | None) -> int:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -35,7 +36,9 @@ from . import embedded
 from .errors import ConfigurationError, OGError
 
 STOP_TIMEOUT = 180.0
-"""Seconds `stop()` waits for the child to settle and exit before killing it."""
+"""Seconds `stop()` waits for a ready child to settle and exit before killing it."""
+KILL_TIMEOUT = 5.0
+"""Seconds `stop()` waits for a child killed before it was ready (nothing was open to settle)."""
 START_HINT = "run `og-chat devnet` in a terminal to see why, or set OG_DEVNET_URL to a running one"
 
 
@@ -58,7 +61,9 @@ class DevnetProcess:
         """Start the child now (it loads the devnet, then waits for `start()`); returns at once."""
         errors = tempfile.TemporaryFile(prefix="og-devnet-")  # noqa: SIM115 - closed in stop()
         process = subprocess.Popen(
-            [sys.executable, "-m", __name__],
+            # -P: the current directory is not on the child's path, so a `random.py` or a
+            # `web3/` where the user runs og-chat cannot stand in for the real module.
+            [sys.executable, "-P", "-m", __name__],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=errors,
@@ -81,7 +86,7 @@ class DevnetProcess:
         try:
             stdin.write(json.dumps(options) + "\n")
             stdin.flush()
-        except OSError:  # the child died loading: `wait()` says how
+        except (OSError, ValueError):  # the child died loading (`wait()` says how), or stopped
             pass
         return self
 
@@ -126,7 +131,8 @@ class DevnetProcess:
                     say(str(message["progress"]))
                 elif "url" in message:
                     self._url = str(message["url"])
-                    embedded.adopt(self)
+                    if not self._stopped:  # stopped meanwhile (a quit mid-boot): not trusted
+                        embedded.adopt(self)
                     return self
                 elif "error" in message:
                     self._failure = ConfigurationError(
@@ -143,8 +149,9 @@ class DevnetProcess:
             raise self._failure
 
     def stop(self) -> None:
-        """Close the child's stdin: a started one settles what is open and exits (blocking);
-        an unstarted one, which has touched nothing yet, is killed.
+        """Stop trusting its URL and close the child's stdin: a ready one settles what is
+        open and exits (blocking); one not ready yet has nothing open to settle and is killed
+        (a kept chain survives that: it resumes from its last block).
 
         Safe while another thread `wait()`s: that one gets the URL or the exit, then returns.
         """
@@ -152,34 +159,52 @@ class DevnetProcess:
             if self._stopped:
                 return
             self._stopped = True
-        if not self._started:  # still loading or waiting for its options: nothing to settle
+        if self._url is not None:
+            embedded.disown(self._url)
+        ready = self._started and self._url is not None
+        if not ready:  # loading, waiting for its options or booting: nothing to settle
             self._process.kill()
         stdin = self._process.stdin
         if stdin is not None and not stdin.closed:
             with contextlib.suppress(OSError):  # a child that already died
                 stdin.close()
         try:
-            self._process.wait(timeout=STOP_TIMEOUT)
+            self._process.wait(timeout=STOP_TIMEOUT if ready else KILL_TIMEOUT)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
-        self._errors.close()
+        with self._lock:  # after a `wait()` still reading its tail
+            self._errors.close()
 
     def _stderr_tail(self) -> str:
-        self._errors.seek(0)
-        tail = self._errors.read()[-600:].decode("utf-8", "replace").strip()
+        if self._errors.closed:
+            return ""
+        size = self._errors.seek(0, 2)
+        self._errors.seek(max(0, size - 600))
+        tail = self._errors.read().decode("utf-8", "replace").strip()
         return f":\n{tail}" if tail else ""
 
 
+_PROTOCOL: IO[str] = sys.stdout
+"""The child's messages to the parent (its stdout at start; see `_child`)."""
+
+
 def _say(**message: Any) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
+    _PROTOCOL.write(json.dumps(message) + "\n")
+    _PROTOCOL.flush()
 
 
 def _child() -> int:
     """The child's whole life: load, wait for the options, start, report, serve until stdin
     closes, settle, exit. With stdin closed before the options come, it exits untouched."""
+    global _PROTOCOL
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The protocol keeps the real stdout; anything a library prints goes to stderr (the
+    # parent's temp file), so it can neither fill a pipe nobody reads after the URL nor be
+    # taken for a message.
+    _PROTOCOL = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     try:
         embedded.factory()  # the devnet's imports, while the parent decides
         embedded.warm()

@@ -111,10 +111,14 @@ def adopt(devnet: EmbeddedDevnet) -> None:
     _started.add(devnet.url.rstrip("/"))
 
 
+def disown(url: str) -> None:
+    """Stop trusting `url` (its devnet is stopping: another server may take the port next)."""
+    _started.discard(url.rstrip("/"))
+
+
 def stop(devnet: EmbeddedDevnet) -> None:
-    """Stop a devnet `start()` started, and stop trusting its URL (another server may take
-    the port next)."""
-    _started.discard(devnet.url.rstrip("/"))
+    """Stop a devnet `start()` started, and stop trusting its URL first."""
+    disown(devnet.url)
     devnet.stop()
 
 

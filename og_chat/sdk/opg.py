@@ -6,7 +6,7 @@ output format amounts without importing the chain or the network code.
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, Context, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Context, Decimal, InvalidOperation
 
 from .errors import ConfigurationError
 
@@ -32,8 +32,9 @@ def opg_text(base_units: int | str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-_EXACT = Context(prec=80)
-"""Room for any amount of OPG to 18 decimals (the default context's 28 digits can overflow)."""
+IMPLAUSIBLE = 40
+"""Powers of ten above which a number is no amount of OPG (a hostile or broken gateway's
+price): shown as it came, rather than written out in full."""
 
 OPG_SIGNIFICANT = 3
 """Significant digits an amount below 1 OPG keeps on screen (`0.0000336`, `0.000203`)."""
@@ -47,9 +48,10 @@ def opg_display(
     Fixed-point, never scientific notation (`Decimal`'s and `float`'s `str` both switch to
     `9.6e-5` for small amounts): at least `places` decimals, and below 1 OPG as many as
     `OPG_SIGNIFICANT` significant digits need, trailing zeros dropped down to `places`.
-    `1,000.00`, `2.00`, `0.0000336`. Cut, not rounded: a wallet holding 999.999869 OPG after
-    a paid call reads `999.99`, never `1,000.00`, more than it holds. `amount` is in OPG, or base units with `base_units`;
-    None is `—`, and text that is not a number is shown as it is.
+    `1,000.00`, `2.00`, `0.0000336`. Cut down, never rounded up: a wallet holding 999.999869
+    OPG after a paid call reads `999.99`, not `1,000.00`, more than it holds. `amount` is in
+    OPG, or base units with `base_units`; None is `—`, and text that is not a number is
+    shown as it is.
     """
     if amount is None or amount == "":
         return "—"
@@ -59,13 +61,19 @@ def opg_display(
         return str(amount)
     if not value.is_finite():
         return str(amount)
+    # Digits for the whole amount: the default context's 28 would round a large one up
+    # before it is cut.
+    exact = Context(prec=len(value.as_tuple().digits) + OPG_DECIMALS + places + 2)
     if base_units:
-        value = value.scaleb(-OPG_DECIMALS)
+        value = value.scaleb(-OPG_DECIMALS, exact)
+    if value.adjusted() > IMPLAUSIBLE:
+        return str(amount)
     decimals = places
-    if value and abs(value) < 1:
-        leading = -abs(value).adjusted() - 1  # zeros between the point and the first digit
+    if value and value.copy_abs() < 1:
+        leading = -value.adjusted() - 1  # zeros between the point and the first digit
         decimals = max(places, leading + OPG_SIGNIFICANT)
-    value = value.quantize(Decimal(1).scaleb(-decimals), ROUND_DOWN, _EXACT)
+    exact.prec = max(exact.prec, value.adjusted() + decimals + 2)
+    value = value.quantize(Decimal(1).scaleb(-decimals), ROUND_FLOOR, exact)
     text = f"{value:,.{decimals}f}"
     whole, _, fraction = text.partition(".")
     fraction = fraction.rstrip("0").ljust(places, "0")

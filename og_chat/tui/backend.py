@@ -112,9 +112,10 @@ class Backend:
     ) -> None:
         """Open the runtime: load the key or start the embedded devnet.
 
-        The heavy imports (web3, eth-account, the client) run in a thread
-        first, so the event loop keeps painting while they load. `confirm` asks
-        the user before an approval that needs their word.
+        The heavy imports the first call needs (the config models, the client,
+        eth-account: `deferred.PRELOAD`) run in a thread first, so the event loop
+        keeps painting while they load. `confirm` asks the user before an
+        approval that needs their word.
         """
         await asyncio.to_thread(deferred.preload)
         choice = self.choice

@@ -37,7 +37,7 @@ def test_a_second_start_keeps_the_first_options(tmp_path: Path) -> None:
     try:
         process.start(tokens_per_second=0, state_dir=tmp_path / "second").wait()
     finally:
-        embedded.stop(process)
+        process.stop()
     assert (tmp_path / "first" / "chain.sqlite").exists()
     assert not (tmp_path / "second").exists()
 
@@ -54,12 +54,39 @@ def test_a_started_child_serves_is_trusted_and_settles_its_kept_chain_on_stop(
         assert doc["chain_id"] and embedded.started_here(process.url)
         assert any("chain" in line for line in said), said
     finally:
-        embedded.stop(process)
+        process.stop()  # a failed wait() leaves no child running either
     assert process.returncode == 0
     assert not embedded.started_here(process.url)
     assert (state / "chain.sqlite").exists()
     with pytest.raises(httpx.TransportError):
         httpx.get(process.url + "/devnet", timeout=2)
+
+
+def test_a_child_stopped_before_it_was_ready_is_killed_at_once_and_never_trusted(
+    tmp_path: Path,
+) -> None:
+    process = DevnetProcess.spawn().start(tokens_per_second=0, state_dir=tmp_path / "devnet")
+    started = time.monotonic()
+    process.stop()  # a quit while it boots: nothing is open to settle
+    assert process.returncode is not None and time.monotonic() - started < 10
+    with pytest.raises(ConfigurationError):
+        process.wait()
+
+
+def test_a_module_where_the_user_runs_og_chat_cannot_stand_in_for_a_real_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "ran"
+    for name in ("random", "json", "web3"):  # imported by the child as it loads
+        (tmp_path / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write({name!r})\n")
+    monkeypatch.chdir(tmp_path)
+    process = DevnetProcess.spawn().start(tokens_per_second=0, state_dir=tmp_path / "devnet")
+    try:
+        process.wait()
+        assert embedded.started_here(process.url)
+    finally:
+        process.stop()
+    assert not marker.exists(), marker.read_text()
 
 
 def test_a_child_that_cannot_start_says_why(tmp_path: Path) -> None:
@@ -147,12 +174,17 @@ def test_a_child_whose_parent_dies_settles_and_exits(tmp_path: Path) -> None:
     [
         ([], {}, True),
         (["chat", "--model", "claude-haiku-4-5"], {}, True),
-        (["--mode", "private"], {}, False),  # an option's value reads as a word: no head start
+        (["--mode", "private"], {}, True),  # an option's value is not a command word
+        (["-m", "gpt-4.1-mini", "chat"], {}, True),
+        (["--network", "devnet"], {}, True),
+        (["--network=devnet"], {"OG_PRIVATE_KEY": "0x" + "11" * 32}, True),  # named: devnet
         (["ask", "hello"], {}, False),
         (["receipts"], {}, False),
         (["chat", "--devnet-url", "http://127.0.0.1:8402"], {}, False),
         (["--devnet-url=http://127.0.0.1:8402"], {}, False),
         (["--network", "mainnet"], {}, False),
+        ([], {"OG_NETWORK": "mainnet"}, False),
+        ([], {"OG_PRIVATE_KEY": "0x" + "11" * 32}, False),  # a wallet: mainnet
         ([], {"OG_DEVNET_URL": "http://127.0.0.1:8402"}, False),
         (["--help"], {}, False),
         (["chat", "-h"], {}, False),
