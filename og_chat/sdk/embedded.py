@@ -50,8 +50,9 @@ class DevnetFactory(Protocol):
 
 
 _factory: DevnetFactory | None = None
-_started: set[str] = set()
-"""Base URLs of the devnets `start()` started in this process (trusted: their documents are ours)."""
+_started: dict[str, EmbeddedDevnet] = {}
+"""The devnets `start()` started for this process, by base URL (trusted: their documents are
+ours)."""
 
 
 def register(factory: DevnetFactory | None) -> None:
@@ -108,12 +109,12 @@ def start(
 def adopt(devnet: EmbeddedDevnet) -> None:
     """Trust `devnet`, started for this process in a child of it (`devnet_process`), as a
     devnet `start()` started: its document is ours."""
-    _started.add(devnet.url.rstrip("/"))
+    _started[devnet.url.rstrip("/")] = devnet
 
 
 def disown(url: str) -> None:
     """Stop trusting `url` (its devnet is stopping: another server may take the port next)."""
-    _started.discard(url.rstrip("/"))
+    _started.pop(url.rstrip("/"), None)
 
 
 def stop(devnet: EmbeddedDevnet) -> None:
@@ -124,5 +125,13 @@ def stop(devnet: EmbeddedDevnet) -> None:
 
 def started_here(url: str | None) -> bool:
     """Whether `url` is a running devnet `start()` started in this process (its document is
-    ours, so a user key may sign for it)."""
-    return bool(url) and str(url).rstrip("/") in _started
+    ours, so a user key may sign for it). A devnet whose child process has exited since (it
+    crashed, or was killed) is trusted no more: another server may hold its port now."""
+    key = str(url or "").rstrip("/")
+    devnet = _started.get(key)
+    if devnet is None:
+        return False
+    if getattr(devnet, "returncode", None) is not None:  # a child process (devnet_process) gone
+        disown(key)
+        return False
+    return True

@@ -5,6 +5,8 @@ real state directories."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -87,6 +89,20 @@ def test_a_module_where_the_user_runs_og_chat_cannot_stand_in_for_a_real_one(
     finally:
         process.stop()
     assert not marker.exists(), marker.read_text()
+
+
+def test_a_child_that_dies_after_it_was_ready_is_trusted_no_more(tmp_path: Path) -> None:
+    process = DevnetProcess.spawn().start(tokens_per_second=0, state_dir=tmp_path / "devnet")
+    try:
+        process.wait()
+        assert embedded.started_here(process.url)
+        os.kill(process.pid, signal.SIGKILL)  # crashed, or killed: its port is free for anyone
+        deadline = time.monotonic() + 10
+        while process.returncode is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not embedded.started_here(process.url)
+    finally:
+        process.stop()
 
 
 def test_a_child_that_cannot_start_says_why(tmp_path: Path) -> None:
