@@ -1,9 +1,11 @@
 """An embedded devnet in a child process, so it boots on one core while the app paints on the other.
 
-`DevnetProcess.spawn()` returns at once: the child (`python -m og_chat.sdk.devnet_process`)
-loads the registered devnet and what its start needs (`embedded.factory`, `embedded.warm`:
-web3, py-evm, aiohttp, ~1.5 s here) and waits for one line on its stdin. `start()` sends it the options; the child then starts the
-devnet (`embedded.start`) and reports on its stdout, one JSON object a line:
+`DevnetProcess.spawn()` returns at once: the child (`python -P -m
+og_chat.sdk.devnet_process`, the current directory kept off its path) loads the registered
+devnet and what its start needs (`embedded.factory`, `embedded.warm`: web3, py-evm,
+aiohttp, ~1.5 s here) and waits for one line on its stdin. `start()` sends it the options;
+the child then starts the devnet (`embedded.start`) and reports on its stdout, one JSON
+object a line:
 `{"progress": text}`, then `{"url": ...}` once the gateway answers, or
 `{"error": ..., "hint": ...}`; `wait()` reads those lines. So a face may spawn the child
 before it knows whether it needs a devnet (the CLI does, before it reads its config) and
@@ -124,7 +126,7 @@ class DevnetProcess:
                 try:
                     message = json.loads(line)
                 except ValueError:
-                    continue  # not ours: a library's print
+                    continue  # not ours (libraries print to stderr there: see `_child`)
                 if not isinstance(message, dict):
                     continue
                 if "progress" in message:

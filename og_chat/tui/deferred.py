@@ -1,7 +1,7 @@
 """What the TUI loads only after its first frame, in a worker thread, named in one place.
 
-The config and session models (pydantic, through `local.py`) and the runtime (httpx,
-eth-account, web3) each take longer to import than the whole first paint, and the runtime
+The config and session models (pydantic, through `local.py`), the runtime (httpx,
+eth-account) and web3 (the settlement tracker's) each take longer to import than the whole first paint, and the runtime
 constructs its client (eth-account) on the event loop. So the App imports them here, by
 name, in a thread, and the rest of the TUI knows them by type only (TYPE_CHECKING imports,
 which mypy and the layer contract both see). tests/tui/test_import_hygiene.py checks that
